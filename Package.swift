@@ -1,0 +1,105 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependencies are chosen to keep a clean CI build short (see README "Dependencies").
+let package = Package(
+    name: "MarketScan",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scan", targets: ["scan"]),
+        .executable(name: "scan-service", targets: ["scan-service"]),
+        .executable(name: "engine-node", targets: ["engine-node"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "FormulaEngine", targets: ["FormulaEngine"]),
+        .library(name: "ScanCore", targets: ["ScanCore"]),
+        .library(name: "MarketData", targets: ["MarketData"]),
+        .library(name: "ScanProtocol", targets: ["ScanProtocol"]),
+        .library(name: "ScanClient", targets: ["ScanClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: ZeroMQ
+        // libzmq from Debian's libzmq3-dev (headers in /usr/include, `link "zmq"` in the module map).
+        // Not `pkgConfig: "libzmq"`: Debian's libzmq.pc drags in krb5-gssapi's `-isystem` flags, which
+        // SwiftPM rejects with a warning on every build. `.ci/run` installs the package when
+        // `pkg-config --exists libzmq` fails.
+        .systemLibrary(name: "CZeroMQ"),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+
+        // MARK: Domain and engine (pure)
+        .target(name: "FormulaEngine"),
+        .target(name: "ScanCore", dependencies: ["FormulaEngine"]),
+
+        // MARK: Storage, wire protocol, presentation
+        .target(
+            name: "MarketData",
+            dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(name: "ScanProtocol", dependencies: ["ScanCore"]),
+        .target(name: "ScanOutput", dependencies: ["ScanCore", "ScanProtocol"]),
+
+        // MARK: Processes' libraries
+        .target(
+            name: "ScanService",
+            dependencies: [
+                "ScanCore", "ScanProtocol", "MarketData", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "EngineNode",
+            dependencies: [
+                "ScanCore", "ScanProtocol", "MarketData", "FormulaEngine", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(name: "ScanClient", dependencies: ["ScanCore", "ScanProtocol", "ZeroMQ"]),
+
+        // MARK: Executables (argument parsing and wiring only)
+        .executableTarget(
+            name: "scan",
+            dependencies: [
+                "ScanCore", "MarketData", "ScanClient", "ScanOutput", "ScanProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "scan-service",
+            dependencies: [
+                "ScanService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "engine-node",
+            dependencies: [
+                "EngineNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "ZeroMQTests",
+            dependencies: ["ZeroMQ", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "FormulaEngineTests",
+            dependencies: ["FormulaEngine", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

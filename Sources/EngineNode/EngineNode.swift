@@ -1,0 +1,1 @@
+// EngineNode: filled in by its issue.

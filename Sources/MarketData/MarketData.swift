@@ -1,0 +1,1 @@
+// MarketData: filled in by its issue.

@@ -1,0 +1,1 @@
+// ScanClient: filled in by its issue.

@@ -1,0 +1,1 @@
+// ScanOutput: filled in by its issue.

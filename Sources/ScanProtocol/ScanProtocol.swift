@@ -1,0 +1,1 @@
+// ScanProtocol: filled in by its issue.

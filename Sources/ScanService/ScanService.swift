@@ -1,0 +1,1 @@
+// ScanService: filled in by its issue.

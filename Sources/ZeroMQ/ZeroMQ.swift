@@ -1,0 +1,1 @@
+// ZeroMQ: filled in by its issue.
