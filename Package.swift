@@ -41,14 +41,18 @@ let package = Package(
             name: "MarketData",
             dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .target(name: "ScanProtocol", dependencies: ["ScanCore"]),
+        .target(name: "ScanProtocol", dependencies: ["ScanCore", "FormulaEngine"]),
+        .target(
+            name: "SessionStore",
+            dependencies: ["ScanCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(name: "ScanOutput", dependencies: ["ScanCore", "ScanProtocol"]),
 
         // MARK: Processes' libraries
         .target(
             name: "ScanService",
             dependencies: [
-                "ScanCore", "ScanProtocol", "MarketData", "ZeroMQ",
+                "ScanCore", "ScanProtocol", "MarketData", "SessionStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -67,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "scan",
             dependencies: [
-                "ScanCore", "MarketData", "ScanClient", "ScanOutput", "ScanProtocol",
+                "ScanCore", "MarketData", "SessionStore", "ScanClient", "ScanOutput", "ScanProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -100,6 +104,17 @@ let package = Package(
             dependencies: ["FormulaEngine", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "MarketData", "SessionStore"]),
+        .testTarget(
+            name: "MarketDataTests",
+            dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore"]),
+        .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
+        .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"]),
+        .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),
+        // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.
+        .testTarget(name: "EndToEndTests", dependencies: ["ScanProtocol", "ZeroMQ", "MarketData"]),
     ],
     swiftLanguageModes: [.v6]
 )

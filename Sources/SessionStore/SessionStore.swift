@@ -1,0 +1,1 @@
+// SessionStore: filled in by issue 6.

@@ -1,1 +1,0 @@
-// ZeroMQ: filled in by its issue.
