@@ -69,3 +69,16 @@ public protocol ScanSessionRepository: Sendable {
     /// Newest first.
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession]
 }
+
+/// Persists what a distributed scan needs to resume after a restart: the job as dispatched and every
+/// finished chunk's results, as they arrive. A job's id is its session's id in the service.
+public protocol JobRepository: Sendable {
+    /// Stores the job and how it was chunked (before the first chunk is dispatched).
+    func saveJob(_ job: ProcessingJob, chunkSize: Int) async throws
+    /// The stored job and its chunk size, `nil` when unknown.
+    func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)?
+    /// Stores one finished chunk's results; storing the same `(jobId, chunkIndex)` again is a no-op.
+    func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws
+    /// Every stored chunk result of a job, by chunk index.
+    func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]]
+}
