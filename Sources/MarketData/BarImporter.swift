@@ -216,7 +216,7 @@ public struct BarImporter {
                 problem(Int(a.lines[perm[k]]), "duplicate bar for \(symbol) at \(stamp) (first on line \(a.lines[perm[k - 1]]))")
             }
             guard dupFree, problemCount == 0 else { continue }
-            func pick<T>(_ x: [T]) -> [T] { sorted ? x : perm.map { x[$0] } }
+            func pick<T>(_ x: [T]) -> [T] { sorted || x.isEmpty ? x : perm.map { x[$0] } }
             series.append(
                 BarSeries(
                     symbol: symbol, timeframe: tf, times: pick(a.times), utcOffsets: pick(a.offsets),
