@@ -39,7 +39,8 @@ let package = Package(
         // MARK: Storage, wire protocol, presentation
         .target(
             name: "MarketData",
-            dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Resources")]
         ),
         .target(name: "ScanProtocol", dependencies: ["ScanCore", "FormulaEngine"]),
         .target(
