@@ -26,6 +26,11 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         try Self.migrator.migrate(writer)
     }
 
+    /// A private in-memory store (tests, throw-away runs).
+    public static func inMemory() throws -> SessionStore {
+        try SessionStore(writer: DatabaseQueue())
+    }
+
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("sessions-v1") { db in
