@@ -188,6 +188,21 @@ struct RunCommand: AsyncParsableCommand {
     // MARK: Running
 
     func run() async throws {
+        // Errors found while running are printed here (stderr only) with their exit status.
+        do {
+            try await runScan()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            Self.printError("Error: \(error.message)")
+            throw ExitCode(64)
+        } catch {
+            Self.printError("Error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func runScan() async throws {
         var parsed = try parse()
         if let file = formulaFile {
             do {
