@@ -110,7 +110,9 @@ let package = Package(
             name: "MarketDataTests",
             dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore"]),
+        .testTarget(
+            name: "SessionStoreTests", dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
         .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"]),
         .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),
