@@ -8,13 +8,21 @@ extension Indicators {
     /// add-then-subtract, which halves the time per bar): identical to TA-Lib for integer prices (exact
     /// sums), within an ulp or so of it otherwise. The division stays a division: `total * (1 / period)`
     /// would make the SMA of a flat price differ from that price in about 7% of cases.
-    static func smaKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>) {
+    /// Returns false when it met a NaN (the running total then stays NaN to the end), so the caller can run
+    /// it again over NaN-free runs: the common NaN-free column costs a single pass.
+    @discardableResult
+    static func smaKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>)
+        -> Bool
+    {
         let lookback = period - 1
-        guard n > lookback else { return fillNaN(out, 0..<n) }
+        guard n > lookback else {
+            fillNaN(out, 0..<n)
+            return true
+        }
         fillNaN(out, 0..<lookback)
         if period == 1 {
             out.update(from: x, count: n)
-            return
+            return true
         }
         let p = Double(period)
         var total = 0.0
@@ -26,6 +34,7 @@ extension Indicators {
             out[i] = total / p
             i += 1
         }
+        return !total.isNaN
     }
 
     /// TA_SUM over one run (the SMA's running total, not scaled).
