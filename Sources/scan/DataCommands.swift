@@ -12,7 +12,7 @@ struct DataCommand: AsyncParsableCommand {
             Every subcommand writes to the SQLite store given by --db; without it, $MARKETSCAN_DB, \
             else marketscan.sqlite in the current directory.
             """,
-        subcommands: [ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self])
+        subcommands: [ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self, ExportCommand.self])
 }
 
 /// The `--db` option shared by the data commands.
