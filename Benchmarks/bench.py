@@ -1,0 +1,630 @@
+#!/usr/bin/env python3
+"""MarketScan benchmark harness (issue 8, DESIGN §7). Run it through Benchmarks/run.sh.
+
+For each data set (T1, T2, optional T3) it
+  * generates the bars with `scan data generate` (fixed seed) into Benchmarks/results/<set>.sqlite (kept
+    between runs; regenerated when the parameters change) and exports them to CSV for the peers;
+  * end to end: starts scan-service + N engine-nodes on 127.0.0.1, waits for the nodes, times the first
+    RUN_SCAN ("wait": true) on the fresh service, then the median of warm runs, through a pyzmq DEALER;
+    reads VmHWM (resident high-water mark) of the service and of each node from /proc;
+  * in process: `scan run --local --format json` (processing_time_ms and the process's wall time);
+  * evaluation alone: the FormulaBench executable of Benchmarks/Package.swift when it exists;
+  * the peers on the same CSV: pandas + TA-Lib, and vectorbt; their match counts must equal ours (and the
+    (symbol, timestamp) sets too) or the run fails;
+  * scaling: throughput with 1, 2 and 4 nodes, and over data sizes 1x, 4x, 16x; one PNG chart.
+Every figure goes to results/results.json, the table to stdout and results/table.md.
+Every process started here listens on 127.0.0.1 only and is stopped on exit, error or Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zmq
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+CHARTS = HERE / "charts"
+
+F1 = "crossover(sma(close,5), sma(close,20)) and volume > 1.5 * sma(volume,20)"
+SEED = 8
+
+
+@dataclass
+class DataSet:
+    name: str
+    symbols: int
+    days: int
+    timeframe: str
+    start: str
+    end: str
+    note: str
+    csv_cols: str = "date"
+
+    @property
+    def db(self) -> Path:
+        return RESULTS / f"{self.name.lower()}.sqlite"
+
+    @property
+    def csv(self) -> Path:
+        return RESULTS / f"{self.name.lower()}.csv"
+
+    @property
+    def bars(self) -> int:
+        return self.symbols * self.days * (390 if self.timeframe == "1m" else 1)
+
+    def key(self) -> str:
+        return f"{self.symbols} {self.days} {self.timeframe} {SEED}"
+
+
+DATASETS = {
+    "T1": DataSet("T1", 500, 252, "1d", "2024-01-01", "2024-12-31", "500 x 252 daily; range = the last year"),
+    "T2": DataSet("T2", 2000, 2520, "1d", "2015-01-01", "2024-12-31",
+                  "2,000 x 2,520 daily (10 years); range = the full history"),
+    "T3": DataSet("T3", 500, 252, "1m", "2024-01-01", "2024-12-31",
+                  "500 x 252 days x 390 1-minute bars; range = the last year (all of it)"),
+}
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+class Processes:
+    """Every child process this harness starts, stopped on exit (also on error and Ctrl-C)."""
+
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen] = []
+
+    def start(self, args: list[str], log: Path) -> subprocess.Popen:
+        out = open(log, "wb")
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        out.close()
+        self.children.append(p)
+        return p
+
+    def stop(self, p: subprocess.Popen, timeout: float = 5.0) -> None:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p in self.children:
+            self.children.remove(p)
+
+    def stop_all(self) -> None:
+        for p in list(reversed(self.children)):
+            self.stop(p)
+
+
+PROCS = Processes()
+
+
+def on_signal(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(args: list[str], **kw) -> subprocess.CompletedProcess:
+    """Runs a command to completion; its output is returned, and it fails loudly."""
+    r = subprocess.run(args, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout[-4000:] + r.stderr[-4000:])
+        raise SystemExit(f"FAILED ({r.returncode}): {' '.join(map(str, args))}")
+    return r
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmHWM and VmRSS of a live process, in kB."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            k, _, v = line.partition(":")
+            if k in ("VmHWM", "VmRSS"):
+                out[k] = int(v.split()[0])
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def free_port_base() -> int:
+    """A base port with the five following ports free on 127.0.0.1."""
+    for base in range(26000, 60000, 10):
+        ok = True
+        for port in range(base, base + 5):
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+            if not ok:
+                break
+        if ok:
+            return base
+    raise SystemExit("no free ports")
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------- the client
+
+class Client:
+    """A DEALER client of the DESIGN §5 protocol: "" | MSCAN/1 | VERB | BODY."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.seq = 0
+
+    def request(self, verb: str, body: dict, timeout_s: float) -> dict:
+        self.seq += 1
+        rid = f"bench-{self.seq}"
+        body = dict(body, request_id=rid)
+        self.sock.send_multipart([b"", b"MSCAN/1", verb.encode(), json.dumps(body).encode()])
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{verb}: no reply in {timeout_s} s")
+            if not self.sock.poll(int(left * 1000)):
+                continue
+            frames = self.sock.recv_multipart()
+            if len(frames) < 4:
+                raise RuntimeError(f"{verb}: malformed reply {frames!r}")
+            status, reply = frames[2].decode(), json.loads(frames[3])
+            if reply.get("request_id") not in (None, rid):
+                continue  # a late reply to an earlier (timed-out) request
+            if status != "OK":
+                raise RuntimeError(f"{verb}: {status} {reply}")
+            return reply
+
+    def close(self) -> None:
+        self.sock.close(0)
+
+
+def scan_body(ds: DataSet, symbols: list[str] | None = None) -> dict:
+    return {
+        "formula": {"name": "F1", "source": F1},
+        "criteria": {"symbols": symbols} if symbols else {},
+        "timeframe": ds.timeframe,
+        "date_range": {"from": ds.start, "to": ds.end},
+        "parameters": {},
+        "mode": "range",
+        "wait": True,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- the cluster
+
+@dataclass
+class Cluster:
+    """scan-service + engine-nodes on one store, on 127.0.0.1."""
+
+    bin: Path
+    ds: DataSet
+    nodes: int
+    threads: int | None
+    service: subprocess.Popen | None = None
+    node_procs: list[subprocess.Popen] = field(default_factory=list)
+    client: Client | None = None
+    startup_ms: float = 0.0
+
+    def __enter__(self) -> "Cluster":
+        base = free_port_base()
+        tag = f"{self.ds.name.lower()}-{self.nodes}n"
+        sessions = RESULTS / f"sessions-{tag}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(sessions) + suffix).unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        extra = os.environ.get("BENCH_SERVICE_ARGS", "").split()
+        self.service = PROCS.start(
+            [str(self.bin / "scan-service"), "--db", str(self.ds.db), "--bind", "127.0.0.1",
+             "--port-base", str(base), *extra], RESULTS / f"service-{tag}.log")
+        for i in range(self.nodes):
+            args = [str(self.bin / "engine-node"), "--service", f"127.0.0.1:{base}", "--db", str(self.ds.db),
+                    "--name", f"bench-node-{i + 1}"]
+            if self.threads:
+                args += ["--threads", str(self.threads)]
+            self.node_procs.append(PROCS.start(args, RESULTS / f"node{i + 1}-{tag}.log"))
+        self.client = Client(f"tcp://127.0.0.1:{base}")
+        deadline = time.monotonic() + 60
+        while True:
+            for p in [self.service, *self.node_procs]:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{p.args[0]} exited with {p.returncode} (see {RESULTS}/*-{tag}.log)")
+            try:
+                ping = self.client.request("PING", {}, timeout_s=2)
+                if len(ping.get("nodes", [])) >= self.nodes:
+                    break
+            except TimeoutError:
+                self.client.close()
+                self.client = Client(f"tcp://127.0.0.1:{base}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not see {self.nodes} nodes in 60 s")
+            time.sleep(0.02)
+        self.startup_ms = (time.perf_counter() - t0) * 1000
+        return self
+
+    def scan(self, symbols: list[str] | None = None, timeout_s: float = 600) -> tuple[float, dict]:
+        t0 = time.perf_counter()
+        reply = self.client.request("RUN_SCAN", scan_body(self.ds, symbols), timeout_s)
+        ms = (time.perf_counter() - t0) * 1000
+        status = reply.get("session", {}).get("status")
+        if status != "completed":
+            raise RuntimeError(f"scan ended {status}: {reply.get('session', {}).get('error')}")
+        return ms, reply["result"]
+
+    def memory(self) -> dict:
+        return {
+            "service": proc_status(self.service.pid),
+            "nodes": [proc_status(p.pid) for p in self.node_procs],
+        }
+
+    def __exit__(self, *exc) -> None:
+        if self.client:
+            self.client.close()
+        for p in [*self.node_procs, self.service]:
+            if p is not None:
+                PROCS.stop(p)
+
+
+# ---------------------------------------------------------------------------------------------- steps
+
+def build_marker(ds: DataSet) -> Path:
+    return RESULTS / f"{ds.name.lower()}.params"
+
+
+def ensure_data(bin: Path, ds: DataSet, need_csv: bool) -> dict:
+    info: dict = {}
+    marker = build_marker(ds)
+    if not (ds.db.exists() and marker.exists() and marker.read_text() == ds.key()):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(ds.db) + suffix).unlink(missing_ok=True)
+        ds.csv.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
+        print(f"  generating {ds.name}: {ds.note} …", flush=True)
+        t0 = time.perf_counter()
+        run([str(bin / "scan"), "data", "generate", "--symbols", str(ds.symbols), "--days", str(ds.days),
+             "--timeframe", ds.timeframe, "--seed", str(SEED), "--db", str(ds.db)])
+        info["generate_s"] = time.perf_counter() - t0
+        marker.write_text(ds.key())
+    info["store_mb"] = sum(Path(str(ds.db) + s).stat().st_size for s in ("", "-wal") if Path(str(ds.db) + s).exists()) / 1e6
+    if need_csv and not ds.csv.exists():
+        print(f"  exporting {ds.name} to CSV for the peers …", flush=True)
+        tmp = ds.csv.with_suffix(".csv.part")
+        run([str(bin / "scan"), "data", "export", "--timeframe", ds.timeframe, "--db", str(ds.db), str(tmp)])
+        tmp.rename(ds.csv)
+    if ds.csv.exists():
+        info["csv_mb"] = ds.csv.stat().st_size / 1e6
+    return info
+
+
+def match_set(result: dict) -> set[tuple[str, str]]:
+    return {(m["symbol"], m["timestamp"]) for m in result["signals"]["matches"]}
+
+
+def in_process(bin: Path, ds: DataSet, runs: int) -> dict:
+    out = RESULTS / f"local-{ds.name.lower()}.json"
+    walls, procs = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        run([str(bin / "scan"), "run", "--local", "--db", str(ds.db), "--formula", F1, "--name", "F1",
+             "--timeframe", ds.timeframe, "--from", ds.start, "--to", ds.end, "--format", "json",
+             "--output", str(out)])
+        walls.append((time.perf_counter() - t0) * 1000)
+        doc = json.loads(out.read_text())
+        procs.append(float(doc["processing_time_ms"]))
+    return {"wall_ms": median(walls), "processing_ms": median(procs), "processing_all": procs,
+            "matches": doc["signals"]["total_matches"], "symbols": doc["signals"]["total_symbols"],
+            "errors": doc.get("errors_count", 0), "match_set": match_set(doc)}
+
+
+def formula_bench(ds: DataSet) -> dict | None:
+    """Evaluation alone, through the formula branch's FormulaBench (when Benchmarks/Package.swift has it)."""
+    exe = HERE / ".build" / "release" / "FormulaBench"
+    if not exe.exists():
+        return None
+    r = subprocess.run([str(exe), "--json", "--symbols", str(ds.symbols), "--bars", str(ds.bars // ds.symbols),
+                        "--formula", F1], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr or r.stdout).strip()[-300:]}
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"raw": r.stdout.strip()[-300:]}
+
+
+def peer(script: str, ds: DataSet, runs: int) -> dict:
+    """The best of `runs` runs of a peer script (the first may compile numba caches or fill the page cache)."""
+    out = RESULTS / f"peer-{script}-{ds.name.lower()}.csv"
+    docs = []
+    for _ in range(runs):
+        r = run([sys.executable, str(HERE / "peers" / f"{script}.py"), str(ds.csv), "--from", ds.start, "--to",
+                 ds.end, "--matches-out", str(out)])
+        docs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    doc = min(docs, key=lambda d: d["scan_s"])
+    doc["runs"] = [{k: d[k] for k in ("load_s", "scan_s", "total_s")} for d in docs]
+    with open(out) as f:
+        doc["match_set"] = {(row["symbol"], row["timestamp"]) for row in csv.DictReader(f)}
+    return doc
+
+
+def cross_check(name: str, ours: set, theirs: set, who: str) -> None:
+    if ours != theirs:
+        only_ours = sorted(ours - theirs)[:5]
+        only_theirs = sorted(theirs - ours)[:5]
+        raise SystemExit(
+            f"CROSS-CHECK FAILED on {name}: MarketScan {len(ours)} matches, {who} {len(theirs)}; "
+            f"only ours {only_ours}, only theirs {only_theirs}")
+
+
+def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int | None) -> dict:
+    with Cluster(bin, ds, nodes, threads) as c:
+        fresh_ms, result = c.scan()
+        warm = [c.scan()[0] for _ in range(warm_runs)]
+        mem = c.memory()
+        return {"nodes": nodes, "startup_ms": c.startup_ms, "fresh_ms": fresh_ms, "warm_ms": median(warm),
+                "warm_min_ms": min(warm), "warm_max_ms": max(warm), "warm_all": warm,
+                "matches": result["signals"]["total_matches"], "symbols": result["signals"]["total_symbols"],
+                "errors": result.get("errors_count", 0), "service_processing_ms": result.get("processing_time_ms"),
+                "memory": mem, "match_set": match_set(result)}
+
+
+def scaling(bin: Path, ds: DataSet, node_counts: list[int], fractions: list[int], runs: int,
+            threads: int | None) -> dict:
+    """Warm time and throughput (bars scanned per second) by node count, and by data size (2 nodes)."""
+    by_nodes = []
+    for n in node_counts:
+        with Cluster(bin, ds, n, threads) as c:
+            c.scan()
+            times = [c.scan()[0] for _ in range(runs)]
+            by_nodes.append({"nodes": n, "warm_ms": median(times), "bars_per_s": ds.bars / (median(times) / 1000),
+                             "memory": c.memory()})
+            print(f"  {n} node(s): {median(times):.1f} ms", flush=True)
+    by_size = []
+    codes = [str(900000 + i) for i in range(ds.symbols)]
+    with Cluster(bin, ds, 2, threads) as c:
+        for div in fractions:
+            subset = codes[: ds.symbols // div]
+            c.scan(subset)
+            times = [c.scan(subset)[0] for _ in range(runs)]
+            bars = ds.bars // div
+            by_size.append({"symbols": len(subset), "bars": bars, "warm_ms": median(times),
+                            "bars_per_s": bars / (median(times) / 1000)})
+            print(f"  {len(subset)} symbols: {median(times):.1f} ms", flush=True)
+    return {"dataset": ds.name, "by_nodes": by_nodes, "by_size": by_size}
+
+
+def chart(scale: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    n = scale["by_nodes"]
+    a.bar([str(x["nodes"]) for x in n], [x["bars_per_s"] / 1e6 for x in n], color="#4C72B0")
+    for i, x in enumerate(n):
+        a.text(i, x["bars_per_s"] / 1e6, f"{x['warm_ms']:.0f} ms", ha="center", va="bottom", fontsize=9)
+    a.set_xlabel("engine-nodes (one machine, %d cores)" % os.cpu_count())
+    a.set_ylabel("throughput, M bars/s (warm, end to end)")
+    a.set_title(f"{scale['dataset']}: throughput by node count")
+    s = scale["by_size"]
+    xs = [x["bars"] / 1e6 for x in s]
+    ys = [x["warm_ms"] for x in s]
+    b.plot(xs, ys, "o-", color="#DD8452", label="measured (2 nodes)")
+    if s:
+        k = ys[-1] / xs[-1]
+        b.plot(xs, [k * x for x in xs], "--", color="gray", label="linear through the largest")
+    for x, y, row in zip(xs, ys, s):
+        b.annotate(f"{row['symbols']} sym", (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    b.set_xscale("log")
+    b.set_yscale("log")
+    b.set_xlabel("bars scanned (millions; 1x, 4x, 16x)")
+    b.set_ylabel("warm end-to-end time, ms")
+    b.set_title(f"{scale['dataset']}: time by data size")
+    b.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+def machine() -> dict:
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+    return {"nproc": os.cpu_count(), "cpu": cpu, "mem_gb": round(mem_kb / 1e6, 1), "kernel": platform.release(),
+            "load_before": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def fmt_ms(x) -> str:
+    if x is None or x != x:
+        return "–"
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def mb(kb) -> str:
+    return f"{kb / 1024:.0f}" if kb else "–"
+
+
+def table(report: dict) -> str:
+    lines = ["| set | bars | matches | e2e fresh ms | e2e warm ms (median) | in-process ms (proc / wall) "
+             "| eval ms | pandas+TA-Lib s (scan / total) | vectorbt s (scan / total) | ratio vs pandas (scan / total) "
+             "| service HWM MB | node HWM MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in report["sets"].items():
+        e = r.get("e2e") or {}
+        loc = r.get("local") or {}
+        pd_ = r.get("pandas") or {}
+        vb = r.get("vectorbt") or {}
+        fb = r.get("formula_bench") or {}
+        warm = e.get("warm_ms")
+        ratio = "–"
+        if warm and pd_:
+            ratio = f"{pd_['scan_s'] * 1000 / warm:.1f}× / {pd_['total_s'] * 1000 / warm:.0f}×"
+        mem = e.get("memory") or {}
+        nodes = "/".join(mb(n.get("VmHWM")) for n in mem.get("nodes", [])) or "–"
+        lines.append(
+            f"| {name} | {r['bars']:,} | {r['matches']:,} | {fmt_ms(e.get('fresh_ms'))} | {fmt_ms(warm)} "
+            f"| {fmt_ms(loc.get('processing_ms'))} / {fmt_ms(loc.get('wall_ms'))} "
+            f"| {fmt_ms(fb.get('ms')) if isinstance(fb.get('ms'), (int, float)) else '–'} "
+            f"| {pd_.get('scan_s', float('nan')):.2f} / {pd_.get('total_s', float('nan')):.2f} "
+            f"| {vb.get('scan_s', float('nan')):.2f} / {vb.get('total_s', float('nan')):.2f} "
+            f"| {ratio} | {mb((mem.get('service') or {}).get('VmHWM'))} | {nodes} |")
+    return "\n".join(lines)
+
+
+def targets(report: dict) -> list[tuple[str, str, bool | None]]:
+    out = []
+    sets = report["sets"]
+
+    def e2e(name):
+        return (sets.get(name) or {}).get("e2e") or {}
+
+    def check(label, value, limit, unit):
+        if value is None:
+            out.append((label, "not measured", None))
+        else:
+            out.append((label, f"{value:,.1f} {unit} (target < {limit} {unit})", value < limit))
+
+    check("T1 warm end to end", e2e("T1").get("warm_ms"), 50, "ms")
+    check("T1 fresh service", e2e("T1").get("fresh_ms"), 300, "ms")
+    check("T2 warm end to end", e2e("T2").get("warm_ms"), 300, "ms")
+    for name in ("T1", "T2"):
+        svc = ((e2e(name).get("memory") or {}).get("service") or {}).get("VmHWM")
+        check(f"{name} service resident", svc / 1024 if svc else None, 100, "MB")
+    mem3 = e2e("T3").get("memory") or {}
+    if mem3:
+        worst = max([mem3["service"].get("VmHWM", 0)] + [n.get("VmHWM", 0) for n in mem3["nodes"]]) / 1024
+        check("T3 every process resident", worst, 500, "MB")
+    else:
+        check("T3 every process resident", None, 500, "MB")
+    for name in ("T1", "T2"):
+        s = sets.get(name) or {}
+        warm, pd_ = e2e(name).get("warm_ms"), s.get("pandas")
+        if warm and pd_:
+            ratio = pd_["scan_s"] * 1000 / warm
+            out.append((f"{name} >= 10x pandas+TA-Lib (its scan alone, CSV load excluded)", f"{ratio:.1f}x", ratio >= 10))
+        else:
+            out.append((f"{name} >= 10x pandas+TA-Lib", "not measured", None))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True, type=Path, help="directory of the release scan, scan-service, engine-node")
+    ap.add_argument("--quick", action="store_true", help="T1 only, fewer runs, scaling on T1 (harness check)")
+    ap.add_argument("--t3", action="store_true", help="also T3 (1-minute bars; long generation, big store)")
+    ap.add_argument("--t3-peers", action="store_true", help="run the peers on T3 too (a 3 GB CSV in pandas)")
+    ap.add_argument("--sets", help="comma-separated data sets to run (default T1,T2[,T3])")
+    ap.add_argument("--runs", type=int, default=10, help="warm runs per figure (median)")
+    ap.add_argument("--nodes", type=int, default=2)
+    ap.add_argument("--threads", type=int, help="engine-node --threads (default: the node's own default)")
+    ap.add_argument("--no-e2e", action="store_true", help="skip the service (when it is not built yet)")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-scaling", action="store_true")
+    a = ap.parse_args()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    RESULTS.mkdir(exist_ok=True)
+    CHARTS.mkdir(exist_ok=True)
+    names = a.sets.split(",") if a.sets else (["T1"] if a.quick else ["T1", "T2"] + (["T3"] if a.t3 else []))
+    runs = 5 if a.quick and a.runs == 10 else a.runs
+    report = {"machine": machine(), "formula": F1, "seed": SEED, "warm_runs": runs, "nodes": a.nodes, "sets": {}}
+    print(f"machine: {report['machine']}", flush=True)
+
+    try:
+        for name in names:
+            ds = DATASETS[name]
+            peers = not a.no_peers and (name != "T3" or a.t3_peers)
+            print(f"{name}: {ds.note}", flush=True)
+            r: dict = {"note": ds.note, "bars": ds.bars, "range": [ds.start, ds.end], "timeframe": ds.timeframe}
+            r["data"] = ensure_data(a.bin, ds, need_csv=peers)
+            print(f"  in-process engine …", flush=True)
+            r["local"] = in_process(a.bin, ds, 3 if name != "T3" else 1)
+            ours = r["local"]["match_set"]
+            r["matches"] = r["local"]["matches"]
+            if r["local"]["errors"]:
+                raise SystemExit(f"{name}: the in-process scan reported {r['local']['errors']} errors")
+            if not a.no_e2e:
+                print(f"  end to end, scan-service + {a.nodes} engine-nodes …", flush=True)
+                r["e2e"] = end_to_end(a.bin, ds, a.nodes, runs if name != "T3" else max(3, runs // 3), a.threads)
+                cross_check(name, ours, r["e2e"].pop("match_set"), "the service")
+            r["formula_bench"] = formula_bench(ds)
+            if peers:
+                for script, key in (("pandas_talib_scan", "pandas"), ("vectorbt_scan", "vectorbt")):
+                    print(f"  peer {key} …", flush=True)
+                    r[key] = peer(script, ds, 2 if name != "T3" else 1)
+                    cross_check(name, ours, r[key].pop("match_set"), key)
+                    if r[key]["matches"] != r["matches"]:
+                        raise SystemExit(f"CROSS-CHECK FAILED on {name}: {key} {r[key]['matches']} != {r['matches']}")
+                print(f"  cross-check: MarketScan, pandas+TA-Lib and vectorbt agree on {r['matches']:,} matches",
+                      flush=True)
+            r["local"].pop("match_set", None)
+            report["sets"][name] = r
+            summary = {k: v for k, v in (r.get("e2e") or {}).items() if k in ("fresh_ms", "warm_ms")}
+            print(f"  {name}: {r['matches']:,} matches; e2e {summary}; local {r['local']['processing_ms']:.1f} ms",
+                  flush=True)
+
+        if not a.no_scaling and not a.no_e2e:
+            ds = DATASETS["T1" if a.quick else "T2"]
+            print(f"scaling on {ds.name} …", flush=True)
+            report["scaling"] = scaling(a.bin, ds, [1, 2, 4], [16, 4, 1], max(3, runs // 2), a.threads)
+            png = RESULTS / "scaling.png"
+            chart(report["scaling"], png)
+            if not a.quick:
+                shutil.copy(png, CHARTS / "scaling.png")
+    finally:
+        PROCS.stop_all()
+        report["machine"]["load_after"] = os.getloadavg()
+        (RESULTS / "results.json").write_text(json.dumps(report, indent=2, default=str))
+
+    t = table(report)
+    checks = targets(report)
+    lines = [t, "", "| target | measured | met |", "|---|---|---|"]
+    for label, value, ok in checks:
+        lines.append(f"| {label} | {value} | {'yes' if ok else ('no' if ok is False else '–')} |")
+    if report.get("scaling"):
+        lines += ["", "| nodes | warm ms | M bars/s |", "|---:|---:|---:|"]
+        lines += [f"| {x['nodes']} | {fmt_ms(x['warm_ms'])} | {x['bars_per_s'] / 1e6:.1f} |"
+                  for x in report["scaling"]["by_nodes"]]
+        lines += ["", "| symbols | bars | warm ms | M bars/s |", "|---:|---:|---:|---:|"]
+        lines += [f"| {x['symbols']:,} | {x['bars']:,} | {fmt_ms(x['warm_ms'])} | {x['bars_per_s'] / 1e6:.1f} |"
+                  for x in report["scaling"]["by_size"]]
+    text = "\n".join(lines)
+    (RESULTS / "table.md").write_text(text + "\n")
+    print()
+    print(text)
+    print(f"\nload average before {report['machine']['load_before']}, after {report['machine']['load_after']}")
+    print(f"full figures: {RESULTS / 'results.json'}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        PROCS.stop_all()
+        sys.exit(130)

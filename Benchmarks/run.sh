@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one command of the benchmarks (issue 8, DESIGN §7):
+#
+#   Benchmarks/run.sh            T1 + T2, the peers, scaling; the table and the chart
+#   Benchmarks/run.sh --quick    T1 only, fewer runs: checks the harness in a minute or two
+#   Benchmarks/run.sh --t3       also T3 (500 x 1 year of 1-minute bars, ~49 M bars: a long generation)
+#
+# Other options go to Benchmarks/bench.py (--help lists them). Data, logs and figures land in
+# Benchmarks/results/ (git-ignored); the chart of a full run is copied to Benchmarks/charts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "building release binaries …"
+swift build -c release --product scan
+swift build -c release --product scan-service
+swift build -c release --product engine-node
+BIN="$(swift build -c release --show-bin-path)"
+
+# Evaluation alone: the FormulaBench executable of Benchmarks/Package.swift, when that package exists.
+if [[ -f Benchmarks/Package.swift ]]; then
+    (cd Benchmarks && swift build -c release) || echo "warning: Benchmarks package did not build; no evaluation-alone figure" >&2
+fi
+
+exec python3 Benchmarks/bench.py --bin "$BIN" "$@"
