@@ -75,7 +75,7 @@ struct RequestHandler: Sendable {
                 try await ok(SessionReply(session: SessionDocument(s)), envelope, requestId)
                 return
             }
-            await manager.cancel(id)
+            manager.cancel(id)
             Task { await replyWhenEnded(id, envelope: envelope, requestId: requestId, withResult: false) }
 
         case .listSessions(let status, let limit):
@@ -93,7 +93,7 @@ struct RequestHandler: Sendable {
             try await ok(
                 PingReply(
                     uptimeS: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
-                    nodes: nodeDocs, sessionsRunning: await manager.runningCount),
+                    nodes: nodeDocs, sessionsRunning: manager.runningCount),
                 envelope, requestId)
         }
     }

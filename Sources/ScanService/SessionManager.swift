@@ -2,18 +2,21 @@ import Foundation
 import Logging
 import ScanCore
 import ScanProtocol
+import Synchronization
 
-/// Publishes session events (the service's events PUB). `publish` must keep the call order.
+/// Publishes session events (the service's events PUB). `publish` must keep the call order and
+/// return at once.
 public protocol EventPublisher: Sendable {
     func publish(_ event: EventDocument)
 }
 
-/// Runs sessions: creates and persists them, runs each in its own task through the engine, keeps
-/// live progress in memory, publishes `scan.<id>.<event>` events with a per-session `seq`, and
-/// persists every status transition. On start, resumes sessions left `pending`/`running`.
+/// Runs sessions through ``RunScanUseCase`` (which persists every transition), each in its own
+/// task, keeps their live state in memory, and publishes `scan.<id>.<event>` events with a
+/// per-session `seq` from 1. On start, resumes sessions left `pending`/`running`.
 ///
-/// An actor; scans run in their own tasks, so no request waits behind a scan.
-actor SessionManager {
+/// Thread-safe: its state sits behind a mutex, so use-case callbacks update it and publish events
+/// synchronously, in order, from whatever thread they run on.
+final class SessionManager: Sendable {
     struct Active {
         var session: ScanSession
         let token = CancellationToken()
@@ -22,75 +25,92 @@ actor SessionManager {
         var task: Task<Void, Never>?
     }
 
-    private let symbols: any SymbolRepository
-    private let bars: any BarRepository
+    struct State {
+        var active: [String: Active] = [:]
+        var stopping = false
+    }
+
+    private let useCase: RunScanUseCase
     private let sessions: any ScanSessionRepository
-    private let jobs: any JobRepository
-    private let engine: any ProcessingEngine
     private let publisher: any EventPublisher
     private let maxRunning: Int
     private let logger: Logger
-    private var active: [String: Active] = [:]
-    private var stopping = false
+    private let state = Mutex(State())
+    private let shutdownFlag: ShutdownFlag
 
     init(
-        symbols: any SymbolRepository, bars: any BarRepository, sessions: any ScanSessionRepository, jobs: any JobRepository,
+        symbols: any SymbolRepository, bars: any BarRepository, sessions: any ScanSessionRepository,
         engine: any ProcessingEngine, publisher: any EventPublisher, maxRunning: Int, logger: Logger
     ) {
-        self.symbols = symbols
-        self.bars = bars
-        self.sessions = sessions
-        self.jobs = jobs
-        self.engine = engine
+        let flag = ShutdownFlag()
+        let guarded = ShutdownGuardedSessions(inner: sessions, flag: flag)
+        self.shutdownFlag = flag
+        self.sessions = guarded
+        self.useCase = RunScanUseCase(scan: BatchScanUseCase(symbols: symbols, bars: bars, engine: engine), sessions: guarded)
         self.publisher = publisher
         self.maxRunning = max(1, maxRunning)
         self.logger = logger
     }
 
-    var runningCount: Int { active.count }
+    var runningCount: Int { state.withLock { $0.active.count } }
 
     // MARK: Requests
 
     /// Creates, persists and starts a session (its formula was already checked).
     func start(_ request: BatchScanRequest) async throws(ProtocolError) -> ScanSession {
-        guard !stopping else { throw ProtocolError(.busy, "the service is shutting down") }
-        guard active.count < maxRunning else {
-            throw ProtocolError(.busy, "\(active.count) sessions are running; the limit is \(maxRunning); try again later")
+        let id = UUID().uuidString.lowercased()
+        try state.withLock { (s: inout State) throws(ProtocolError) in
+            guard !s.stopping else { throw ProtocolError(.busy, "the service is shutting down") }
+            guard s.active.count < maxRunning else {
+                throw ProtocolError(
+                    .busy, "\(s.active.count) sessions are running; the limit is \(maxRunning); try again later")
+            }
+            // Reserve the slot before the first await so concurrent requests count it.
+            s.active[id] = Active(session: ScanSession(id: id, request: request))
         }
-        let session = ScanSession(id: UUID().uuidString.lowercased(), status: .pending, request: request)
-        active[session.id] = Active(session: session)
+        let session: ScanSession
         do {
-            try await sessions.save(session)
+            session = try await useCase.create(request, sessionId: id)
         } catch {
-            active[session.id] = nil
+            _ = state.withLock { $0.active.removeValue(forKey: id) }
             throw ProtocolError(.busy, "could not store the session: \(error)")
         }
-        publish(session.id, .status)
-        launch(session.id)
+        statusChanged(session)
+        launch(session)
         return session
     }
 
     /// The session as it is now: live for running ones, else as stored.
     func snapshot(_ id: String) async throws -> ScanSession? {
-        if let a = active[id] { return a.session }
+        if let live = state.withLock({ $0.active[id]?.session }) { return live }
         return try await sessions.session(id: id)
     }
 
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
-        try await sessions.list(status: status, limit: limit).map { active[$0.id]?.session ?? $0 }
+        let stored = try await sessions.list(status: status, limit: limit)
+        return state.withLock { s in stored.map { s.active[$0.id]?.session ?? $0 } }
     }
 
-    /// Waits until the session ends; `nil` when it is unknown or the service stops first.
+    /// Waits until the session ends; `nil` when the service stops first. Unknown ids give the stored
+    /// session (or `nil`).
     func waitForEnd(_ id: String) async throws -> ScanSession? {
-        if active[id] != nil {
-            return await withCheckedContinuation { c in active[id]?.waiters.append(c) }
+        let isActive = state.withLock { $0.active[id] != nil }
+        if !isActive { return try await sessions.session(id: id) }
+        return await withCheckedContinuation { (c: CheckedContinuation<ScanSession?, Never>) in
+            let registered = state.withLock { s -> Bool in
+                guard s.active[id] != nil else { return false }
+                s.active[id]?.waiters.append(c)
+                return true
+            }
+            if !registered {
+                Task { c.resume(returning: try? await self.sessions.session(id: id)) }
+            }
         }
-        return try await sessions.session(id: id)
     }
 
     /// Cancels a running session; it ends `cancelled` with the chunks that finished.
     func cancel(_ id: String) {
-        active[id]?.token.cancel()
+        state.withLock { $0.active[id]?.token }?.cancel()
     }
 
     // MARK: Lifecycle
@@ -100,142 +120,145 @@ actor SessionManager {
         do {
             let unfinished = try await sessions.list(status: .running, limit: 10_000)
                 + sessions.list(status: .pending, limit: 10_000)
-            for s in unfinished where active[s.id] == nil && !stopping {
-                logger.info("resuming session", metadata: ["session": "\(s.id)", "status": "\(s.status)"])
-                active[s.id] = Active(session: s)
-                launch(s.id)
+            for session in unfinished {
+                let fresh = state.withLock { s -> Bool in
+                    guard !s.stopping, s.active[session.id] == nil else { return false }
+                    s.active[session.id] = Active(session: session)
+                    return true
+                }
+                guard fresh else { continue }
+                logger.info("resuming session", metadata: ["session": "\(session.id)", "status": "\(session.status)"])
+                launch(session)
             }
         } catch {
             logger.error("could not list unfinished sessions", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Stops taking sessions and waits for the running ones to stop (they stay `running` in the
-    /// store, with their finished chunks, and resume on the next start).
+    /// Stops taking sessions, stops the engine (running sessions keep their stored `running` status
+    /// and their persisted chunks, and resume on the next start) and waits for their tasks.
     func shutdown(engineStop: @Sendable () async -> Void) async {
-        stopping = true
-        await engineStop()
-        let tasks = active.values.compactMap(\.task)
-        for t in tasks { t.cancel() }
-        for t in tasks { await t.value }
-        for id in Array(active.keys) {
-            for w in active[id]?.waiters ?? [] { w.resume(returning: nil) }
-            active[id]?.waiters = []
+        let tasks = state.withLock { s -> [Task<Void, Never>] in
+            s.stopping = true
+            return s.active.values.compactMap(\.task)
         }
+        shutdownFlag.set()
+        await engineStop()
+        for t in tasks { await t.value }
+        let waiters = state.withLock { s -> [CheckedContinuation<ScanSession?, Never>] in
+            defer { for id in s.active.keys { s.active[id]?.waiters = [] } }
+            return s.active.values.flatMap(\.waiters)
+        }
+        for w in waiters { w.resume(returning: nil) }
     }
 
     // MARK: Running
 
-    private func launch(_ id: String) {
-        active[id]?.task = Task { await self.execute(id) }
+    private func launch(_ session: ScanSession) {
+        let id = session.id
+        guard let token = state.withLock({ $0.active[id]?.token }) else { return }
+        let observer = ScanSessionObserver(
+            statusChanged: { [weak self] s in self?.statusChanged(s) },
+            progress: { [weak self] id, p in self?.progressed(id, p) })
+        let task = Task {
+            do {
+                let final = try await self.useCase.run(session, observer: observer, cancellation: token)
+                self.ended(final)
+            } catch {
+                self.logger.error("session could not be stored", metadata: ["session": "\(id)", "error": "\(error)"])
+                self.ended(nil, id: id)
+            }
+        }
+        state.withLock { $0.active[id]?.task = task }
     }
 
-    private func execute(_ id: String) async {
-        guard var session = active[id]?.session, let token = active[id]?.token else { return }
-        if token.isCancelled {
-            await finish(id, status: .cancelled, result: emptyResult(id, cancelled: true), error: nil)
-            return
-        }
-        session.status = .running
-        session.startedAt = session.startedAt ?? Date()
-        active[id]?.session = session
-        do {
-            try await sessions.save(session)
-        } catch {
-            logger.error("could not store a session", metadata: ["session": "\(id)", "error": "\(error)"])
-        }
-        publish(id, .status)
-        let started = ContinuousClock.now
-        do {
-            let job = try await makeJob(id, session.request)
-            active[id]?.session.progress.total = job.symbols.count
-            let results = try await engine.processBatch(
-                job,
-                progress: { [weak self] p in
-                    Task { await self?.progressed(id, p) }
-                },
-                cancellation: token)
-            let signals = SignalAggregator.aggregate(results)
-            let errors = results.compactMap { r in r.error.map { SymbolError(symbol: r.symbol, message: $0) } }
-            let elapsed = ContinuousClock.now - started
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            let result = BatchScanResult(
-                jobId: id, signals: signals, statistics: SignalAggregator.statistics(signals), processingTimeMs: ms,
-                errors: errors, cancelled: token.isCancelled)
-            active[id]?.session.progress = ScanProgress(
-                completed: results.count, total: job.symbols.count, matchesSoFar: signals.totalMatches)
-            await finish(id, status: token.isCancelled ? .cancelled : .completed, result: result, error: nil)
-        } catch is EngineStopped {
-            return
-        } catch {
-            if stopping { return }
-            await finish(id, status: .failed, result: nil, error: "\(error)")
+    private func statusChanged(_ session: ScanSession) {
+        state.withLock { s in
+            guard var a = s.active[session.id], !(s.stopping && ShutdownGuardedSessions.isShutdownFailure(session)) else {
+                return
+            }
+            a.session = session
+            if session.status.isFinal, let result = session.result {
+                a.session.progress.completed = max(a.session.progress.completed, session.progress.completed)
+                a.session.progress.matchesSoFar = result.signals.totalMatches
+            }
+            let kind: ScanEventKind
+            switch session.status {
+            case .pending, .running: kind = .status
+            case .completed: kind = .completed
+            case .failed: kind = .failed
+            case .cancelled: kind = .cancelled
+            }
+            a.seq += 1
+            s.active[session.id] = a
+            publisher.publish(event(a, kind))
         }
     }
 
-    /// The job of a session: the stored one when resuming, else the request resolved now. Unknown
-    /// explicit symbols stay in the job, so their nodes report them as per-symbol errors.
-    private func makeJob(_ id: String, _ request: BatchScanRequest) async throws -> ProcessingJob {
-        if let saved = try await jobs.job(id: id) { return saved.job }
-        let universe = try await symbols.resolve(request.symbolCriteria)
-        let range: DateRange
-        if let r = request.dateRange {
-            range = r
-        } else {
-            let bars = self.bars
-            let timeframe = request.timeframe
-            let latest = try await Blocking.run("latest-day") { try bars.latestDay(for: timeframe) }
-            let end = latest ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
-            range = DateRange(from: end.adding(days: -365), to: end)
+    private func progressed(_ id: String, _ p: ScanProgress) {
+        state.withLock { s in
+            guard var a = s.active[id], a.session.status == .running else { return }
+            a.session.progress = p
+            a.seq += 1
+            s.active[id] = a
+            publisher.publish(event(a, .progress))
         }
-        return ProcessingJob(
-            id: id, symbols: universe.symbols.map(\.symbol) + universe.unknown, timeframe: request.timeframe,
-            dateRange: range, formula: request.formula, parameters: request.parameters, mode: request.mode)
     }
 
-    private func emptyResult(_ id: String, cancelled: Bool) -> BatchScanResult {
-        BatchScanResult(
-            jobId: id, signals: AggregatedSignals(), statistics: SignalStatistics(), processingTimeMs: 0, errors: [],
-            cancelled: cancelled)
-    }
-
-    private func progressed(_ id: String, _ p: ScanProgress) async {
-        guard let current = active[id]?.session.progress, active[id]?.session.status == .running else { return }
-        guard p.completed > current.completed || (p.completed == current.completed && p.matchesSoFar > current.matchesSoFar)
-        else { return }  // progress tasks may arrive out of order; counts only grow
-        active[id]?.session.progress = p
-        publish(id, .progress)
-    }
-
-    private func finish(_ id: String, status: ScanStatus, result: BatchScanResult?, error: String?) async {
-        guard var session = active[id]?.session else { return }
-        session.status = status
-        session.result = result
-        session.error = error
-        session.finishedAt = Date()
-        active[id]?.session = session
-        do {
-            try await sessions.save(session)
-        } catch {
-            logger.error("could not store a finished session", metadata: ["session": "\(id)", "error": "\(error)"])
+    private func ended(_ session: ScanSession?, id: String? = nil) {
+        guard let key = session?.id ?? id else { return }
+        let waiters = state.withLock { s -> [CheckedContinuation<ScanSession?, Never>] in
+            // During shutdown a session stopped mid-run stays (for the waiters: nil) until shutdown ends.
+            if s.stopping, let session, !session.status.isFinal || ShutdownGuardedSessions.isShutdownFailure(session) {
+                return []
+            }
+            return s.active.removeValue(forKey: key)?.waiters ?? []
         }
-        logger.info(
-            "session ended",
-            metadata: ["session": "\(id)", "status": "\(status)", "matches": "\(result?.signals.totalMatches ?? 0)"])
-        let event: ScanEventKind = status == .completed ? .completed : status == .cancelled ? .cancelled : .failed
-        publish(id, event)
-        let waiters = active[id]?.waiters ?? []
-        active[id] = nil
+        if let session {
+            logger.info(
+                "session ended",
+                metadata: [
+                    "session": "\(key)", "status": "\(session.status)",
+                    "matches": "\(session.result?.signals.totalMatches ?? 0)",
+                ])
+        }
         for w in waiters { w.resume(returning: session) }
     }
 
-    private func publish(_ id: String, _ kind: ScanEventKind) {
-        guard var a = active[id] else { return }
-        a.seq += 1
-        active[id]?.seq = a.seq
+    private func event(_ a: Active, _ kind: ScanEventKind) -> EventDocument {
         let p = a.session.progress
-        publisher.publish(EventDocument(
-            sessionId: id, event: kind, status: a.session.status.rawValue, completed: p.completed, total: p.total,
-            matchesSoFar: p.matchesSoFar, seq: a.seq, error: a.session.error))
+        return EventDocument(
+            sessionId: a.session.id, event: kind, status: a.session.status.rawValue, completed: p.completed,
+            total: p.total, matchesSoFar: p.matchesSoFar, seq: a.seq, error: a.session.error)
+    }
+}
+
+/// Set once when the service begins to stop.
+final class ShutdownFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// A session repository that, once the service is stopping, drops the `failed` transition a
+/// session gets because the engine stopped: the stored session stays `running` (with its chunks
+/// persisted) and is resumed on the next start instead of being recorded as failed.
+struct ShutdownGuardedSessions: ScanSessionRepository {
+    let inner: any ScanSessionRepository
+    let flag: ShutdownFlag
+
+    static func isShutdownFailure(_ s: ScanSession) -> Bool {
+        s.status == .failed && s.error == EngineStopped().description
+    }
+
+    func save(_ session: ScanSession) async throws {
+        if flag.isSet, Self.isShutdownFailure(session) { return }
+        try await inner.save(session)
+    }
+
+    func session(id: String) async throws -> ScanSession? { try await inner.session(id: id) }
+
+    func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
+        try await inner.list(status: status, limit: limit)
     }
 }

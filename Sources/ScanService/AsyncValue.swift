@@ -1,8 +1,6 @@
-import Foundation
-
 import Synchronization
 
-/// A one-shot value many tasks can wait for (`ready`, `stopped`). Thread-safe.
+/// A one-shot value many tasks can wait for (`ready`, `stop requested`). Thread-safe.
 final class AsyncValue<Value: Sendable>: Sendable {
     private struct State {
         var value: Result<Value, any Error>?
@@ -33,17 +31,6 @@ final class AsyncValue<Value: Sendable>: Sendable {
                 return nil
             }
             if let now { c.resume(with: now) }
-        }
-    }
-}
-
-/// Runs blocking work (store reads) on a fresh thread, never on Swift's cooperative pool.
-enum Blocking {
-    static func run<T: Sendable>(_ name: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            let t = Thread { c.resume(with: Result { try work() }) }
-            t.name = name
-            t.start()
         }
     }
 }
