@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService",
+                "ScanService", "MarketData", "SessionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode",
+                "EngineNode", "MarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
