@@ -231,9 +231,6 @@ class Cluster:
     def __enter__(self) -> "Cluster":
         base = free_port_base()
         tag = f"{self.ds.name.lower()}-{self.nodes}n"
-        sessions = RESULTS / f"sessions-{tag}.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(sessions) + suffix).unlink(missing_ok=True)
         t0 = time.perf_counter()
         extra = os.environ.get("BENCH_SERVICE_ARGS", "").split()
         self.service = PROCS.start(
