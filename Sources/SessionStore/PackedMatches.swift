@@ -1,6 +1,12 @@
+import Foundation
 import ScanCore
 
 /// Matches stored column-wise (one array per field), so a result of many matches stays compact.
+///
+/// Encoded (format 2) with every numeric column as one little-endian byte blob (a base64 string in
+/// JSON) and symbols and signals as a table of distinct names plus 32-bit indices, so storing tens of
+/// thousands of matches costs a few `memcpy`s rather than a JSON number per field. Format 1 (a JSON
+/// array per column) still decodes.
 struct PackedMatches: Codable, Sendable {
     var symbols: [String] = []
     var times: [Int64] = []
@@ -24,6 +30,95 @@ struct PackedMatches: Codable, Sendable {
             signals.append(m.signal)
             closes.append(m.close)
         }
+    }
+
+    // MARK: Coding (format 2)
+
+    enum CodingKeys: String, CodingKey {
+        case format, symbolTable, symbolIndex, signalTable, signalIndex, valueMasks
+        case symbols, times, offsets, intraday, signals, closes, valueNames, values
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(2, forKey: .format)
+        let (symbolTable, symbolIndex) = Self.table(symbols)
+        let (signalTable, signalIndex) = Self.table(signals)
+        try c.encode(symbolTable, forKey: .symbolTable)
+        try c.encode(Self.blob(symbolIndex), forKey: .symbolIndex)
+        try c.encode(signalTable, forKey: .signalTable)
+        try c.encode(Self.blob(signalIndex), forKey: .signalIndex)
+        try c.encode(Self.blob(times), forKey: .times)
+        try c.encode(Self.blob(offsets), forKey: .offsets)
+        try c.encode(Self.blob(intraday.map { $0 ? UInt8(1) : 0 }), forKey: .intraday)
+        try c.encode(Self.blob(closes.map(\.bitPattern)), forKey: .closes)
+        try c.encode(valueNames, forKey: .valueNames)
+        try c.encode(values.map { Self.blob($0.map { ($0 ?? 0).bitPattern }) }, forKey: .values)
+        try c.encode(values.map { Self.blob($0.map { $0 == nil ? UInt8(0) : 1 }) }, forKey: .valueMasks)
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard try c.decodeIfPresent(Int.self, forKey: .format) == 2 else {
+            symbols = try c.decode([String].self, forKey: .symbols)
+            times = try c.decode([Int64].self, forKey: .times)
+            offsets = try c.decode([Int32].self, forKey: .offsets)
+            intraday = try c.decode([Bool].self, forKey: .intraday)
+            signals = try c.decode([String].self, forKey: .signals)
+            closes = try c.decode([Double].self, forKey: .closes)
+            valueNames = try c.decode([String].self, forKey: .valueNames)
+            values = try c.decode([[Double?]].self, forKey: .values)
+            return
+        }
+        func names(_ table: CodingKeys, _ index: CodingKeys) throws -> [String] {
+            let t = try c.decode([String].self, forKey: table)
+            return try Self.unblob(c.decode(Data.self, forKey: index), as: UInt32.self).map { i in
+                guard Int(i) < t.count else { throw SessionStoreError.corrupt("stored matches index past their name table") }
+                return t[Int(i)]
+            }
+        }
+        symbols = try names(.symbolTable, .symbolIndex)
+        signals = try names(.signalTable, .signalIndex)
+        times = try Self.unblob(c.decode(Data.self, forKey: .times), as: Int64.self)
+        offsets = try Self.unblob(c.decode(Data.self, forKey: .offsets), as: Int32.self)
+        intraday = try Self.unblob(c.decode(Data.self, forKey: .intraday), as: UInt8.self).map { $0 != 0 }
+        closes = try Self.unblob(c.decode(Data.self, forKey: .closes), as: UInt64.self).map(Double.init(bitPattern:))
+        valueNames = try c.decode([String].self, forKey: .valueNames)
+        let bits = try c.decode([Data].self, forKey: .values)
+        let masks = try c.decode([Data].self, forKey: .valueMasks)
+        guard bits.count == masks.count else { throw SessionStoreError.corrupt("stored match values lack their masks") }
+        values = try zip(bits, masks).map { b, m in
+            let x = try Self.unblob(b, as: UInt64.self), present = try Self.unblob(m, as: UInt8.self)
+            guard x.count == present.count else { throw SessionStoreError.corrupt("stored match values and masks differ") }
+            return zip(x, present).map { $1 != 0 ? Double(bitPattern: $0) : nil }
+        }
+    }
+
+    /// Distinct names in order of first appearance, and each element's index into them.
+    private static func table(_ names: [String]) -> ([String], [UInt32]) {
+        var table: [String] = []
+        var ids: [String: UInt32] = [:]
+        let index = names.map { name in
+            if let id = ids[name] { return id }
+            let id = UInt32(table.count)
+            ids[name] = id
+            table.append(name)
+            return id
+        }
+        return (table, index)
+    }
+
+    /// The elements' little-endian bytes.
+    private static func blob<T: FixedWidthInteger>(_ xs: [T]) -> Data {
+        xs.map(\.littleEndian).withUnsafeBytes { Data($0) }
+    }
+
+    private static func unblob<T: FixedWidthInteger>(_ data: Data, as: T.Type) throws -> [T] {
+        let size = MemoryLayout<T>.size
+        guard data.count % size == 0 else { throw SessionStoreError.corrupt("stored match column has a partial element") }
+        var out = [T](repeating: 0, count: data.count / size)
+        out.withUnsafeMutableBytes { dst in data.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        return out.map(T.init(littleEndian:))
     }
 
     func unpacked() throws -> [SignalMatch] {
