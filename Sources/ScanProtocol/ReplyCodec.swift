@@ -4,6 +4,7 @@ import Foundation
 public enum JSONCoding {
     /// Encodes `value` as a JSON object, adding `"request_id"` when given.
     public static func encode<T: Encodable>(_ value: T, requestId: JSONScalar? = nil) throws -> [UInt8] {
+        if let body = try ResultJSONWriter.encode(value, requestId: requestId) { return body }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

@@ -1,0 +1,159 @@
+import Foundation
+
+/// Writes the replies that carry a RESULT (`RUN_SCAN` with `"wait": true`, `GET_RESULT`) with the
+/// matches serialized by hand: Foundation's `JSONEncoder` builds a tree of boxed values for every
+/// field of every match, which for a result of 30,000 matches costs more than the whole scan (and
+/// tens of megabytes of transient memory). Everything but `signals.matches` still goes through
+/// `JSONEncoder`; the output is the same JSON (sorted keys, `null` for undefined numbers, slashes
+/// unescaped), numbers in Swift's shortest round-trip form.
+enum ResultJSONWriter {
+    /// The body of `value` when it is a reply carrying a result, else `nil` (encode it normally).
+    static func encode<T: Encodable>(_ value: T, requestId: JSONScalar?) throws -> [UInt8]? {
+        if let reply = value as? SessionReply, let result = reply.result {
+            // Keys sorted: request_id, result, session.
+            var out: [UInt8] = []
+            try openObject(&out, requestId: requestId)
+            out.append(contentsOf: "\"result\":".utf8)
+            try appendResult(result, to: &out)
+            out.append(contentsOf: ",\"session\":".utf8)
+            out += try plain(reply.session)
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+        if let reply = value as? ResultReply {
+            // Keys sorted: request_id, result, session_id.
+            var out: [UInt8] = []
+            try openObject(&out, requestId: requestId)
+            out.append(contentsOf: "\"result\":".utf8)
+            try appendResult(reply.result, to: &out)
+            out.append(contentsOf: ",\"session_id\":".utf8)
+            appendString(reply.sessionId, to: &out)
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+        return nil
+    }
+
+    private static func openObject(_ out: inout [UInt8], requestId: JSONScalar?) throws {
+        out.append(UInt8(ascii: "{"))
+        if let requestId {
+            out.append(contentsOf: "\"request_id\":".utf8)
+            out += try plain(requestId)
+            out.append(UInt8(ascii: ","))
+        }
+    }
+
+    /// `JSONEncoder` output of a value (sorted keys, slashes unescaped, non-finite numbers as strings).
+    private static func plain<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return Array(try encoder.encode(value))
+    }
+
+    /// The document with its matches spliced into `JSONEncoder`'s output of the rest.
+    static func appendResult(_ doc: ResultDocument, to out: inout [UInt8]) throws {
+        var rest = doc
+        rest.signals.matches = []
+        let head = try plain(rest)
+        // `"matches":[]` occurs once: as the key of `signals` (inside a JSON string every quote is escaped).
+        let key = Array("\"matches\":[".utf8)
+        guard let at = find(key, in: head), at + key.count < head.count, head[at + key.count] == UInt8(ascii: "]") else {
+            out += try plain(doc)
+            return
+        }
+        out += head[..<(at + key.count)]
+        for (i, m) in doc.signals.matches.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendMatch(m, to: &out)
+        }
+        out += head[(at + key.count)...]
+    }
+
+    private static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        var i = 0
+        while i <= hay.count - needle.count {
+            if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// `{"close","signal","symbol","timestamp","values"}` (sorted keys).
+    static func appendMatch(_ m: ResultDocument.Match, to out: inout [UInt8]) {
+        out.append(contentsOf: "{\"close\":".utf8)
+        appendNumber(m.close, to: &out)
+        out.append(contentsOf: ",\"signal\":".utf8)
+        appendString(m.signal, to: &out)
+        out.append(contentsOf: ",\"symbol\":".utf8)
+        appendString(m.symbol, to: &out)
+        out.append(contentsOf: ",\"timestamp\":".utf8)
+        appendString(m.timestamp, to: &out)
+        out.append(contentsOf: ",\"values\":{".utf8)
+        if !m.values.isEmpty {
+            for (i, key) in m.values.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendNumber(m.values[key] ?? nil, to: &out)
+            }
+        }
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    /// A finite number (integers without a fraction), else `null`.
+    static func appendNumber(_ x: Double?, to out: inout [UInt8]) {
+        guard let x, x.isFinite else {
+            out.append(contentsOf: "null".utf8)
+            return
+        }
+        if x == x.rounded(), abs(x) < 1e15 {
+            var v = Int64(x)
+            if v == 0 {
+                out.append(UInt8(ascii: "0"))
+                return
+            }
+            if v < 0 {
+                out.append(UInt8(ascii: "-"))
+                v = -v
+            }
+            let start = out.count
+            while v > 0 {
+                out.append(UInt8(48 + v % 10))
+                v /= 10
+            }
+            out[start...].reverse()
+        } else {
+            out.append(contentsOf: x.description.utf8)
+        }
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped, everything else as UTF-8.
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            let escaped: UInt8
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): escaped = b
+            case 0x0A: escaped = UInt8(ascii: "n")
+            case 0x0D: escaped = UInt8(ascii: "r")
+            case 0x09: escaped = UInt8(ascii: "t")
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 15)])
+                continue
+            default:
+                out.append(b)
+                continue
+            }
+            out.append(UInt8(ascii: "\\"))
+            out.append(escaped)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
