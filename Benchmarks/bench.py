@@ -22,6 +22,7 @@ import csv
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -127,6 +128,15 @@ def run(args: list[str], **kw) -> subprocess.CompletedProcess:
     return r
 
 
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time a live process has used, in ms."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int) -> dict[str, int]:
     """VmHWM and VmRSS of a live process, in kB."""
     out = {}
@@ -176,6 +186,8 @@ class Client:
         self.seq = 0
 
     def request(self, verb: str, body: dict, timeout_s: float) -> dict:
+        """Sends a request and returns the OK reply's body; `self.arrived` is the perf_counter() at
+        which its frames arrived (before the JSON is parsed)."""
         self.seq += 1
         rid = f"bench-{self.seq}"
         body = dict(body, request_id=rid)
@@ -188,6 +200,7 @@ class Client:
             if not self.sock.poll(int(left * 1000)):
                 continue
             frames = self.sock.recv_multipart()
+            self.arrived = time.perf_counter()
             if len(frames) < 4:
                 raise RuntimeError(f"{verb}: malformed reply {frames!r}")
             status, reply = frames[2].decode(), json.loads(frames[3])
@@ -227,6 +240,7 @@ class Cluster:
     node_procs: list[subprocess.Popen] = field(default_factory=list)
     client: Client | None = None
     startup_ms: float = 0.0
+    parse_ms: list[float] = field(default_factory=list)
 
     def __enter__(self) -> "Cluster":
         base = free_port_base()
@@ -262,13 +276,20 @@ class Cluster:
         return self
 
     def scan(self, symbols: list[str] | None = None, timeout_s: float = 600) -> tuple[float, dict]:
+        """One RUN_SCAN with "wait": true: milliseconds from sending the request to the reply's arrival
+        (the client's JSON parsing of the reply is not counted; `parse_ms` records it), and the RESULT."""
         t0 = time.perf_counter()
         reply = self.client.request("RUN_SCAN", scan_body(self.ds, symbols), timeout_s)
-        ms = (time.perf_counter() - t0) * 1000
+        ms = (self.client.arrived - t0) * 1000
+        self.parse_ms.append((time.perf_counter() - self.client.arrived) * 1000)
         status = reply.get("session", {}).get("status")
         if status != "completed":
             raise RuntimeError(f"scan ended {status}: {reply.get('session', {}).get('error')}")
         return ms, reply["result"]
+
+    def cpu(self) -> list[float]:
+        """CPU ms used so far by the service and each node."""
+        return [cpu_ms(p.pid) for p in [self.service, *self.node_procs]]
 
     def memory(self) -> dict:
         return {
@@ -336,18 +357,24 @@ def in_process(bin: Path, ds: DataSet, runs: int) -> dict:
 
 
 def formula_bench(ds: DataSet) -> dict | None:
-    """Evaluation alone, through the formula branch's FormulaBench (when Benchmarks/Package.swift has it)."""
+    """Evaluation alone, one core: the FormulaBench executable of Benchmarks/Package.swift (the formula
+    branch's), on synthetic columns of the data set's shape. T3 (49 M bars, 2 GB of columns) runs a
+    tenth of the symbols and scales the time by ten."""
     exe = HERE / ".build" / "release" / "FormulaBench"
     if not exe.exists():
         return None
-    r = subprocess.run([str(exe), "--json", "--symbols", str(ds.symbols), "--bars", str(ds.bars // ds.symbols),
-                        "--formula", F1], capture_output=True, text=True)
+    per_symbol = ds.bars // ds.symbols
+    symbols, scale = (ds.symbols // 10, 10) if ds.bars > 20_000_000 else (ds.symbols, 1)
+    r = subprocess.run([str(exe), "--symbols", str(symbols), "--bars", str(per_symbol), "--runs", "5"],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": (r.stderr or r.stdout).strip()[-300:]}
-    try:
-        return json.loads(r.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"raw": r.stdout.strip()[-300:]}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^F1\s+([\d.]+) M bars/s\s+\(([\d.]+) ms best, ([\d.]+) ms median", line)
+        if m:
+            return {"ms": float(m.group(2)) * scale, "median_ms": float(m.group(3)) * scale,
+                    "m_bars_per_s": float(m.group(1)), "symbols_run": symbols, "scaled_by": scale, "line": line}
+    return {"error": "no F1 line in: " + r.stdout.strip()[-300:]}
 
 
 def peer(script: str, ds: DataSet, runs: int) -> dict:
@@ -377,13 +404,18 @@ def cross_check(name: str, ours: set, theirs: set, who: str) -> None:
 def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int | None) -> dict:
     with Cluster(bin, ds, nodes, threads) as c:
         fresh_ms, result = c.scan()
+        before = c.cpu()
         warm = [c.scan()[0] for _ in range(warm_runs)]
+        after = c.cpu()
+        per_scan = [(a - b) / warm_runs for a, b in zip(after, before)]
         mem = c.memory()
         return {"nodes": nodes, "startup_ms": c.startup_ms, "fresh_ms": fresh_ms, "warm_ms": median(warm),
                 "warm_min_ms": min(warm), "warm_max_ms": max(warm), "warm_all": warm,
                 "matches": result["signals"]["total_matches"], "symbols": result["signals"]["total_symbols"],
                 "errors": result.get("errors_count", 0), "service_processing_ms": result.get("processing_time_ms"),
-                "memory": mem, "match_set": match_set(result)}
+                "memory": mem, "match_set": match_set(result),
+                "cpu_ms_per_scan": {"service": per_scan[0], "nodes": per_scan[1:]},
+                "client_parse_ms": median(c.parse_ms[1:])}
 
 
 def scaling(bin: Path, ds: DataSet, node_counts: list[int], fractions: list[int], runs: int,
@@ -435,6 +467,10 @@ def chart(scale: dict, path: Path) -> None:
         b.annotate(f"{row['symbols']} sym", (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
     b.set_xscale("log")
     b.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter
+    b.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    b.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    b.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
     b.set_xlabel("bars scanned (millions; 1x, 4x, 16x)")
     b.set_ylabel("warm end-to-end time, ms")
     b.set_title(f"{scale['dataset']}: time by data size")
@@ -611,6 +647,14 @@ def main() -> None:
         lines += ["", "| symbols | bars | warm ms | M bars/s |", "|---:|---:|---:|---:|"]
         lines += [f"| {x['symbols']:,} | {x['bars']:,} | {fmt_ms(x['warm_ms'])} | {x['bars_per_s'] / 1e6:.1f} |"
                   for x in report["scaling"]["by_size"]]
+    lines += ["", "| set | service CPU ms / warm scan | node CPU ms / warm scan | client JSON parse ms | startup ms |",
+              "|---|---:|---:|---:|---:|"]
+    for name, r in report["sets"].items():
+        e = r.get("e2e") or {}
+        if e:
+            cpu = e["cpu_ms_per_scan"]
+            lines.append(f"| {name} | {cpu['service']:.1f} | {' / '.join(f'{x:.1f}' for x in cpu['nodes'])} "
+                         f"| {e['client_parse_ms']:.1f} | {e['startup_ms']:.0f} |")
     text = "\n".join(lines)
     (RESULTS / "table.md").write_text(text + "\n")
     print()
