@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one command of the benchmarks (issue 8, DESIGN §7):
 #
-#   Benchmarks/run.sh            T1 + T2, the peers, scaling; the table and the chart
-#   Benchmarks/run.sh --quick    T1 only, fewer runs: checks the harness in a minute or two
-#   Benchmarks/run.sh --t3       also T3 (500 x 1 year of 1-minute bars, ~49 M bars: a long generation)
+#   Benchmarks/run.sh              T1, T2, T3, the peers (T1, T2), scaling; the table and the chart
+#   Benchmarks/run.sh --quick      T1 only, fewer runs: checks the harness in a minute or two
+#   Benchmarks/run.sh --no-t3      without T3 (500 x 252 days of 1-minute bars, 49 M bars, a 2.6 GB store)
+#   Benchmarks/run.sh --t3-peers   also the peers on T3 (a 3 GB CSV in pandas: several GB of memory)
 #
 # Other options go to Benchmarks/bench.py (--help lists them). Data, logs and figures land in
 # Benchmarks/results/ (git-ignored); the chart of a full run is copied to Benchmarks/charts/.
