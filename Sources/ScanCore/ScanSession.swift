@@ -1,7 +1,7 @@
 import Foundation
 
 /// The outcome of a batch scan.
-public struct BatchScanResult: Sendable, Hashable {
+public struct BatchScanResult: Sendable, Hashable, Codable {
     public var jobId: String
     public var signals: AggregatedSignals
     public var statistics: SignalStatistics
@@ -34,7 +34,7 @@ public enum ScanStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A scan as the product tracks it: persisted at every status transition.
-public struct ScanSession: Sendable, Hashable {
+public struct ScanSession: Sendable, Hashable, Codable {
     public var id: String
     public var status: ScanStatus
     public var request: BatchScanRequest

@@ -1,0 +1,200 @@
+/// The elementwise and event kernels the evaluator runs (the indicator kernels live in
+/// ``Indicators``). Raw pointer loops the optimizer vectorizes; no allocation.
+///
+/// Booleans are bytes, 0 or 1.
+enum Kernels {
+    typealias Numbers = UnsafePointer<Double>
+    typealias Flags = UnsafePointer<UInt8>
+    typealias NumbersOut = UnsafeMutablePointer<Double>
+    typealias FlagsOut = UnsafeMutablePointer<UInt8>
+
+    @inline(__always)
+    private static func map(_ n: Int, _ o: NumbersOut, _ f: (Int) -> Double) {
+        for i in 0..<n { o[i] = f(i) }
+    }
+
+    @inline(__always)
+    private static func test(_ n: Int, _ o: FlagsOut, _ f: (Int) -> Bool) {
+        for i in 0..<n { o[i] = f(i) ? 1 : 0 }
+    }
+
+    static func fill(_ value: Double, _ o: NumbersOut, _ n: Int) { o.update(repeating: value, count: n) }
+    static func fill(_ value: Bool, _ o: FlagsOut, _ n: Int) { o.update(repeating: value ? 1 : 0, count: n) }
+
+    // MARK: Arithmetic
+
+    static func arithmetic(_ op: ArithmeticOperator, _ a: Numbers, _ b: Numbers, _ o: NumbersOut, _ n: Int) {
+        switch op {
+        case .add: map(n, o) { a[$0] + b[$0] }
+        case .subtract: map(n, o) { a[$0] - b[$0] }
+        case .multiply: map(n, o) { a[$0] * b[$0] }
+        case .divide: map(n, o) { b[$0] == 0 ? .nan : a[$0] / b[$0] }
+        case .minimum: map(n, o) { ArithmeticOperator.minimum.apply(a[$0], b[$0]) }
+        case .maximum: map(n, o) { ArithmeticOperator.maximum.apply(a[$0], b[$0]) }
+        }
+    }
+
+    static func arithmetic(_ op: ArithmeticOperator, _ a: Numbers, _ c: Double, _ o: NumbersOut, _ n: Int) {
+        switch op {
+        case .add: map(n, o) { a[$0] + c }
+        case .subtract: map(n, o) { a[$0] - c }
+        case .multiply: map(n, o) { a[$0] * c }
+        case .divide:
+            if c == 0 { o.update(repeating: .nan, count: n) } else { map(n, o) { a[$0] / c } }
+        case .minimum: map(n, o) { ArithmeticOperator.minimum.apply(a[$0], c) }
+        case .maximum: map(n, o) { ArithmeticOperator.maximum.apply(a[$0], c) }
+        }
+    }
+
+    static func arithmetic(_ op: ArithmeticOperator, _ c: Double, _ b: Numbers, _ o: NumbersOut, _ n: Int) {
+        switch op {
+        case .subtract: map(n, o) { c - b[$0] }
+        case .divide: map(n, o) { b[$0] == 0 ? .nan : c / b[$0] }
+        default: arithmetic(op, b, c, o, n)  // commutative
+        }
+    }
+
+    static func unary(_ f: UnaryFunction, _ a: Numbers, _ o: NumbersOut, _ n: Int) {
+        switch f {
+        case .negate: map(n, o) { -a[$0] }
+        case .abs: map(n, o) { Swift.abs(a[$0]) }
+        case .log: map(n, o) { UnaryFunction.log.apply(a[$0]) }
+        case .sqrt: map(n, o) { a[$0].squareRoot() }
+        }
+    }
+
+    // MARK: Comparisons and logic
+
+    static func compare(_ op: ComparisonOperator, _ a: Numbers, _ b: Numbers, _ o: FlagsOut, _ n: Int) {
+        switch op {
+        case .greater: test(n, o) { a[$0] > b[$0] }
+        case .greaterEqual: test(n, o) { a[$0] >= b[$0] }
+        case .less: test(n, o) { a[$0] < b[$0] }
+        case .lessEqual: test(n, o) { a[$0] <= b[$0] }
+        case .equal: test(n, o) { a[$0] == b[$0] }
+        case .notEqual: test(n, o) { a[$0] < b[$0] || a[$0] > b[$0] }
+        }
+    }
+
+    static func compare(_ op: ComparisonOperator, _ a: Numbers, _ c: Double, _ o: FlagsOut, _ n: Int) {
+        switch op {
+        case .greater: test(n, o) { a[$0] > c }
+        case .greaterEqual: test(n, o) { a[$0] >= c }
+        case .less: test(n, o) { a[$0] < c }
+        case .lessEqual: test(n, o) { a[$0] <= c }
+        case .equal: test(n, o) { a[$0] == c }
+        case .notEqual: test(n, o) { a[$0] < c || a[$0] > c }
+        }
+    }
+
+    static func logic(and: Bool, _ a: Flags, _ b: Flags, _ o: FlagsOut, _ n: Int) {
+        if and {
+            for i in 0..<n { o[i] = a[i] & b[i] }
+        } else {
+            for i in 0..<n { o[i] = a[i] | b[i] }
+        }
+    }
+
+    static func booleanEqual(equal: Bool, _ a: Flags, _ b: Flags, _ o: FlagsOut, _ n: Int) {
+        let flip: UInt8 = equal ? 1 : 0
+        for i in 0..<n { o[i] = (a[i] ^ b[i]) ^ flip }
+    }
+
+    static func not(_ a: Flags, _ o: FlagsOut, _ n: Int) {
+        for i in 0..<n { o[i] = a[i] ^ 1 }
+    }
+
+    static func select(_ c: Flags, _ a: Numbers, _ b: Numbers, _ o: NumbersOut, _ n: Int) {
+        map(n, o) { c[$0] != 0 ? a[$0] : b[$0] }
+    }
+
+    static func select(_ c: Flags, _ a: Flags, _ b: Flags, _ o: FlagsOut, _ n: Int) {
+        for i in 0..<n { o[i] = c[i] != 0 ? a[i] : b[i] }
+    }
+
+    // MARK: History and events
+
+    /// `x[offset]`: NaN before the first bar.
+    static func history(_ a: Numbers, offset: Int, _ o: NumbersOut, _ n: Int) {
+        let head = min(offset, n)
+        o.update(repeating: .nan, count: head)
+        if n > head { (o + head).update(from: a, count: n - head) }
+    }
+
+    /// `x[offset]` of a boolean: false before the first bar.
+    static func history(_ a: Flags, offset: Int, _ o: FlagsOut, _ n: Int) {
+        let head = min(offset, n)
+        o.update(repeating: 0, count: head)
+        if n > head { (o + head).update(from: a, count: n - head) }
+    }
+
+    /// `crossover(a, b)`: a > b now and a <= b on the previous bar; `crossunder` mirrored.
+    static func cross(up: Bool, _ a: Numbers, _ b: Numbers, _ o: FlagsOut, _ n: Int) {
+        guard n > 0 else { return }
+        o[0] = 0
+        if up {
+            for i in 1..<max(n, 1) { o[i] = (a[i] > b[i] && a[i - 1] <= b[i - 1]) ? 1 : 0 }
+        } else {
+            for i in 1..<max(n, 1) { o[i] = (a[i] < b[i] && a[i - 1] >= b[i - 1]) ? 1 : 0 }
+        }
+    }
+
+    /// Bars since the condition was last true (0 when true now); NaN before it ever was.
+    static func barssince(_ c: Flags, _ o: NumbersOut, _ n: Int) {
+        var last = -1
+        for i in 0..<n {
+            if c[i] != 0 { last = i }
+            o[i] = last < 0 ? .nan : Double(i - last)
+        }
+    }
+
+    /// `rising(x, count)`: x is greater than each of its previous `count` values (all defined);
+    /// `falling` mirrored. O(n) with a monotonic deque of indices in `deque` (n slots).
+    static func rising(
+        up: Bool, _ x: Numbers, count: Int, _ o: FlagsOut, _ n: Int, deque: UnsafeMutablePointer<Int>
+    ) {
+        var head = 0
+        var tail = 0
+        var lastUndefined = -1
+        for i in 0..<n {
+            // The window is x[i - count ..< i]: entries pushed up to i - 1.
+            while head < tail, deque[head] < i - count { head += 1 }
+            let windowDefined = i >= count && lastUndefined < i - count
+            if windowDefined, head < tail {
+                let extreme = x[deque[head]]
+                o[i] = (up ? x[i] > extreme : x[i] < extreme) ? 1 : 0
+            } else {
+                o[i] = 0
+            }
+            let v = x[i]
+            if v.isNaN {
+                lastUndefined = i
+                continue
+            }
+            if up {
+                while head < tail, x[deque[tail - 1]] <= v { tail -= 1 }
+            } else {
+                while head < tail, x[deque[tail - 1]] >= v { tail -= 1 }
+            }
+            deque[tail] = i
+            tail += 1
+        }
+    }
+
+    // MARK: Hits
+
+    /// Appends the indices in `range` whose flag is set, skipping eight clear flags at a time.
+    static func hits(_ flags: Flags, in range: Range<Int>, into indices: inout [Int]) {
+        var i = range.lowerBound
+        let end = range.upperBound
+        let raw = UnsafeRawPointer(flags)
+        while i < end {
+            if end - i >= 8, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 {
+                i += 8
+                continue
+            }
+            if flags[i] != 0 { indices.append(i) }
+            i += 1
+        }
+    }
+}

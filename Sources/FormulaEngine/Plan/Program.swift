@@ -1,0 +1,230 @@
+/// A numeric series an operation reads: a price column as given, or a numeric register.
+enum NumericSeries: Sendable, Hashable {
+    case price(PriceField)
+    case register(Int)
+}
+
+/// A numeric operand of the elementwise kernels that take constants directly.
+enum NumericOperand: Sendable, Hashable {
+    case series(NumericSeries)
+    case constant(Double)
+}
+
+/// One array operation of a compiled formula. Numeric and boolean registers are numbered separately;
+/// ``Program`` maps them onto reusable buffers.
+enum Operation: Sendable {
+    case fillNumber(Double, into: Int)
+    case fillBoolean(Bool, into: Int)
+    case arithmetic(ArithmeticOperator, NumericOperand, NumericOperand, into: Int)
+    case unary(UnaryFunction, NumericSeries, into: Int)
+    case compare(ComparisonOperator, NumericOperand, NumericOperand, into: Int)
+    case booleanEqual(equal: Bool, Int, Int, into: Int)
+    case logic(and: Bool, Int, Int, into: Int)
+    case not(Int, into: Int)
+    case historyNumber(NumericSeries, offset: Int, into: Int)
+    case historyBoolean(Int, offset: Int, into: Int)
+    case cross(up: Bool, NumericSeries, NumericSeries, into: Int)
+    case barssince(Int, into: Int)
+    case rising(up: Bool, NumericSeries, count: Int, into: Int)
+    case selectNumber(Int, NumericSeries, NumericSeries, into: Int)
+    case selectBoolean(Int, Int, Int, into: Int)
+    case indicator(SourceIndicator, NumericSeries, period: Int, into: Int)
+    case macd(NumericSeries, fast: Int, slow: Int, signal: Int, into: [Int])
+    case bbands(NumericSeries, period: Int, k: Double, into: [Int])
+    case priceIndicator(PriceIndicator, period: Int, into: Int)
+    case obv(into: Int)
+    case stoch(k: Int, slowK: Int, slowD: Int, into: [Int])
+
+    /// Registers read and written, as (numeric reads, boolean reads, numeric writes, boolean writes).
+    var registers: (numericReads: [Int], booleanReads: [Int], numericWrites: [Int], booleanWrites: [Int]) {
+        func r(_ s: NumericSeries) -> [Int] { if case .register(let x) = s { [x] } else { [] } }
+        func r(_ o: NumericOperand) -> [Int] { if case .series(let s) = o { r(s) } else { [] } }
+        switch self {
+        case .fillNumber(_, let o): return ([], [], [o], [])
+        case .fillBoolean(_, let o): return ([], [], [], [o])
+        case .arithmetic(_, let a, let b, let o): return (r(a) + r(b), [], [o], [])
+        case .unary(_, let a, let o): return (r(a), [], [o], [])
+        case .compare(_, let a, let b, let o): return (r(a) + r(b), [], [], [o])
+        case .booleanEqual(_, let a, let b, let o), .logic(_, let a, let b, let o): return ([], [a, b], [], [o])
+        case .not(let a, let o): return ([], [a], [], [o])
+        case .historyNumber(let a, _, let o): return (r(a), [], [o], [])
+        case .historyBoolean(let a, _, let o): return ([], [a], [], [o])
+        case .cross(_, let a, let b, let o): return (r(a) + r(b), [], [], [o])
+        case .barssince(let c, let o): return ([], [c], [o], [])
+        case .rising(_, let a, _, let o): return (r(a), [], [], [o])
+        case .selectNumber(let c, let a, let b, let o): return (r(a) + r(b), [c], [o], [])
+        case .selectBoolean(let c, let a, let b, let o): return ([], [c, a, b], [], [o])
+        case .indicator(_, let a, _, let o): return (r(a), [], [o], [])
+        case .macd(let a, _, _, _, let o), .bbands(let a, _, _, let o): return (r(a), [], o, [])
+        case .priceIndicator(_, _, let o), .obv(let o): return ([], [], [o], [])
+        case .stoch(_, _, _, let o): return ([], [], o, [])
+        }
+    }
+}
+
+/// The flat list of array operations a ``FormulaPlan`` runs per symbol, with its register
+/// allocation: registers whose values are no longer needed hand their buffer to later operations.
+struct Program: Sendable {
+    var operations: [Operation] = []
+    /// Numeric register → buffer index.
+    var numericBuffer: [Int] = []
+    /// Boolean register → buffer index.
+    var booleanBuffer: [Int] = []
+    var numericBufferCount = 0
+    var booleanBufferCount = 0
+    /// Boolean register of each signal.
+    var signals: [Int] = []
+    /// Each column's value.
+    var columns: [NumericOperand] = []
+    /// Whether a kernel needs the integer scratch buffer (monotonic deques).
+    var needsScratch = false
+
+    /// Lowers the nodes reachable from the roots, in dependency order (node ids are topological).
+    init(graph: Graph, signals signalRefs: [Ref], columns columnRefs: [Ref]) {
+        var graph = graph
+        let signalIDs = signalRefs.map { graph.series($0) }
+        let nodes = graph.nodes
+        var reachable = [Bool](repeating: false, count: nodes.count)
+        for id in signalIDs { reachable[id] = true }
+        for ref in columnRefs { if case .node(let id) = ref { reachable[id] = true } }
+        for id in nodes.indices.reversed() where reachable[id] {
+            for child in Self.children(of: nodes[id]) { reachable[child] = true }
+        }
+
+        var numericRegisters = 0
+        var booleanRegisters = 0
+        /// First register of each node (multi-output nodes own consecutive registers).
+        var register = [Int](repeating: -1, count: nodes.count)
+
+        func series(_ id: Int) -> NumericSeries {
+            switch nodes[id] {
+            case .price(let field): return .price(field)
+            case .output(let parent, let index): return .register(register[parent] + index)
+            default: return .register(register[id])
+            }
+        }
+        func operand(_ ref: Ref) -> NumericOperand {
+            switch ref {
+            case .node(let id): .series(series(id))
+            case .number(let bits): .constant(Double(bitPattern: bits))
+            case .boolean: .constant(.nan)  // not produced by the checker
+            }
+        }
+        func flag(_ id: Int) -> Int { register[id] }
+
+        for id in nodes.indices where reachable[id] {
+            let node = nodes[id]
+            let isBoolean = graph.types[id] == .boolean
+            if node.outputCount > 0 {
+                if isBoolean {
+                    register[id] = booleanRegisters
+                    booleanRegisters += node.outputCount
+                } else {
+                    register[id] = numericRegisters
+                    numericRegisters += node.outputCount
+                }
+            }
+            let o = register[id]
+            let outputs = Array(o..<(o + max(node.outputCount, 0)))
+            let operation: Operation?
+            switch node {
+            case .price, .output: operation = nil
+            case .fillNumber(let bits): operation = .fillNumber(Double(bitPattern: bits), into: o)
+            case .fillBoolean(let b): operation = .fillBoolean(b, into: o)
+            case .arithmetic(let op, let a, let b): operation = .arithmetic(op, operand(a), operand(b), into: o)
+            case .unary(let f, let a): operation = .unary(f, series(a), into: o)
+            case .compare(let op, let a, let b): operation = .compare(op, operand(a), operand(b), into: o)
+            case .booleanEqual(let equal, let a, let b):
+                operation = .booleanEqual(equal: equal, flag(a), flag(b), into: o)
+            case .logic(let and, let a, let b): operation = .logic(and: and, flag(a), flag(b), into: o)
+            case .not(let a): operation = .not(flag(a), into: o)
+            case .history(let a, let offset):
+                operation =
+                    isBoolean
+                    ? .historyBoolean(flag(a), offset: offset, into: o)
+                    : .historyNumber(series(a), offset: offset, into: o)
+            case .cross(let up, let a, let b): operation = .cross(up: up, series(a), series(b), into: o)
+            case .barssince(let c): operation = .barssince(flag(c), into: o)
+            case .rising(let up, let a, let count):
+                operation = .rising(up: up, series(a), count: count, into: o)
+                needsScratch = true
+            case .select(let c, let a, let b):
+                operation =
+                    isBoolean
+                    ? .selectBoolean(flag(c), flag(a), flag(b), into: o)
+                    : .selectNumber(flag(c), series(a), series(b), into: o)
+            case .indicator(let kind, let a, let period):
+                operation = .indicator(kind, series(a), period: period, into: o)
+            case .macd(let a, let fast, let slow, let signal):
+                operation = .macd(series(a), fast: fast, slow: slow, signal: signal, into: outputs)
+            case .bbands(let a, let period, let k):
+                operation = .bbands(series(a), period: period, k: Double(bitPattern: k), into: outputs)
+            case .priceIndicator(let kind, let period): operation = .priceIndicator(kind, period: period, into: o)
+            case .obv: operation = .obv(into: o)
+            case .stoch(let k, let slowK, let slowD): operation = .stoch(k: k, slowK: slowK, slowD: slowD, into: outputs)
+            }
+            if let operation { operations.append(operation) }
+        }
+        signals = signalIDs.map(flag)
+        columns = columnRefs.map(operand)
+        allocate(numericRegisters: numericRegisters, booleanRegisters: booleanRegisters)
+    }
+
+    /// Linear-scan buffer assignment: an operation's outputs get buffers before its inputs' buffers
+    /// are released (kernels never write over their inputs); signals and columns live to the end.
+    private mutating func allocate(numericRegisters: Int, booleanRegisters: Int) {
+        let forever = Int.max
+        var numericLastUse = [Int](repeating: -1, count: numericRegisters)
+        var booleanLastUse = [Int](repeating: -1, count: booleanRegisters)
+        for (index, operation) in operations.enumerated() {
+            let r = operation.registers
+            for x in r.numericReads { numericLastUse[x] = index }
+            for x in r.booleanReads { booleanLastUse[x] = index }
+        }
+        for s in signals { booleanLastUse[s] = forever }
+        for case .series(.register(let x)) in columns { numericLastUse[x] = forever }
+
+        numericBuffer = [Int](repeating: 0, count: numericRegisters)
+        booleanBuffer = [Int](repeating: 0, count: booleanRegisters)
+        var freeNumeric: [Int] = []
+        var freeBoolean: [Int] = []
+        for (index, operation) in operations.enumerated() {
+            let r = operation.registers
+            for x in r.numericWrites {
+                if let b = freeNumeric.popLast() {
+                    numericBuffer[x] = b
+                } else {
+                    numericBuffer[x] = numericBufferCount
+                    numericBufferCount += 1
+                }
+            }
+            for x in r.booleanWrites {
+                if let b = freeBoolean.popLast() {
+                    booleanBuffer[x] = b
+                } else {
+                    booleanBuffer[x] = booleanBufferCount
+                    booleanBufferCount += 1
+                }
+            }
+            for x in Set(r.numericReads + r.numericWrites) where numericLastUse[x] <= index {
+                freeNumeric.append(numericBuffer[x])
+            }
+            for x in Set(r.booleanReads + r.booleanWrites) where booleanLastUse[x] <= index {
+                freeBoolean.append(booleanBuffer[x])
+            }
+        }
+    }
+
+    private static func children(of node: Node) -> [Int] {
+        func ids(_ refs: Ref...) -> [Int] { refs.compactMap { if case .node(let id) = $0 { id } else { nil } } }
+        switch node {
+        case .price, .fillNumber, .fillBoolean, .priceIndicator, .obv, .stoch: return []
+        case .arithmetic(_, let a, let b), .compare(_, let a, let b): return ids(a, b)
+        case .unary(_, let a), .not(let a), .history(let a, _), .barssince(let a), .rising(_, let a, _),
+            .indicator(_, let a, _), .macd(let a, _, _, _), .bbands(let a, _, _), .output(let a, _):
+            return [a]
+        case .booleanEqual(_, let a, let b), .logic(_, let a, let b), .cross(_, let a, let b): return [a, b]
+        case .select(let c, let a, let b): return [c, a, b]
+        }
+    }
+}
