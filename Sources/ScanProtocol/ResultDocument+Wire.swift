@@ -4,7 +4,7 @@ extension ResultDocument {
     /// The RESULT of a finished session (the only place the service builds one).
     public static func of(session: ScanSession) -> ResultDocument? {
         guard let result = session.result else { return nil }
-        return ResultDocument(result, sessionId: session.id, status: session.status.rawValue)
+        return ResultDocument(result, sessionId: session.id, status: session.status)
     }
 
     /// This result with `signals.matches` cut to `[offset, offset + limit)`; every other field whole.
