@@ -76,7 +76,11 @@ final class LoopThread {
         pollItems.append(zmq_pollitem_t(socket: nil, fd: core.wakeReadFD, events: Int16(ZMQ_POLLIN), revents: 0))
         var timeout = -1
         for entry in sockets.values {
-            var events: Int32 = 0
+            // Every socket stays in the set, even one that wants nothing now (a full buffer, a PUB
+            // with nothing to send): a non-zero mask makes `zmq_poll` watch its command mailbox, so
+            // the context's termination still wakes the loop with ETERM. ZMQ_POLLERR itself is never
+            // reported for libzmq sockets.
+            var events = Int32(ZMQ_POLLERR)
             if entry.canReceive && entry.sink.room > 0 { events |= Int32(ZMQ_POLLIN) }
             if !entry.pendingSends.isEmpty {
                 if entry.stallBackoffMs > 0 {
@@ -85,7 +89,6 @@ final class LoopThread {
                     events |= Int32(ZMQ_POLLOUT)
                 }
             }
-            guard events != 0 || entry.stallBackoffMs > 0 else { continue }
             pollItems.append(zmq_pollitem_t(socket: entry.handle, fd: 0, events: Int16(events), revents: 0))
             polledEntries.append(entry)
         }

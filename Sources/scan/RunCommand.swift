@@ -289,8 +289,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The local market-data store (symbols and bars) in the database file at `path`.
     static func openMarketData(path: String) throws -> any SymbolRepository & BarRepository {
-        // MERGE(MarketData): `try MarketDataStore.open(path: path)` once the MarketData store lands.
-        throw ValidationError("--local: the market-data store is not yet available in this build ('\(path)')")
+        try MarketDataStore.open(path: path)
     }
 
     /// Ctrl-C cancels the scan once (a second Ctrl-C exits at once).

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ZeroMQ
 
@@ -7,28 +8,65 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-private enum Race<T: Sendable>: Sendable {
-    case value(T)
-    case timedOut
+/// Resumes a continuation once, from whichever of the operation and the timer finishes first.
+/// (NSLock rather than `Mutex`, which needs macOS 15.)
+private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var timer: Task<Void, Never>?
+    }
+    private let lock = NSLock()
+    private var storage: State
+    private var state: FirstOutcome<T> { self }
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        storage = State(continuation: continuation)
+    }
+
+    private func withLock<R>(_ body: (inout State) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&storage)
+    }
+
+    func setTimer(_ timer: Task<Void, Never>) {
+        let finished = state.withLock { state in
+            state.timer = timer
+            return state.continuation == nil
+        }
+        if finished { timer.cancel() }
+    }
+
+    /// `false` if the other side already finished.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let (continuation, timer) = state.withLock { state in
+            defer { state.continuation = nil }
+            return (state.continuation, state.timer)
+        }
+        guard let continuation else { return false }
+        timer?.cancel()
+        continuation.resume(with: result)
+        return true
+    }
 }
 
-/// Runs `operation`, cancelling it and throwing ``TimedOut`` if it has not finished after `seconds`.
-/// (Bounds a wait so no test can hang; it does not time anything.)
+/// Runs `operation`, throwing ``TimedOut`` (and cancelling it) if it has not finished after `seconds`.
+/// The wait ends on time even if the operation ignores cancellation, so no test can hang.
+/// (It bounds a wait; it does not time anything.)
 func within<T: Sendable>(
     _ seconds: Double = 10, _ what: String = "an operation", _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: Race<T>.self) { group in
-        group.addTask { .value(try await operation()) }
-        group.addTask {
-            try? await Task.sleep(for: .seconds(seconds))
-            return .timedOut
+    try await withCheckedThrowingContinuation { continuation in
+        let outcome = FirstOutcome(continuation)
+        let work = Task {
+            do { outcome.finish(.success(try await operation())) } catch { outcome.finish(.failure(error)) }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TimedOut(what: what) }
-        switch first {
-        case .value(let value): return value
-        case .timedOut: throw TimedOut(what: what)
-        }
+        outcome.setTimer(
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if !Task.isCancelled, outcome.finish(.failure(TimedOut(what: what))) { work.cancel() }
+            })
     }
 }
 

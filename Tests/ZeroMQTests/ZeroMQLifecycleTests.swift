@@ -62,6 +62,24 @@ struct ZeroMQLifecycleTests {
         #expect(error != nil)
     }
 
+    @Test func terminatingTheContextWakesLoopsWhoseSocketsWantNothing() async throws {
+        let context = try ZMQContext()
+        let loop = try ZMQLoop(context: context, name: "idle", receiveBufferCapacity: 1)
+        let endpoint = inprocEndpoint("idle")
+        // A PUB is never read and has nothing to send; a PULL whose one-message buffer is full is
+        // not read either. Nothing else will wake this loop: only the termination can.
+        _ = try await loop.makeSocket(.pub, binding: ["tcp://127.0.0.1:*"])
+        let pull = try await loop.makeSocket(.pull, binding: [endpoint]).socket
+        let push = try await loop.makeSocket(.push, connectingTo: [endpoint])
+        try await push.send(.text("fills the buffer"))
+        try await push.send(.text("waits in libzmq"))
+        try await within(10, "context termination") { await context.terminate() }
+        try await within(10, "the loop's exit") { await loop.shutdown() }
+        #expect(loop.isStopped)
+        #expect(try await receive(pull) == .text("fills the buffer"))  // buffered messages survive
+        #expect(try await within(10, "the end of the stream") { try await pull.receive() } == nil)
+    }
+
     @Test func closedSocketEndsItsStreamAndRejectsCalls() async throws {
         try await withLoop { _, loop in
             let endpoint = inprocEndpoint("close")
