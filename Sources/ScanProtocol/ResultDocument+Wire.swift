@@ -1,7 +1,7 @@
 import ScanCore
 
 extension ResultDocument {
-    /// The RESULT of a finished session (the only place the service builds one).
+    /// The RESULT of a session that has one (completed, or cancelled with its partial result).
     public static func of(session: ScanSession) -> ResultDocument? {
         guard let result = session.result else { return nil }
         return ResultDocument(result, sessionId: session.id, status: session.status)

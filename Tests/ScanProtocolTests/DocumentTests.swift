@@ -64,7 +64,7 @@ func sampleResult(matches: Int) -> BatchScanResult {
     }
 
     @Test func getResultSlicesOnlyMatches() throws {
-        let doc = ResultDocument(sampleResult(matches: 10), sessionId: "s", status: "completed")
+        let doc = ResultDocument(sampleResult(matches: 10), sessionId: "s", status: .completed)
         let slice = doc.slicing(offset: 3, limit: 4)
         #expect(slice.signals.matches == Array(doc.signals.matches[3..<7]))
         #expect(slice.signals.totalMatches == 10)
