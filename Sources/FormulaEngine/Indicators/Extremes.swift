@@ -1,49 +1,55 @@
-// Highest / lowest over a sliding window in O(n) with a monotonic deque of indices, and the kernels built
-// on them (TA_MAX, TA_MIN, TA_WILLR, TA_STOCH). Only the extreme's value matters, so the deque gives
-// TA-Lib's results exactly while bounding the work per bar (TA-Lib rescans the window when its extreme
-// leaves it, O(n * period) on a steady trend).
-
-/// A double-ended queue of bar indices in a caller-provided ring of `capacity` slots (the window length),
-/// holding the candidates for the window's extreme in order: front = the current extreme.
-struct MonotonicWindow {
-    let ring: UnsafeMutablePointer<Int>
-    let capacity: Int
-    var head = 0
-    var count = 0
-
-    init(ring: UnsafeMutablePointer<Int>, capacity: Int) {
-        self.ring = ring
-        self.capacity = capacity
-    }
-
-    /// Adds bar `i` (value `x[i]`) and drops bars older than `i - capacity + 1`. With `keepsMaximum` the
-    /// front is the window's highest value, otherwise its lowest.
-    @inline(__always)
-    mutating func push(_ i: Int, _ x: UnsafePointer<Double>, keepsMaximum: Bool) {
-        if count > 0, ring[head] <= i - capacity {
-            head += 1
-            if head == capacity { head = 0 }
-            count -= 1
-        }
-        let v = x[i]
-        while count > 0 {
-            var back = head + count - 1
-            if back >= capacity { back -= capacity }
-            let b = x[ring[back]]
-            if keepsMaximum ? (b <= v) : (b >= v) { count -= 1 } else { break }
-        }
-        var slot = head + count
-        if slot >= capacity { slot -= capacity }
-        ring[slot] = i
-        count += 1
-    }
-
-    /// Index of the window's extreme (after at least one push).
-    @inline(__always)
-    var front: Int { ring[head] }
-}
+// Highest / lowest over a sliding window in O(n), and the kernels built on them (TA_MAX, TA_MIN, TA_WILLR,
+// TA_STOCH). Only the extreme's value matters, so any exact method gives TA-Lib's results; TA-Lib itself
+// rescans the window whenever its extreme leaves it (O(n * period) on a steady trend). `slidingExtreme`
+// (van Herk / Gil-Werman) is O(1) per bar without data-dependent branches: 3-4x faster than a monotonic
+// deque on real prices, which mispredicts its pops.
 
 extension Indicators {
+    /// Calls `body(i, extreme)` for every `i` in `period - 1 ..< n`, with the highest (`maximum`) or lowest
+    /// value of `x[i - period + 1 ... i]`. Bars go in blocks of `period`: a window ending in a block is the
+    /// suffix of the previous block (extremes kept in a ring of `period` slots) plus the block's prefix so
+    /// far (a running extreme), about three comparisons per bar.
+    @inline(__always)
+    static func slidingExtreme(
+        _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, maximum: Bool, _ body: (Int, Double) -> Void
+    ) {
+        @inline(__always) func pick(_ a: Double, _ b: Double) -> Double {
+            maximum ? (a > b ? a : b) : (a < b ? a : b)
+        }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: period) { buffer in
+            let suffix = buffer.baseAddress!
+            var blockStart = 0
+            while blockStart < n {
+                let blockEnd = min(blockStart + period, n)
+                if blockStart > 0 {
+                    // suffix[j] = extreme of x[previousStart + j ..< blockStart]
+                    let previousStart = blockStart - period
+                    var m = x[blockStart - 1]
+                    suffix[period - 1] = m
+                    var j = period - 2
+                    while j >= 0 {
+                        m = pick(x[previousStart + j], m)
+                        suffix[j] = m
+                        j -= 1
+                    }
+                }
+                var prefix = x[blockStart]
+                var i = blockStart
+                let last = blockStart + period - 1  // the window ending here is this block alone
+                while i < blockEnd {
+                    prefix = pick(prefix, x[i])
+                    if i == last {
+                        body(i, prefix)
+                    } else if blockStart > 0 {
+                        body(i, pick(suffix[i + 1 - blockStart], prefix))
+                    }
+                    i += 1
+                }
+                blockStart = blockEnd
+            }
+        }
+    }
+
     /// TA_MAX / TA_MIN over one run.
     static func extremeKernel(
         _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>,
@@ -52,23 +58,15 @@ extension Indicators {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
-        if period == 1 {
-            out.update(from: x, count: n)
-            return
-        }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: period) { ring in
-            var window = MonotonicWindow(ring: ring.baseAddress!, capacity: period)
-            for i in 0..<lookback { window.push(i, x, keepsMaximum: maximum) }
-            var i = lookback
-            while i < n {
-                window.push(i, x, keepsMaximum: maximum)
-                out[i] = x[window.front]
-                i += 1
-            }
+        if maximum {
+            slidingExtreme(x, n, period, maximum: true) { i, v in out[i] = v }
+        } else {
+            slidingExtreme(x, n, period, maximum: false) { i, v in out[i] = v }
         }
     }
 
     /// TA_WILLR over one run of bars: `(highest - close) / ((highest - lowest) / -100)`, 0 on a zero range.
+    /// The highest highs go to `out` first, then the lowest lows complete each value.
     static func willrKernel(
         _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
         _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
@@ -76,30 +74,18 @@ extension Indicators {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * period) { ring in
-            var highs = MonotonicWindow(ring: ring.baseAddress!, capacity: period)
-            var lows = MonotonicWindow(ring: ring.baseAddress! + period, capacity: period)
-            for i in 0..<lookback {
-                highs.push(i, high, keepsMaximum: true)
-                lows.push(i, low, keepsMaximum: false)
-            }
-            var i = lookback
-            while i < n {
-                highs.push(i, high, keepsMaximum: true)
-                lows.push(i, low, keepsMaximum: false)
-                let highest = high[highs.front]
-                let lowest = low[lows.front]
-                let diff = (highest - lowest) / (0 - 100.0)
-                out[i] = diff != 0 ? (highest - close[i]) / diff : 0
-                i += 1
-            }
+        slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
+        slidingExtreme(low, n, period, maximum: false) { i, lowest in
+            let highest = out[i]
+            let diff = (highest - lowest) / (0 - 100.0)
+            out[i] = diff != 0 ? (highest - close[i]) / diff : 0
         }
     }
 
     /// TA_STOCH with SMA smoothing over one run of bars. Fast %K = `(close - lowest) / ((highest - lowest)
     /// / 100)` (0 on a zero range); slow %K = SMA(fast %K, slowK); slow %D = SMA(slow %K, slowD). Both
-    /// outputs start at `(fastK - 1) + (slowK - 1) + (slowD - 1)`. The two SMAs run on small rings, so
-    /// no buffer of the series' length is needed.
+    /// outputs start at `(fastK - 1) + (slowK - 1) + (slowD - 1)`. Fast %K is built in `kOut` (highest
+    /// highs, then completed with the lowest lows); the two SMAs run on small rings.
     static func stochKernel(
         _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
         _ n: Int, fastK: Int, slowK: Int, slowD: Int,
@@ -112,28 +98,28 @@ extension Indicators {
             fillNaN(dOut, 0..<n)
             return
         }
-        fillNaN(kOut, 0..<lookback)
-        fillNaN(dOut, 0..<lookback)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * fastK) { ring in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: slowK + slowD) { smaRing in
-                var highs = MonotonicWindow(ring: ring.baseAddress!, capacity: fastK)
-                var lows = MonotonicWindow(ring: ring.baseAddress! + fastK, capacity: fastK)
-                var slowKAverage = RingAverage(ring: smaRing.baseAddress!, period: slowK)
-                var slowDAverage = RingAverage(ring: smaRing.baseAddress! + slowK, period: slowD)
-                for i in 0..<n {
-                    highs.push(i, high, keepsMaximum: true)
-                    lows.push(i, low, keepsMaximum: false)
-                    if i < lookbackK { continue }
-                    let highest = high[highs.front]
-                    let lowest = low[lows.front]
-                    let diff = (highest - lowest) / 100.0
-                    let fast = diff != 0 ? (close[i] - lowest) / diff : 0
-                    guard let k = slowKAverage.push(fast), let d = slowDAverage.push(k) else { continue }
-                    kOut[i] = k
-                    dOut[i] = d
+        slidingExtreme(high, n, fastK, maximum: true) { i, v in kOut[i] = v }
+        slidingExtreme(low, n, fastK, maximum: false) { i, lowest in
+            let highest = kOut[i]
+            let diff = (highest - lowest) / 100.0
+            kOut[i] = diff != 0 ? (close[i] - lowest) / diff : 0
+        }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: slowK + slowD) { smaRing in
+            var slowKAverage = RingAverage(ring: smaRing.baseAddress!, period: slowK)
+            var slowDAverage = RingAverage(ring: smaRing.baseAddress! + slowK, period: slowD)
+            for i in lookbackK..<n {
+                let fast = kOut[i]
+                kOut[i] = .nan
+                guard let k = slowKAverage.push(fast), let d = slowDAverage.push(k) else {
+                    dOut[i] = .nan
+                    continue
                 }
+                kOut[i] = k
+                dOut[i] = d
             }
         }
+        fillNaN(kOut, 0..<lookbackK)
+        fillNaN(dOut, 0..<lookbackK)
     }
 }
 

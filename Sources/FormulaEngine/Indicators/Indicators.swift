@@ -21,6 +21,12 @@ public enum Indicators {
 
     /// TA_SMA
     public static func sma(_ x: In, period: Int, into out: Out) {
+        // Optimistic single pass (no separate NaN scan); on a NaN, again run by run.
+        if period > 1, out.count == x.count, let xs = x.baseAddress, let os = out.baseAddress,
+            smaKernel(xs, x.count, period, os)
+        {
+            return
+        }
         eachRun(x, out) { x, o, n in smaKernel(x, n, period, o) }
     }
     /// TA_EMA (seeded with the SMA of the first `period` values, k = 2 / (period + 1))

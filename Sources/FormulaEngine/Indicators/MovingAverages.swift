@@ -1,38 +1,54 @@
 // Moving averages and running sums over one NaN-free run: `x[0..<n]` in, `out[0..<n]` written (NaN during
-// the lookback). The arithmetic follows TA-Lib's order of operations so results agree to the last bits.
+// the lookback). The arithmetic follows TA-Lib's order of operations so results agree to the last bits,
+// except the SMA/SUM running total (see `smaKernel`).
 
 extension Indicators {
-    /// TA_SMA over one run: running total, the newest value added before the oldest is taken away.
-    static func smaKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>) {
+    /// TA_SMA over one run: TA-Lib's seeding and warm-up, a running total divided by `period`. The total
+    /// moves by `x[i] - x[i - period]` (one addition on the loop-carried chain instead of TA-Lib's
+    /// add-then-subtract, which halves the time per bar): identical to TA-Lib for integer prices (exact
+    /// sums), within an ulp or so of it otherwise. The division stays a division: `total * (1 / period)`
+    /// would make the SMA of a flat price differ from that price in about 7% of cases.
+    /// Returns false when it met a NaN (the running total then stays NaN to the end), so the caller can run
+    /// it again over NaN-free runs: the common NaN-free column costs a single pass.
+    @discardableResult
+    static func smaKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>)
+        -> Bool
+    {
         let lookback = period - 1
-        guard n > lookback else { return fillNaN(out, 0..<n) }
+        guard n > lookback else {
+            fillNaN(out, 0..<n)
+            return true
+        }
         fillNaN(out, 0..<lookback)
+        if period == 1 {
+            out.update(from: x, count: n)
+            return true
+        }
         let p = Double(period)
         var total = 0.0
-        for i in 0..<lookback { total += x[i] }
-        var i = lookback
+        for i in 0...lookback { total += x[i] }
+        out[lookback] = total / p
+        var i = period
         while i < n {
-            total += x[i]
-            let t = total
-            total -= x[i - lookback]
-            out[i] = t / p
+            total += x[i] - x[i - period]
+            out[i] = total / p
             i += 1
         }
+        return !total.isNaN
     }
 
-    /// TA_SUM over one run (same running total as the SMA, not divided).
+    /// TA_SUM over one run (the SMA's running total, not scaled).
     static func sumKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
         var total = 0.0
-        for i in 0..<lookback { total += x[i] }
-        var i = lookback
+        for i in 0...lookback { total += x[i] }
+        out[lookback] = total
+        var i = period
         while i < n {
-            total += x[i]
-            let t = total
-            total -= x[i - lookback]
-            out[i] = t
+            total += x[i] - x[i - period]
+            out[i] = total
             i += 1
         }
     }

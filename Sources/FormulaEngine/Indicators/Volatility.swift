@@ -3,26 +3,30 @@
 extension Indicators {
     /// TA_STDDEV with nbDev 1 over one run: population variance from running sums of x and x²
     /// (`mean(x²) - mean(x)²`, TA_VAR), its square root, 0 where the variance is below TA-Lib's epsilon.
+    /// The sums are taken over `x - x[0]` (the variance does not move with a shift): TA-Lib 0.8 agrees
+    /// with this far more often than with unshifted sums, and the cancellation in `mean(x²) - mean(x)²`
+    /// shrinks from the price's magnitude to the run's drift.
     static func stddevKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
         let p = Double(period)
+        let shift = x[0]
         var total1 = 0.0
         var total2 = 0.0
         for i in 0..<lookback {
-            let v = x[i]
+            let v = x[i] - shift
             total1 += v
             total2 += v * v
         }
         var i = lookback
         while i < n {
-            let v = x[i]
+            let v = x[i] - shift
             total1 += v
             total2 += v * v
             let mean1 = total1 / p
             let mean2 = total2 / p
-            let old = x[i - lookback]
+            let old = x[i - lookback] - shift
             total1 -= old
             total2 -= old * old
             let variance = mean2 - mean1 * mean1
@@ -31,8 +35,8 @@ extension Indicators {
         }
     }
 
-    /// TA_BBANDS with an SMA middle band over one run: the standard deviation reuses the SMA
-    /// (`mean(x²) - sma²`, as TA-Lib does for the SMA type), bands = middle ± k · stddev.
+    /// TA_BBANDS with an SMA middle band over one run: the middle band is `smaKernel`'s SMA, the standard
+    /// deviation reuses it (`mean(x²) - sma²`, as TA-Lib does for the SMA type), bands = middle ± k · stddev.
     static func bbandsKernel(
         _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ k: Double,
         _ upper: UnsafeMutablePointer<Double>, _ middle: UnsafeMutablePointer<Double>,
@@ -56,14 +60,13 @@ extension Indicators {
             total += v
             total2 += v * v
         }
+        total += x[lookback]
         var i = lookback
         while i < n {
             let v = x[i]
             let old = x[i - lookback]
-            total += v
-            let sum = total
-            total -= old
-            let sma = sum / p
+            if i > lookback { total += v - x[i - period] }  // as `smaKernel`, so the middle band equals sma()
+            let sma = period == 1 ? v : total / p
             total2 += v * v
             var variance = total2 / p
             total2 -= old * old
