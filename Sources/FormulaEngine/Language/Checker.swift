@@ -134,7 +134,7 @@ struct Checker {
 
     // MARK: Expressions
 
-    private func requireType(
+    private mutating func requireType(
         _ type: ValueType, _ ref: Ref, of e: Expression, _ what: String
     ) throws(FormulaError) -> Ref {
         let actual = graph.type(of: ref)
