@@ -109,7 +109,9 @@ final class LoopThread {
                 let error = ZMQError.last("zmq_msg_recv")
                 switch error.errno {
                 case EINTR: continue reading
-                case EAGAIN: break reading
+                // EFSM: a REQ/REP socket that must send before it may receive again (the batch
+                // read reached the end of its turn); not an error of the socket.
+                case EAGAIN, EFSM: break reading
                 case ZMQError.terminated:
                     terminated = true
                     break reading
