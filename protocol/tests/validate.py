@@ -3,7 +3,7 @@
 
 Usage:
   validate.py SCHEMA FILE...      validate each JSON file against SCHEMA (e.g. session-reply.json)
-  validate.py --lines             read JSON lines {"schema": NAME, "body": {...}} from stdin
+  validate.py --lines [FILE]      read JSON lines {"schema": NAME, "body": {...}} from FILE or stdin
 
 Prints one line per invalid body and exits 1 if any was invalid, 2 on a usage or schema error.
 Also checks every schema itself against the 2020-12 meta-schema.
@@ -40,8 +40,9 @@ def main(argv):
 
     bad = 0
     checked = 0
-    if len(argv) == 2 and argv[1] == "--lines":
-        for number, line in enumerate(sys.stdin, 1):
+    if len(argv) in (2, 3) and argv[1] == "--lines":
+        source = open(argv[2], encoding="utf-8") if len(argv) == 3 else sys.stdin
+        for number, line in enumerate(source, 1):
             if not line.strip():
                 continue
             item = json.loads(line)
