@@ -72,14 +72,14 @@ let package = Package(
         .executableTarget(
             name: "scan",
             dependencies: [
-                "ScanCore", "MarketData", "SessionStore", "ScanClient", "ScanOutput", "ScanProtocol",
+                "ScanCore", "MarketData", "SessionStore", "ScanClient", "ScanOutput", "ScanProtocol", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService",
+                "ScanService", "MarketData", "SessionStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode",
+                "EngineNode", "MarketData", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

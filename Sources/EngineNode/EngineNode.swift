@@ -64,6 +64,11 @@ public final class EngineNode: Service, Sendable {
             controlOptions.maxMessageSize = 1 << 20
             controlOptions.reconnectIntervalMs = 100
             controlOptions.reconnectIntervalMaxMs = 2000
+            if let curve = config.curve {
+                curve.apply(to: &jobOptions)
+                curve.apply(to: &resultOptions)
+                curve.apply(to: &controlOptions)
+            }
             // Subscribe to control first, so a cancel is not missed for a chunk pulled meanwhile.
             control = try await loop.makeSocket(.sub, options: controlOptions)
             try await control.connect(config.controlEndpoint)

@@ -1,4 +1,5 @@
 import Foundation
+import ZeroMQ
 
 /// Everything an ``EngineNode`` is configured with.
 public struct EngineNodeConfiguration: Sendable, Hashable {
@@ -20,12 +21,14 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
     /// ZMQ_MAXMSGSIZE of the jobs PULL and the control SUB.
     public var maxMessageBytes: Int64
     public var lingerMs: Int32
+    /// CURVE keys for talking to a service that requires them; `nil` for plain TCP.
+    public var curve: CurveClientSecurity?
 
     public init(
         jobsEndpoint: String, resultsEndpoint: String, controlEndpoint: String,
         threads: Int = ProcessInfo.processInfo.activeProcessorCount, name: String = EngineNodeConfiguration.defaultName(),
         heartbeatIntervalMs: Int = 1000, seriesCacheMaxBars: Int = 4_000_000, queuedChunks: Int = 2,
-        maxMessageBytes: Int64 = 64 << 20, lingerMs: Int32 = 500
+        maxMessageBytes: Int64 = 64 << 20, lingerMs: Int32 = 500, curve: CurveClientSecurity? = nil
     ) {
         self.jobsEndpoint = jobsEndpoint
         self.resultsEndpoint = resultsEndpoint
@@ -37,6 +40,7 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
         self.queuedChunks = max(1, queuedChunks)
         self.maxMessageBytes = maxMessageBytes
         self.lingerMs = lingerMs
+        self.curve = curve
     }
 
     /// The endpoints of a service at `host` with ports from `portBase` (jobs +2, results +3, control +4),

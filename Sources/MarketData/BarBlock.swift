@@ -42,6 +42,61 @@ struct BarBlock {
         }
     }
 
+    /// A block of `n` zeroed bars (with offsets when `withOffsets`), to be filled by ``fill(row:at:symbol:)``.
+    init(zeroed n: Int, withOffsets: Bool) {
+        times = [Int64](repeating: 0, count: n)
+        offsets = withOffsets ? [Int32](repeating: 0, count: n) : []
+        // Separate buffers: sharing one would copy it on the first write.
+        open = [Double](repeating: 0, count: n)
+        high = [Double](repeating: 0, count: n)
+        low = [Double](repeating: 0, count: n)
+        close = [Double](repeating: 0, count: n)
+        volume = [Double](repeating: 0, count: n)
+    }
+
+    /// Copies a stored row (``selectedColumns`` then `count`) over the bars starting at `start`;
+    /// returns how many bars it held.
+    mutating func fill(row: Row, at start: Int, symbol: String) throws -> Int {
+        let n: Int = row[7]
+        guard n >= 0, start + n <= times.count else {
+            throw MarketDataError(.corruptData, "stored bar blocks of \(symbol) hold more bars than their index says")
+        }
+        func copy<T>(_ index: Int, _ array: inout [T]) throws {
+            let size = MemoryLayout<T>.size
+            let ok = try row.withUnsafeData(atIndex: index) { data -> Bool in
+                guard let data, data.count == n * size else { return n == 0 && (data?.isEmpty ?? true) }
+                array.withUnsafeMutableBytes { dst in
+                    data.withUnsafeBytes { src in
+                        dst.baseAddress!.advanced(by: start * size).copyMemory(from: src.baseAddress!, byteCount: n * size)
+                    }
+                }
+                return true
+            }
+            guard ok else {
+                throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
+            }
+        }
+        try copy(0, &times)
+        if !offsets.isEmpty { try copy(1, &offsets) }
+        try copy(2, &open)
+        try copy(3, &high)
+        try copy(4, &low)
+        try copy(5, &close)
+        try copy(6, &volume)
+        #if !_endian(little)
+        for i in start..<(start + n) {
+            times[i] = Int64(littleEndian: times[i])
+            if !offsets.isEmpty { offsets[i] = Int32(littleEndian: offsets[i]) }
+            open[i] = Double(bitPattern: UInt64(littleEndian: open[i].bitPattern))
+            high[i] = Double(bitPattern: UInt64(littleEndian: high[i].bitPattern))
+            low[i] = Double(bitPattern: UInt64(littleEndian: low[i].bitPattern))
+            close[i] = Double(bitPattern: UInt64(littleEndian: close[i].bitPattern))
+            volume[i] = Double(bitPattern: UInt64(littleEndian: volume[i].bitPattern))
+        }
+        #endif
+        return n
+    }
+
     mutating func reserve(_ n: Int) {
         times.reserveCapacity(n)
         open.reserveCapacity(n)
@@ -69,6 +124,18 @@ struct BarBlock {
         low.append(b.low[i])
         close.append(b.close[i])
         volume.append(b.volume[i])
+    }
+
+    /// Keeps the first `n` bars, in place.
+    mutating func truncate(to n: Int) {
+        guard n < count else { return }
+        times.removeSubrange(n...)
+        if !offsets.isEmpty { offsets.removeSubrange(n...) }
+        open.removeSubrange(n...)
+        high.removeSubrange(n...)
+        low.removeSubrange(n...)
+        close.removeSubrange(n...)
+        volume.removeSubrange(n...)
     }
 
     /// The bars in `range` of indices.

@@ -2,6 +2,10 @@ import GRDB
 import ScanCore
 
 /// Reads series out of bar blocks and resamples them (the hot path of every scan).
+///
+/// Queries order blocks by `first_time` (the same order as `period`) so SQLite walks the
+/// `bar_blocks_span` index in order: ordering by `period` would make it sort the rows, copying
+/// every blob through its sorter.
 enum BarLoader {
     /// Largest distance between an instant's UTC date and its local date, in seconds.
     static let maxOffset: Int64 = 14 * 3600
@@ -17,17 +21,27 @@ enum BarLoader {
     /// Daily and weekly: the whole history up to `range.to`.
     static func loadDaily(_ db: Database, symbol: String, timeframe: Timeframe, range: DateRange) throws -> BarSeries {
         let upper = range.to.epochSeconds
+        let countStmt = try db.cachedStatement(
+            sql: """
+                SELECT COALESCE(SUM(count), 0) FROM bar_blocks
+                WHERE symbol = ? AND timeframe = '1d' AND first_time <= ?
+                """)
+        let total = try Int.fetchOne(countStmt, arguments: [symbol, upper]) ?? 0
         let stmt = try db.cachedStatement(
             sql: """
-                SELECT \(BarBlock.selectedColumns) FROM bar_blocks
-                WHERE symbol = ? AND timeframe = '1d' AND first_time <= ? ORDER BY period
+                SELECT \(BarBlock.selectedColumns), count FROM bar_blocks
+                WHERE symbol = ? AND timeframe = '1d' AND first_time <= ? ORDER BY first_time
                 """)
-        var block = BarBlock()
+        var block = BarBlock(zeroed: total, withOffsets: false)
+        var filled = 0
         let rows = try Row.fetchCursor(stmt, arguments: [symbol, upper])
-        while let row = try rows.next() { try block.append(row: row, symbol: symbol) }
+        while let row = try rows.next() { filled += try block.fill(row: row, at: filled, symbol: symbol) }
+        guard filled == total else {
+            throw MarketDataError(.corruptData, "stored bar blocks of \(symbol) hold fewer bars than their index says")
+        }
         var end = block.count
         while end > 0 && block.times[end - 1] > upper { end -= 1 }
-        if end < block.count { block = block.slice(0..<end) }
+        block.truncate(to: end)
         let daily = block.series(symbol: symbol, timeframe: .daily)
         return timeframe == .weekly ? Resampler.weekly(daily) : daily
     }
@@ -46,7 +60,7 @@ enum BarLoader {
         let stmt = try db.cachedStatement(
             sql: """
                 SELECT \(BarBlock.selectedColumns) FROM bar_blocks
-                WHERE symbol = ? AND timeframe = '1m' AND first_time < ? ORDER BY period DESC
+                WHERE symbol = ? AND timeframe = '1m' AND first_time < ? ORDER BY first_time DESC
                 """)
         var blocks: [BarBlock] = []
         var before = 0

@@ -47,6 +47,7 @@ public final class CSVReader {
 
     /// The field's bytes with surrounding spaces removed.
     private func trimmed(_ i: Int) -> Range<Int> {
+        let data = self.data
         var r = range(i)
         while r.lowerBound < r.upperBound && data[r.lowerBound] == 0x20 { r = (r.lowerBound + 1)..<r.upperBound }
         while r.lowerBound < r.upperBound && data[r.upperBound - 1] == 0x20 { r = r.lowerBound..<(r.upperBound - 1) }
@@ -67,6 +68,7 @@ public final class CSVReader {
         guard i < ends.count else { return nil }
         let r = trimmed(i)
         guard !r.isEmpty else { return nil }
+        let data = self.data
         // Clinger's fast path: up to 15 significant digits and 22 decimals is exact in one division.
         var mantissa: Int64 = 0, digits = 0, decimals = 0, sawDot = false, negative = false, k = r.lowerBound
         if data[k] == UInt8(ascii: "-") {
@@ -120,12 +122,26 @@ public final class CSVReader {
 
     /// Reads the next non-blank record; `false` at the end of the file.
     public func next() throws -> Bool {
+        // Work on locals: touching stored properties of a class per byte costs exclusivity checks.
+        var data = self.data
+        var ends = self.ends
+        self.data = []
+        self.ends = []
+        defer {
+            self.data = data
+            self.ends = ends
+        }
         data.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         malformation = nil
         var state = State.fieldStart
         var started = false
-        line = lineNumber
+        var lineNumber = self.lineNumber
+        var recordLine = lineNumber
+        defer {
+            self.lineNumber = lineNumber
+            self.line = recordLine
+        }
         while true {
             if pos >= bufferCount {
                 try refill()
@@ -137,49 +153,60 @@ public final class CSVReader {
                     return true
                 }
             }
-            let b = buffer[pos]
-            pos += 1
-            bytesRead += 1
-            switch state {
-            case .quoted:
-                if b == 0x22 {
-                    state = .quoteInQuoted
-                } else {
-                    if b == 0x0A { lineNumber += 1 }
-                    data.append(b)
+            let start = pos
+            var i = start
+            let count = bufferCount
+            var finished = false
+            buffer.withUnsafeBufferPointer { buf in
+                scan: while i < count {
+                    let b = buf[i]
+                    i += 1
+                    switch state {
+                    case .quoted:
+                        if b == 0x22 {
+                            state = .quoteInQuoted
+                        } else {
+                            if b == 0x0A { lineNumber += 1 }
+                            data.append(b)
+                        }
+                        continue scan
+                    case .fieldStart where b == 0x22:
+                        state = .quoted
+                        started = true
+                        continue scan
+                    case .quoteInQuoted where b == 0x22:
+                        data.append(b)
+                        state = .quoted
+                        continue scan
+                    default:
+                        break
+                    }
+                    switch b {
+                    case 0x0D:
+                        continue scan
+                    case 0x0A:
+                        lineNumber += 1
+                        if !started {
+                            recordLine = lineNumber  // blank line: the record starts on the next one
+                            continue scan
+                        }
+                        ends.append(data.count)
+                        finished = true
+                        break scan
+                    case 0x2C:
+                        started = true
+                        ends.append(data.count)
+                        state = .fieldStart
+                    default:
+                        started = true
+                        data.append(b)
+                        state = .unquoted
+                    }
                 }
-                continue
-            case .fieldStart where b == 0x22:
-                state = .quoted
-                started = true
-                continue
-            case .quoteInQuoted where b == 0x22:
-                data.append(b)
-                state = .quoted
-                continue
-            default:
-                break
             }
-            switch b {
-            case 0x0D:
-                continue
-            case 0x0A:
-                lineNumber += 1
-                if !started {
-                    line = lineNumber  // blank line: the record starts on the next one
-                    continue
-                }
-                ends.append(data.count)
-                return true
-            case 0x2C:
-                started = true
-                ends.append(data.count)
-                state = .fieldStart
-            default:
-                started = true
-                data.append(b)
-                state = .unquoted
-            }
+            bytesRead += Int64(i - start)
+            pos = i
+            if finished { return true }
         }
     }
 }

@@ -9,6 +9,8 @@ import GRDB
 ///   `year * 100 + month` for `1m`), holding that period's bars as packed little-endian columns
 ///   (`times` Int64 epoch seconds, `offsets` Int32 seconds — empty for daily bars — and Float64 prices
 ///   and volume). Reading a symbol's ten years of daily bars is ten row reads and a few `memcpy`s.
+///   The covering index `bar_blocks_span` answers "how many bars will this load return" without
+///   touching the blobs, so a load allocates its columns once, at their final size.
 /// - `marketdata_meta(key PK, value)`: `data_version`, bumped in the same transaction as every write.
 enum StoreSchema {
     static var migrator: DatabaseMigrator {
@@ -41,6 +43,7 @@ enum StoreSchema {
                         PRIMARY KEY (symbol, timeframe, period)
                     );
                     CREATE INDEX bar_blocks_last_time ON bar_blocks(timeframe, last_time);
+                    CREATE INDEX bar_blocks_span ON bar_blocks(symbol, timeframe, first_time, count);
                     CREATE TABLE marketdata_meta (
                         key TEXT NOT NULL PRIMARY KEY,
                         value INTEGER NOT NULL

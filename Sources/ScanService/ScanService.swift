@@ -52,12 +52,18 @@ public final class ScanService: Service, Sendable {
         let loop = try ZMQLoop(context: context, name: "scan-service")
         let sockets: Sockets
         let endpoints: ScanServiceConfiguration.Endpoints
+        var authenticator: ZAPAuthenticator?
         do {
+            if let curve = config.curve {
+                authenticator = try await ZAPAuthenticator(
+                    context: context, allowedClientKeys: curve.allowedClientKeys, domains: [curve.domain])
+            }
             sockets = try await Sockets.make(loop, config)
             endpoints = try await sockets.bind(config.endpoints)
         } catch {
             ready.resolve(.failure(error))
             await loop.shutdown()
+            await authenticator?.stop()
             throw error
         }
         let startedAt = ContinuousClock.now
@@ -128,6 +134,7 @@ public final class ScanService: Service, Sendable {
             self.shutdown()
         }
         await loop.shutdown()
+        await authenticator?.stop()
         logger.info("scan-service stopped")
     }
 
@@ -201,6 +208,13 @@ struct Sockets: Sendable {
         control.lingerMs = c.lingerMs
         control.sendHighWaterMark = c.highWaterMark
 
+        if let curve = c.curve {
+            curve.apply(to: &api)
+            curve.apply(to: &events)
+            curve.apply(to: &jobs)
+            curve.apply(to: &results)
+            curve.apply(to: &control)
+        }
         return Sockets(
             api: try await loop.makeSocket(.router, options: api),
             events: try await loop.makeSocket(.pub, options: events),

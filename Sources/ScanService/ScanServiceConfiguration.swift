@@ -1,3 +1,5 @@
+import ZeroMQ
+
 /// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
 public struct ScanServiceConfiguration: Sendable, Hashable {
     /// The five endpoints the service binds.
@@ -59,13 +61,15 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var lingerMs: Int32
     /// A node not heard from for this long is no longer listed as live.
     public var nodeTimeoutMs: Int
+    /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
+    public var curve: CurveServerSecurity?
 
     public init(
         endpoints: Endpoints = Endpoints(), maxRunningSessions: Int = 8, chunkLeaseTimeoutMs: Int = 15_000,
         maxChunkAttempts: Int = 3, maxRequestBytes: Int = 1 << 20, apiSocketMaxMessageBytes: Int64 = 16 << 20,
         resultsMaxMessageBytes: Int64 = 256 << 20, jobsSendHighWaterMark: Int32 = 4,
         eventsSendHighWaterMark: Int32 = 10_000, highWaterMark: Int32 = 1_000, lingerMs: Int32 = 500,
-        nodeTimeoutMs: Int = 5_000
+        nodeTimeoutMs: Int = 5_000, curve: CurveServerSecurity? = nil
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
@@ -79,5 +83,6 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.highWaterMark = highWaterMark
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
+        self.curve = curve
     }
 }

@@ -3,6 +3,7 @@ import EngineNode
 import Logging
 import MarketData
 import ServiceLifecycle
+import ZeroMQ
 
 /// `engine-node`: parses arguments and wires the store and the node.
 @main
@@ -23,9 +24,18 @@ struct EngineNodeCommand: AsyncParsableCommand {
     @Option(help: "Name shown in the service's PING (default HOST-PID).")
     var name: String?
 
+    @Option(help: "CURVE: this node's secret certificate (from `scan keygen`); the service must allow its public key.")
+    var curveCertificate: String?
+
+    @Option(help: "CURVE: the service's public certificate (or key).")
+    var curveServer: String?
+
     func validate() throws {
         _ = try parsedService()
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if (curveCertificate == nil) != (curveServer == nil) {
+            throw ValidationError("--curve-certificate and --curve-server go together")
+        }
     }
 
     /// `HOST` or `HOST:PORT_BASE` (a bracketed IPv6 host may carry a port: `[::1]:5555`).
@@ -50,8 +60,17 @@ struct EngineNodeCommand: AsyncParsableCommand {
         let logger = Logger(label: "engine-node")
         let (host, portBase) = try parsedService()
         let store = try MarketDataStore.open(path: db ?? MarketDataStore.defaultPath)
+        var configuration = EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name)
+        if let curveCertificate, let curveServer {
+            let certificate = try CurveCertificate.load(path: curveCertificate)
+            guard certificate.secretKey != nil else {
+                throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
+            }
+            configuration.curve = CurveClientSecurity(
+                certificate: certificate, serverKey: try CurveCertificate.load(path: curveServer).publicKey)
+        }
         let node = EngineNode(
-            configuration: EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name),
+            configuration: configuration,
             bars: store, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -4,6 +4,7 @@ import MarketData
 import ScanService
 import ServiceLifecycle
 import SessionStore
+import ZeroMQ
 
 /// `scan-service`: parses arguments and wires the store, the session store and the service.
 @main
@@ -38,10 +39,22 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a dispatched chunk may go without a result before it is dispatched again.")
     var leaseMs: Int = 15_000
 
+    @Option(help: "CURVE: this service's secret certificate (from `scan keygen`); enables encryption on every socket.")
+    var curveCertificate: String?
+
+    @Option(help: "CURVE: a client or node public certificate (or key) allowed to connect; repeatable.")
+    var curveAllow: [String] = []
+
     func validate() throws {
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
         guard leaseMs >= 10 else { throw ValidationError("--lease-ms must be at least 10") }
+        if curveCertificate == nil, !curveAllow.isEmpty {
+            throw ValidationError("--curve-allow needs --curve-certificate")
+        }
+        if curveCertificate != nil, curveAllow.isEmpty {
+            throw ValidationError("--curve-certificate needs at least one --curve-allow (the clients and nodes allowed)")
+        }
     }
 
     func run() async throws {
@@ -56,9 +69,18 @@ struct ScanServiceCommand: AsyncParsableCommand {
         let path = db ?? MarketDataStore.defaultPath
         let store = try MarketDataStore.open(path: path)
         let sessions = try SessionStore(path: path)
+        var curve: CurveServerSecurity?
+        if let curveCertificate {
+            let certificate = try CurveCertificate.load(path: curveCertificate)
+            guard certificate.secretKey != nil else {
+                throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
+            }
+            let allowed = try curveAllow.map { try CurveCertificate.load(path: $0).publicKey }
+            curve = CurveServerSecurity(certificate: certificate, allowedClientKeys: Set(allowed))
+        }
         let service = ScanService(
             configuration: ScanServiceConfiguration(
-                endpoints: endpoints, maxRunningSessions: maxSessions, chunkLeaseTimeoutMs: leaseMs),
+                endpoints: endpoints, maxRunningSessions: maxSessions, chunkLeaseTimeoutMs: leaseMs, curve: curve),
             symbols: store, bars: store, sessions: sessions, jobs: sessions, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -12,7 +12,9 @@ struct DataCommand: AsyncParsableCommand {
             Every subcommand writes to the SQLite store given by --db; without it, $MARKETSCAN_DB, \
             else marketscan.sqlite in the current directory.
             """,
-        subcommands: [ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self])
+        subcommands: [
+            ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self, InfoCommand.self,
+        ])
 }
 
 /// The `--db` option shared by the data commands.
@@ -185,6 +187,64 @@ struct GenerateCommand: AsyncParsableCommand {
             }
             let secs = (seconds * 10).rounded() / 10
             print("generated \(thousands(bars)) \(config.timeframe) bars of \(config.symbols) symbols (seed \(config.seed)) into \(path) in \(secs) s")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct InfoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show what the store holds; --time-load also times loading every daily series.")
+
+    @Flag(help: "Load every symbol's whole daily history (bulk load, as an engine node does) and print the time.")
+    var timeLoad = false
+    @Option(help: "How many times to repeat the timed load (the fastest is reported).")
+    var repeats = 5
+    @OptionGroup var store: StoreOption
+
+    func run() async throws {
+        let (path, timeLoad, repeats) = (store.path, timeLoad, max(1, repeats))
+        do {
+            let text = try await BlockingWork.run {
+                let store = try MarketDataStore.open(path: path)
+                let symbols = try store.allSymbols()
+                var lines = [
+                    "store: \(path)", "symbols: \(thousands(symbols.count)) (\(symbols.filter(\.active).count) active)",
+                    "data version: \(try store.dataVersion())",
+                ]
+                for tf in [Timeframe.daily, .minute1] {
+                    let count = try store.storedBarCount(timeframe: tf)
+                    let latest = try store.latestDay(for: tf).map { ", latest \($0)" } ?? ""
+                    lines.append("\(tf) bars: \(thousands(count))\(latest)")
+                }
+                if timeLoad, let last = try store.latestDay(for: .daily) {
+                    let range = DateRange(from: last, to: last)
+                    var best = Double.infinity, bestCPU = Double.infinity
+                    var bars = 0
+                    func cpuNanoseconds() -> Double {
+                        var t = timespec()
+                        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+                        return Double(t.tv_sec) * 1e9 + Double(t.tv_nsec)
+                    }
+                    for _ in 0..<repeats {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        let cpu = cpuNanoseconds()
+                        let batch = try store.loadBars(
+                            symbols: symbols.map(\.symbol), timeframe: .daily, range: range, lookbackBars: 0)
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                        bestCPU = min(bestCPU, (cpuNanoseconds() - cpu) / 1e6)
+                        bars = batch.series.values.reduce(0) { $0 + $1.count }
+                    }
+                    lines.append(
+                        "bulk load of every daily series: \(thousands(bars)) bars of \(symbols.count) symbols, "
+                            + "best of \(repeats): \((best * 10).rounded() / 10) ms wall, "
+                            + "\((bestCPU * 10).rounded() / 10) ms CPU")
+                }
+                return lines.joined(separator: "\n")
+            }
+            print(text)
         } catch {
             throw fail(error)
         }

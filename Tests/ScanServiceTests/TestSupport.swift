@@ -104,10 +104,10 @@ final class Cluster: Sendable {
     }
 
     @discardableResult
-    func addNode(name: String, threads: Int = 2) -> EngineNode {
+    func addNode(name: String, threads: Int = 2, curve: CurveClientSecurity? = nil) -> EngineNode {
         let config = EngineNodeConfiguration(
             jobsEndpoint: endpoints.jobs, resultsEndpoint: endpoints.results, controlEndpoint: endpoints.control,
-            threads: threads, name: name, heartbeatIntervalMs: 100, lingerMs: 0)
+            threads: threads, name: name, heartbeatIntervalMs: 100, lingerMs: 0, curve: curve)
         let node = EngineNode(configuration: config, bars: store, logger: quietLogger)
         let task = Task { try await node.run() }
         nodes.withLock { $0.append((node, task)) }
