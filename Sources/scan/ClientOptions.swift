@@ -10,6 +10,12 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds to wait for each reply.")
     var timeout: Double = 10
 
+    @Option(name: .long, help: "CURVE: this client's secret certificate (from `scan keygen`; default $MARKETSCAN_CURVE_CERTIFICATE).")
+    var curveCertificate: String?
+
+    @Option(name: .long, help: "CURVE: the service's public certificate or key (default $MARKETSCAN_CURVE_SERVER).")
+    var curveServer: String?
+
     func validate() throws {
         if let endpoint, !endpoint.hasPrefix("tcp://") {
             throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT")
@@ -23,8 +29,9 @@ struct ClientOptions: ParsableArguments {
         return "tcp://127.0.0.1:5555"
     }
 
-    func configuration(events: String? = nil) -> ScanClient.Configuration {
+    func configuration(events: String? = nil) throws -> ScanClient.Configuration {
         ScanClient.Configuration(
-            endpoint: resolvedEndpoint, eventsEndpoint: events, requestTimeout: .milliseconds(Int(timeout * 1000)))
+            endpoint: resolvedEndpoint, eventsEndpoint: events, requestTimeout: .milliseconds(Int(timeout * 1000)),
+            curve: try ClientCurve.options(certificate: curveCertificate, server: curveServer))
     }
 }

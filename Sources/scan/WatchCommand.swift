@@ -26,7 +26,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let c = try await ScanClient.connect(client.configuration(events: events))
+        let c = try await ScanClient.connect(try client.configuration(events: events))
         let subscription: EventSubscription
         do {
             subscription = try await c.subscribe()
