@@ -125,7 +125,7 @@ final class RawClient: Sendable {
         try await eventually(seconds, "session \(id) to be part-way", interval: .milliseconds(10)) {
             let s = try await self.session(id)
             if ["completed", "failed", "cancelled"].contains(s.string("status") ?? "") {
-                throw SetupError("session \(id) ended before it could be interrupted: make the scan bigger")
+                throw SetupError("session \(id) ended before it could be interrupted (make the scan bigger): \(s.text)")
             }
             guard let p = s.object("progress"), let done = p.int("completed"), let total = p.int("total") else { return nil }
             return done > 0 && done < total ? s : nil
