@@ -39,7 +39,8 @@ let package = Package(
         // MARK: Storage, wire protocol, presentation
         .target(
             name: "MarketData",
-            dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Resources")]
         ),
         .target(name: "ScanProtocol", dependencies: ["ScanCore", "FormulaEngine"]),
         .target(
@@ -71,14 +72,14 @@ let package = Package(
         .executableTarget(
             name: "scan",
             dependencies: [
-                "ScanCore", "MarketData", "SessionStore", "ScanClient", "ScanOutput", "ScanProtocol",
+                "ScanCore", "MarketData", "SessionStore", "ScanClient", "ScanOutput", "ScanProtocol", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService",
+                "ScanService", "MarketData", "SessionStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode",
+                "EngineNode", "MarketData", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +110,9 @@ let package = Package(
             name: "MarketDataTests",
             dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore"]),
+        .testTarget(
+            name: "SessionStoreTests", dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
         .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"]),
         .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),

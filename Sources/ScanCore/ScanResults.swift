@@ -1,5 +1,5 @@
 /// A bar where a signal fired.
-public struct SignalMatch: Sendable, Hashable {
+public struct SignalMatch: Sendable, Hashable, Codable {
     public var symbol: String
     public var timestamp: BarTimestamp
     public var signal: String
@@ -33,7 +33,7 @@ public struct SignalMatch: Sendable, Hashable {
 }
 
 /// What scanning one symbol produced.
-public struct SymbolResult: Sendable, Hashable {
+public struct SymbolResult: Sendable, Hashable, Codable {
     public var symbol: String
     public var matches: [SignalMatch]
     /// Why this symbol could not be scanned (unknown symbol, unreadable data…); the scan goes on.

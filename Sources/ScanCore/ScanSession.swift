@@ -1,7 +1,7 @@
 import Foundation
 
 /// The outcome of a batch scan.
-public struct BatchScanResult: Sendable, Hashable {
+public struct BatchScanResult: Sendable, Hashable, Codable {
     public var jobId: String
     public var signals: AggregatedSignals
     public var statistics: SignalStatistics
@@ -34,7 +34,7 @@ public enum ScanStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A scan as the product tracks it: persisted at every status transition.
-public struct ScanSession: Sendable, Hashable {
+public struct ScanSession: Sendable, Hashable, Codable {
     public var id: String
     public var status: ScanStatus
     public var request: BatchScanRequest
@@ -68,4 +68,17 @@ public protocol ScanSessionRepository: Sendable {
     func session(id: String) async throws -> ScanSession?
     /// Newest first.
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession]
+}
+
+/// Persists what a distributed scan needs to resume after a restart: the job as dispatched and every
+/// finished chunk's results, as they arrive. A job's id is its session's id in the service.
+public protocol JobRepository: Sendable {
+    /// Stores the job and how it was chunked (before the first chunk is dispatched).
+    func saveJob(_ job: ProcessingJob, chunkSize: Int) async throws
+    /// The stored job and its chunk size, `nil` when unknown.
+    func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)?
+    /// Stores one finished chunk's results; storing the same `(jobId, chunkIndex)` again is a no-op.
+    func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws
+    /// Every stored chunk result of a job, by chunk index.
+    func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]]
 }

@@ -1,5 +1,5 @@
 /// Every match of a scan, sorted, with counts.
-public struct AggregatedSignals: Sendable, Hashable {
+public struct AggregatedSignals: Sendable, Hashable, Codable {
     public var totalSymbols: Int
     public var symbolsWithMatches: Int
     public var totalMatches: Int

@@ -31,7 +31,7 @@ public enum Timeframe: String, Sendable, Hashable, Codable, CaseIterable, Custom
 ///
 /// Daily and weekly bars use the session date at 00:00 UTC with offset 0 and print as `YYYY-MM-DD`;
 /// intraday bars print as ISO 8601 local time with offset (`2024-03-04T09:05:00+09:00`).
-public struct BarTimestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct BarTimestamp: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var epochSeconds: Int64
     public var utcOffsetSeconds: Int32
     public var isIntraday: Bool

@@ -1,1 +1,257 @@
-// ScanService: filled in by its issue.
+import Foundation
+import Logging
+import ScanCore
+import ScanProtocol
+import ServiceLifecycle
+import ZeroMQ
+
+/// The scan service (DESIGN §1, §5, §6): a ROUTER for requests, a PUB for events, a PUSH for job
+/// chunks, a PULL for results and heartbeats, and a PUB for node control, all owned by one
+/// ``ZMQLoop`` thread.
+///
+/// `run()` binds, resumes unfinished sessions and serves until graceful shutdown (SIGINT/SIGTERM
+/// through a `ServiceGroup`), task cancellation or ``shutdown()``; it then stops taking requests,
+/// lets running sessions stop where their finished chunks are already persisted, closes the
+/// sockets with their bounded linger and returns. Every method may be called from any task.
+public final class ScanService: Service, Sendable {
+    public let configuration: ScanServiceConfiguration
+    private let symbols: any SymbolRepository
+    private let bars: any BarRepository
+    private let sessions: any ScanSessionRepository
+    private let jobs: any JobRepository
+    private let logger: Logger
+    private let ready = AsyncValue<ScanServiceConfiguration.Endpoints>()
+    private let stopRequested = AsyncValue<Void>()
+
+    /// - Parameters:
+    ///   - symbols: resolves universes (the market-data store).
+    ///   - bars: only for the newest stored day when a request has no date range.
+    ///   - sessions, jobs: where sessions and finished chunks are persisted (the session store).
+    public init(
+        configuration: ScanServiceConfiguration, symbols: any SymbolRepository, bars: any BarRepository,
+        sessions: any ScanSessionRepository, jobs: any JobRepository, logger: Logger = Logger(label: "scan-service")
+    ) {
+        self.configuration = configuration
+        self.symbols = symbols
+        self.bars = bars
+        self.sessions = sessions
+        self.jobs = jobs
+        self.logger = logger
+    }
+
+    /// The endpoints actually bound (ports resolved when configured as `*`); waits until `run()`
+    /// has bound them, throws if binding failed.
+    public func boundEndpoints() async throws -> ScanServiceConfiguration.Endpoints { try await ready.wait() }
+
+    /// Asks a running service to stop (as SIGTERM does). Idempotent.
+    public func shutdown() { stopRequested.resolve(.success(())) }
+
+    public func run() async throws {
+        let config = configuration
+        let context = try ZMQContext()
+        let loop = try ZMQLoop(context: context, name: "scan-service")
+        let sockets: Sockets
+        let endpoints: ScanServiceConfiguration.Endpoints
+        var authenticator: ZAPAuthenticator?
+        do {
+            if let curve = config.curve {
+                authenticator = try await ZAPAuthenticator(
+                    context: context, allowedClientKeys: curve.allowedClientKeys, domains: [curve.domain])
+            }
+            sockets = try await Sockets.make(loop, config)
+            endpoints = try await sockets.bind(config.endpoints)
+        } catch {
+            ready.resolve(.failure(error))
+            await loop.shutdown()
+            await authenticator?.stop()
+            throw error
+        }
+        let startedAt = ContinuousClock.now
+        let nodes = NodeRegistry(timeout: .milliseconds(config.nodeTimeoutMs))
+        let engine = DistributedEngine(
+            transport: SocketNodeTransport(jobs: sockets.jobs, control: sockets.control, logger: logger), jobs: jobs,
+            nodes: nodes, leaseTimeout: .milliseconds(config.chunkLeaseTimeoutMs), maxAttempts: config.maxChunkAttempts,
+            logger: logger)
+        let (eventStream, eventContinuation) = AsyncStream.makeStream(of: EventDocument.self, bufferingPolicy: .bufferingNewest(10_000))
+        let manager = SessionManager(
+            symbols: symbols, bars: bars, sessions: sessions, engine: engine,
+            publisher: StreamEventPublisher(continuation: eventContinuation), maxRunning: config.maxRunningSessions,
+            logger: logger)
+        let router = sockets.api
+        let log = logger
+        let handler = RequestHandler(
+            manager: manager, nodes: nodes, maxRequestBytes: config.maxRequestBytes, startedAt: startedAt, logger: logger,
+            reply: { frames in
+                do {
+                    try await router.send(ZMQMessage(frames))
+                } catch {
+                    log.debug("reply not delivered", metadata: ["error": "\(error)"])
+                }
+            })
+        logger.info(
+            "scan-service listening",
+            metadata: [
+                "api": "\(endpoints.api)", "events": "\(endpoints.events)", "jobs": "\(endpoints.jobs)",
+                "results": "\(endpoints.results)", "control": "\(endpoints.control)",
+            ])
+        ready.resolve(.success(endpoints))
+
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await message in router.messages { await handler.handle(message.frames) }
+                    } catch {
+                        log.error("api socket failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                group.addTask {
+                    await Self.serveResults(sockets.results, engine: engine, nodes: nodes, logger: log)
+                }
+                group.addTask {
+                    for await event in eventStream {
+                        guard let frames = try? EventCodec.encode(event) else { continue }
+                        _ = try? await sockets.events.trySend(ZMQMessage(frames))
+                    }
+                }
+                group.addTask { await engine.runDispatcher() }
+                group.addTask {
+                    let tick = Duration.milliseconds(max(5, min(250, config.chunkLeaseTimeoutMs / 4)))
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: tick)
+                        await engine.expireLeases()
+                    }
+                }
+                group.addTask { await manager.resumeUnfinished() }
+
+                _ = try? await self.stopRequested.wait()
+                log.info("scan-service stopping")
+                await manager.shutdown(engineStop: { await engine.stop() })
+                eventContinuation.finish()
+                group.cancelAll()
+            }
+        } onCancelOrGracefulShutdown: {
+            self.shutdown()
+        }
+        await loop.shutdown()
+        await authenticator?.stop()
+        logger.info("scan-service stopped")
+    }
+
+    private static func serveResults(_ socket: ZMQSocket, engine: DistributedEngine, nodes: NodeRegistry, logger: Logger) async {
+        do {
+            for try await message in socket.messages {
+                guard message.frames.count == 1 else {
+                    logger.warning("ignored a node message", metadata: ["frames": "\(message.frames.count)"])
+                    continue
+                }
+                let decoded: NodeMessage
+                do {
+                    decoded = try NodeMessage.decode(message.frames[0])
+                } catch {
+                    logger.warning("ignored a malformed node message", metadata: ["error": "\(error)"])
+                    continue
+                }
+                switch decoded {
+                case .result(let r):
+                    nodes.seen(r.nodeName)
+                    let outcome = await engine.accept(r)
+                    if outcome != .accepted {
+                        logger.debug(
+                            "ignored a chunk result",
+                            metadata: ["job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)", "node": "\(r.nodeName)"])
+                    }
+                case .heartbeat(let h):
+                    nodes.heartbeat(h)
+                    if !h.held.isEmpty { await engine.extendLeases(h.held) }
+                case .chunk, .cancel:
+                    logger.warning("ignored a node message of the wrong kind on the results socket")
+                }
+            }
+        } catch {
+            logger.error("results socket failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The service's five sockets.
+struct Sockets: Sendable {
+    let api: ZMQSocket
+    let events: ZMQSocket
+    let jobs: ZMQSocket
+    let results: ZMQSocket
+    let control: ZMQSocket
+
+    static func make(_ loop: ZMQLoop, _ c: ScanServiceConfiguration) async throws -> Sockets {
+        var api = SocketOptions()
+        api.lingerMs = c.lingerMs
+        api.routerMandatory = true
+        api.maxMessageSize = c.apiSocketMaxMessageBytes
+        api.sendHighWaterMark = c.highWaterMark
+        api.receiveHighWaterMark = c.highWaterMark
+
+        var events = SocketOptions()
+        events.lingerMs = c.lingerMs
+        events.sendHighWaterMark = c.eventsSendHighWaterMark
+
+        var jobs = SocketOptions()
+        jobs.lingerMs = 0  // chunks left in pipes are recovered by leases, never worth waiting for
+        jobs.immediate = true
+        jobs.sendHighWaterMark = c.jobsSendHighWaterMark
+
+        var results = SocketOptions()
+        results.lingerMs = c.lingerMs
+        results.maxMessageSize = c.resultsMaxMessageBytes
+        results.receiveHighWaterMark = c.highWaterMark
+
+        var control = SocketOptions()
+        control.lingerMs = c.lingerMs
+        control.sendHighWaterMark = c.highWaterMark
+
+        if let curve = c.curve {
+            curve.apply(to: &api)
+            curve.apply(to: &events)
+            curve.apply(to: &jobs)
+            curve.apply(to: &results)
+            curve.apply(to: &control)
+        }
+        return Sockets(
+            api: try await loop.makeSocket(.router, options: api),
+            events: try await loop.makeSocket(.pub, options: events),
+            jobs: try await loop.makeSocket(.push, options: jobs),
+            results: try await loop.makeSocket(.pull, options: results),
+            control: try await loop.makeSocket(.pub, options: control))
+    }
+
+    func bind(_ e: ScanServiceConfiguration.Endpoints) async throws -> ScanServiceConfiguration.Endpoints {
+        ScanServiceConfiguration.Endpoints(
+            api: try await api.bind(e.api), events: try await events.bind(e.events), jobs: try await jobs.bind(e.jobs),
+            results: try await results.bind(e.results), control: try await control.bind(e.control))
+    }
+}
+
+/// Chunks on the jobs PUSH, cancels on the control PUB.
+struct SocketNodeTransport: NodeTransport {
+    let jobs: ZMQSocket
+    let control: ZMQSocket
+    let logger: Logger
+
+    func trySendChunk(_ frame: [UInt8]) async throws -> Bool {
+        try await jobs.trySend(ZMQMessage([frame]))
+    }
+
+    func publishCancel(jobId: String) async {
+        let frames = [Array(NodeMessage.cancelTopic.utf8), NodeMessage.cancel(CancelMessage(jobId: jobId)).encode()]
+        do {
+            _ = try await control.trySend(ZMQMessage(frames))
+        } catch {
+            logger.warning("could not publish a cancel", metadata: ["job": "\(jobId)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Keeps events in call order: `publish` only enqueues; one task sends them on the PUB.
+struct StreamEventPublisher: EventPublisher {
+    let continuation: AsyncStream<EventDocument>.Continuation
+    func publish(_ event: EventDocument) { continuation.yield(event) }
+}

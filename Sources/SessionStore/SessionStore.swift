@@ -1,1 +1,209 @@
-// SessionStore: filled in by issue 6.
+import Foundation
+import GRDB
+import ScanCore
+
+/// Scan sessions and resumable jobs in SQLite (GRDB), by default in the market-data database file.
+///
+/// Tables `scan_session`, `scan_job` and `scan_job_chunk` are created by migrations named
+/// `sessions-…` (MarketData runs its own migrator on the same file). A file database is opened as a
+/// WAL `DatabasePool`. Requests, results and chunk results are stored as JSON blobs; matches are packed
+/// column-wise. Dates are stored as seconds since 2001-01-01 (`Date.timeIntervalSinceReferenceDate`)
+/// so they read back exactly. All async methods run on GRDB's own queues, never the cooperative pool.
+public final class SessionStore: ScanSessionRepository, JobRepository, Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` in WAL mode and migrates it. Blocks.
+    public convenience init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        try self.init(writer: DatabasePool(path: path, configuration: config))
+    }
+
+    /// Uses an open database (for example the market-data store's pool, or an in-memory
+    /// `DatabaseQueue` in tests) and migrates it. Blocks.
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// A private in-memory store (tests, throw-away runs).
+    public static func inMemory() throws -> SessionStore {
+        try SessionStore(writer: DatabaseQueue())
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("sessions-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE scan_session (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        status TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        started_at DOUBLE,
+                        finished_at DOUBLE,
+                        progress_completed INTEGER NOT NULL,
+                        progress_total INTEGER NOT NULL,
+                        progress_matches INTEGER NOT NULL,
+                        error TEXT,
+                        request BLOB NOT NULL,
+                        result BLOB
+                    );
+                    CREATE INDEX scan_session_created ON scan_session(created_at);
+                    CREATE INDEX scan_session_status ON scan_session(status, created_at);
+                    CREATE TABLE scan_job (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        job BLOB NOT NULL,
+                        chunk_size INTEGER NOT NULL
+                    );
+                    CREATE TABLE scan_job_chunk (
+                        job_id TEXT NOT NULL,
+                        chunk_index INTEGER NOT NULL,
+                        results BLOB NOT NULL,
+                        PRIMARY KEY (job_id, chunk_index)
+                    );
+                    """)
+        }
+        return m
+    }
+
+    // MARK: ScanSessionRepository
+
+    public func save(_ session: ScanSession) async throws {
+        let request = try Self.encode(session.request)
+        let result = try session.result.map { try Self.encode(StoredResult($0)) }
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO scan_session (id, status, created_at, started_at, finished_at,
+                        progress_completed, progress_total, progress_matches, error, request, result)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.id, session.status.rawValue, session.createdAt.timeIntervalSinceReferenceDate,
+                    session.startedAt?.timeIntervalSinceReferenceDate, session.finishedAt?.timeIntervalSinceReferenceDate,
+                    session.progress.completed, session.progress.total, session.progress.matchesSoFar,
+                    session.error, request, result,
+                ])
+        }
+    }
+
+    /// Updates only a session's progress (cheap; for throttled progress persistence while it runs).
+    public func updateProgress(id: String, progress: ScanProgress) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE scan_session SET progress_completed = ?, progress_total = ?, progress_matches = ? WHERE id = ?",
+                arguments: [progress.completed, progress.total, progress.matchesSoFar, id])
+        }
+    }
+
+    public func session(id: String) async throws -> ScanSession? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM scan_session WHERE id = ?", arguments: [id]).map(Self.session(from:))
+        }
+    }
+
+    public func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
+        let limit = max(0, limit)
+        return try await writer.read { db in
+            let rows: [Row]
+            if let status {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                    arguments: [status.rawValue, limit])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM scan_session ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit])
+            }
+            return try rows.map(Self.session(from:))
+        }
+    }
+
+    private static func session(from row: Row) throws -> ScanSession {
+        let id: String = row["id"]
+        let statusText: String = row["status"]
+        guard let status = ScanStatus(rawValue: statusText) else {
+            throw SessionStoreError.corrupt("session \(id) has unknown status '\(statusText)'")
+        }
+        let requestData: Data = row["request"]
+        let resultData: Data? = row["result"]
+        let started: Double? = row["started_at"]
+        let finished: Double? = row["finished_at"]
+        return ScanSession(
+            id: id, status: status, request: try decode(BatchScanRequest.self, requestData),
+            progress: ScanProgress(
+                completed: row["progress_completed"], total: row["progress_total"], matchesSoFar: row["progress_matches"]),
+            result: try resultData.map { try decode(StoredResult.self, $0).unpacked() },
+            error: row["error"],
+            createdAt: Date(timeIntervalSinceReferenceDate: row["created_at"]),
+            startedAt: started.map(Date.init(timeIntervalSinceReferenceDate:)),
+            finishedAt: finished.map(Date.init(timeIntervalSinceReferenceDate:)))
+    }
+
+    // MARK: JobRepository
+
+    public func saveJob(_ job: ProcessingJob, chunkSize: Int) async throws {
+        let data = try Self.encode(job)
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO scan_job (id, job, chunk_size) VALUES (?, ?, ?)",
+                arguments: [job.id, data, chunkSize])
+        }
+    }
+
+    public func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)? {
+        let stored: (Data, Int)? = try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT job, chunk_size FROM scan_job WHERE id = ?", arguments: [id])
+                .map { ($0["job"], $0["chunk_size"]) }
+        }
+        guard let (data, chunkSize) = stored else { return nil }
+        return (try Self.decode(ProcessingJob.self, data), chunkSize)
+    }
+
+    public func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws {
+        let data = try Self.encode(StoredChunk(results))
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO scan_job_chunk (job_id, chunk_index, results) VALUES (?, ?, ?)",
+                arguments: [jobId, chunkIndex, data])
+        }
+    }
+
+    public func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]] {
+        let rows: [(Int, Data)] = try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT chunk_index, results FROM scan_job_chunk WHERE job_id = ?", arguments: [jobId])
+                .map { ($0["chunk_index"], $0["results"]) }
+        }
+        var out: [Int: [SymbolResult]] = [:]
+        for (index, data) in rows {
+            out[index] = try Self.decode(StoredChunk.self, data).unpacked()
+        }
+        return out
+    }
+
+    /// Removes a job and its chunk results (once its session has its result stored).
+    public func deleteJob(id: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM scan_job WHERE id = ?", arguments: [id])
+        }
+    }
+
+    // MARK: Coding
+
+    private static func encode(_ value: some Encodable) throws -> Data {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try e.encode(value)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return try d.decode(type, from: data)
+        } catch {
+            throw SessionStoreError.corrupt("cannot decode \(T.self): \(error)")
+        }
+    }
+}

@@ -1,1 +1,80 @@
-print("not yet")
+import ArgumentParser
+import EngineNode
+import Logging
+import MarketData
+import ServiceLifecycle
+import ZeroMQ
+
+/// `engine-node`: parses arguments and wires the store and the node.
+@main
+struct EngineNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine-node",
+        abstract: "Evaluate scan chunks for a scan-service (DESIGN §4, §6).")
+
+    @Option(help: "The service as HOST or HOST:PORT_BASE (jobs +2, results +3, control +4).")
+    var service: String = "127.0.0.1:5555"
+
+    @Option(help: "This node's market-data store; default $MARKETSCAN_DB or the user's store.")
+    var db: String?
+
+    @Option(help: "Evaluation threads (default: every core).")
+    var threads: Int?
+
+    @Option(help: "Name shown in the service's PING (default HOST-PID).")
+    var name: String?
+
+    @Option(help: "CURVE: this node's secret certificate (from `scan keygen`); the service must allow its public key.")
+    var curveCertificate: String?
+
+    @Option(help: "CURVE: the service's public certificate (or key).")
+    var curveServer: String?
+
+    func validate() throws {
+        _ = try parsedService()
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if (curveCertificate == nil) != (curveServer == nil) {
+            throw ValidationError("--curve-certificate and --curve-server go together")
+        }
+    }
+
+    /// `HOST` or `HOST:PORT_BASE` (a bracketed IPv6 host may carry a port: `[::1]:5555`).
+    func parsedService() throws -> (host: String, portBase: Int) {
+        var host = service
+        var port = 5555
+        if let colon = service.lastIndex(of: ":"), !service.hasSuffix("]"),
+            service.hasPrefix("[") || service.firstIndex(of: ":") == colon
+        {
+            host = String(service[..<colon])
+            guard let p = Int(service[service.index(after: colon)...]), (1...65_531).contains(p) else {
+                throw ValidationError("--service '\(service)': the port base must be a number from 1 to 65531")
+            }
+            port = p
+        }
+        guard !host.isEmpty else { throw ValidationError("--service '\(service)' has no host") }
+        return (host, port)
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = Logger(label: "engine-node")
+        let (host, portBase) = try parsedService()
+        let store = try MarketDataStore.open(path: db ?? MarketDataStore.defaultPath)
+        var configuration = EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name)
+        if let curveCertificate, let curveServer {
+            let certificate = try CurveCertificate.load(path: curveCertificate)
+            guard certificate.secretKey != nil else {
+                throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
+            }
+            configuration.curve = CurveClientSecurity(
+                certificate: certificate, serverKey: try CurveCertificate.load(path: curveServer).publicKey)
+        }
+        let node = EngineNode(
+            configuration: configuration,
+            bars: store, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: node)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

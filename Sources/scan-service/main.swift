@@ -1,1 +1,90 @@
-print("not yet")
+import ArgumentParser
+import Logging
+import MarketData
+import ScanService
+import ServiceLifecycle
+import SessionStore
+import ZeroMQ
+
+/// `scan-service`: parses arguments and wires the store, the session store and the service.
+@main
+struct ScanServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan-service",
+        abstract: "Serve scans over ZeroMQ: requests, events, and chunks for engine nodes (DESIGN §4–§6).")
+
+    @Option(help: "The SQLite store (market data and sessions); default $MARKETSCAN_DB or the user's store.")
+    var db: String?
+
+    @Option(help: "Host to bind every socket on.")
+    var bind: String = "127.0.0.1"
+
+    @Option(help: "First port: api +0, events +1, jobs +2, results +3, control +4.")
+    var portBase: Int = 5555
+
+    @Option(help: "ROUTER endpoint for requests (overrides the port base).")
+    var api: String?
+    @Option(help: "PUB endpoint for events.")
+    var events: String?
+    @Option(help: "PUSH endpoint for job chunks.")
+    var jobs: String?
+    @Option(help: "PULL endpoint for results and heartbeats.")
+    var results: String?
+    @Option(help: "PUB endpoint for node control.")
+    var control: String?
+
+    @Option(help: "Sessions running at once; more RUN_SCANs are answered 'busy'.")
+    var maxSessions: Int = 8
+
+    @Option(help: "Milliseconds a dispatched chunk may go without a result before it is dispatched again.")
+    var leaseMs: Int = 15_000
+
+    @Option(help: "CURVE: this service's secret certificate (from `scan keygen`); enables encryption on every socket.")
+    var curveCertificate: String?
+
+    @Option(help: "CURVE: a client or node public certificate (or key) allowed to connect; repeatable.")
+    var curveAllow: [String] = []
+
+    func validate() throws {
+        guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
+        guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        guard leaseMs >= 10 else { throw ValidationError("--lease-ms must be at least 10") }
+        if curveCertificate == nil, !curveAllow.isEmpty {
+            throw ValidationError("--curve-allow needs --curve-certificate")
+        }
+        if curveCertificate != nil, curveAllow.isEmpty {
+            throw ValidationError("--curve-certificate needs at least one --curve-allow (the clients and nodes allowed)")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = Logger(label: "scan-service")
+        var endpoints = ScanServiceConfiguration.Endpoints(host: bind, portBase: portBase)
+        if let api { endpoints.api = api }
+        if let events { endpoints.events = events }
+        if let jobs { endpoints.jobs = jobs }
+        if let results { endpoints.results = results }
+        if let control { endpoints.control = control }
+        let path = db ?? MarketDataStore.defaultPath
+        let store = try MarketDataStore.open(path: path)
+        let sessions = try SessionStore(path: path)
+        var curve: CurveServerSecurity?
+        if let curveCertificate {
+            let certificate = try CurveCertificate.load(path: curveCertificate)
+            guard certificate.secretKey != nil else {
+                throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
+            }
+            let allowed = try curveAllow.map { try CurveCertificate.load(path: $0).publicKey }
+            curve = CurveServerSecurity(certificate: certificate, allowedClientKeys: Set(allowed))
+        }
+        let service = ScanService(
+            configuration: ScanServiceConfiguration(
+                endpoints: endpoints, maxRunningSessions: maxSessions, chunkLeaseTimeoutMs: leaseMs, curve: curve),
+            symbols: store, bars: store, sessions: sessions, jobs: sessions, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import ZeroMQ
+
+/// Everything an ``EngineNode`` is configured with.
+public struct EngineNodeConfiguration: Sendable, Hashable {
+    /// The service's jobs PUSH (this node's PULL connects to it).
+    public var jobsEndpoint: String
+    /// The service's results PULL (this node's PUSH connects to it).
+    public var resultsEndpoint: String
+    /// The service's control PUB (this node's SUB connects to it, subscribed to `ctl.`).
+    public var controlEndpoint: String
+    /// Evaluation threads.
+    public var threads: Int
+    /// The node's name in heartbeats, results and the service's `PING`.
+    public var name: String
+    public var heartbeatIntervalMs: Int
+    /// Loaded bar series kept in memory (in bars; about 48 bytes each).
+    public var seriesCacheMaxBars: Int
+    /// Chunks taken off the socket ahead of the ones being evaluated (so no node hoards work).
+    public var queuedChunks: Int
+    /// ZMQ_MAXMSGSIZE of the jobs PULL and the control SUB.
+    public var maxMessageBytes: Int64
+    public var lingerMs: Int32
+    /// CURVE keys for talking to a service that requires them; `nil` for plain TCP.
+    public var curve: CurveClientSecurity?
+
+    public init(
+        jobsEndpoint: String, resultsEndpoint: String, controlEndpoint: String,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount, name: String = EngineNodeConfiguration.defaultName(),
+        heartbeatIntervalMs: Int = 1000, seriesCacheMaxBars: Int = 4_000_000, queuedChunks: Int = 2,
+        maxMessageBytes: Int64 = 64 << 20, lingerMs: Int32 = 500, curve: CurveClientSecurity? = nil
+    ) {
+        self.jobsEndpoint = jobsEndpoint
+        self.resultsEndpoint = resultsEndpoint
+        self.controlEndpoint = controlEndpoint
+        self.threads = max(1, threads)
+        self.name = name
+        self.heartbeatIntervalMs = max(10, heartbeatIntervalMs)
+        self.seriesCacheMaxBars = max(0, seriesCacheMaxBars)
+        self.queuedChunks = max(1, queuedChunks)
+        self.maxMessageBytes = maxMessageBytes
+        self.lingerMs = lingerMs
+        self.curve = curve
+    }
+
+    /// The endpoints of a service at `host` with ports from `portBase` (jobs +2, results +3, control +4),
+    /// as `scan-service --port-base` binds them.
+    public init(serviceHost host: String = "127.0.0.1", portBase: Int = 5555, threads: Int? = nil, name: String? = nil) {
+        self.init(
+            jobsEndpoint: "tcp://\(host):\(portBase + 2)", resultsEndpoint: "tcp://\(host):\(portBase + 3)",
+            controlEndpoint: "tcp://\(host):\(portBase + 4)",
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, name: name ?? Self.defaultName())
+    }
+
+    /// `HOST-PID`.
+    public static func defaultName() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}

@@ -1,0 +1,133 @@
+// Volatility kernels over one NaN-free run, in TA-Lib's order of operations.
+
+extension Indicators {
+    /// TA_STDDEV with nbDev 1 over one run: population variance from running sums of x and x²
+    /// (`mean(x²) - mean(x)²`, TA_VAR), its square root, 0 where the variance is below TA-Lib's epsilon.
+    /// The sums are taken over `x - x[0]` (the variance does not move with a shift): TA-Lib 0.8 agrees
+    /// with this far more often than with unshifted sums, and the cancellation in `mean(x²) - mean(x)²`
+    /// shrinks from the price's magnitude to the run's drift.
+    static func stddevKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>) {
+        let lookback = period - 1
+        guard n > lookback else { return fillNaN(out, 0..<n) }
+        fillNaN(out, 0..<lookback)
+        let p = Double(period)
+        let shift = x[0]
+        var total1 = 0.0
+        var total2 = 0.0
+        for i in 0..<lookback {
+            let v = x[i] - shift
+            total1 += v
+            total2 += v * v
+        }
+        var i = lookback
+        while i < n {
+            let v = x[i] - shift
+            total1 += v
+            total2 += v * v
+            let mean1 = total1 / p
+            let mean2 = total2 / p
+            let old = x[i - lookback] - shift
+            total1 -= old
+            total2 -= old * old
+            let variance = mean2 - mean1 * mean1
+            out[i] = isZeroOrNegative(variance) ? 0 : variance.squareRoot()
+            i += 1
+        }
+    }
+
+    /// TA_BBANDS with an SMA middle band over one run: the middle band is `smaKernel`'s SMA, the standard
+    /// deviation reuses it (`mean(x²) - sma²`, as TA-Lib does for the SMA type), bands = middle ± k · stddev.
+    static func bbandsKernel(
+        _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ k: Double,
+        _ upper: UnsafeMutablePointer<Double>, _ middle: UnsafeMutablePointer<Double>,
+        _ lower: UnsafeMutablePointer<Double>
+    ) {
+        let lookback = period - 1
+        guard n > lookback else {
+            fillNaN(upper, 0..<n)
+            fillNaN(middle, 0..<n)
+            fillNaN(lower, 0..<n)
+            return
+        }
+        fillNaN(upper, 0..<lookback)
+        fillNaN(middle, 0..<lookback)
+        fillNaN(lower, 0..<lookback)
+        let p = Double(period)
+        var total = 0.0
+        var total2 = 0.0
+        for i in 0..<lookback {
+            let v = x[i]
+            total += v
+            total2 += v * v
+        }
+        total += x[lookback]
+        var i = lookback
+        while i < n {
+            let v = x[i]
+            let old = x[i - lookback]
+            if i > lookback { total += v - x[i - period] }  // as `smaKernel`, so the middle band equals sma()
+            let sma = period == 1 ? v : total / p
+            total2 += v * v
+            var variance = total2 / p
+            total2 -= old * old
+            variance -= sma * sma
+            let sd = isZeroOrNegative(variance) ? 0 : variance.squareRoot()
+            middle[i] = sma
+            if k == 1.0 {
+                upper[i] = sma + sd
+                lower[i] = sma - sd
+            } else {
+                let width = sd * k
+                upper[i] = sma + width
+                lower[i] = sma - width
+            }
+            i += 1
+        }
+    }
+
+    /// True range of bar `i` against the previous close: the greatest of `h - l`, `|c[-1] - h|`,
+    /// `|c[-1] - l|`.
+    @inline(__always)
+    static func trueRange(
+        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>, _ i: Int
+    ) -> Double {
+        let h = high[i]
+        let l = low[i]
+        let c = close[i - 1]
+        var greatest = h - l
+        let up = abs(c - h)
+        if up > greatest { greatest = up }
+        let down = abs(c - l)
+        if down > greatest { greatest = down }
+        return greatest
+    }
+
+    /// TA_ATR over one run of bars: true range (from bar 1), seeded with the mean of the first `period`
+    /// values at bar `period`, then Wilder-smoothed. Period 1 is the plain true range (TA_TRANGE).
+    static func atrKernel(
+        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
+        _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
+    ) {
+        let lookback = period
+        guard n > lookback else { return fillNaN(out, 0..<n) }
+        fillNaN(out, 0..<lookback)
+        if period == 1 {
+            for i in 1..<n { out[i] = trueRange(high, low, close, i) }
+            return
+        }
+        let p = Double(period)
+        let p1 = Double(period - 1)
+        var total = 0.0
+        for i in 1...period { total += trueRange(high, low, close, i) }
+        var atr = total / p
+        out[period] = atr
+        var i = period + 1
+        while i < n {
+            atr *= p1
+            atr += trueRange(high, low, close, i)
+            atr /= p
+            out[i] = atr
+            i += 1
+        }
+    }
+}

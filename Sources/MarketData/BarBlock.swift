@@ -1,0 +1,190 @@
+import FormulaEngine
+import Foundation
+import GRDB
+import ScanCore
+
+/// Bars of one symbol, stored timeframe and period, as columns (the unit of storage).
+struct BarBlock {
+    var times: [Int64] = []
+    var offsets: [Int32] = []
+    var open: [Double] = []
+    var high: [Double] = []
+    var low: [Double] = []
+    var close: [Double] = []
+    var volume: [Double] = []
+
+    var count: Int { times.count }
+
+    /// The storage period of a bar time: the UTC year for daily bars, `year * 100 + month` for minute bars.
+    static func period(of time: Int64, timeframe: Timeframe) -> Int {
+        let (y, m, _) = CalendarDay(epochSeconds: time).parts
+        return timeframe == .daily ? y : y * 100 + m
+    }
+
+    /// The columns selected by ``append(row:)``, in order.
+    static let selectedColumns = "times, offsets, open, high, low, close, volume"
+
+    /// Appends a stored row's packed columns (selected as ``selectedColumns``).
+    mutating func append(row: Row, symbol: String) throws {
+        let before = times.count
+        var ok = try row.withUnsafeData(atIndex: 0) { PackedColumn.append($0, to: &times) }
+        ok = try ok && row.withUnsafeData(atIndex: 1) { PackedColumn.append($0, to: &offsets) }
+        ok = try ok && row.withUnsafeData(atIndex: 2) { PackedColumn.append($0, to: &open) }
+        ok = try ok && row.withUnsafeData(atIndex: 3) { PackedColumn.append($0, to: &high) }
+        ok = try ok && row.withUnsafeData(atIndex: 4) { PackedColumn.append($0, to: &low) }
+        ok = try ok && row.withUnsafeData(atIndex: 5) { PackedColumn.append($0, to: &close) }
+        ok = try ok && row.withUnsafeData(atIndex: 6) { PackedColumn.append($0, to: &volume) }
+        let n = times.count
+        guard ok, open.count == n, high.count == n, low.count == n, close.count == n, volume.count == n,
+            offsets.isEmpty || offsets.count == n, n >= before
+        else {
+            throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
+        }
+    }
+
+    /// A block of `n` zeroed bars (with offsets when `withOffsets`), to be filled by ``fill(row:at:symbol:)``.
+    init(zeroed n: Int, withOffsets: Bool) {
+        times = [Int64](repeating: 0, count: n)
+        offsets = withOffsets ? [Int32](repeating: 0, count: n) : []
+        // Separate buffers: sharing one would copy it on the first write.
+        open = [Double](repeating: 0, count: n)
+        high = [Double](repeating: 0, count: n)
+        low = [Double](repeating: 0, count: n)
+        close = [Double](repeating: 0, count: n)
+        volume = [Double](repeating: 0, count: n)
+    }
+
+    /// Copies a stored row (``selectedColumns`` then `count`) over the bars starting at `start`;
+    /// returns how many bars it held.
+    mutating func fill(row: Row, at start: Int, symbol: String) throws -> Int {
+        let n: Int = row[7]
+        guard n >= 0, start + n <= times.count else {
+            throw MarketDataError(.corruptData, "stored bar blocks of \(symbol) hold more bars than their index says")
+        }
+        func copy<T>(_ index: Int, _ array: inout [T]) throws {
+            let size = MemoryLayout<T>.size
+            let ok = try row.withUnsafeData(atIndex: index) { data -> Bool in
+                guard let data, data.count == n * size else { return n == 0 && (data?.isEmpty ?? true) }
+                array.withUnsafeMutableBytes { dst in
+                    data.withUnsafeBytes { src in
+                        dst.baseAddress!.advanced(by: start * size).copyMemory(from: src.baseAddress!, byteCount: n * size)
+                    }
+                }
+                return true
+            }
+            guard ok else {
+                throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
+            }
+        }
+        try copy(0, &times)
+        if !offsets.isEmpty { try copy(1, &offsets) }
+        try copy(2, &open)
+        try copy(3, &high)
+        try copy(4, &low)
+        try copy(5, &close)
+        try copy(6, &volume)
+        #if !_endian(little)
+        for i in start..<(start + n) {
+            times[i] = Int64(littleEndian: times[i])
+            if !offsets.isEmpty { offsets[i] = Int32(littleEndian: offsets[i]) }
+            open[i] = Double(bitPattern: UInt64(littleEndian: open[i].bitPattern))
+            high[i] = Double(bitPattern: UInt64(littleEndian: high[i].bitPattern))
+            low[i] = Double(bitPattern: UInt64(littleEndian: low[i].bitPattern))
+            close[i] = Double(bitPattern: UInt64(littleEndian: close[i].bitPattern))
+            volume[i] = Double(bitPattern: UInt64(littleEndian: volume[i].bitPattern))
+        }
+        #endif
+        return n
+    }
+
+    mutating func reserve(_ n: Int) {
+        times.reserveCapacity(n)
+        open.reserveCapacity(n)
+        high.reserveCapacity(n)
+        low.reserveCapacity(n)
+        close.reserveCapacity(n)
+        volume.reserveCapacity(n)
+    }
+
+    mutating func append(from s: BarSeries, at i: Int, withOffsets: Bool) {
+        times.append(s.times[i])
+        if withOffsets { offsets.append(s.utcOffsets.isEmpty ? 0 : s.utcOffsets[i]) }
+        open.append(s.columns.open[i])
+        high.append(s.columns.high[i])
+        low.append(s.columns.low[i])
+        close.append(s.columns.close[i])
+        volume.append(s.columns.volume[i])
+    }
+
+    mutating func append(from b: BarBlock, at i: Int) {
+        times.append(b.times[i])
+        if !b.offsets.isEmpty { offsets.append(b.offsets[i]) }
+        open.append(b.open[i])
+        high.append(b.high[i])
+        low.append(b.low[i])
+        close.append(b.close[i])
+        volume.append(b.volume[i])
+    }
+
+    /// Keeps the first `n` bars, in place.
+    mutating func truncate(to n: Int) {
+        guard n < count else { return }
+        times.removeSubrange(n...)
+        if !offsets.isEmpty { offsets.removeSubrange(n...) }
+        open.removeSubrange(n...)
+        high.removeSubrange(n...)
+        low.removeSubrange(n...)
+        close.removeSubrange(n...)
+        volume.removeSubrange(n...)
+    }
+
+    /// The bars in `range` of indices.
+    func slice(_ r: Range<Int>) -> BarBlock {
+        BarBlock(
+            times: Array(times[r]), offsets: offsets.isEmpty ? [] : Array(offsets[r]), open: Array(open[r]),
+            high: Array(high[r]), low: Array(low[r]), close: Array(close[r]), volume: Array(volume[r]))
+    }
+
+    /// `self` with `newer`'s bars added, a bar of `newer` replacing one of `self` at the same time.
+    /// Both must be sorted by time.
+    func merged(with newer: BarBlock) -> BarBlock {
+        var out = BarBlock()
+        out.reserve(count + newer.count)
+        var i = 0, j = 0
+        while i < count || j < newer.count {
+            if j == newer.count || (i < count && times[i] < newer.times[j]) {
+                out.append(from: self, at: i)
+                i += 1
+            } else {
+                if i < count && times[i] == newer.times[j] { i += 1 }
+                out.append(from: newer, at: j)
+                j += 1
+            }
+        }
+        return out
+    }
+
+    func series(symbol: String, timeframe: Timeframe) -> BarSeries {
+        BarSeries(
+            symbol: symbol, timeframe: timeframe, times: times, utcOffsets: offsets,
+            columns: PriceColumns(open: open, high: high, low: low, close: close, volume: volume))
+    }
+
+    init() {}
+
+    init(times: [Int64], offsets: [Int32], open: [Double], high: [Double], low: [Double], close: [Double], volume: [Double]) {
+        self.times = times
+        self.offsets = offsets
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+    }
+
+    init(_ s: BarSeries) {
+        self.init(
+            times: s.times, offsets: s.utcOffsets, open: s.columns.open, high: s.columns.high, low: s.columns.low,
+            close: s.columns.close, volume: s.columns.volume)
+    }
+}

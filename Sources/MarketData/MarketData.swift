@@ -1,1 +1,0 @@
-// MarketData: filled in by its issue.

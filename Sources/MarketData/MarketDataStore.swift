@@ -1,0 +1,234 @@
+import FormulaEngine
+import Foundation
+import GRDB
+import ScanCore
+
+/// The market-data store on SQLite (through GRDB): symbols and bars, for scans and for the importers.
+///
+/// A file store is a `DatabasePool` in WAL mode, so any number of threads (an engine node's workers)
+/// read consistent snapshots while one writer imports. Bars are kept in blocks — one row per symbol,
+/// stored timeframe and period holding packed little-endian columns (see `StoreSchema`) — so loading
+/// a series is a handful of row reads and `memcpy`s, never a row per bar.
+///
+/// ``BarRepository`` methods block (call them from your own threads); ``SymbolRepository`` methods are
+/// `async` and run on GRDB's reader queues, never blocking Swift's cooperative pool.
+///
+/// Every write transaction bumps ``dataVersion()``: a caller may cache loaded series keyed by
+/// `(symbol, timeframe, dataVersion)` and reuse them while the version holds (see ``MarketDataBackend``).
+public final class MarketDataStore: MarketDataBackend, Sendable {
+    let writer: any DatabaseWriter
+    /// The database file, `nil` for an in-memory store.
+    public let path: String?
+
+    /// The default database file: `$MARKETSCAN_DB` when set, else `marketscan.sqlite` in the current directory.
+    public static var defaultPath: String {
+        if let env = ProcessInfo.processInfo.environment["MARKETSCAN_DB"], !env.isEmpty { return env }
+        return "marketscan.sqlite"
+    }
+
+    private init(writer: any DatabaseWriter, path: String?) throws {
+        self.writer = writer
+        self.path = path
+        try StoreSchema.migrator.migrate(writer)
+    }
+
+    /// Opens (creating when missing) the store in the SQLite file at `path`, migrating its schema.
+    public static func open(path: String) throws -> MarketDataStore {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // Only takes effect on a new, empty file: big pages keep a year of daily bars in one page.
+            try db.execute(sql: "PRAGMA page_size = 65536")
+        }
+        do {
+            return try MarketDataStore(writer: DatabasePool(path: path, configuration: config), path: path)
+        } catch let error as DatabaseError {
+            throw MarketDataError(.io, "cannot open market-data store '\(path)': \(error.message ?? "\(error)")")
+        }
+    }
+
+    /// A private in-memory store (for tests and throw-away runs).
+    public static func inMemory() throws -> MarketDataStore {
+        try MarketDataStore(writer: DatabaseQueue(), path: nil)
+    }
+
+    // MARK: - SymbolRepository
+
+    public func resolve(_ criteria: SymbolCriteria) async throws -> ResolvedUniverse {
+        let all = try await writer.read { db in try Self.fetchSymbols(db) }
+        return UniverseResolver.resolve(criteria, among: all)
+    }
+
+    public func symbols(_ symbols: [String]) async throws -> [SymbolInfo] {
+        let wanted = Set(symbols)
+        let all = try await writer.read { db in try Self.fetchSymbols(db) }
+        return all.filter { wanted.contains($0.symbol) }
+    }
+
+    public func allSymbols() throws -> [SymbolInfo] {
+        try writer.read { db in try Self.fetchSymbols(db) }
+    }
+
+    static func fetchSymbols(_ db: Database) throws -> [SymbolInfo] {
+        try Row.fetchAll(
+            db, sql: "SELECT symbol, name, market, sector, market_cap, active FROM symbols ORDER BY symbol"
+        ).map { row in
+            SymbolInfo(
+                symbol: row[0], name: row[1], market: row[2], sector: row[3], marketCap: row[4],
+                active: (row[5] as Int64? ?? 1) != 0)
+        }
+    }
+
+    public func upsertSymbols(_ symbols: [SymbolInfo]) throws {
+        try writer.write { db in
+            try Self.upsertSymbols(symbols, db)
+            try StoreSchema.bumpVersion(db)
+        }
+    }
+
+    static func upsertSymbols(_ symbols: [SymbolInfo], _ db: Database) throws {
+        let stmt = try db.cachedStatement(
+            sql: """
+                INSERT INTO symbols(symbol, name, market, sector, market_cap, active) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(symbol) DO UPDATE SET name = excluded.name, market = excluded.market,
+                sector = excluded.sector, market_cap = excluded.market_cap, active = excluded.active
+                """)
+        for s in symbols {
+            try stmt.execute(arguments: [s.symbol, s.name, s.market, s.sector, s.marketCap, s.active ? 1 : 0])
+        }
+    }
+
+    // MARK: - BarRepository
+
+    public func dataVersion() throws -> Int64 {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM marketdata_meta WHERE key = 'data_version'") ?? 0
+        }
+    }
+
+    public func loadBars(_ query: BarQuery) throws -> BarSeries {
+        try writer.read { db in
+            guard try Self.symbolExists(query.symbol, db) else {
+                throw MarketDataError(.unknownSymbol, "unknown symbol '\(query.symbol)'")
+            }
+            return try BarLoader.load(
+                db, symbol: query.symbol, timeframe: query.timeframe, range: query.range,
+                lookbackBars: query.lookbackBars)
+        }
+    }
+
+    public func loadBars(symbols: [String], timeframe: Timeframe, range: DateRange, lookbackBars: Int) throws -> BarBatch {
+        try writer.read { db in
+            let known = try Self.knownSymbols(symbols, db)
+            var series: [String: BarSeries] = [:]
+            series.reserveCapacity(known.count)
+            var unknown: [String] = []
+            for symbol in symbols where series[symbol] == nil {
+                guard known.contains(symbol) else {
+                    if !unknown.contains(symbol) { unknown.append(symbol) }
+                    continue
+                }
+                series[symbol] = try BarLoader.load(
+                    db, symbol: symbol, timeframe: timeframe, range: range, lookbackBars: lookbackBars)
+            }
+            return BarBatch(series: series, unknown: unknown)
+        }
+    }
+
+    public func latestDay(for timeframe: Timeframe) throws -> CalendarDay? {
+        try writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT last_time, offsets FROM bar_blocks WHERE timeframe = ?
+                        ORDER BY last_time DESC LIMIT 1
+                        """, arguments: [timeframe.storedBase.rawValue])
+            else { return nil }
+            let last: Int64 = row[0]
+            var offsets: [Int32] = []
+            _ = try row.withUnsafeData(atIndex: 1) { PackedColumn.append($0, to: &offsets) }
+            return CalendarDay(epochSeconds: last, utcOffset: offsets.last ?? 0)
+        }
+    }
+
+    public func storedBarCount(timeframe: Timeframe, symbol: String? = nil) throws -> Int {
+        try writer.read { db in
+            if let symbol {
+                return try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(count), 0) FROM bar_blocks WHERE timeframe = ? AND symbol = ?",
+                    arguments: [timeframe.rawValue, symbol]) ?? 0
+            }
+            return try Int.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(count), 0) FROM bar_blocks WHERE timeframe = ?",
+                arguments: [timeframe.rawValue]) ?? 0
+        }
+    }
+
+    static func symbolExists(_ symbol: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM symbols WHERE symbol = ?", arguments: [symbol]) ?? false
+    }
+
+    static func knownSymbols(_ symbols: [String], _ db: Database) throws -> Set<String> {
+        var known = Set<String>()
+        let unique = Array(Set(symbols))
+        var i = 0
+        while i < unique.count {
+            let chunk = Array(unique[i..<min(i + 500, unique.count)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let found = try String.fetchAll(
+                db, sql: "SELECT symbol FROM symbols WHERE symbol IN (\(marks))", arguments: StatementArguments(chunk))
+            known.formUnion(found)
+            i += 500
+        }
+        return known
+    }
+
+    // MARK: - Writes
+
+    public func writeBars(
+        _ series: [BarSeries], createSymbols: Bool, progress: ((_ done: Int, _ total: Int) throws -> Void)?
+    ) throws {
+        for s in series { try Self.validateForWrite(s) }
+        try writer.write { db in
+            let known = try Self.knownSymbols(series.map(\.symbol), db)
+            var missing: [String] = []
+            for s in series where !known.contains(s.symbol) && !missing.contains(s.symbol) { missing.append(s.symbol) }
+            if !missing.isEmpty {
+                guard createSymbols else {
+                    let list = missing.prefix(10).joined(separator: ", ")
+                    throw MarketDataError(
+                        .unknownSymbol, "unknown symbol\(missing.count == 1 ? "" : "s") \(list)"
+                            + (missing.count > 10 ? " and \(missing.count - 10) more" : ""))
+                }
+                try Self.upsertSymbols(missing.map { SymbolInfo(symbol: $0) }, db)
+            }
+            for (n, s) in series.enumerated() {
+                try BlockWriter.write(s, db)
+                try progress?(n + 1, series.count)
+            }
+            try StoreSchema.bumpVersion(db)
+        }
+    }
+
+    static func validateForWrite(_ s: BarSeries) throws {
+        guard s.timeframe == .daily || s.timeframe == .minute1 else {
+            throw MarketDataError(.invalidInput, "only 1d and 1m bars are stored, not \(s.timeframe)")
+        }
+        let n = s.count
+        let c = s.columns
+        guard c.open.count == n, c.high.count == n, c.low.count == n, c.close.count == n, c.volume.count == n,
+            s.utcOffsets.isEmpty || s.utcOffsets.count == n
+        else {
+            throw MarketDataError(.invalidInput, "bars of \(s.symbol): columns of different lengths")
+        }
+        for i in 1..<max(n, 1) where s.times[i] <= s.times[i - 1] {
+            throw MarketDataError(.invalidInput, "bars of \(s.symbol): times not strictly increasing at bar \(i)")
+        }
+        if s.timeframe == .daily {
+            for t in s.times where t % 86_400 != 0 {
+                throw MarketDataError(.invalidInput, "daily bars of \(s.symbol) must be at 00:00 UTC of their date")
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import FormulaEngine
+
+/// Runs one batch scan: resolve the universe, apply exclusions, check the formula (before any bar is
+/// read), build the job, run it on the engine with progress and cancellation, aggregate.
+public struct BatchScanUseCase: Sendable {
+    public let symbols: any SymbolRepository
+    public let bars: any BarRepository
+    public let engine: any ProcessingEngine
+
+    public init(symbols: any SymbolRepository, bars: any BarRepository, engine: any ProcessingEngine) {
+        self.symbols = symbols
+        self.bars = bars
+        self.engine = engine
+    }
+
+    /// Checks and compiles the request's formula with its parameters. Reads no data.
+    /// - Throws: ``FormulaError`` with the located message.
+    public static func checkFormula(_ request: BatchScanRequest) throws -> FormulaPlan {
+        try FormulaPlan.compile(
+            source: request.formula.source, name: request.formula.name, parameters: request.parameters)
+    }
+
+    /// The request's date range, or the default: the last year of data (365 days up to the newest
+    /// stored session of the timeframe; up to today when the store holds none).
+    public func dateRange(for request: BatchScanRequest) async throws -> DateRange {
+        if let range = request.dateRange {
+            guard range.from <= range.to else { throw ScanError.invalidDateRange(range) }
+            return range
+        }
+        let bars = self.bars
+        let timeframe = request.timeframe
+        let latest = try await Blocking.run { try bars.latestDay(for: timeframe) }
+        let to = latest ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
+        return DateRange(from: to.adding(days: -365), to: to)
+    }
+
+    /// Scans `request`.
+    ///
+    /// - Parameters:
+    ///   - jobId: the job's id (the service uses its session id); a new UUID when `nil`.
+    ///   - progress: called as symbols finish (see ``ProcessingEngine``).
+    ///   - cancellation: stops the scan; the result then holds the finished part and is marked cancelled.
+    /// - Throws: ``FormulaError`` for a bad formula (before any data is read), ``ScanError`` for a bad
+    ///   request, and whatever the engine or the symbol repository throws when they fail as a whole.
+    public func execute(
+        _ request: BatchScanRequest, jobId: String? = nil,
+        progress: @escaping @Sendable (ScanProgress) -> Void = { _ in },
+        cancellation: CancellationToken = CancellationToken()
+    ) async throws -> BatchScanResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try Self.checkFormula(request)
+        let range = try await dateRange(for: request)
+        let universe = try await symbols.resolve(request.symbolCriteria)
+        let excluded = Set(request.symbolCriteria.exclude)
+        var seen = Set<String>()
+        let scanSymbols = universe.symbols.map(\.symbol).filter { !excluded.contains($0) && seen.insert($0).inserted }
+        let unknown = universe.unknown.filter { !excluded.contains($0) && seen.insert($0).inserted }
+
+        let job = ProcessingJob(
+            id: jobId ?? UUID().uuidString.lowercased(), symbols: scanSymbols, timeframe: request.timeframe,
+            dateRange: range, formula: request.formula, parameters: request.parameters, mode: request.mode)
+        var results: [SymbolResult] = []
+        if !job.symbols.isEmpty && !cancellation.isCancelled {
+            results = try await engine.processBatch(job, progress: progress, cancellation: cancellation)
+        } else if job.symbols.isEmpty {
+            progress(ScanProgress(completed: 0, total: 0, matchesSoFar: 0))
+        }
+        let cancelled = cancellation.isCancelled || Task.isCancelled
+        results += unknown.map { SymbolResult(symbol: $0, error: "unknown symbol '\($0)'") }
+        let elapsed = clock.now - start
+        return Self.result(jobId: job.id, results: results, processingTime: elapsed, cancelled: cancelled)
+    }
+
+    /// Aggregates per-symbol results into a ``BatchScanResult`` (matches sorted by timestamp, symbol,
+    /// signal; errors sorted by symbol).
+    public static func result(
+        jobId: String, results: [SymbolResult], processingTime: Duration, cancelled: Bool
+    ) -> BatchScanResult {
+        let signals = SignalAggregator.aggregate(results, sortBy: .timestamp)
+        let errors = results.compactMap { r in r.error.map { SymbolError(symbol: r.symbol, message: $0) } }
+            .sorted { $0.symbol < $1.symbol }
+        let (seconds, attoseconds) = processingTime.components
+        let ms = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        return BatchScanResult(
+            jobId: jobId, signals: signals, statistics: SignalAggregator.statistics(signals),
+            processingTimeMs: ms, errors: errors, cancelled: cancelled)
+    }
+}
+
+/// A request that cannot be run, for a reason other than its formula.
+public enum ScanError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidDateRange(DateRange)
+
+    public var description: String {
+        switch self {
+        case .invalidDateRange(let r): "invalid date range: from \(r.from) is after to \(r.to)"
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import FormulaEngine
+
+/// Scans one symbol at a time with a compiled formula: loads its bars, evaluates the plan over the
+/// whole history and turns the bars of the range where a signal fired into ``SignalMatch``es.
+///
+/// Shared by the in-process engine and the engine nodes. Not thread-safe (it reuses one
+/// ``FormulaEvaluator``'s buffers from one symbol to the next): create one scanner per thread and
+/// share the ``FormulaPlan``.
+public final class SymbolScanner {
+    public let plan: FormulaPlan
+    public let timeframe: Timeframe
+    public let dateRange: DateRange
+    public let mode: ScanMode
+    private let evaluator: FormulaEvaluator
+
+    public init(plan: FormulaPlan, timeframe: Timeframe, dateRange: DateRange, mode: ScanMode) {
+        self.plan = plan
+        self.timeframe = timeframe
+        self.dateRange = dateRange
+        self.mode = mode
+        self.evaluator = FormulaEvaluator(plan: plan)
+    }
+
+    /// A scanner for `job` with its already compiled `plan`.
+    public convenience init(plan: FormulaPlan, job: ProcessingJob) {
+        self.init(plan: plan, timeframe: job.timeframe, dateRange: job.dateRange, mode: job.mode)
+    }
+
+    /// The bars to load for `symbol`: the range plus the warm-up the formula needs.
+    public func query(for symbol: String) -> BarQuery {
+        BarQuery(symbol: symbol, timeframe: timeframe, range: dateRange, lookbackBars: plan.lookback)
+    }
+
+    /// Loads `symbol`'s bars from `bars` and scans them. Never throws: a symbol whose data cannot be
+    /// read or evaluated comes back with its ``SymbolResult/error`` set.
+    public func scan(symbol: String, bars: any BarRepository) -> SymbolResult {
+        let series: BarSeries
+        do {
+            series = try bars.loadBars(query(for: symbol))
+        } catch {
+            return SymbolResult(symbol: symbol, error: "cannot read bars: \(Self.describe(error))")
+        }
+        return scan(series, as: symbol)
+    }
+
+    /// Scans an already loaded series (whole history up to the range end, oldest first).
+    public func scan(_ series: BarSeries, as symbol: String? = nil) -> SymbolResult {
+        let symbol = symbol ?? series.symbol
+        let n = series.count
+        let cols = series.columns
+        guard cols.open.count == n, cols.high.count == n, cols.low.count == n, cols.close.count == n,
+            cols.volume.count == n, series.utcOffsets.isEmpty || series.utcOffsets.count == n
+        else {
+            return SymbolResult(
+                symbol: symbol,
+                error: "inconsistent bar data: \(n) timestamps but \(cols.close.count) closes")
+        }
+        let inRange = series.indices(in: dateRange)
+        let reporting: Range<Int>
+        switch mode {
+        case .range: reporting = inRange
+        case .latest: reporting = inRange.isEmpty ? inRange : (inRange.upperBound - 1)..<inRange.upperBound
+        }
+        guard !reporting.isEmpty else { return SymbolResult(symbol: symbol, barsScanned: 0) }
+
+        let output = evaluator.evaluate(cols, reportingIn: reporting)
+        guard output.signals.count == plan.signalNames.count else {
+            return SymbolResult(
+                symbol: symbol,
+                error: "evaluation produced \(output.signals.count) signals, the formula declares \(plan.signalNames.count)",
+                barsScanned: reporting.count)
+        }
+        let columnNames = plan.columnNames
+        var matches: [SignalMatch] = []
+        for (s, hits) in output.signals.enumerated() {
+            let signal = plan.signalNames[s]
+            for (k, index) in hits.indices.enumerated() {
+                guard reporting.contains(index) else {
+                    return SymbolResult(
+                        symbol: symbol, error: "evaluation reported bar \(index) outside \(reporting)",
+                        barsScanned: reporting.count)
+                }
+                var values: [String: Double] = [:]
+                values.reserveCapacity(columnNames.count)
+                for (c, name) in columnNames.enumerated() {
+                    let column = c < hits.columns.count ? hits.columns[c] : []
+                    values[name] = k < column.count ? column[k] : .nan
+                }
+                matches.append(
+                    SignalMatch(
+                        symbol: symbol, timestamp: series.timestamp(at: index), signal: signal,
+                        close: cols.close[index], values: values))
+            }
+        }
+        return SymbolResult(symbol: symbol, matches: matches, barsScanned: reporting.count)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        String(describing: error)
+    }
+}

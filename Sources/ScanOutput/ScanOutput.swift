@@ -1,1 +1,0 @@
-// ScanOutput: filled in by its issue.

@@ -1,0 +1,236 @@
+import Foundation
+import ScanCore
+
+/// A decoded, validated client request.
+public enum ClientRequest: Sendable, Hashable {
+    /// `RUN_SCAN`: the checked request (formula not compiled yet) and whether to wait for the end.
+    case runScan(BatchScanRequest, wait: Bool)
+    case getSession(sessionId: String)
+    case getResult(sessionId: String, offset: Int, limit: Int?)
+    case cancel(sessionId: String)
+    case listSessions(status: ScanStatus?, limit: Int)
+    case ping
+
+    public var verb: Verb {
+        switch self {
+        case .runScan: .runScan
+        case .getSession: .getSession
+        case .getResult: .getResult
+        case .cancel: .cancel
+        case .listSessions: .listSessions
+        case .ping: .ping
+        }
+    }
+}
+
+/// The outcome of decoding one message received on the ROUTER: the envelope to answer through,
+/// the `request_id` to echo (when one could be read), and the request or the error to answer.
+public struct DecodedRequest: Sendable {
+    /// The routing frames up to and including the empty delimiter; replies start with them.
+    public var envelope: [[UInt8]]
+    public var requestId: JSONScalar?
+    public var result: Result<ClientRequest, ProtocolError>
+}
+
+/// Decodes and validates requests received on a ROUTER socket (DESIGN §5), and encodes replies.
+///
+/// Checks, in order: the empty delimiter, the version frame (`unsupported_version` when it names
+/// another `MSCAN/…` version), the frame count, the body size (`too_large`), the verb, the JSON, and
+/// each field (`bad_request` naming the field and the type expected). Pure and thread-safe.
+public enum RequestCodec {
+    /// Default `LIST_SESSIONS` limit.
+    public static let defaultListLimit = 50
+    /// Largest `LIST_SESSIONS` limit.
+    public static let maxListLimit = 1000
+
+    /// Decodes the frames of a message received on a ROUTER (routing id first).
+    public static func decode(routerFrames frames: [[UInt8]], maxBodyBytes: Int = WireProtocol.defaultMaxRequestBytes)
+        -> DecodedRequest
+    {
+        var envelope: [[UInt8]]
+        var content: ArraySlice<[UInt8]>
+        if let d = frames.firstIndex(where: \.isEmpty) {
+            envelope = Array(frames[...d])
+            content = frames[(d + 1)...]
+        } else {
+            envelope = frames.isEmpty ? [[]] : [frames[0], []]
+            let rest = frames.dropFirst()
+            return DecodedRequest(
+                envelope: envelope, requestId: nil,
+                result: .failure(.badRequest(
+                    "missing the empty delimiter frame before \"\(WireProtocol.version)\" (a DEALER client sends it itself; got \(rest.count) frame(s))"
+                )))
+        }
+        if envelope.count < 2 { envelope = [[]] }
+        return decode(content: Array(content), envelope: envelope, maxBodyBytes: maxBodyBytes)
+    }
+
+    /// Decodes `MSCAN/1 | VERB | BODY` (the frames after the delimiter).
+    public static func decode(content: [[UInt8]], envelope: [[UInt8]] = [], maxBodyBytes: Int = WireProtocol.defaultMaxRequestBytes)
+        -> DecodedRequest
+    {
+        func fail(_ e: ProtocolError, _ id: JSONScalar? = nil) -> DecodedRequest {
+            DecodedRequest(envelope: envelope, requestId: id, result: .failure(e))
+        }
+        let expected = "expected \"\(WireProtocol.version)\" | VERB | BODY"
+        guard let versionFrame = content.first else {
+            return fail(.badRequest("missing frames: \(expected), got nothing after the delimiter"))
+        }
+        if versionFrame != WireProtocol.versionBytes {
+            if versionFrame.starts(with: Array("MSCAN/".utf8)), let text = String(validating: versionFrame, as: UTF8.self) {
+                return fail(ProtocolError(
+                    .unsupportedVersion, "unsupported protocol version '\(text)'; this service speaks \(WireProtocol.version)"))
+            }
+            return fail(.badRequest(
+                "the first frame after the delimiter must be the protocol version \"\(WireProtocol.version)\" (\(describe(versionFrame)))"))
+        }
+        guard content.count >= 3 else {
+            return fail(.badRequest("missing frames: \(expected), got \(content.count) frame(s)"))
+        }
+        guard content.count == 3 else {
+            return fail(.badRequest("too many frames: \(expected), got \(content.count) frames"))
+        }
+        let body = content[2]
+        guard body.count <= maxBodyBytes else {
+            return fail(ProtocolError(.tooLarge, "request body is \(body.count) bytes; the limit is \(maxBodyBytes)"))
+        }
+        let data = body.isEmpty ? Data("{}".utf8) : Data(body)
+        // Read request_id first so that even a request with a bad verb or field gets it echoed.
+        let requestId = (try? JSONDecoder().decode(RequestIdProbe.self, from: data))?.requestId
+        guard let verbText = String(validating: content[1], as: UTF8.self), let verb = Verb(rawValue: verbText) else {
+            let all = Verb.allCases.map(\.rawValue).joined(separator: ", ")
+            return fail(.badRequest("unknown verb \(describe(content[1])); expected one of \(all)"), requestId)
+        }
+        do {
+            _ = try decodeBody(RequestIdProbe.self, from: data)
+            let request = try decodeRequest(verb, data)
+            return DecodedRequest(envelope: envelope, requestId: requestId, result: .success(request))
+        } catch let e as ProtocolError {
+            return fail(e, requestId)
+        } catch {
+            return fail(.badRequest("\(error)"), requestId)
+        }
+    }
+
+    static func decodeRequest(_ verb: Verb, _ data: Data) throws -> ClientRequest {
+        switch verb {
+        case .runScan:
+            let body = try decodeBody(RunScanBody.self, from: data)
+            return .runScan(try body.request.validated(), wait: body.wait ?? false)
+        case .getSession:
+            return .getSession(sessionId: try checkedId(decodeBody(SessionIdBody.self, from: data).sessionId))
+        case .cancel:
+            return .cancel(sessionId: try checkedId(decodeBody(SessionIdBody.self, from: data).sessionId))
+        case .getResult:
+            let b = try decodeBody(GetResultBody.self, from: data)
+            if let o = b.offset, o < 0 { throw ProtocolError.badRequest("field 'offset' must be a non-negative integer (got \(o))") }
+            if let l = b.limit, l < 0 { throw ProtocolError.badRequest("field 'limit' must be a non-negative integer (got \(l))") }
+            return .getResult(sessionId: try checkedId(b.sessionId), offset: b.offset ?? 0, limit: b.limit)
+        case .listSessions:
+            let b = try decodeBody(ListSessionsBody.self, from: data)
+            var status: ScanStatus?
+            if let s = b.status {
+                guard let st = ScanStatus(rawValue: s) else {
+                    let all = ScanStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw ProtocolError.badRequest("field 'status' must be one of \(all) (got '\(s)')")
+                }
+                status = st
+            }
+            if let l = b.limit, l < 1 || l > maxListLimit {
+                throw ProtocolError.badRequest("field 'limit' must be an integer from 1 to \(maxListLimit) (got \(l))")
+            }
+            return .listSessions(status: status, limit: b.limit ?? defaultListLimit)
+        case .ping:
+            _ = try decodeBody(PingBody.self, from: data)
+            return .ping
+        }
+    }
+
+    static func checkedId(_ id: String) throws -> String {
+        guard !id.isEmpty else { throw ProtocolError.badRequest("field 'session_id' must not be empty") }
+        return id
+    }
+
+    /// Decodes a JSON body, turning every `DecodingError` into a `bad_request` that names the field.
+    public static func decodeBody<T: Decodable>(_ type: T.Type, from data: Data) throws(ProtocolError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let e as DecodingError {
+            throw .badRequest(describe(e))
+        } catch {
+            throw .badRequest("malformed JSON body: \(error)")
+        }
+    }
+
+    /// A person's explanation of a decoding error: which field, and what was expected.
+    public static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(let type, let ctx):
+            if ctx.codingPath.isEmpty { return "the body must be a JSON object" }
+            return "field '\(path(ctx.codingPath))' must be \(typeName(type, ctx))"
+        case .valueNotFound(let type, let ctx):
+            return "field '\(path(ctx.codingPath))' must be \(typeName(type, ctx)), not null"
+        case .keyNotFound(let key, let ctx):
+            return "missing field '\(path(ctx.codingPath + [key]))'"
+        case .dataCorrupted(let ctx):
+            if ctx.codingPath.isEmpty {
+                return "malformed JSON body: \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)"
+            }
+            return "field '\(path(ctx.codingPath))' has an invalid value: \(ctx.debugDescription)"
+        @unknown default:
+            return "invalid body: \(error)"
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        var s = ""
+        for k in keys {
+            if let i = k.intValue, k.stringValue.hasPrefix("Index") || k.stringValue == String(i) {
+                s += "[\(i)]"
+            } else {
+                s += s.isEmpty ? k.stringValue : ".\(k.stringValue)"
+            }
+        }
+        return s
+    }
+
+    static func typeName(_ type: Any.Type, _ ctx: DecodingError.Context) -> String {
+        if type == String.self { return "a string" }
+        if type == Bool.self { return "a boolean" }
+        if type == Int.self || type == Int64.self || type == Int32.self { return "an integer" }
+        if type == Double.self || type == Float.self { return "a number" }
+        if type == ParameterDocument.self { return "a number or a boolean" }
+        if type == JSONScalar.self { return "a JSON scalar (string, number, boolean or null)" }
+        let t = "\(type)"
+        if t.hasPrefix("Array") || t.hasPrefix("[") && !t.contains(":") { return "an array" }
+        return "an object"
+    }
+
+    static func describe(_ frame: [UInt8]) -> String {
+        if frame.isEmpty { return "got an empty frame" }
+        if let s = String(validating: frame, as: UTF8.self), s.count <= 40,
+            s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f })
+        {
+            return "'\(s)'"
+        }
+        return "got \(frame.count) bytes of binary data"
+    }
+
+    // MARK: Encoding (clients)
+
+    /// The frames a DEALER client sends: `"" | MSCAN/1 | VERB | BODY` (a REQ client drops the empty frame).
+    public static func encode<Body: Encodable>(_ verb: Verb, _ body: Body, requestId: JSONScalar? = nil) throws -> [[UInt8]] {
+        [[], WireProtocol.versionBytes, Array(verb.rawValue.utf8), try JSONCoding.encode(body, requestId: requestId)]
+    }
+}
+
+/// Reads only `request_id` (any JSON scalar).
+struct RequestIdProbe: Decodable {
+    var requestId: JSONScalar?
+    enum CodingKeys: String, CodingKey { case requestId = "request_id" }
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // `"request_id": null` is echoed as null, so decode the key whenever it is present.
+        requestId = c.contains(.requestId) ? try c.decode(JSONScalar.self, forKey: .requestId) : nil
+    }
+}

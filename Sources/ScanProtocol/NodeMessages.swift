@@ -1,0 +1,346 @@
+import FormulaEngine
+import ScanCore
+
+/// Node-facing messages: one binary frame each (`"MSN" | version | kind | payload`, little-endian,
+/// length-checked), plus a topic frame on the control PUB (`ctl.cancel | frame`).
+///
+/// - jobs PUSH → node PULL: ``ChunkMessage``
+/// - node PUSH → results PULL: ``ChunkResultMessage`` and ``HeartbeatMessage``
+/// - control PUB → node SUB: ``CancelMessage`` under topic `ctl.cancel`
+public enum NodeMessage: Sendable, Hashable {
+    case chunk(ChunkMessage)
+    case result(ChunkResultMessage)
+    case heartbeat(HeartbeatMessage)
+    case cancel(CancelMessage)
+
+    /// The binary protocol version this build writes and reads.
+    public static let version: UInt8 = 1
+    static let magic: [UInt8] = [0x4D, 0x53, 0x4E]  // "MSN"
+
+    enum Kind: UInt8 {
+        case chunk = 1, result = 2, heartbeat = 3, cancel = 4
+    }
+
+    /// The topic of cancel messages on the control PUB.
+    public static let cancelTopic = "ctl.cancel"
+
+    public func encode() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u8(Self.magic[0])
+        w.u8(Self.magic[1])
+        w.u8(Self.magic[2])
+        w.u8(Self.version)
+        switch self {
+        case .chunk(let m):
+            w.u8(Kind.chunk.rawValue)
+            m.write(to: &w)
+        case .result(let m):
+            w.u8(Kind.result.rawValue)
+            m.write(to: &w)
+        case .heartbeat(let m):
+            w.u8(Kind.heartbeat.rawValue)
+            m.write(to: &w)
+        case .cancel(let m):
+            w.u8(Kind.cancel.rawValue)
+            w.string(m.jobId)
+        }
+        return w.bytes
+    }
+
+    /// Decodes one frame; throws ``WireFormatError`` for anything malformed (never traps).
+    public static func decode(_ bytes: [UInt8]) throws(WireFormatError) -> NodeMessage {
+        var r = BinaryReader(bytes)
+        guard bytes.count >= 5, Array(bytes[0..<3]) == magic else {
+            throw WireFormatError("not a node message (bad magic)")
+        }
+        _ = try r.u16()
+        _ = try r.u8()
+        let version = try r.u8("version")
+        guard version == Self.version else {
+            throw WireFormatError("node message version \(version) is not supported (this build speaks \(Self.version))")
+        }
+        let kindByte = try r.u8("kind")
+        guard let kind = Kind(rawValue: kindByte) else { throw WireFormatError("unknown node message kind \(kindByte)") }
+        let message: NodeMessage
+        switch kind {
+        case .chunk: message = .chunk(try ChunkMessage.read(from: &r))
+        case .result: message = .result(try ChunkResultMessage.read(from: &r))
+        case .heartbeat: message = .heartbeat(try HeartbeatMessage.read(from: &r))
+        case .cancel: message = .cancel(CancelMessage(jobId: try r.string("job id")))
+        }
+        try r.expectEnd("node message")
+        return message
+    }
+}
+
+/// One chunk of a job, leased to whichever node pulls it.
+public struct ChunkMessage: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+    /// 1 for the first dispatch, +1 for each re-dispatch after an expired lease.
+    public var attempt: Int
+    public var symbols: [String]
+    public var timeframe: Timeframe
+    public var dateRange: DateRange
+    public var formula: Formula
+    public var parameters: [String: ParameterValue]
+    public var mode: ScanMode
+    /// Warm-up bars the formula needs before the range (the plan's lookback).
+    public var lookback: Int
+
+    public init(
+        jobId: String, chunkIndex: Int, attempt: Int, symbols: [String], timeframe: Timeframe, dateRange: DateRange,
+        formula: Formula, parameters: [String: ParameterValue], mode: ScanMode, lookback: Int
+    ) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+        self.attempt = attempt
+        self.symbols = symbols
+        self.timeframe = timeframe
+        self.dateRange = dateRange
+        self.formula = formula
+        self.parameters = parameters
+        self.mode = mode
+        self.lookback = lookback
+    }
+
+    func write(to w: inout BinaryWriter) {
+        w.string(jobId)
+        w.count(chunkIndex)
+        w.count(attempt)
+        w.count(symbols.count)
+        for s in symbols { w.string(s) }
+        w.string(timeframe.rawValue)
+        w.i32(dateRange.from.daysSinceEpoch)
+        w.i32(dateRange.to.daysSinceEpoch)
+        w.string(formula.name)
+        w.string(formula.source)
+        w.count(parameters.count)
+        for (k, v) in parameters.sorted(by: { $0.key < $1.key }) {
+            w.string(k)
+            switch v {
+            case .number(let d):
+                w.u8(0)
+                w.f64(d)
+            case .bool(let b):
+                w.u8(1)
+                w.bool(b)
+            }
+        }
+        w.u8(mode == .range ? 0 : 1)
+        w.count(lookback)
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkMessage {
+        let jobId = try r.string("job id")
+        let index = Int(try r.u32("chunk index"))
+        let attempt = Int(try r.u32("attempt"))
+        let n = try r.count("symbol count", minItemBytes: 4)
+        var symbols: [String] = []
+        symbols.reserveCapacity(n)
+        for _ in 0..<n { symbols.append(try r.string("symbol")) }
+        let tfText = try r.string("timeframe")
+        guard let tf = Timeframe(rawValue: tfText) else { throw WireFormatError("unknown timeframe '\(tfText)'") }
+        let from = CalendarDay(daysSinceEpoch: try r.i32("range start"))
+        let to = CalendarDay(daysSinceEpoch: try r.i32("range end"))
+        let formula = Formula(name: try r.string("formula name"), source: try r.string("formula source"))
+        let pc = try r.count("parameter count", minItemBytes: 6)
+        var params: [String: ParameterValue] = [:]
+        for _ in 0..<pc {
+            let k = try r.string("parameter name")
+            switch try r.u8("parameter tag") {
+            case 0: params[k] = .number(try r.f64("parameter value"))
+            case 1: params[k] = .bool(try r.bool("parameter value"))
+            case let t: throw WireFormatError("unknown parameter tag \(t)")
+            }
+        }
+        let modeByte = try r.u8("mode")
+        guard modeByte <= 1 else { throw WireFormatError("unknown mode \(modeByte)") }
+        let lookback = Int(try r.u32("lookback"))
+        return ChunkMessage(
+            jobId: jobId, chunkIndex: index, attempt: attempt, symbols: symbols, timeframe: tf,
+            dateRange: DateRange(from: from, to: to), formula: formula, parameters: params,
+            mode: modeByte == 0 ? .range : .latest, lookback: lookback)
+    }
+}
+
+/// A node's results for one chunk (one ``SymbolResult`` per symbol of the chunk).
+public struct ChunkResultMessage: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+    public var attempt: Int
+    public var nodeName: String
+    public var results: [SymbolResult]
+
+    public init(jobId: String, chunkIndex: Int, attempt: Int, nodeName: String, results: [SymbolResult]) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+        self.attempt = attempt
+        self.nodeName = nodeName
+        self.results = results
+    }
+
+    func write(to w: inout BinaryWriter) {
+        w.string(jobId)
+        w.count(chunkIndex)
+        w.count(attempt)
+        w.string(nodeName)
+        // Name tables: signals and columns are few; matches refer to them by index.
+        var signalIndex: [String: Int] = [:]
+        var signals: [String] = []
+        var columnIndex: [String: Int] = [:]
+        var columns: [String] = []
+        for r in results {
+            for m in r.matches {
+                if signalIndex[m.signal] == nil {
+                    signalIndex[m.signal] = signals.count
+                    signals.append(m.signal)
+                }
+                for k in m.values.keys where columnIndex[k] == nil {
+                    columnIndex[k] = columns.count
+                    columns.append(k)
+                }
+            }
+        }
+        w.count(signals.count)
+        for s in signals { w.string(s) }
+        w.count(columns.count)
+        for c in columns { w.string(c) }
+        w.count(results.count)
+        for r in results {
+            w.string(r.symbol)
+            if let e = r.error {
+                w.u8(1)
+                w.string(e)
+            } else {
+                w.u8(0)
+            }
+            w.u64(UInt64(clamping: r.barsScanned))
+            w.count(r.matches.count)
+            for m in r.matches {
+                w.u16(UInt16(truncatingIfNeeded: signalIndex[m.signal] ?? 0))
+                w.i64(m.timestamp.epochSeconds)
+                w.i32(m.timestamp.utcOffsetSeconds)
+                w.bool(m.timestamp.isIntraday)
+                w.f64(m.close)
+                w.u16(UInt16(truncatingIfNeeded: m.values.count))
+                for (k, v) in m.values {
+                    w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
+                    w.f64(v)
+                }
+            }
+        }
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkResultMessage {
+        let jobId = try r.string("job id")
+        let index = Int(try r.u32("chunk index"))
+        let attempt = Int(try r.u32("attempt"))
+        let node = try r.string("node name")
+        let sc = try r.count("signal name count", minItemBytes: 4)
+        var signals: [String] = []
+        for _ in 0..<sc { signals.append(try r.string("signal name")) }
+        let cc = try r.count("column name count", minItemBytes: 4)
+        var columns: [String] = []
+        for _ in 0..<cc { columns.append(try r.string("column name")) }
+        let n = try r.count("result count", minItemBytes: 17)
+        var results: [SymbolResult] = []
+        results.reserveCapacity(n)
+        for _ in 0..<n {
+            let symbol = try r.string("symbol")
+            var error: String?
+            if try r.bool("error flag") { error = try r.string("error message") }
+            let bars = Int(clamping: try r.u64("bars scanned"))
+            let mc = try r.count("match count", minItemBytes: 25)
+            var matches: [SignalMatch] = []
+            matches.reserveCapacity(mc)
+            for _ in 0..<mc {
+                let si = Int(try r.u16("signal index"))
+                guard si < signals.count else { throw WireFormatError("signal index \(si) out of range") }
+                let epoch = try r.i64("timestamp")
+                let offset = try r.i32("utc offset")
+                let intraday = try r.bool("intraday flag")
+                let close = try r.f64("close")
+                let vc = Int(try r.u16("value count"))
+                var values: [String: Double] = [:]
+                values.reserveCapacity(vc)
+                for _ in 0..<vc {
+                    let ci = Int(try r.u16("column index"))
+                    guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
+                    values[columns[ci]] = try r.f64("column value")
+                }
+                matches.append(SignalMatch(
+                    symbol: symbol,
+                    timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
+                    signal: signals[si], close: close, values: values))
+            }
+            results.append(SymbolResult(symbol: symbol, matches: matches, error: error, barsScanned: bars))
+        }
+        return ChunkResultMessage(jobId: jobId, chunkIndex: index, attempt: attempt, nodeName: node, results: results)
+    }
+}
+
+/// A node's liveness report, pushed about once a second on the results socket.
+public struct HeartbeatMessage: Sendable, Hashable {
+    public var nodeName: String
+    /// Random per node process start: a changed incarnation means the node restarted.
+    public var incarnation: UInt64
+    public var threads: Int
+    public var chunksDone: Int
+    public var inFlight: Int
+    /// Chunks the node holds (queued or running): their leases are extended.
+    public var held: [ChunkRef]
+
+    public init(nodeName: String, incarnation: UInt64, threads: Int, chunksDone: Int, inFlight: Int, held: [ChunkRef] = []) {
+        self.nodeName = nodeName
+        self.incarnation = incarnation
+        self.threads = threads
+        self.chunksDone = chunksDone
+        self.inFlight = inFlight
+        self.held = held
+    }
+
+    func write(to w: inout BinaryWriter) {
+        w.string(nodeName)
+        w.u64(incarnation)
+        w.count(threads)
+        w.u64(UInt64(clamping: chunksDone))
+        w.count(inFlight)
+        w.count(held.count)
+        for h in held {
+            w.string(h.jobId)
+            w.count(h.chunkIndex)
+        }
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> HeartbeatMessage {
+        let name = try r.string("node name")
+        let inc = try r.u64("incarnation")
+        let threads = Int(try r.u32("threads"))
+        let done = Int(clamping: try r.u64("chunks done"))
+        let inFlight = Int(try r.u32("in flight"))
+        let hc = try r.count("held count", minItemBytes: 8)
+        var held: [ChunkRef] = []
+        for _ in 0..<hc {
+            held.append(ChunkRef(jobId: try r.string("held job id"), chunkIndex: Int(try r.u32("held chunk index"))))
+        }
+        return HeartbeatMessage(nodeName: name, incarnation: inc, threads: threads, chunksDone: done, inFlight: inFlight, held: held)
+    }
+}
+
+/// `(job, chunk)`: the key results are accepted once by.
+public struct ChunkRef: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+
+    public init(jobId: String, chunkIndex: Int) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+    }
+}
+
+/// Tells nodes to drop a job's queued chunks and stop its running ones.
+public struct CancelMessage: Sendable, Hashable {
+    public var jobId: String
+    public init(jobId: String) { self.jobId = jobId }
+}

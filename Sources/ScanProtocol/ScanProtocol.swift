@@ -1,1 +1,0 @@
-// ScanProtocol: filled in by its issue.

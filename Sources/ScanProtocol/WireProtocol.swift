@@ -1,0 +1,27 @@
+/// Constants of the client-facing wire protocol: `"" | "MSCAN/1" | VERB | BODY` (DESIGN §5).
+public enum WireProtocol {
+    /// The version frame every request and reply carries first (after the routing envelope).
+    public static let version = "MSCAN/1"
+    /// The version frame's bytes.
+    public static let versionBytes: [UInt8] = Array(version.utf8)
+    /// The reply status frame of a successful request.
+    public static let ok = "OK"
+    /// The reply status frame of a failed request.
+    public static let error = "ERROR"
+    /// The prefix of every event topic (`scan.<session_id>.<event>`).
+    public static let eventTopicPrefix = "scan."
+    /// The prefix of every node control topic (`ctl.cancel`).
+    public static let controlTopicPrefix = "ctl."
+    /// Default request body limit (bytes) when a service is not configured otherwise.
+    public static let defaultMaxRequestBytes = 1 << 20
+}
+
+/// The request verbs.
+public enum Verb: String, Sendable, Hashable, CaseIterable {
+    case runScan = "RUN_SCAN"
+    case getSession = "GET_SESSION"
+    case getResult = "GET_RESULT"
+    case cancel = "CANCEL"
+    case listSessions = "LIST_SESSIONS"
+    case ping = "PING"
+}

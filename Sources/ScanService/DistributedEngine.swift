@@ -1,0 +1,317 @@
+import FormulaEngine
+import Logging
+import ScanCore
+import ScanProtocol
+
+/// How the distributed engine reaches the nodes (the service's jobs PUSH and control PUB; a fake in
+/// unit tests).
+public protocol NodeTransport: Sendable {
+    /// Queues one chunk frame on the jobs socket if it can take it now; `false` when it would block
+    /// (no node connected, or every node's pipe is full).
+    func trySendChunk(_ frame: [UInt8]) async throws -> Bool
+    /// Tells every node to drop the job's queued chunks (`ctl.cancel`).
+    func publishCancel(jobId: String) async
+}
+
+/// Thrown by ``DistributedEngine/processBatch(_:progress:cancellation:)`` when the service stops
+/// mid-job: the session stays `running` in the store and is resumed on the next start.
+public struct EngineStopped: Error, Sendable, CustomStringConvertible {
+    public var description: String { "the service stopped; the job resumes when it starts again" }
+}
+
+/// The ``ProcessingEngine`` that spreads a job over engine nodes (DESIGN §6).
+///
+/// Splits a job into chunks sized from the live nodes' threads, persists the job before the first
+/// dispatch, leases each chunk when it is handed to the jobs socket, accepts each `(job, chunk)`
+/// result once (persisting it before counting it), re-dispatches chunks whose lease expired, and
+/// after `maxAttempts` reports a chunk's symbols as errors. A job already in the ``JobRepository``
+/// (a restarted service) runs only its missing chunks. An actor: results, heartbeats, lease checks
+/// and dispatch all go through it.
+public actor DistributedEngine: ProcessingEngine {
+    struct Chunk {
+        var symbols: [String]
+        var attempts = 0
+        var leaseDeadline: ContinuousClock.Instant?
+        var queued = false
+        var accepted = false
+        var results: [SymbolResult]?
+    }
+
+    final class Run {
+        let job: ProcessingJob
+        let lookback: Int
+        var chunks: [Chunk]
+        var remaining: Int
+        var completedSymbols = 0
+        var matches = 0
+        let progress: @Sendable (ScanProgress) -> Void
+        var continuation: CheckedContinuation<[SymbolResult], any Error>?
+
+        init(job: ProcessingJob, lookback: Int, chunks: [Chunk], progress: @escaping @Sendable (ScanProgress) -> Void) {
+            self.job = job
+            self.lookback = lookback
+            self.chunks = chunks
+            self.remaining = chunks.count
+            self.progress = progress
+        }
+
+        var snapshot: ScanProgress { ScanProgress(completed: completedSymbols, total: job.symbols.count, matchesSoFar: matches) }
+    }
+
+    private let transport: any NodeTransport
+    private let jobs: any JobRepository
+    private let nodes: NodeRegistry
+    private let leaseTimeout: Duration
+    private let maxAttempts: Int
+    private let logger: Logger
+    private var runs: [String: Run] = [:]
+    private var queue: [ChunkRef] = []
+    private var queueHead = 0
+    private var dispatcherWaiter: CheckedContinuation<Void, Never>?
+    private var stopped = false
+
+    public init(
+        transport: any NodeTransport, jobs: any JobRepository, nodes: NodeRegistry, leaseTimeout: Duration,
+        maxAttempts: Int, logger: Logger
+    ) {
+        self.transport = transport
+        self.jobs = jobs
+        self.nodes = nodes
+        self.leaseTimeout = leaseTimeout
+        self.maxAttempts = max(1, maxAttempts)
+        self.logger = logger
+    }
+
+    // MARK: ProcessingEngine
+
+    public func processBatch(
+        _ job: ProcessingJob, progress: @escaping @Sendable (ScanProgress) -> Void, cancellation: CancellationToken
+    ) async throws -> [SymbolResult] {
+        guard !stopped else { throw EngineStopped() }
+        let plan = try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
+        var chunkSize = ProcessingJob.chunkSize(symbolCount: job.symbols.count, workers: nodes.totalThreads())
+        var stored: [Int: [SymbolResult]] = [:]
+        if let saved = try await jobs.job(id: job.id), saved.job.symbols == job.symbols {
+            chunkSize = saved.chunkSize
+            stored = try await jobs.chunkResults(jobId: job.id)
+            logger.info(
+                "resuming job", metadata: ["job": "\(job.id)", "chunks.stored": "\(stored.count)"])
+        } else {
+            try await jobs.saveJob(job, chunkSize: chunkSize)
+        }
+        guard !stopped else { throw EngineStopped() }
+        let parts = job.chunks(size: chunkSize)
+        let run = Run(
+            job: job, lookback: plan.lookback, chunks: parts.map { Chunk(symbols: $0.symbols) }, progress: progress)
+        for (index, results) in stored where index < run.chunks.count {
+            run.chunks[index].accepted = true
+            run.chunks[index].results = results
+            run.remaining -= 1
+            run.completedSymbols += results.count
+            run.matches += results.reduce(0) { $0 + $1.matches.count }
+        }
+        if run.remaining == 0 || cancellation.isCancelled {
+            progress(run.snapshot)
+            return collect(run)
+        }
+        if !stored.isEmpty { progress(run.snapshot) }
+        let jobId = job.id
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[SymbolResult], any Error>) in
+                run.continuation = c
+                runs[jobId] = run
+                for i in run.chunks.indices where !run.chunks[i].accepted { enqueue(ChunkRef(jobId: jobId, chunkIndex: i)) }
+                cancellation.onCancel { [weak self] in
+                    Task { await self?.cancel(jobId: jobId) }
+                }
+            }
+        } onCancel: {
+            Task { await self.cancel(jobId: jobId) }
+        }
+    }
+
+    /// Ends a job now with the results that arrived; tells nodes to drop its queued chunks.
+    public func cancel(jobId: String) async {
+        guard let run = runs.removeValue(forKey: jobId) else { return }
+        run.continuation?.resume(returning: collect(run))
+        run.continuation = nil
+        logger.info("job cancelled", metadata: ["job": "\(jobId)"])
+        await transport.publishCancel(jobId: jobId)
+    }
+
+    /// Stops dispatching; every running job ends with ``EngineStopped`` (its persisted chunks stay).
+    public func stop() {
+        stopped = true
+        for run in runs.values {
+            run.continuation?.resume(throwing: EngineStopped())
+            run.continuation = nil
+        }
+        runs = [:]
+        dispatcherWaiter?.resume()
+        dispatcherWaiter = nil
+    }
+
+    private func collect(_ run: Run) -> [SymbolResult] {
+        var out: [SymbolResult] = []
+        out.reserveCapacity(run.job.symbols.count)
+        for c in run.chunks { if let r = c.results { out.append(contentsOf: r) } }
+        return out
+    }
+
+    // MARK: Results
+
+    /// What happened to a received result.
+    public enum Acceptance: Sendable, Hashable {
+        case accepted
+        /// Already accepted for this `(job, chunk)`.
+        case duplicate
+        /// No running job with that id (finished, cancelled, or from before a restart).
+        case unknownJob
+        /// Not one result per symbol of the chunk.
+        case malformed(String)
+    }
+
+    /// Accepts the first result for a `(job, chunk)`: persists it, then counts it.
+    @discardableResult
+    public func accept(_ m: ChunkResultMessage) async -> Acceptance {
+        guard let run = runs[m.jobId] else { return .unknownJob }
+        guard m.chunkIndex < run.chunks.count else {
+            return .malformed("chunk \(m.chunkIndex) does not exist (job has \(run.chunks.count))")
+        }
+        guard !run.chunks[m.chunkIndex].accepted else { return .duplicate }
+        let expected = run.chunks[m.chunkIndex].symbols
+        guard m.results.count == expected.count, zip(m.results, expected).allSatisfy({ $0.symbol == $1 }) else {
+            return .malformed("results do not match the chunk's \(expected.count) symbols")
+        }
+        run.chunks[m.chunkIndex].accepted = true
+        run.chunks[m.chunkIndex].leaseDeadline = nil
+        await finish(run, chunk: m.chunkIndex, results: m.results)
+        return .accepted
+    }
+
+    private func finish(_ run: Run, chunk index: Int, results: [SymbolResult]) async {
+        do {
+            try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
+        } catch {
+            logger.error("could not persist a chunk result", metadata: ["job": "\(run.job.id)", "chunk": "\(index)", "error": "\(error)"])
+        }
+        guard runs[run.job.id] === run else { return }  // cancelled or stopped meanwhile
+        run.chunks[index].results = results
+        run.remaining -= 1
+        run.completedSymbols += results.count
+        run.matches += results.reduce(0) { $0 + $1.matches.count }
+        run.progress(run.snapshot)
+        if run.remaining == 0 {
+            runs[run.job.id] = nil
+            run.continuation?.resume(returning: collect(run))
+            run.continuation = nil
+        }
+    }
+
+    // MARK: Leases
+
+    /// Extends the leases of chunks a node says it holds.
+    public func extendLeases(_ held: [ChunkRef], now: ContinuousClock.Instant = .now) {
+        for h in held {
+            guard let run = runs[h.jobId], h.chunkIndex < run.chunks.count, !run.chunks[h.chunkIndex].accepted,
+                run.chunks[h.chunkIndex].leaseDeadline != nil
+            else { continue }
+            run.chunks[h.chunkIndex].leaseDeadline = now + leaseTimeout
+        }
+    }
+
+    /// Re-queues chunks whose lease expired; fails those out of attempts. Returns how many expired.
+    @discardableResult
+    public func expireLeases(now: ContinuousClock.Instant = .now) async -> Int {
+        var expired = 0
+        var failed: [(Run, Int)] = []
+        for run in runs.values {
+            for i in run.chunks.indices {
+                guard let deadline = run.chunks[i].leaseDeadline, deadline <= now, !run.chunks[i].accepted else { continue }
+                expired += 1
+                run.chunks[i].leaseDeadline = nil
+                if run.chunks[i].attempts >= maxAttempts {
+                    run.chunks[i].accepted = true
+                    failed.append((run, i))
+                } else {
+                    logger.warning(
+                        "chunk lease expired; dispatching again",
+                        metadata: ["job": "\(run.job.id)", "chunk": "\(i)", "attempt": "\(run.chunks[i].attempts)"])
+                    enqueue(ChunkRef(jobId: run.job.id, chunkIndex: i))
+                }
+            }
+        }
+        for (run, i) in failed {
+            let attempts = run.chunks[i].attempts
+            logger.error("chunk failed on every attempt", metadata: ["job": "\(run.job.id)", "chunk": "\(i)"])
+            let message = "no engine node returned a result for this symbol's chunk after \(attempts) attempts"
+            await finish(run, chunk: i, results: run.chunks[i].symbols.map { SymbolResult(symbol: $0, error: message) })
+        }
+        return expired
+    }
+
+    // MARK: Dispatch
+
+    private func enqueue(_ ref: ChunkRef) {
+        guard let run = runs[ref.jobId], !run.chunks[ref.chunkIndex].queued else { return }
+        run.chunks[ref.chunkIndex].queued = true
+        queue.append(ref)
+        dispatcherWaiter?.resume()
+        dispatcherWaiter = nil
+    }
+
+    private func nextChunk() async -> (Run, Int)? {
+        while !stopped {
+            while queueHead < queue.count {
+                let ref = queue[queueHead]
+                queueHead += 1
+                if queueHead > 1024, queueHead * 2 > queue.count {
+                    queue.removeFirst(queueHead)
+                    queueHead = 0
+                }
+                guard let run = runs[ref.jobId] else { continue }
+                run.chunks[ref.chunkIndex].queued = false
+                guard !run.chunks[ref.chunkIndex].accepted else { continue }
+                return (run, ref.chunkIndex)
+            }
+            await withCheckedContinuation { dispatcherWaiter = $0 }
+        }
+        return nil
+    }
+
+    private func chunkFrame(_ run: Run, _ index: Int) -> [UInt8] {
+        let job = run.job
+        return NodeMessage.chunk(ChunkMessage(
+            jobId: job.id, chunkIndex: index, attempt: run.chunks[index].attempts + 1, symbols: run.chunks[index].symbols,
+            timeframe: job.timeframe, dateRange: job.dateRange, formula: job.formula, parameters: job.parameters,
+            mode: job.mode, lookback: run.lookback)).encode()
+    }
+
+    /// Hands queued chunks to the jobs socket until ``stop()``. Run it in one task.
+    public func runDispatcher() async {
+        while let (run, index) = await nextChunk() {
+            let frame = chunkFrame(run, index)
+            var backoff = Duration.microseconds(200)
+            while !stopped, runs[run.job.id] === run, !run.chunks[index].accepted {
+                let sent: Bool
+                do {
+                    sent = try await transport.trySendChunk(frame)
+                } catch {
+                    logger.error("could not send a chunk", metadata: ["error": "\(error)"])
+                    sent = false
+                }
+                if sent {
+                    run.chunks[index].attempts += 1
+                    run.chunks[index].leaseDeadline = .now + leaseTimeout
+                    break
+                }
+                try? await Task.sleep(for: backoff)
+                if Task.isCancelled { return }
+                backoff = min(backoff * 2, .milliseconds(20))
+            }
+        }
+    }
+
+    /// Jobs running now (for tests and diagnostics).
+    public var runningJobIds: [String] { Array(runs.keys) }
+}

@@ -1,0 +1,118 @@
+import FormulaEngine
+import Foundation
+import Logging
+import ScanCore
+import ScanProtocol
+
+/// Answers client requests. `handle` returns quickly: anything that waits for a session to end
+/// (`RUN_SCAN` with `wait: true`, `CANCEL`) replies from its own task through `reply`.
+struct RequestHandler: Sendable {
+    let manager: SessionManager
+    let nodes: NodeRegistry
+    let maxRequestBytes: Int
+    let startedAt: ContinuousClock.Instant
+    let logger: Logger
+    /// Sends reply frames on the ROUTER.
+    let reply: @Sendable ([[UInt8]]) async -> Void
+
+    func handle(_ frames: [[UInt8]]) async {
+        let decoded = RequestCodec.decode(routerFrames: frames, maxBodyBytes: maxRequestBytes)
+        let envelope = decoded.envelope
+        let requestId = decoded.requestId
+        switch decoded.result {
+        case .failure(let e):
+            logger.debug("bad request", metadata: ["code": "\(e.code.rawValue)", "message": "\(e.message)"])
+            await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
+        case .success(let request):
+            do {
+                try await answer(request, envelope: envelope, requestId: requestId)
+            } catch let e as ProtocolError {
+                await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
+            } catch {
+                logger.error("request failed", metadata: ["verb": "\(request.verb.rawValue)", "error": "\(error)"])
+                await reply(ReplyCodec.error(
+                    ProtocolError(.busy, "the service could not answer: \(error)"), envelope: envelope, requestId: requestId))
+            }
+        }
+    }
+
+    private func ok<T: Encodable>(_ body: T, _ envelope: [[UInt8]], _ requestId: JSONScalar?) async throws {
+        await reply(try ReplyCodec.ok(body, envelope: envelope, requestId: requestId))
+    }
+
+    private func answer(_ request: ClientRequest, envelope: [[UInt8]], requestId: JSONScalar?) async throws {
+        switch request {
+        case .runScan(let scan, let wait):
+            do {
+                _ = try FormulaPlan.compile(source: scan.formula.source, name: scan.formula.name, parameters: scan.parameters)
+            } catch let e as FormulaError {
+                throw ProtocolError(.invalidFormula, e.description)
+            } catch {
+                throw ProtocolError(.invalidFormula, "\(error)")
+            }
+            let session = try await manager.start(scan)
+            if !wait {
+                try await ok(SessionReply(session: SessionDocument(session)), envelope, requestId)
+                return
+            }
+            Task { await replyWhenEnded(session.id, envelope: envelope, requestId: requestId) }
+
+        case .getSession(let id):
+            guard let s = try await manager.snapshot(id) else { throw notFound(id) }
+            try await ok(SessionReply(session: SessionDocument(s)), envelope, requestId)
+
+        case .getResult(let id, let offset, let limit):
+            guard let s = try await manager.snapshot(id) else { throw notFound(id) }
+            guard let result = ResultDocument.of(session: s) else {
+                let why = s.status == .failed ? "it failed: \(s.error ?? "unknown error")" : "it is \(s.status.rawValue)"
+                throw ProtocolError.notFound("session '\(id)' has no result: \(why)")
+            }
+            try await ok(ResultReply(sessionId: id, result: result.slicing(offset: offset, limit: limit)), envelope, requestId)
+
+        case .cancel(let id):
+            guard let s = try await manager.snapshot(id) else { throw notFound(id) }
+            if s.status.isFinal {
+                try await ok(SessionReply(session: SessionDocument(s)), envelope, requestId)
+                return
+            }
+            manager.cancel(id)
+            Task { await replyWhenEnded(id, envelope: envelope, requestId: requestId, withResult: false) }
+
+        case .listSessions(let status, let limit):
+            let list = try await manager.list(status: status, limit: limit)
+            try await ok(SessionListReply(sessions: list.map(SessionDocument.init)), envelope, requestId)
+
+        case .ping:
+            let now = ContinuousClock.now
+            let nodeDocs = nodes.live(at: now).map { n in
+                NodeDocument(
+                    name: n.name, threads: n.threads, lastSeenMsAgo: Int((now - n.lastSeen) / .milliseconds(1)),
+                    chunksDone: n.chunksDone)
+            }
+            let uptime = now - startedAt
+            try await ok(
+                PingReply(
+                    uptimeS: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
+                    nodes: nodeDocs, sessionsRunning: manager.runningCount),
+                envelope, requestId)
+        }
+    }
+
+    private func notFound(_ id: String) -> ProtocolError { .notFound("no session '\(id)'") }
+
+    private func replyWhenEnded(_ id: String, envelope: [[UInt8]], requestId: JSONScalar?, withResult: Bool = true) async {
+        do {
+            guard let s = try await manager.waitForEnd(id) else {
+                await reply(ReplyCodec.error(
+                    ProtocolError(.busy, "the service is shutting down; session '\(id)' resumes when it restarts"),
+                    envelope: envelope, requestId: requestId))
+                return
+            }
+            let body = SessionReply(session: SessionDocument(s), result: withResult ? ResultDocument.of(session: s) : nil)
+            try await ok(body, envelope, requestId)
+        } catch {
+            await reply(ReplyCodec.error(
+                ProtocolError(.busy, "could not read session '\(id)': \(error)"), envelope: envelope, requestId: requestId))
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ZeroMQ
+
+/// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
+public struct ScanServiceConfiguration: Sendable, Hashable {
+    /// The five endpoints the service binds.
+    public struct Endpoints: Sendable, Hashable {
+        /// ROUTER for client requests (port base + 0).
+        public var api: String
+        /// PUB for `scan.<session>.<event>` events (port base + 1).
+        public var events: String
+        /// PUSH for job chunks to nodes (port base + 2).
+        public var jobs: String
+        /// PULL for chunk results and node heartbeats (port base + 3).
+        public var results: String
+        /// PUB for node control (`ctl.cancel`) (port base + 4).
+        public var control: String
+
+        public init(api: String, events: String, jobs: String, results: String, control: String) {
+            self.api = api
+            self.events = events
+            self.jobs = jobs
+            self.results = results
+            self.control = control
+        }
+
+        /// `tcp://HOST:BASE+0 … BASE+4`: api 5555, events 5556, jobs 5557, results 5558, control 5559 by default.
+        public init(host: String = "127.0.0.1", portBase: Int = 5555) {
+            func ep(_ offset: Int) -> String { "tcp://\(host):\(portBase + offset)" }
+            self.init(api: ep(0), events: ep(1), jobs: ep(2), results: ep(3), control: ep(4))
+        }
+
+        /// Every endpoint on `tcp://HOST:*` (ephemeral ports; tests read the bound ones back).
+        public static func ephemeral(host: String = "127.0.0.1") -> Endpoints {
+            let ep = "tcp://\(host):*"
+            return Endpoints(api: ep, events: ep, jobs: ep, results: ep, control: ep)
+        }
+    }
+
+    public var endpoints: Endpoints
+    /// Sessions running at once; more `RUN_SCAN`s are answered `busy`.
+    public var maxRunningSessions: Int
+    /// How long a dispatched chunk may go without a result (or a heartbeat naming it) before it is
+    /// dispatched again.
+    public var chunkLeaseTimeoutMs: Int
+    /// Dispatches of one chunk before its symbols are reported as errors.
+    public var maxChunkAttempts: Int
+    /// Largest request body answered normally; larger ones get `too_large`.
+    public var maxRequestBytes: Int
+    /// ZMQ_MAXMSGSIZE of the ROUTER (a peer sending more is disconnected). Above ``maxRequestBytes``
+    /// so that merely oversized requests still get their `too_large` answer.
+    public var apiSocketMaxMessageBytes: Int64
+    /// ZMQ_MAXMSGSIZE of the results PULL.
+    public var resultsMaxMessageBytes: Int64
+    /// SNDHWM of the jobs PUSH, per node: a few chunks, so no node hoards work.
+    public var jobsSendHighWaterMark: Int32
+    /// SNDHWM of the events PUB (events beyond it are dropped for that subscriber; `seq` shows the gap).
+    public var eventsSendHighWaterMark: Int32
+    /// RCVHWM/SNDHWM of the ROUTER and the results PULL.
+    public var highWaterMark: Int32
+    /// LINGER of every socket when the service stops.
+    public var lingerMs: Int32
+    /// A node not heard from for this long is no longer listed as live.
+    public var nodeTimeoutMs: Int
+    /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
+    public var curve: CurveServerSecurity?
+
+    public init(
+        endpoints: Endpoints = Endpoints(), maxRunningSessions: Int = 8, chunkLeaseTimeoutMs: Int = 15_000,
+        maxChunkAttempts: Int = 3, maxRequestBytes: Int = 1 << 20, apiSocketMaxMessageBytes: Int64 = 16 << 20,
+        resultsMaxMessageBytes: Int64 = 256 << 20, jobsSendHighWaterMark: Int32 = 4,
+        eventsSendHighWaterMark: Int32 = 10_000, highWaterMark: Int32 = 1_000, lingerMs: Int32 = 500,
+        nodeTimeoutMs: Int = 5_000, curve: CurveServerSecurity? = nil
+    ) {
+        self.endpoints = endpoints
+        self.maxRunningSessions = maxRunningSessions
+        self.chunkLeaseTimeoutMs = chunkLeaseTimeoutMs
+        self.maxChunkAttempts = maxChunkAttempts
+        self.maxRequestBytes = maxRequestBytes
+        self.apiSocketMaxMessageBytes = apiSocketMaxMessageBytes
+        self.resultsMaxMessageBytes = resultsMaxMessageBytes
+        self.jobsSendHighWaterMark = jobsSendHighWaterMark
+        self.eventsSendHighWaterMark = eventsSendHighWaterMark
+        self.highWaterMark = highWaterMark
+        self.lingerMs = lingerMs
+        self.nodeTimeoutMs = nodeTimeoutMs
+        self.curve = curve
+    }
+}

@@ -1,0 +1,12 @@
+/// A multipart message: its frames, each an exact byte string (empty frames preserved).
+///
+/// A plain value; any thread may use it.
+public struct ZMQMessage: Sendable, Hashable {
+    public var frames: [[UInt8]]
+    public init(_ frames: [[UInt8]]) { self.frames = frames }
+    /// Frames from UTF-8 strings.
+    public init(strings: [String]) { self.frames = strings.map { Array($0.utf8) } }
+
+    /// The frames decoded as UTF-8 (invalid sequences repaired), for logging and tests.
+    public var strings: [String] { frames.map { String(decoding: $0, as: UTF8.self) } }
+}

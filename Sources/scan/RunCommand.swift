@@ -1,0 +1,313 @@
+import ArgumentParser
+import Dispatch
+import FormulaEngine
+import Foundation
+import MarketData
+import ScanCore
+import ScanOutput
+import ScanProtocol
+import SessionStore
+
+/// `scan run`: one scan, in this process (`--local`, the default) or through a service (`--endpoint`).
+///
+/// Exit status: 0 done; 64 bad arguments; 65 formula error (the located message on stderr, nothing
+/// else printed); 1 the scan failed; 130 cancelled with Ctrl-C (the partial result is printed).
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Scan a universe with a formula and print every bar where a signal fired.",
+        discussion: """
+            Output formats: table (for people; long results are cut), json (the result document of the \
+            wire protocol, keys sorted) and csv (header symbol,name,timestamp,signal,close,<formula columns>, \
+            one row per match). Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
+            130 cancelled (Ctrl-C; the partial result is printed).
+            """)
+
+    @Option(name: .long, help: "The formula text.")
+    var formula: String?
+
+    @Option(name: .long, help: "A file holding the formula.")
+    var formulaFile: String?
+
+    @Option(name: .long, help: "The formula's name (default: the file's base name, else 'scan').")
+    var name: String?
+
+    @Option(name: .long, help: "Explicit symbols, comma-separated (wins over market/sector/cap filters).")
+    var symbols: [String] = []
+
+    @Option(name: .long, help: "A market to include (repeatable).")
+    var market: [String] = []
+
+    @Option(name: .long, help: "A sector to include (repeatable).")
+    var sector: [String] = []
+
+    @Option(name: .long, help: "Minimum market capitalisation.")
+    var minMarketCap: String?
+
+    @Option(name: .long, help: "Maximum market capitalisation.")
+    var maxMarketCap: String?
+
+    @Option(name: .long, help: "Symbols to leave out, comma-separated.")
+    var exclude: [String] = []
+
+    @Option(name: .long, help: "Bar size: 1d, 1w, 1m, 5m, 15m, 60m.")
+    var timeframe: String = "1d"
+
+    @Option(name: .long, help: "First session date, YYYY-MM-DD (default: a year before --to).")
+    var from: String?
+
+    @Option(name: .long, help: "Last session date, YYYY-MM-DD (default: the newest stored session).")
+    var to: String?
+
+    @Option(name: .long, help: "Override a formula input: name=value, value a number or true/false (repeatable).")
+    var param: [String] = []
+
+    @Option(name: .long, help: "range: every bar in the range; latest: only each symbol's last bar.")
+    var mode: String = "range"
+
+    @Flag(name: .long, help: "Scan in this process on every core (the default).")
+    var local = false
+
+    @Option(name: .long, help: "Scan through a scan-service at tcp://HOST:PORT.")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Output: table, json or csv.")
+    var format: String = "table"
+
+    @Option(name: .long, help: "Write the output to FILE instead of stdout.")
+    var output: String?
+
+    @Option(name: .long, help: "Database file (default: $MARKETSCAN_DB, else ./marketscan.sqlite).")
+    var db: String?
+
+    // MARK: Validation
+
+    /// Everything the arguments say, checked.
+    struct Parsed {
+        var request: BatchScanRequest
+        var from: CalendarDay?
+        var to: CalendarDay?
+        var format: OutputFormat
+        var runner: Runner
+    }
+
+    /// Where the scan runs. Chosen in one place: ``parse()``.
+    enum Runner {
+        case local(db: String)
+        case endpoint(String)
+    }
+
+    func validate() throws {
+        _ = try parse()
+    }
+
+    func parse() throws -> Parsed {
+        if formula != nil && formulaFile != nil { throw ValidationError("give --formula or --formula-file, not both") }
+        if formula == nil && formulaFile == nil { throw ValidationError("a formula is needed: --formula TEXT or --formula-file FILE") }
+        guard let tf = Timeframe(rawValue: timeframe) else {
+            throw ValidationError("--timeframe '\(timeframe)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let scanMode = ScanMode(rawValue: mode) else { throw ValidationError("--mode '\(mode)': expected range or latest") }
+        guard let outputFormat = OutputFormat(rawValue: format) else {
+            throw ValidationError("--format '\(format)': expected table, json or csv")
+        }
+        let fromDay = try from.map { try Self.day($0, option: "--from") }
+        let toDay = try to.map { try Self.day($0, option: "--to") }
+        if let fromDay, let toDay, fromDay > toDay { throw ValidationError("--from \(fromDay) is after --to \(toDay)") }
+        let minCap = try minMarketCap.map { try Self.number($0, option: "--min-market-cap") }
+        let maxCap = try maxMarketCap.map { try Self.number($0, option: "--max-market-cap") }
+        if let minCap, let maxCap, minCap > maxCap {
+            throw ValidationError("--min-market-cap is larger than --max-market-cap")
+        }
+        var parameters: [String: ParameterValue] = [:]
+        for p in param {
+            let (k, v) = try Self.parameter(p)
+            parameters[k] = v
+        }
+        let explicit = Self.list(symbols)
+        let criteria = SymbolCriteria(
+            symbols: explicit.isEmpty ? nil : explicit, markets: market.isEmpty ? nil : market,
+            sectors: sector.isEmpty ? nil : sector, minMarketCap: minCap, maxMarketCap: maxCap,
+            exclude: Self.list(exclude))
+
+        let runner: Runner
+        if let endpoint {
+            if local { throw ValidationError("give --local or --endpoint, not both") }
+            if db != nil { throw ValidationError("--db goes with --local, not --endpoint") }
+            guard endpoint.hasPrefix("tcp://") else { throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT") }
+            runner = .endpoint(endpoint)
+        } else {
+            runner = .local(db: Self.databasePath(db))
+        }
+        let formulaName = name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
+        let request = BatchScanRequest(
+            symbolCriteria: criteria, timeframe: tf, dateRange: nil,
+            formula: Formula(name: formulaName, source: formula ?? ""), parameters: parameters, mode: scanMode)
+        return Parsed(request: request, from: fromDay, to: toDay, format: outputFormat, runner: runner)
+    }
+
+    static func databasePath(_ option: String?) -> String {
+        if let option { return option }
+        if let env = ProcessInfo.processInfo.environment["MARKETSCAN_DB"], !env.isEmpty { return env }
+        return "marketscan.sqlite"
+    }
+
+    static func day(_ text: String, option: String) throws -> CalendarDay {
+        guard let day = CalendarDay(text) else { throw ValidationError("\(option) '\(text)': expected a date YYYY-MM-DD") }
+        return day
+    }
+
+    static func number(_ text: String, option: String) throws -> Double {
+        guard let x = Double(text.replacingOccurrences(of: "_", with: "")), x.isFinite else {
+            throw ValidationError("\(option) '\(text)': expected a number")
+        }
+        return x
+    }
+
+    static func parameter(_ text: String) throws -> (String, ParameterValue) {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+            throw ValidationError("--param '\(text)': expected name=value")
+        }
+        let key = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
+        let raw = String(text[text.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        switch raw.lowercased() {
+        case "true": return (key, .bool(true))
+        case "false": return (key, .bool(false))
+        default:
+            guard let x = Double(raw), x.isFinite else {
+                throw ValidationError("--param '\(text)': the value must be a number or true/false")
+            }
+            return (key, .number(x))
+        }
+    }
+
+    static func list(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    // MARK: Running
+
+    func run() async throws {
+        // Errors found while running are printed here (stderr only) with their exit status.
+        do {
+            try await runScan()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            Self.printError("Error: \(error.message)")
+            throw ExitCode(64)
+        } catch {
+            Self.printError("Error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func runScan() async throws {
+        var parsed = try parse()
+        if let file = formulaFile {
+            do {
+                parsed.request.formula.source = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ValidationError("--formula-file '\(file)': cannot read it (\(error.localizedDescription))")
+            }
+        }
+        // The formula is checked before anything is opened or read.
+        let plan: FormulaPlan
+        do {
+            plan = try BatchScanUseCase.checkFormula(parsed.request)
+        } catch let error as FormulaError {
+            Self.printError(error.description)
+            throw ExitCode(65)
+        }
+
+        switch parsed.runner {
+        case .local(let db):
+            try await runLocal(parsed, plan: plan, db: db)
+        case .endpoint:
+            // ENDPOINT: the ScanClient module wires the service-mode run here (RUN_SCAN with wait,
+            // progress from the events socket, Ctrl-C → CANCEL), then renders its ResultDocument
+            // through `emit(_:format:names:columns:)` like the local run.
+            throw ValidationError("--endpoint is not yet available in this build; use --local")
+        }
+    }
+
+    private func runLocal(_ parsed: Parsed, plan: FormulaPlan, db: String) async throws {
+        let store = try Self.openMarketData(path: db)
+        let sessions = try SessionStore(path: db)
+        var request = parsed.request
+        if parsed.from != nil || parsed.to != nil {
+            let to: CalendarDay
+            if let given = parsed.to {
+                to = given
+            } else {
+                let timeframe = request.timeframe
+                to = try await Blocking.run { try store.latestDay(for: timeframe) } ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
+            }
+            request.dateRange = DateRange(from: parsed.from ?? to.adding(days: -365), to: to)
+            if let range = request.dateRange, range.from > range.to {
+                throw ValidationError("--from \(range.from) is after the newest stored session \(range.to); give --to")
+            }
+        }
+
+        let engine = InProcessEngine(bars: store)
+        let useCase = RunScanUseCase(
+            scan: BatchScanUseCase(symbols: store, bars: store, engine: engine), sessions: sessions)
+        let cancellation = CancellationToken()
+        let interrupt = Self.cancelOnInterrupt(cancellation)
+        defer { interrupt.cancel() }
+
+        let bar = parsed.format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
+        let observer = ScanSessionObserver(progress: { _, p in bar?.update(p) })
+        let session = try await useCase.execute(request, observer: observer, cancellation: cancellation)
+        bar?.finish()
+
+        guard let result = session.result, session.status != .failed else {
+            Self.printError("scan failed: \(session.error ?? "unknown error")")
+            throw ExitCode.failure
+        }
+        let matched = Array(Set(result.signals.matches.map(\.symbol)))
+        let names = Dictionary(
+            (try await store.symbols(matched)).map { ($0.symbol, $0.name) }, uniquingKeysWith: { a, _ in a })
+        try emit(ResultDocument(result, status: session.status), format: parsed.format, names: names, columns: plan.columnNames)
+        if session.status == .cancelled { throw ExitCode(130) }
+    }
+
+    /// Prints (or writes to `--output`) the result in `format`.
+    func emit(_ doc: ResultDocument, format: OutputFormat, names: [String: String], columns: [String]?) throws {
+        let text = try ResultRenderer.render(doc, as: format, context: OutputContext(names: names, columns: columns))
+        if let output {
+            do {
+                try text.write(toFile: output, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("--output '\(output)': cannot write it (\(error.localizedDescription))")
+            }
+            if format == .table || ProgressBar.isAvailable { Self.printError(ResultRenderer.summary(doc)) }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    /// The local market-data store (symbols and bars) in the database file at `path`.
+    static func openMarketData(path: String) throws -> any SymbolRepository & BarRepository {
+        try MarketDataStore.open(path: path)
+    }
+
+    /// Ctrl-C cancels the scan once (a second Ctrl-C exits at once).
+    static func cancelOnInterrupt(_ token: CancellationToken) -> any DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            if token.isCancelled {
+                signal(SIGINT, SIG_DFL)
+                raise(SIGINT)
+            }
+            token.cancel()
+        }
+        source.resume()
+        return source
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `scan`: the command-line client and data tool (DESIGN §4).
+@main
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "MarketScan: scan a universe of stocks with an indicator formula.",
+        subcommands: [DataCommand.self, RunCommand.self, KeygenCommand.self]
+    )
+}

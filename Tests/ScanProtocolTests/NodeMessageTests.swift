@@ -1,0 +1,147 @@
+import ScanCore
+import Testing
+
+@testable import ScanProtocol
+
+/// A deterministic generator so failures reproduce.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension SplitMix64 {
+    mutating func text(max: Int = 12) -> String {
+        let alphabet = Array("abcXYZ019_-.한국 ")
+        return String((0..<Int.random(in: 0...max, using: &self)).map { _ in alphabet.randomElement(using: &self)! })
+    }
+    mutating func double() -> Double {
+        switch Int.random(in: 0..<6, using: &self) {
+        case 0: .nan
+        case 1: -0.0
+        case 2: .infinity
+        default: Double.random(in: -1e12...1e12, using: &self)
+        }
+    }
+}
+
+func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
+    var params: [String: ParameterValue] = [:]
+    for _ in 0..<Int.random(in: 0...3, using: &g) {
+        params[g.text()] = Bool.random(using: &g) ? .bool(Bool.random(using: &g)) : .number(Double.random(in: -100...100, using: &g))
+    }
+    let from = CalendarDay(daysSinceEpoch: Int32.random(in: -1000...20000, using: &g))
+    return ChunkMessage(
+        jobId: g.text(), chunkIndex: Int.random(in: 0...10_000, using: &g), attempt: Int.random(in: 1...5, using: &g),
+        symbols: (0..<Int.random(in: 0...40, using: &g)).map { _ in g.text(max: 8) },
+        timeframe: Timeframe.allCases.randomElement(using: &g)!, dateRange: DateRange(from: from, to: from.adding(days: 30)),
+        formula: Formula(name: g.text(), source: g.text(max: 200)), parameters: params,
+        mode: Bool.random(using: &g) ? .range : .latest, lookback: Int.random(in: 0...5000, using: &g))
+}
+
+func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
+    let signals = ["golden", "dead", "x"]
+    let columns = ["rsi14", "atr", "c"]
+    let results = (0..<Int.random(in: 0...20, using: &g)).map { _ -> SymbolResult in
+        let symbol = g.text(max: 8)
+        let matches = (0..<Int.random(in: 0...6, using: &g)).map { _ -> SignalMatch in
+            var values: [String: Double] = [:]
+            for c in columns where Bool.random(using: &g) { values[c] = g.double() }
+            let intraday = Bool.random(using: &g)
+            return SignalMatch(
+                symbol: symbol,
+                timestamp: BarTimestamp(
+                    epochSeconds: Int64.random(in: -1_000_000...2_000_000_000, using: &g),
+                    utcOffsetSeconds: intraday ? Int32.random(in: -43200...50400, using: &g) : 0, isIntraday: intraday),
+                signal: signals.randomElement(using: &g)!, close: Double.random(in: 0...1e6, using: &g), values: values)
+        }
+        return SymbolResult(
+            symbol: symbol, matches: matches, error: Bool.random(using: &g) ? nil : g.text(max: 50),
+            barsScanned: Int.random(in: 0...100_000, using: &g))
+    }
+    return ChunkResultMessage(
+        jobId: g.text(), chunkIndex: Int.random(in: 0...500, using: &g), attempt: Int.random(in: 1...3, using: &g),
+        nodeName: g.text(), results: results)
+}
+
+@Suite struct NodeMessageTests {
+    @Test func chunksRoundTrip() throws {
+        var g = SplitMix64(state: 1)
+        for _ in 0..<300 {
+            let m = NodeMessage.chunk(randomChunk(&g))
+            #expect(try NodeMessage.decode(m.encode()) == m)
+        }
+    }
+
+    @Test func resultsRoundTripIncludingNaN() throws {
+        var g = SplitMix64(state: 2)
+        for _ in 0..<300 {
+            let m = randomResult(&g)
+            // SignalMatch's == treats NaN values as equal, so whole-message equality is exact.
+            #expect(try NodeMessage.decode(NodeMessage.result(m).encode()) == .result(m))
+        }
+    }
+
+    @Test func heartbeatAndCancelRoundTrip() throws {
+        let hb = HeartbeatMessage(
+            nodeName: "node-1", incarnation: 0xDEAD_BEEF_0102, threads: 8, chunksDone: 123, inFlight: 2,
+            held: [ChunkRef(jobId: "j", chunkIndex: 3), ChunkRef(jobId: "k", chunkIndex: 0)])
+        #expect(try NodeMessage.decode(NodeMessage.heartbeat(hb).encode()) == .heartbeat(hb))
+        let c = NodeMessage.cancel(CancelMessage(jobId: "job-9"))
+        #expect(try NodeMessage.decode(c.encode()) == c)
+    }
+
+    @Test func everyTruncationThrows() {
+        var g = SplitMix64(state: 3)
+        let messages: [NodeMessage] = [.chunk(randomChunk(&g)), .result(randomResult(&g)), .cancel(CancelMessage(jobId: "j"))]
+        for m in messages {
+            let bytes = m.encode()
+            for n in 0..<bytes.count {
+                #expect(throws: WireFormatError.self) { try NodeMessage.decode(Array(bytes[0..<n])) }
+            }
+            #expect(throws: WireFormatError.self) { try NodeMessage.decode(bytes + [0]) }
+        }
+    }
+
+    @Test func garbageAndMutationsNeverTrap() {
+        var g = SplitMix64(state: 4)
+        let base = NodeMessage.result(randomResult(&g)).encode()
+        for _ in 0..<3000 {
+            var bytes = base
+            for _ in 0..<Int.random(in: 1...4, using: &g) {
+                bytes[Int.random(in: 0..<bytes.count, using: &g)] = UInt8.random(in: 0...255, using: &g)
+            }
+            _ = try? NodeMessage.decode(bytes)
+            let garbage = (0..<Int.random(in: 0...64, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
+            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, 1] + garbage)
+        }
+    }
+
+    @Test func headerIsChecked() {
+        let bytes = NodeMessage.cancel(CancelMessage(jobId: "j")).encode()
+        var wrongMagic = bytes
+        wrongMagic[0] = 0
+        #expect(throws: WireFormatError("not a node message (bad magic)")) { try NodeMessage.decode(wrongMagic) }
+        var wrongVersion = bytes
+        wrongVersion[3] = 9
+        #expect(throws: WireFormatError.self) { try NodeMessage.decode(wrongVersion) }
+        var wrongKind = bytes
+        wrongKind[4] = 77
+        #expect(throws: WireFormatError("unknown node message kind 77")) { try NodeMessage.decode(wrongKind) }
+    }
+
+    @Test func hugeCountsAreRejectedWithoutAllocating() {
+        var w = BinaryWriter()
+        for b: UInt8 in [0x4D, 0x53, 0x4E, 1, 1] { w.u8(b) }
+        w.string("job")
+        w.u32(0)
+        w.u32(1)
+        w.u32(UInt32.max)  // symbol count
+        #expect(throws: WireFormatError.self) { try NodeMessage.decode(w.bytes) }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import ZeroMQ
+import ScanProtocol
+@testable import ScanService
+
+/// CURVE on every socket with a ZAP allow-list: allowed clients and nodes work, others are refused.
+@Suite("CURVE security")
+struct CurveTests {
+    /// A DEALER with CURVE client keys asking PING; `nil` when no reply comes in `seconds`.
+    private func ping(_ endpoint: String, client: CurveCertificate, serverKey: String, seconds: Double) async throws -> Reply? {
+        let loop = try ZMQLoop(context: try ZMQContext(), name: "curve-client")
+        defer { Task { await loop.shutdown() } }
+        var options = SocketOptions()
+        CurveClientSecurity(certificate: client, serverKey: serverKey).apply(to: &options)
+        let socket = try await loop.makeSocket(.dealer, options: options)
+        try await socket.connect(endpoint)
+        _ = try await socket.trySend(ZMQMessage([[], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{}".utf8)]))
+        do {
+            let message = try await withTimeout(seconds, "PING reply") { try await socket.receive() }
+            return try message.map { try ReplyCodec.decode($0.frames) }
+        } catch is TimedOut {
+            return nil
+        }
+    }
+
+    @Test func allowedClientAndNodeWorkOthersAreRefused() async throws {
+        try #require(Curve.isAvailable)
+        let server = try CurveCertificate.generate()
+        let client = try CurveCertificate.generate()
+        let node = try CurveCertificate.generate()
+        let stranger = try CurveCertificate.generate()
+        try await withCluster(nodes: 0, configure: {
+            $0.curve = CurveServerSecurity(certificate: server, allowedClientKeys: [client.publicKey, node.publicKey])
+        }) { cluster in
+            cluster.addNode(name: "secure-node", curve: CurveClientSecurity(certificate: node, serverKey: server.publicKey))
+            let reply = try #require(try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 10))
+            #expect(reply.isOK)
+            try await eventually(10, "the CURVE node is live") {
+                let r = try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 5)
+                return try r?.decode(PingReply.self).nodes.contains { $0.name == "secure-node" } == true
+            }
+            // Not on the allow-list: the handshake fails, no request ever reaches the service.
+            #expect(try await ping(cluster.endpoints.api, client: stranger, serverKey: server.publicKey, seconds: 1) == nil)
+            // Plain TCP against a CURVE server: refused as well.
+            let plain = try await withTimeout(5, "plain client") { () -> Bool in
+                let loop = try ZMQLoop(context: try ZMQContext(), name: "plain")
+                defer { Task { await loop.shutdown() } }
+                let s = try await loop.makeSocket(.dealer, connectingTo: [cluster.endpoints.api])
+                _ = try await s.trySend(ZMQMessage([[], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{}".utf8)]))
+                return (try? await withTimeout(1, "plain reply") { try await s.receive() }) != nil
+            }
+            #expect(plain == false)
+        }
+    }
+
+    @Test func certificatesRoundTripThroughTheirText() throws {
+        try #require(Curve.isAvailable)
+        let c = try CurveCertificate.generate()
+        #expect(try CurveCertificate.parse(c.text(includingSecret: true)) == c)
+        #expect(try CurveCertificate.parse(c.text(includingSecret: false)) == CurveCertificate(publicKey: c.publicKey))
+        #expect(try CurveCertificate.parse(c.publicKey + "\n") == CurveCertificate(publicKey: c.publicKey))
+        #expect(throws: CurveCertificate.FormatError.self) { try CurveCertificate.parse("public-key = \"short\"") }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import ScanCore
+import ScanProtocol
+import ScanService
+import SessionStore
+import Synchronization
+import Testing
+import ZeroMQ
+
+/// Records chunk frames instead of sending them.
+final class RecordingTransport: NodeTransport {
+    let sent = Mutex<[ChunkMessage]>([])
+    let cancels = Mutex<[String]>([])
+
+    func trySendChunk(_ frame: [UInt8]) async throws -> Bool {
+        guard case .chunk(let c) = try NodeMessage.decode(frame) else { return false }
+        sent.withLock { $0.append(c) }
+        return true
+    }
+
+    func publishCancel(jobId: String) async { cancels.withLock { $0.append(jobId) } }
+}
+
+func job(_ id: String, symbols: Int) -> ProcessingJob {
+    ProcessingJob(
+        id: id, symbols: (0..<symbols).map { "S\($0)" }, timeframe: .daily,
+        dateRange: DateRange(from: CalendarDay("2022-01-03")!, to: CalendarDay("2022-03-31")!),
+        formula: Formula(name: "f", source: "close > open"))
+}
+
+func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> ChunkResultMessage {
+    ChunkResultMessage(
+        jobId: c.jobId, chunkIndex: c.chunkIndex, attempt: c.attempt, nodeName: node,
+        results: c.symbols.map { SymbolResult(symbol: $0, error: note, barsScanned: 1) })
+}
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ReliabilityTests {
+    /// The engine with a fake transport: dispatch, dedupe, leases and attempts without sockets.
+    @Test func engineAcceptsOnceRedispatchesExpiredLeasesAndFailsAfterMaxAttempts() async throws {
+        let transport = RecordingTransport()
+        let store = try SessionStore.inMemory()
+        let engine = DistributedEngine(
+            transport: transport, jobs: store, nodes: NodeRegistry(timeout: .seconds(5)), leaseTimeout: .seconds(60),
+            maxAttempts: 2, logger: quietLogger)
+        let dispatcher = Task { await engine.runDispatcher() }
+        defer { dispatcher.cancel() }
+        let j = job("job-1", symbols: 20)  // one worker → chunks of 8: 3 chunks
+        let run = Task { try await engine.processBatch(j, progress: { _ in }, cancellation: CancellationToken()) }
+
+        try await eventually(10, "3 chunks dispatched") { transport.sent.withLock { $0.count } == 3 }
+        let first = transport.sent.withLock { $0 }
+        #expect(first.map(\.chunkIndex) == [0, 1, 2])
+        #expect(first.allSatisfy { $0.attempt == 1 })
+        #expect(first.flatMap(\.symbols) == j.symbols)
+
+        #expect(await engine.accept(answer(first[0])) == .accepted)
+        #expect(await engine.accept(answer(first[0], note: "late duplicate")) == .duplicate)
+        #expect(await engine.accept(ChunkResultMessage(jobId: "job-1", chunkIndex: 1, attempt: 1, nodeName: "x", results: []))
+            == .malformed("results do not match the chunk's 8 symbols"))
+        #expect(await engine.accept(answer(ChunkMessage(
+            jobId: "other", chunkIndex: 0, attempt: 1, symbols: [], timeframe: .daily, dateRange: j.dateRange,
+            formula: j.formula, parameters: [:], mode: .range, lookback: 0))) == .unknownJob)
+        #expect(try await store.chunkResults(jobId: "job-1").keys.sorted() == [0])
+
+        // Leases of chunks 1 and 2 expire: both are dispatched again as attempt 2.
+        #expect(await engine.expireLeases(now: .now + .seconds(61)) == 2)
+        try await eventually(10, "re-dispatch") { transport.sent.withLock { $0.count } == 5 }
+        let again = transport.sent.withLock { Array($0[3...]) }
+        #expect(Set(again.map(\.chunkIndex)) == [1, 2])
+        #expect(again.allSatisfy { $0.attempt == 2 })
+
+        // A heartbeat naming chunk 1 extends its lease; chunk 2 expires on its last attempt.
+        await engine.extendLeases([ChunkRef(jobId: "job-1", chunkIndex: 1)], now: .now + .seconds(100))
+        #expect(await engine.expireLeases(now: .now + .seconds(122)) == 1)
+        #expect(await engine.accept(answer(again.first { $0.chunkIndex == 1 }!)) == .accepted)
+
+        let results = try await withTimeout(10, "job result") { try await run.value }
+        #expect(results.map(\.symbol) == j.symbols)
+        let failed = results.filter { $0.error?.contains("after 2 attempts") == true }.map(\.symbol)
+        #expect(failed == first[2].symbols)
+        #expect(try await store.chunkResults(jobId: "job-1").keys.sorted() == [0, 1, 2])
+        await engine.stop()
+    }
+
+    @Test func engineResumesOnlyMissingChunksAndCancelReturnsThePartialResult() async throws {
+        let transport = RecordingTransport()
+        let store = try SessionStore.inMemory()
+        let j = job("job-2", symbols: 24)
+        try await store.saveJob(j, chunkSize: 8)
+        try await store.saveChunkResult(
+            jobId: "job-2", chunkIndex: 1,
+            results: Array(j.symbols[8..<16]).map { SymbolResult(symbol: $0, error: "from before the restart") })
+        let engine = DistributedEngine(
+            transport: transport, jobs: store, nodes: NodeRegistry(timeout: .seconds(5)), leaseTimeout: .seconds(60),
+            maxAttempts: 3, logger: quietLogger)
+        let dispatcher = Task { await engine.runDispatcher() }
+        defer { dispatcher.cancel() }
+        let token = CancellationToken()
+        let progress = Mutex<[ScanProgress]>([])
+        let run = Task {
+            try await engine.processBatch(j, progress: { p in progress.withLock { $0.append(p) } }, cancellation: token)
+        }
+        try await eventually(10, "2 missing chunks dispatched") { transport.sent.withLock { $0.count } == 2 }
+        #expect(transport.sent.withLock { $0.map(\.chunkIndex) } == [0, 2])
+        #expect(progress.withLock { $0.first?.completed } == 8)
+        #expect(await engine.accept(answer(transport.sent.withLock { $0[0] })) == .accepted)
+        token.cancel()
+        let results = try await withTimeout(10, "cancelled job") { try await run.value }
+        #expect(results.map(\.symbol) == Array(j.symbols[0..<16]))
+        try await eventually(5, "cancel published") { transport.cancels.withLock { $0 } == ["job-2"] }
+        #expect(await engine.accept(answer(transport.sent.withLock { $0[1] })) == .unknownJob)
+        await engine.stop()
+    }
+
+    /// A node that takes chunks and vanishes: its chunks are dispatched again after the lease.
+    @Test func chunksOfAVanishedNodeAreRedispatchedAfterTheLease() async throws {
+        try await withCluster(nodes: 0, configure: { $0.chunkLeaseTimeoutMs = 300 }) { cluster in
+            // The black hole: a PULL that reads chunks and never answers.
+            let holeLoop = try ZMQLoop(context: try ZMQContext(), name: "black-hole")
+            var options = SocketOptions()
+            options.lingerMs = 0
+            let hole = try await holeLoop.makeSocket(.pull, options: options)
+            try await hole.connect(cluster.endpoints.jobs)
+            try await withClient(cluster.endpoints.api) { client in
+                let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                let taken = try await withTimeout(10, "black hole got a chunk") { try await hole.receive() }
+                #expect(taken != nil)
+                await holeLoop.shutdown()  // the node dies holding chunks
+                cluster.addNode(name: "rescuer")
+                let id = started.session.sessionId
+                let reply = try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#)
+                #expect(reply.isOK)
+                try await eventually(20, "session completes after the lease") {
+                    try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
+                        .session.status == "completed"
+                }
+                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+                let local = ResultDocument(
+                    try await localResult(try started.session.request.validated()), sessionId: id, status: .completed)
+                #expect(result.result.signals == local.signals)
+                #expect(result.result.errorsCount == 0)
+            }
+        }
+    }
+
+    /// Stop the service mid-scan, start a new one on the same store: it resumes the session and runs
+    /// only the chunks that were not persisted.
+    @Test func aRestartedServiceResumesFromPersistedChunks() async throws {
+        let sessions = try SessionStore.inMemory()
+        var sessionId = ""
+        // First service: no nodes, so the session stays running with nothing finished.
+        try await withCluster(nodes: 0, sessions: sessions) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                let sid = started.session.sessionId
+                sessionId = sid
+                try await eventually(10, "job persisted") { try await sessions.job(id: sid) != nil }
+            }
+        }
+        let id = sessionId
+        #expect(try await sessions.session(id: id)?.status == .running)
+        // A chunk finished before the "crash": its stored results must survive, not be recomputed.
+        let saved = try #require(try await sessions.job(id: id))
+        let chunk0 = saved.job.chunks(size: saved.chunkSize)[0].symbols
+        try await sessions.saveChunkResult(
+            jobId: id, chunkIndex: 0, results: chunk0.map { SymbolResult(symbol: $0, error: "persisted before restart") })
+
+        try await withCluster(nodes: 2, sessions: sessions) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                try await eventually(20, "resumed session completes") {
+                    try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
+                        .session.status == "completed"
+                }
+                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+                #expect(result.result.signals.totalSymbols == 48)
+                #expect(Set(result.result.errors.map(\.symbol)) == Set(chunk0))
+                #expect(result.result.errors.allSatisfy { $0.message == "persisted before restart" })
+            }
+        }
+    }
+}

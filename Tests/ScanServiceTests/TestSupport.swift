@@ -1,0 +1,213 @@
+import EngineNode
+import Foundation
+import Logging
+import MarketData
+import ScanCore
+import ScanProtocol
+import ScanService
+import SessionStore
+import Synchronization
+import Testing
+import ZeroMQ
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out: \(what)" }
+}
+
+/// Runs `body`, failing with ``TimedOut`` after `seconds`.
+func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimedOut(what: what)
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw TimedOut(what: what) }
+        return first
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds, failing after `seconds`.
+func eventually(_ seconds: Double = 10, _ what: String, _ condition: @escaping @Sendable () async throws -> Bool) async throws {
+    try await withTimeout(seconds, what) {
+        while try await !condition() { try await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+/// The bundled sample (48 KRX symbols, daily bars 2015–2022) in one in-memory store shared by tests.
+enum TestMarket {
+    static let shared = Mutex<MarketDataStore?>(nil)
+
+    static func store() throws -> MarketDataStore {
+        try shared.withLock { s in
+            if let s { return s }
+            let store = try MarketDataStore.inMemory()
+            _ = try SampleData.load(into: store)
+            s = store
+            return store
+        }
+    }
+}
+
+let quietLogger: Logger = {
+    var l = Logger(label: "test")
+    l.logLevel = .critical
+    return l
+}()
+
+let f1 = "crossover(sma(close,5), sma(close,20)) and volume > 1.5 * sma(volume,20)"
+
+/// A scan-service and its nodes running in this process on 127.0.0.1 with ephemeral ports.
+final class Cluster: Sendable {
+    let service: ScanService
+    let serviceTask: Task<Void, any Error>
+    let endpoints: ScanServiceConfiguration.Endpoints
+    let nodes: Mutex<[(EngineNode, Task<Void, any Error>)]>
+    let store: MarketDataStore
+    let sessions: SessionStore
+
+    init(
+        service: ScanService, serviceTask: Task<Void, any Error>, endpoints: ScanServiceConfiguration.Endpoints,
+        store: MarketDataStore, sessions: SessionStore
+    ) {
+        self.service = service
+        self.serviceTask = serviceTask
+        self.endpoints = endpoints
+        self.store = store
+        self.sessions = sessions
+        self.nodes = Mutex([])
+    }
+
+    static func start(
+        nodes: Int, sessions: SessionStore? = nil, configure: (inout ScanServiceConfiguration) -> Void = { _ in }
+    ) async throws -> Cluster {
+        let store = try TestMarket.store()
+        let sessionStore = try sessions ?? SessionStore.inMemory()
+        var config = ScanServiceConfiguration(endpoints: .ephemeral(), lingerMs: 0, nodeTimeoutMs: 5000)
+        configure(&config)
+        let service = ScanService(
+            configuration: config, symbols: store, bars: store, sessions: sessionStore, jobs: sessionStore, logger: quietLogger)
+        let task = Task { try await service.run() }
+        let endpoints: ScanServiceConfiguration.Endpoints
+        do {
+            endpoints = try await withTimeout(10, "service bound") { try await service.boundEndpoints() }
+        } catch {
+            service.shutdown()
+            task.cancel()
+            throw error
+        }
+        let cluster = Cluster(service: service, serviceTask: task, endpoints: endpoints, store: store, sessions: sessionStore)
+        for i in 0..<nodes { cluster.addNode(name: "node-\(i + 1)") }
+        return cluster
+    }
+
+    @discardableResult
+    func addNode(name: String, threads: Int = 2, curve: CurveClientSecurity? = nil) -> EngineNode {
+        let config = EngineNodeConfiguration(
+            jobsEndpoint: endpoints.jobs, resultsEndpoint: endpoints.results, controlEndpoint: endpoints.control,
+            threads: threads, name: name, heartbeatIntervalMs: 100, lingerMs: 0, curve: curve)
+        let node = EngineNode(configuration: config, bars: store, logger: quietLogger)
+        let task = Task { try await node.run() }
+        nodes.withLock { $0.append((node, task)) }
+        return node
+    }
+
+    /// Stops one node and waits for it.
+    func stopNode(_ node: EngineNode) async {
+        let entry = nodes.withLock { list -> (EngineNode, Task<Void, any Error>)? in
+            guard let i = list.firstIndex(where: { $0.0 === node }) else { return nil }
+            return list.remove(at: i)
+        }
+        guard let (n, t) = entry else { return }
+        n.shutdown()
+        _ = try? await withTimeout(10, "node stopped") { try await t.value }
+    }
+
+    /// Stops the service only (nodes keep running).
+    func stopService() async {
+        service.shutdown()
+        _ = try? await withTimeout(10, "service stopped") { try await self.serviceTask.value }
+    }
+
+    func stop() async {
+        for (n, _) in nodes.withLock({ $0 }) { await stopNode(n) }
+        await stopService()
+    }
+}
+
+/// Runs `body` with a cluster that is stopped afterwards, even when `body` throws.
+func withCluster(
+    nodes: Int, sessions: SessionStore? = nil, configure: (inout ScanServiceConfiguration) -> Void = { _ in },
+    _ body: (Cluster) async throws -> Void
+) async throws {
+    let cluster = try await Cluster.start(nodes: nodes, sessions: sessions, configure: configure)
+    do {
+        try await body(cluster)
+    } catch {
+        await cluster.stop()
+        throw error
+    }
+    await cluster.stop()
+}
+
+/// A raw DEALER client speaking the wire protocol.
+final class RawClient: Sendable {
+    let loop: ZMQLoop
+    let socket: ZMQSocket
+
+    init(endpoint: String) async throws {
+        loop = try ZMQLoop(context: try ZMQContext(), name: "test-client")
+        var options = SocketOptions()
+        options.lingerMs = 0
+        socket = try await loop.makeSocket(.dealer, options: options)
+        try await socket.connect(endpoint)
+    }
+
+    func sendRaw(_ frames: [[UInt8]]) async throws {
+        try await socket.send(ZMQMessage(frames))
+    }
+
+    func receiveReply(timeout: Double = 15) async throws -> Reply {
+        let socket = self.socket
+        let message = try await withTimeout(timeout, "reply") { try await socket.receive() }
+        guard let message else { throw TimedOut(what: "socket closed") }
+        return try ReplyCodec.decode(message.frames)
+    }
+
+    /// Sends `"" | MSCAN/1 | VERB | BODY` and waits for the reply.
+    func request(_ verb: String, _ body: String, timeout: Double = 15) async throws -> Reply {
+        try await sendRaw([[], Array("MSCAN/1".utf8), Array(verb.utf8), Array(body.utf8)])
+        return try await receiveReply(timeout: timeout)
+    }
+
+    func close() async { await loop.shutdown() }
+}
+
+func withClient(_ endpoint: String, _ body: (RawClient) async throws -> Void) async throws {
+    let client = try await RawClient(endpoint: endpoint)
+    do {
+        try await body(client)
+    } catch {
+        await client.close()
+        throw error
+    }
+    await client.close()
+}
+
+func runScanBody(symbols: [String]? = nil, formula: String = f1, wait: Bool, extra: String = "") -> String {
+    let criteria = symbols.map { "\"criteria\": {\"symbols\": [\($0.map { "\"\($0)\"" }.joined(separator: ","))]}," } ?? ""
+    return """
+        {"formula": {"name": "f1", "source": "\(formula)"}, \(criteria)
+         "timeframe": "1d", "date_range": {"from": "2021-01-04", "to": "2022-09-19"}, "mode": "range",
+         "wait": \(wait)\(extra)}
+        """
+}
+
+/// The same scan run in this process (what `scan run --local` computes).
+func localResult(_ request: BatchScanRequest) async throws -> BatchScanResult {
+    let store = try TestMarket.store()
+    return try await BatchScanUseCase(symbols: store, bars: store, engine: InProcessEngine(bars: store, threads: 2))
+        .execute(request)
+}

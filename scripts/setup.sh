@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine with only the Swift toolchain lacks for building and testing
+# MarketScan: libzmq (C library + headers) and the Python packages the protocol example tests use.
+# Idempotent: installs nothing that is already there.
+set -euo pipefail
+
+need_apt=()
+if ! pkg-config --exists libzmq 2>/dev/null || [ ! -f /usr/include/zmq.h ]; then
+  need_apt+=(libzmq3-dev)
+fi
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} (apt-get)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Python packages used by tests (protocol/examples are run by a test) — not by the product itself.
+py_missing=()
+python3 -c 'import zmq' 2>/dev/null || py_missing+=(pyzmq)
+python3 -c 'import jsonschema' 2>/dev/null || py_missing+=(jsonschema)
+if [ ${#py_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${py_missing[*]} (pip)" >&2
+  python3 -m pip install --quiet "${py_missing[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "${py_missing[@]}"
+fi
