@@ -19,7 +19,7 @@ func evaluate(
 }
 
 /// Values equal, NaN equal to NaN.
-func same(_ a: [Double], _ b: [Double]) -> Bool {
+func sameValues(_ a: [Double], _ b: [Double]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
 }
 
@@ -53,7 +53,7 @@ func same(_ a: [Double], _ b: [Double]) -> Bool {
         #expect(c[2] == typical)
         #expect(c[3] == average)
         // Division by zero is undefined.
-        #expect(same(c[4], [11, .nan, 6]))
+        #expect(sameValues(c[4], [11, .nan, 6]))
     }
 
     @Test func undefinedComparesFalse() throws {
@@ -69,7 +69,7 @@ func same(_ a: [Double], _ b: [Double]) -> Bool {
     @Test func historyShiftsAndIsUndefinedBeforeTheStart() throws {
         let out = try evaluate("signal up = close > close[1]\ncolumn back2 = close[2]", bars(close: closes))
         #expect(out.signals[0].indices == [1, 2, 5, 6, 9])
-        #expect(same(out.signals[0].columns[0], [.nan, 10, 11, 10, 13]))
+        #expect(sameValues(out.signals[0].columns[0], [.nan, 10, 11, 10, 13]))
         // Offsets add up, and a boolean's history is false before the start.
         let nested = try evaluate("let up = close > close[1]\nsignal s = up[1][1]", bars(close: closes))
         #expect(nested.signals[0].indices == [3, 4, 7, 8])
@@ -90,7 +90,7 @@ func same(_ a: [Double], _ b: [Double]) -> Bool {
 
     @Test func barssince() throws {
         let out = try evaluate("signal all = true\ncolumn n = barssince(close > 12)", bars(close: closes))
-        #expect(same(out.signals[0].columns[0], [.nan, .nan, .nan, .nan, .nan, .nan, 0, 0, 1, 0]))
+        #expect(sameValues(out.signals[0].columns[0], [.nan, .nan, .nan, .nan, .nan, .nan, 0, 0, 1, 0]))
     }
 
     @Test func risingAndFalling() throws {
@@ -129,8 +129,8 @@ func same(_ a: [Double], _ b: [Double]) -> Bool {
         #expect(c[0] == [2, 1, 6, 3])
         #expect(c[1][3].isNaN)  // log of 0 is undefined
         #expect(c[1][0] == 0 && c[1][1] > 1.386 && c[1][1] < 1.387 && c[1][2] > 2.197 && c[1][2] < 2.198)
-        #expect(same(c[2], [0, 3.0.squareRoot(), 8.0.squareRoot(), .nan]))
-        #expect(same(c[3], [1, 2, .nan, 0]))
+        #expect(sameValues(c[2], [0, 3.0.squareRoot(), 8.0.squareRoot(), .nan]))
+        #expect(sameValues(c[3], [1, 2, .nan, 0]))
         #expect(c[4] == [2, 4, 9, 2])
         #expect(c[5] == [-1, 4, 9, 0])
     }
