@@ -5,7 +5,7 @@ import FormulaEngine
 /// engine node's worker thread does. Prints bars per second for each formula (best of the runs,
 /// and the median).
 ///
-///     swift run -c release --package-path Benchmarks FormulaBench [--symbols N] [--bars N] [--runs N]
+///     swift run -c release --package-path Benchmarks FormulaBench [--symbols N] [--bars N] [--runs N] [--only NAME]
 @main
 struct FormulaBench {
     static let formulas: [(name: String, source: String)] = [
@@ -27,15 +27,18 @@ struct FormulaBench {
         var symbols = 2_000
         var barsPerSymbol = 2_500
         var runs = 7
+        var only: String?
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
-            let value = arguments.next().flatMap { Int($0) }
+            let text = arguments.next()
+            let value = text.flatMap { Int($0) }
             switch (argument, value) {
+            case ("--only", _) where text != nil: only = text
             case ("--symbols", let v?) where v > 0: symbols = v
             case ("--bars", let v?) where v > 0: barsPerSymbol = v
             case ("--runs", let v?) where v > 0: runs = v
             default:
-                print("usage: FormulaBench [--symbols N] [--bars N] [--runs N]")
+                print("usage: FormulaBench [--symbols N] [--bars N] [--runs N] [--only NAME]")
                 return
             }
         }
@@ -44,7 +47,7 @@ struct FormulaBench {
         let totalBars = symbols * barsPerSymbol
         print("Formula evaluation, one core: \(symbols) symbols × \(barsPerSymbol) bars = \(totalBars) bars, best/median of \(runs) runs")
 
-        for (name, source) in formulas {
+        for (name, source) in formulas where only.map({ name.hasPrefix($0) }) ?? true {
             let plan: FormulaPlan
             do {
                 plan = try FormulaPlan.compile(source: source, name: name)
