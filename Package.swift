@@ -114,7 +114,8 @@ let package = Package(
             name: "SessionStoreTests", dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
-        .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"]),
+        // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
+        .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"], exclude: ["Golden"]),
         .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),
         // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.
         .testTarget(name: "EndToEndTests", dependencies: ["ScanProtocol", "ZeroMQ", "MarketData"]),

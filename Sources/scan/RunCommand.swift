@@ -223,11 +223,10 @@ struct RunCommand: AsyncParsableCommand {
         switch parsed.runner {
         case .local(let db):
             try await runLocal(parsed, plan: plan, db: db)
-        case .endpoint:
-            // ENDPOINT: the ScanClient module wires the service-mode run here (RUN_SCAN with wait,
-            // progress from the events socket, Ctrl-C → CANCEL), then renders its ResultDocument
-            // through `emit(_:format:names:columns:)` like the local run.
-            throw ValidationError("--endpoint is not yet available in this build; use --local")
+        case .endpoint(let endpoint):
+            // ENDPOINT: the service-mode run (RemoteRun.swift): RUN_SCAN, progress from the events
+            // socket, Ctrl-C → CANCEL, then its ResultDocument through `emit` like the local run.
+            try await runRemote(parsed, plan: plan, endpoint: endpoint)
         }
     }
 

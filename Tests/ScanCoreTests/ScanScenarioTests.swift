@@ -1,249 +1,249 @@
+import FormulaEngine
 import Foundation
+import MarketData
 import ScanCore
 import SessionStore
 import Synchronization
 import Testing
 
-/// One test per scenario of the product's specs (DESIGN §2). They run on ``TestRepositories`` (a fake
-/// of the sample today; the real store with the bundled sample once MarketData is merged).
-@Suite("Scan scenarios")
+/// One test per scenario of the product's specs (DESIGN §2), on the real store holding the bundled
+/// sample (built once per process, see ``SampleStore``), the real ``InProcessEngine`` and real
+/// formulas. Expected match counts and dates come from the pandas + TA-Lib peer on the same CSV.
+/// Fakes appear only where a failure is injected (``FailingEngine``, ``InstrumentedStore``).
+@Suite("Scan scenarios", .timeLimit(.minutes(1)))
 struct ScanScenarioTests {
-    func scripted(_ market: FakeMarket) -> (BatchScanUseCase, ScriptedEngine) {
-        let engine = ScriptedEngine(market: market)
-        return (BatchScanUseCase(symbols: market, bars: market, engine: engine), engine)
-    }
-
-    func inProcess(_ market: FakeMarket, threads: Int = 2, chunkSize: Int? = nil) -> BatchScanUseCase {
-        BatchScanUseCase(symbols: market, bars: market, engine: InProcessEngine(bars: market, threads: threads, chunkSize: chunkSize))
-    }
-
     @Test func explicitSymbols() async throws {
-        let market = try TestRepositories.sample()
-        let result = try await inProcess(market).execute(request(SymbolCriteria(symbols: ["005930", "000660"])))
+        let store = InstrumentedStore(try SampleStore.store())
+        let result = try await store.scan().execute(request(SymbolCriteria(symbols: ["005930", "000660"])))
         #expect(result.signals.totalSymbols == 2)
         #expect(result.errors.isEmpty)
-        #expect(Set(market.loads.withLock { $0 }) == ["005930", "000660"])
-        #expect(result.signals.matches.allSatisfy { ["005930", "000660"].contains($0.symbol) })
-
-        let (scripted, engine) = scripted(market)
-        let r2 = try await scripted.execute(request(SymbolCriteria(symbols: ["005930", "000660"])))
-        #expect(engine.jobs.withLock { $0.first?.symbols } == ["005930", "000660"])
-        #expect(Set(r2.signals.matches.map(\.symbol)) == ["005930", "000660"])
+        #expect(Set(store.loaded) == ["005930", "000660"])
+        #expect(store.loaded.count == 2)
+        // pandas + TA-Lib on Resources/bars.csv: F1 fires on exactly these four sessions in 2020 … 2022-09-19.
+        let got = result.signals.matches.map { "\($0.symbol) \($0.timestamp) \($0.signal) \($0.close)" }
+        #expect(got == [
+            "000660 2020-06-03 f1 88700.0", "000660 2020-07-30 f1 85300.0",
+            "005930 2021-06-03 f1 82800.0", "005930 2021-08-04 f1 82900.0",
+        ])
+        #expect(result.signals.symbolsWithMatches == 2)
     }
 
     @Test func marketKOSPI() async throws {
-        let market = try TestRepositories.sample()
-        let (useCase, engine) = scripted(market)
-        let result = try await useCase.execute(request(SymbolCriteria(markets: ["KOSPI"])))
-        let kospi = market.infos.filter { $0.market == "KOSPI" && $0.active }.map(\.symbol)
-        #expect(engine.jobs.withLock { $0.first?.symbols }.map(Set.init) == Set(kospi))
-        #expect(result.signals.totalSymbols == kospi.count)
-        #expect(result.signals.matches.allSatisfy { kospi.contains($0.symbol) })
+        let store = InstrumentedStore(try SampleStore.store())
+        let result = try await store.scan().execute(request(SymbolCriteria(markets: ["KOSPI"])))
+        #expect(result.signals.totalSymbols == SampleUniverse.kospi.count)
+        #expect(store.loaded.sorted() == SampleUniverse.kospi)
+        #expect(result.errors.isEmpty)
+        #expect(result.signals.totalMatches > 0)
+        #expect(result.signals.matches.allSatisfy { SampleUniverse.kospi.contains($0.symbol) })
+        // The market filter is case-insensitive.
+        let lower = try await SampleStore.store().resolve(SymbolCriteria(markets: ["kospi"]))
+        #expect(lower.symbols.map(\.symbol) == SampleUniverse.kospi)
     }
 
     @Test func marketSectorAndMarketCapFiltersWithExclusions() async throws {
-        let market = try TestRepositories.sample()
-        let (useCase, engine) = scripted(market)
+        let store = InstrumentedStore(try SampleStore.store())
         let criteria = SymbolCriteria(
-            markets: ["KOSPI", "KOSDAQ"], sectors: ["반도체 제조업", "기타 금융업"], minMarketCap: 1_500_000_000_000,
-            maxMarketCap: 100_000_000_000_000, exclude: ["247540"])
-        let result = try await useCase.execute(request(criteria))
-        // 000660 (KOSPI, 반도체, 96.8T) and 086520 (KOSDAQ, 기타 금융업, 2T) qualify; 247540 is excluded,
-        // 000150 is below the minimum cap, 123456 is inactive.
-        #expect(engine.jobs.withLock { $0.first?.symbols }.map(Set.init) == ["000660", "086520"])
-        #expect(result.signals.totalSymbols == 2)
+            markets: ["KOSPI"], sectors: ["반도체 제조업", "기타 금융업", "전자부품 제조업", "통신 및 방송 장비 제조업", "의약품 제조업"],
+            minMarketCap: 1_500_000_000_000, maxMarketCap: 100_000_000_000_000, exclude: ["105560"])
+        let result = try await store.scan().execute(request(criteria))
+        // From symbols.csv: in those sectors, 000660 (96.8T), 000990 (3.2T), 034220 (6.9T) and 086790 (15.7T)
+        // qualify. 105560 (27.1T) is excluded; 237690 is KOSDAQ; 005930 (447.7T) is above the maximum;
+        // 000150, 005500, 033240, 078600 are below the minimum.
+        #expect(store.loaded.sorted() == ["000660", "000990", "034220", "086790"])
+        #expect(result.signals.totalSymbols == 4)
+        #expect(Set(result.signals.matches.map(\.symbol)).isSubset(of: ["000660", "000990", "034220", "086790"]))
+        // The peer: 000660 fires twice and 000990 six times in this range.
+        #expect(result.statistics.bySymbol["000660"] == 2)
+        #expect(result.statistics.bySymbol["000990"] == 6)
     }
 
     @Test func emptyUniverseCompletesWithZeroSymbols() async throws {
-        let market = try TestRepositories.sample()
-        let store = try SessionStore.inMemory()
-        let run = RunScanUseCase(scan: inProcess(market), sessions: store)
-        let session = try await run.execute(request(SymbolCriteria(markets: ["NASDAQ"])))
+        let store = InstrumentedStore(try SampleStore.store())
+        let sessions = try SessionStore.inMemory()
+        let log = ProgressLog()
+        let session = try await RunScanUseCase(scan: store.scan(), sessions: sessions).execute(
+            request(SymbolCriteria(markets: ["NASDAQ"])), observer: ScanSessionObserver(progress: { log.record($1) }))
         #expect(session.status == .completed)
         #expect(session.error == nil)
         #expect(session.result?.signals.totalSymbols == 0)
         #expect(session.result?.signals.matches.isEmpty == true)
-        #expect(try await store.session(id: session.id)?.status == .completed)
+        #expect(session.result?.errors.isEmpty == true)
+        #expect(store.loaded.isEmpty)
+        #expect(log.all == [ScanProgress(completed: 0, total: 0, matchesSoFar: 0)])
+        #expect(try await sessions.session(id: session.id)?.status == .completed)
     }
 
     @Test func progressCallbackSeesEverySymbolOnceAndEndsAtTotal() async throws {
-        let market = try TestRepositories.sample()
+        let store = InstrumentedStore(try SampleStore.store())
         let log = ProgressLog()
-        let result = try await inProcess(market, threads: 3, chunkSize: 2).execute(
-            request(.all), progress: { log.record($0) })
-        let active = market.infos.filter(\.active).count
+        let result = try await store.scan(threads: 3, chunkSize: 5).execute(request(.all), progress: { log.record($0) })
         let reports = log.all
-        #expect(reports.map(\.completed) == Array(1...active))
-        #expect(reports.allSatisfy { $0.total == active })
-        #expect(reports.last?.completed == reports.last?.total)
+        let total = SampleUniverse.all.count
+        #expect(reports.map(\.completed) == Array(1...total))
+        #expect(reports.allSatisfy { $0.total == total })
+        #expect(store.loaded.sorted() == SampleUniverse.all)
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.matchesSoFar <= $1.matchesSoFar })
         #expect(reports.last?.matchesSoFar == result.signals.totalMatches)
+        #expect(result.signals.totalMatches == 233)  // the peer's F1 count on the sample in this range
     }
 
     @Test func cancellationGivesPartialResultsAndStatusCancelled() async throws {
         let token = CancellationToken()
         let count = Mutex(0)
-        let market = FakeMarket(onLoad: { _ in
-            // Cancel while the third symbol is being loaded.
+        let store = InstrumentedStore(try SampleStore.store(), onLoad: { _ in
+            // Cancel while the third symbol is being loaded: it finishes, nothing after it starts.
             if count.withLock({ $0 += 1; return $0 }) == 3 { token.cancel() }
         })
-        let store = try SessionStore.inMemory()
-        let run = RunScanUseCase(scan: inProcess(market, threads: 1, chunkSize: 2), sessions: store)
-        let session = try await run.execute(request(.all), cancellation: token)
+        let sessions = try SessionStore.inMemory()
+        let session = try await RunScanUseCase(scan: store.scan(threads: 1, chunkSize: 2), sessions: sessions)
+            .execute(request(.all, source: crossSource, name: "cross"), cancellation: token)
         #expect(session.status == .cancelled)
         let result = try #require(session.result)
         #expect(result.cancelled)
         #expect(result.signals.totalSymbols == 3)
-        #expect(result.signals.totalSymbols < market.infos.filter(\.active).count)
-        let stored = try #require(try await store.session(id: session.id))
+        #expect(store.loaded == Array(SampleUniverse.all.prefix(3)))
+        // The finished part is real: 000080, 000150 and 000660 all have crossunders in range.
+        #expect(Set(result.signals.matches.map(\.symbol)) == Set(SampleUniverse.all.prefix(3)))
+        let stored = try #require(try await sessions.session(id: session.id))
         #expect(stored.status == .cancelled)
         #expect(stored.result?.signals.totalSymbols == 3)
+        #expect(stored.result?.signals.matches.count == result.signals.matches.count)
     }
 
     @Test func engineFailureMarksSessionFailedWithTheMessage() async throws {
-        let market = try TestRepositories.sample()
-        let engine = ScriptedEngine(market: market, failWith: "all engine nodes are gone")
-        let store = try SessionStore.inMemory()
-        let run = RunScanUseCase(scan: BatchScanUseCase(symbols: market, bars: market, engine: engine), sessions: store)
-        let session = try await run.execute(request(.all))
+        let store = try SampleStore.store()
+        let sessions = try SessionStore.inMemory()
+        let scan = BatchScanUseCase(symbols: store, bars: store, engine: FailingEngine(message: "all engine nodes are gone"))
+        let session = try await RunScanUseCase(scan: scan, sessions: sessions).execute(request(.all))
         #expect(session.status == .failed)
         #expect(session.error == "all engine nodes are gone")
         #expect(session.result == nil)
-        let stored = try #require(try await store.session(id: session.id))
+        let stored = try #require(try await sessions.session(id: session.id))
         #expect(stored.status == .failed)
         #expect(stored.error == "all engine nodes are gone")
     }
 
     @Test func sessionPersistedAtEachTransition() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scancore-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try SessionStore(path: dir.appendingPathComponent("db.sqlite").path)
-        let readBack = ReadBackRepository(store: store)
-        let market = try TestRepositories.sample()
-        let (useCase, _) = scripted(market)
-        let session = try await RunScanUseCase(scan: useCase, sessions: readBack)
-            .execute(request(.all), sessionId: "session-1")
+        let dir = try TempDir()
+        let readBack = try ReadBackRepository(path: dir.path("sessions.sqlite"))
+        let session = try await RunScanUseCase(scan: realScan(try SampleStore.store()), sessions: readBack)
+            .execute(request(SymbolCriteria(markets: ["KOSDAQ"]), source: crossSource, name: "cross"), sessionId: "session-1")
         #expect(session.id == "session-1")
         let seen = readBack.seen.withLock { $0 }
         #expect(seen.map(\.status) == [.pending, .running, .completed])
-        #expect(seen[0].startedAt == nil && seen[1].startedAt != nil && seen[2].finishedAt != nil)
+        #expect(seen[0].startedAt == nil && seen[0].result == nil)
+        #expect(seen[1].startedAt != nil && seen[1].finishedAt == nil && seen[1].result == nil)
+        #expect(seen[2].finishedAt != nil)
         #expect(seen[2] == session)
-        #expect(seen[2].result?.signals.totalMatches ?? 0 > 0)
+        let result = try #require(seen[2].result)
+        #expect(result.signals.totalSymbols == 20)
+        #expect(result.signals.totalMatches > 0)
+        #expect(seen[2].progress == ScanProgress(completed: 20, total: 20, matchesSoFar: result.signals.totalMatches))
+        // Still there for a fresh connection to the file.
+        let reopened = try SessionStore(path: dir.path("sessions.sqlite"))
+        #expect(try await reopened.session(id: "session-1") == session)
     }
 
     @Test func unknownSymbolIsAPerSymbolError() async throws {
-        let market = try TestRepositories.sample()
-        let result = try await inProcess(market).execute(request(SymbolCriteria(symbols: ["005930", "999999"])))
+        let store = InstrumentedStore(try SampleStore.store())
+        let result = try await store.scan().execute(request(SymbolCriteria(symbols: ["005930", "999999"])))
         #expect(result.signals.totalSymbols == 2)
         #expect(result.errorsCount == 1)
         #expect(result.errors == [SymbolError(symbol: "999999", message: "unknown symbol '999999'")])
-        #expect(!market.loads.withLock { $0 }.contains("999999"))
+        #expect(store.loaded == ["005930"])
+        #expect(result.signals.matches.map(\.symbol) == ["005930", "005930"])
     }
 
     @Test func unreadableSymbolIsAPerSymbolErrorAndTheScanGoesOn() async throws {
-        let market = FakeMarket(broken: ["000660"])
-        let result = try await inProcess(market).execute(request(.all))
+        let store = InstrumentedStore(try SampleStore.store(), broken: ["000660"])
+        let result = try await store.scan().execute(request(SymbolCriteria(markets: ["KOSPI"])))
         #expect(result.errors.map(\.symbol) == ["000660"])
-        #expect(result.errors.first?.message.contains("disk on fire") == true)
-        #expect(result.signals.totalSymbols == market.infos.filter(\.active).count)
+        #expect(result.errors.first?.message.contains("disk on fire for 000660") == true)
+        #expect(result.signals.totalSymbols == SampleUniverse.kospi.count)
+        #expect(!result.signals.matches.contains { $0.symbol == "000660" })
+        #expect(result.signals.symbolsWithMatches > 0)
     }
 
     @Test func latestModeGivesAtMostOneBarPerSymbol() async throws {
-        let market = try TestRepositories.sample()
-        // The real engine: every symbol with bars in range scans exactly its last bar.
-        let engine = InProcessEngine(bars: market, threads: 2)
-        let job = ProcessingJob(
-            id: "j", symbols: ["005930", "000660"], timeframe: .daily, dateRange: testRange,
-            formula: Formula(name: "f", source: "close > 0"), mode: .latest)
-        let results = try await engine.processBatch(job, progress: { _ in }, cancellation: CancellationToken())
-        #expect(results.count == 2)
-        #expect(results.allSatisfy { $0.barsScanned == 1 })
-        for r in results {
-            #expect(Set(r.matches.map(\.timestamp)).count <= 1)
-        }
-        // Through the use case, with matches on every bar offered.
-        let scripted = BatchScanUseCase(symbols: market, bars: market, engine: ScriptedEngine(market: market, every: 1))
-        let result = try await scripted.execute(request(.all, mode: .latest))
-        let perSymbol = Dictionary(grouping: result.signals.matches, by: \.symbol)
-        #expect(!perSymbol.isEmpty)
-        #expect(perSymbol.values.allSatisfy { Set($0.map(\.timestamp)).count == 1 })
-        #expect(perSymbol.values.allSatisfy { $0[0].timestamp.day == CalendarDay(year: 2021, month: 12, day: 31)! })
+        let store = try SampleStore.store()
+        // Every bar qualifies: each symbol reports exactly its last session in range (all 48 trade on 2022-09-19).
+        let all = try await realScan(store).execute(request(.all, mode: .latest, source: "close > 0", name: "up"))
+        #expect(all.signals.totalMatches == SampleUniverse.all.count)
+        #expect(all.signals.matches.map(\.symbol) == SampleUniverse.all)
+        #expect(all.signals.matches.allSatisfy { $0.timestamp.description == "2022-09-19" })
+        // A range ending on a Sunday reports the Friday before.
+        let sunday = DateRange(from: testRange.from, to: CalendarDay(year: 2022, month: 9, day: 18)!)
+        let before = try await realScan(store).execute(request(.all, mode: .latest, source: "close > 0", name: "up", range: sunday))
+        #expect(before.signals.matches.allSatisfy { $0.timestamp.description == "2022-09-16" })
+        #expect(before.signals.totalMatches == SampleUniverse.all.count)
+        // A real formula: at most one match per symbol, each one a match of range mode on that last bar.
+        let latest = try await realScan(store).execute(request(.all, mode: .latest, source: crossSource, name: "cross"))
+        let range = try await realScan(store).execute(request(.all, source: crossSource, name: "cross"))
+        #expect(Dictionary(grouping: latest.signals.matches, by: \.symbol).values.allSatisfy { Set($0.map(\.timestamp)).count == 1 })
+        #expect(latest.signals.matches == range.signals.matches.filter { $0.timestamp.description == "2022-09-19" })
     }
 
     @Test func statisticsConsistentWithMatches() async throws {
-        let market = try TestRepositories.sample()
-        let (useCase, _) = scripted(market)
-        let result = try await useCase.execute(request(.all))
+        let result = try await realScan(try SampleStore.store()).execute(request(.all, source: crossSource, name: "cross"))
         let m = result.signals.matches
-        #expect(!m.isEmpty)
+        // The peer (pandas + TA-Lib) counts 233 golden and 986 dead crosses on the sample in this range.
+        #expect(result.statistics.bySignalType == ["golden": 233, "dead": 986])
         #expect(result.statistics.total == m.count)
         #expect(result.signals.totalMatches == m.count)
         #expect(result.statistics.bySymbol.values.reduce(0, +) == m.count)
         #expect(result.statistics.byDate.values.reduce(0, +) == m.count)
-        #expect(result.statistics.bySignalType.values.reduce(0, +) == m.count)
         #expect(result.statistics.bySymbol == Dictionary(grouping: m, by: \.symbol).mapValues(\.count))
-        #expect(result.statistics.bySignalType == Dictionary(grouping: m, by: \.signal).mapValues(\.count))
+        #expect(result.statistics.byDate == Dictionary(grouping: m, by: { $0.timestamp.description }).mapValues(\.count))
         #expect(result.signals.symbolsWithMatches == Set(m.map(\.symbol)).count)
+        #expect(result.signals.totalSymbols == SampleUniverse.all.count)
         // Sorted by timestamp, then symbol, then signal.
         for (a, b) in zip(m, m.dropFirst()) {
             #expect((a.timestamp.epochSeconds, a.symbol, a.signal) <= (b.timestamp.epochSeconds, b.symbol, b.signal))
         }
+        // Every match carries the formula's three columns, defined after the warm-up.
+        #expect(m.allSatisfy { Set($0.values.keys) == ["fast_ma", "slow_ma", "vol_ratio"] })
+        #expect(m.allSatisfy { $0.values.values.allSatisfy(\.isFinite) })
     }
 
     @Test func invalidDateRangeIsRejectedBeforeAnyDataIsRead() async throws {
-        let market = try TestRepositories.sample()
+        let store = InstrumentedStore(try SampleStore.store())
         var req = request(.all)
         req.dateRange = DateRange(from: testRange.to, to: testRange.from)
-        await #expect(throws: ScanError.self) { try await inProcess(market).execute(req) }
-        #expect(market.loads.withLock { $0 }.isEmpty)
+        await #expect(throws: ScanError.self) { try await store.scan().execute(req) }
+        #expect(store.loaded.isEmpty)
+    }
+
+    @Test func badFormulaIsRejectedBeforeAnyDataIsRead() async throws {
+        let store = InstrumentedStore(try SampleStore.store())
+        await #expect(throws: FormulaError.self) {
+            try await store.scan().execute(request(.all, source: "smaa(close, 5) > 1"))
+        }
+        #expect(store.loaded.isEmpty)
     }
 
     @Test func defaultDateRangeIsTheLastYearOfData() async throws {
-        let market = try TestRepositories.sample()
         var req = request(.all)
         req.dateRange = nil
-        let range = try await inProcess(market).dateRange(for: req)
-        let latest = try #require(try market.latestDay(for: .daily))
-        #expect(range == DateRange(from: latest.adding(days: -365), to: latest))
+        let range = try await realScan(try SampleStore.store()).dateRange(for: req)
+        #expect(range == DateRange(from: CalendarDay(year: 2021, month: 9, day: 19)!, to: CalendarDay(year: 2022, month: 9, day: 19)!))
     }
 
-    @Test func inProcessEngineEqualsPerSymbolEvaluation() async throws {
-        let market = try TestRepositories.sample()
-        let symbols = market.infos.map(\.symbol) + ["999999"]
+    @Test func inProcessEngineGivesTheSameResultsWithAnyThreadsAndChunks() async throws {
+        let store = try SampleStore.store()
+        let symbols = SampleUniverse.all + ["999999"]
         let job = ProcessingJob(
             id: "j", symbols: symbols, timeframe: .daily, dateRange: testRange,
-            formula: Formula(name: "f1", source: "crossover(sma(close,5), sma(close,20))"))
-        let engine = InProcessEngine(bars: market, threads: 2, chunkSize: 3)
-        let parallel = try await engine.processBatch(job, progress: { _ in }, cancellation: CancellationToken())
-        let plan = try FormulaPlanForTests.compile(job)
+            formula: Formula(name: "cross", source: crossSource))
+        let plan = try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
         let scanner = SymbolScanner(plan: plan, job: job)
-        let sequential = symbols.map { scanner.scan(symbol: $0, bars: market) }
-        #expect(parallel.sorted { $0.symbol < $1.symbol } == sequential.sorted { $0.symbol < $1.symbol })
-        #expect(parallel.first { $0.symbol == "999999" }?.error != nil)
+        let sequential = symbols.map { scanner.scan(symbol: $0, bars: store) }.sorted { $0.symbol < $1.symbol }
+        #expect(sequential.reduce(0) { $0 + $1.matches.count } == 233 + 986)
+        for (threads, chunk) in [(1, 100), (2, 3), (3, 1)] {
+            let engine = InProcessEngine(bars: store, threads: threads, chunkSize: chunk)
+            let parallel = try await engine.processBatch(job, progress: { _ in }, cancellation: CancellationToken())
+            #expect(parallel.sorted { $0.symbol < $1.symbol } == sequential)
+        }
+        #expect(sequential.first { $0.symbol == "999999" }?.error?.contains("unknown symbol '999999'") == true)
     }
-}
-
-import FormulaEngine
-
-enum FormulaPlanForTests {
-    static func compile(_ job: ProcessingJob) throws -> FormulaPlan {
-        try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
-    }
-}
-
-/// Saves into the real ``SessionStore`` and reads each saved session straight back.
-final class ReadBackRepository: ScanSessionRepository {
-    let store: SessionStore
-    let seen = Mutex<[ScanSession]>([])
-
-    init(store: SessionStore) { self.store = store }
-
-    func save(_ session: ScanSession) async throws {
-        try await store.save(session)
-        guard let back = try await store.session(id: session.id) else { return }
-        seen.withLock { $0.append(back) }
-    }
-
-    func session(id: String) async throws -> ScanSession? { try await store.session(id: id) }
-    func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] { try await store.list(status: status, limit: limit) }
 }

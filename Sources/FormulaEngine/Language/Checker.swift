@@ -51,11 +51,11 @@ struct Checker {
             case .let(let e):
                 bind(statement.name, try check(e), isInput: false)
             case .signal(let e):
-                let ref = try requireType(.boolean, try check(e), of: e, "signal '\(statement.name)' must be boolean")
+                let ref = try checked(e, .boolean, "signal '\(statement.name)' must be boolean")
                 bind(statement.name, ref, isInput: false)
                 signals.append(Root(name: statement.name, ref: ref))
             case .column(let e):
-                let ref = try requireType(.numeric, try check(e), of: e, "column '\(statement.name)' must be numeric")
+                let ref = try checked(e, .numeric, "column '\(statement.name)' must be numeric")
                 bind(statement.name, ref, isInput: false)
                 columns.append(Root(name: statement.name, ref: ref))
             case .expression(let e):
@@ -65,7 +65,7 @@ struct Checker {
                         at: e.start)
                 }
                 bare = statement
-                let ref = try requireType(.boolean, try check(e), of: e, "signal '\(formulaName)' must be boolean")
+                let ref = try checked(e, .boolean, "signal '\(formulaName)' must be boolean")
                 if let line = declarations[formulaName]?.line {
                     throw error(
                         "the unnamed condition is named '\(formulaName)' like the formula, which line \(line) already defines",
@@ -134,7 +134,14 @@ struct Checker {
 
     // MARK: Expressions
 
-    private mutating func requireType(
+    /// Checks `e` and requires its type. (Checks first, then reads the graph: a call such as
+    /// `requireType(t, try check(e), …)` would read a copy of `self` taken before `check` grew it.)
+    private mutating func checked(_ e: Expression, _ type: ValueType, _ what: String) throws(FormulaError) -> Ref {
+        let ref = try check(e)
+        return try requireType(type, ref, of: e, what)
+    }
+
+    private func requireType(
         _ type: ValueType, _ ref: Ref, of e: Expression, _ what: String
     ) throws(FormulaError) -> Ref {
         let actual = graph.type(of: ref)
@@ -148,10 +155,10 @@ struct Checker {
         case .boolean(let b): return .boolean(b)
         case .name(let name): return try resolve(name, at: e.start)
         case .negate(let inner):
-            let value = try requireType(.numeric, try check(inner), of: inner, "'-' needs a number")
+            let value = try checked(inner, .numeric, "'-' needs a number")
             return graph.unary(.negate, value)
         case .not(let inner):
-            let value = try requireType(.boolean, try check(inner), of: inner, "'not' needs a boolean")
+            let value = try checked(inner, .boolean, "'not' needs a boolean")
             return graph.not(value)
         case .binary(let op, let lhs, let rhs):
             return try binary(op, lhs, rhs, at: e.anchor)
@@ -256,7 +263,7 @@ struct Checker {
     // MARK: Functions
 
     private mutating func numeric(_ e: Expression, _ role: String, of function: String) throws(FormulaError) -> Ref {
-        try requireType(.numeric, try check(e), of: e, "\(role) of \(function) must be numeric")
+        try checked(e, .numeric, "\(role) of \(function) must be numeric")
     }
 
     private mutating func call(
@@ -324,7 +331,7 @@ struct Checker {
             let b = try numeric(args[1], "b", of: name)
             return graph.arithmetic(name == "min" ? .minimum : .maximum, a, b)
         case "iff":
-            let condition = try requireType(.boolean, try check(args[0]), of: args[0], "cond of iff must be boolean")
+            let condition = try checked(args[0], .boolean, "cond of iff must be boolean")
             let a = try check(args[1])
             let b = try check(args[2])
             let (ta, tb) = (graph.type(of: a), graph.type(of: b))
@@ -333,7 +340,7 @@ struct Checker {
             }
             return graph.select(condition, a, b)
         case "barssince":
-            let condition = try requireType(.boolean, try check(args[0]), of: args[0], "cond of barssince must be boolean")
+            let condition = try checked(args[0], .boolean, "cond of barssince must be boolean")
             return graph.barssince(condition)
         default:  // rising, falling
             let x = try numeric(args[0], "x", of: name)

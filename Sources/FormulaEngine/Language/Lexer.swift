@@ -2,7 +2,7 @@
 ///
 /// Newlines end statements, except inside parentheses or brackets (an expression may span lines
 /// there). `#` starts a comment that runs to the end of the line. Identifiers are ASCII letters,
-/// digits and `_`; numbers are decimal (`12`, `1.5`, `.5`).
+/// digits and `_`; numbers are decimal (`12`, `1.5`, `.5`, `2e6`).
 struct Lexer {
     private let characters: [Character]
     private var index = 0
@@ -102,6 +102,15 @@ struct Lexer {
             if current == ".", Self.isDigit(following) {
                 advance()
                 while Self.isDigit(current) { advance() }
+            }
+            if current == "e" || current == "E" {
+                let signed = following == "+" || following == "-"
+                let afterSign = index + 2 < characters.count ? characters[index + 2] : nil
+                if Self.isDigit(following) || (signed && Self.isDigit(afterSign)) {
+                    advance()
+                    if signed { advance() }
+                    while Self.isDigit(current) { advance() }
+                }
             }
             let literal = text()
             guard let value = Double(literal) else {

@@ -15,7 +15,7 @@ enum Kernels {
 
     @inline(__always)
     private static func test(_ n: Int, _ o: FlagsOut, _ f: (Int) -> Bool) {
-        for i in 0..<n { o[i] = f(i) ? 1 : 0 }
+        for i in 0..<n { o[i] = bit(f(i)) }
     }
 
     static func fill(_ value: Double, _ o: NumbersOut, _ n: Int) { o.update(repeating: value, count: n) }
@@ -129,15 +129,25 @@ enum Kernels {
     }
 
     /// `crossover(a, b)`: a > b now and a <= b on the previous bar; `crossunder` mirrored.
+    /// Branch-free so the loop vectorizes (comparisons with NaN are false on both sides).
     static func cross(up: Bool, _ a: Numbers, _ b: Numbers, _ o: FlagsOut, _ n: Int) {
         guard n > 0 else { return }
         o[0] = 0
+        guard n > 1 else { return }
+        let a1 = a + 1
+        let b1 = b + 1
+        let o1 = o + 1
+        let m = n &- 1
         if up {
-            for i in 1..<max(n, 1) { o[i] = (a[i] > b[i] && a[i - 1] <= b[i - 1]) ? 1 : 0 }
+            for i in 0..<m { o1[i] = bit(a1[i] > b1[i]) & bit(a[i] <= b[i]) }
         } else {
-            for i in 1..<max(n, 1) { o[i] = (a[i] < b[i] && a[i - 1] >= b[i - 1]) ? 1 : 0 }
+            for i in 0..<m { o1[i] = bit(a1[i] < b1[i]) & bit(a[i] >= b[i]) }
         }
     }
+
+    /// A Bool's byte (0 or 1), without a branch.
+    @inline(__always)
+    static func bit(_ b: Bool) -> UInt8 { unsafeBitCast(b, to: UInt8.self) }
 
     /// Bars since the condition was last true (0 when true now); NaN before it ever was.
     static func barssince(_ c: Flags, _ o: NumbersOut, _ n: Int) {

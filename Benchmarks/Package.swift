@@ -1,0 +1,20 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks of MarketScan's engine, kept out of the root package so a clean CI build stays short.
+//
+//   swift run -c release --package-path Benchmarks FormulaBench
+let package = Package(
+    name: "MarketScanBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "MarketScan", path: "..")
+    ],
+    targets: [
+        .executableTarget(
+            name: "FormulaBench",
+            dependencies: [.product(name: "FormulaEngine", package: "MarketScan")]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)

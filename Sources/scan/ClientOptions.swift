@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import ScanClient
+
+/// The options every command that talks to a scan-service shares.
+struct ClientOptions: ParsableArguments {
+    @Option(name: .long, help: "The scan-service's request endpoint (default: $MARKETSCAN_ENDPOINT, else tcp://127.0.0.1:5555).")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Seconds to wait for each reply.")
+    var timeout: Double = 10
+
+    @Option(name: .long, help: "CURVE: this client's secret certificate (from `scan keygen`; default $MARKETSCAN_CURVE_CERTIFICATE).")
+    var curveCertificate: String?
+
+    @Option(name: .long, help: "CURVE: the service's public certificate or key (default $MARKETSCAN_CURVE_SERVER).")
+    var curveServer: String?
+
+    func validate() throws {
+        if let endpoint, !endpoint.hasPrefix("tcp://") {
+            throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT")
+        }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    var resolvedEndpoint: String {
+        if let endpoint { return endpoint }
+        if let env = ProcessInfo.processInfo.environment["MARKETSCAN_ENDPOINT"], !env.isEmpty { return env }
+        return "tcp://127.0.0.1:5555"
+    }
+
+    func configuration(events: String? = nil) throws -> ScanClient.Configuration {
+        ScanClient.Configuration(
+            endpoint: resolvedEndpoint, eventsEndpoint: events, requestTimeout: .milliseconds(Int(timeout * 1000)),
+            curve: try ClientCurve.options(certificate: curveCertificate, server: curveServer))
+    }
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""A MarketScan dashboard written from protocol/README.md alone (pyzmq): subscribes to the events
+socket and prints one line per event, noticing gaps in each session's seq.
+
+  python3 dashboard.py                          # every session, until Ctrl-C
+  python3 dashboard.py --count 20 --timeout 30  # stop after 20 events or 30 s, whichever first
+  python3 dashboard.py --session ID --json      # one session's raw event bodies, one JSON per line
+
+With --endpoint it first lists the running sessions (LIST_SESSIONS) and re-reads a session
+(GET_SESSION) whenever its events show a gap.
+"""
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import zmq
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", default="tcp://127.0.0.1:5556", help="the service's events endpoint")
+    p.add_argument("--endpoint", help="the service's api endpoint (optional: state on start and on gaps)")
+    p.add_argument("--session", help="only this session's events")
+    p.add_argument("--count", type=int, help="stop after this many events")
+    p.add_argument("--timeout", type=float, help="stop after this many seconds")
+    p.add_argument("--json", action="store_true", help="print each event body as one JSON line")
+    return p.parse_args()
+
+
+def request(api, verb, body, timeout=5.0):
+    rid = str(uuid.uuid4())
+    api.send_multipart([b"", b"MSCAN/1", verb.encode(), json.dumps(dict(body, request_id=rid)).encode()])
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0 and api.poll(int(left * 1000)):
+        frames = api.recv_multipart()
+        if len(frames) == 4 and json.loads(frames[3]).get("request_id") == rid:
+            reply = json.loads(frames[3])
+            return reply if frames[2] == b"OK" else None
+    return None
+
+
+def main():
+    a = parse_args()
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    prefix = f"scan.{a.session}." if a.session else "scan."
+    sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+    sub.connect(a.events)
+    api = None
+    if a.endpoint:
+        api = ctx.socket(zmq.DEALER)
+        api.setsockopt(zmq.LINGER, 0)
+        api.connect(a.endpoint)
+        listed = request(api, "LIST_SESSIONS", {"status": "running"})
+        for s in (listed or {}).get("sessions", []):
+            p = s["progress"]
+            print(f"running {s['session_id']} {p['completed']}/{p['total']} matches={p['matches_so_far']}", flush=True)
+
+    last_seq = {}
+    seen = 0
+    deadline = time.monotonic() + a.timeout if a.timeout else None
+    try:
+        while a.count is None or seen < a.count:
+            wait_ms = 1000 if deadline is None else int(max(0, deadline - time.monotonic()) * 1000)
+            if deadline is not None and wait_ms == 0:
+                break
+            if not sub.poll(wait_ms):
+                continue
+            topic, body = sub.recv_multipart()
+            event = json.loads(body)
+            seen += 1
+            sid = event["session_id"]
+            expected = last_seq.get(sid, event["seq"] - 1) + 1
+            if event["seq"] != expected:
+                print(f"# gap in {sid}: expected seq {expected}, got {event['seq']}", file=sys.stderr, flush=True)
+                if api is not None:
+                    s = request(api, "GET_SESSION", {"session_id": sid})
+                    if s:
+                        print(f"# {sid} is {s['session']['status']} {s['session']['progress']}", file=sys.stderr, flush=True)
+            last_seq[sid] = event["seq"]
+            if a.json:
+                print(json.dumps({"topic": topic.decode(), "body": event}, sort_keys=True), flush=True)
+            else:
+                line = (f"{event['time']} {topic.decode()} seq={event['seq']} {event['status']} "
+                        f"{event['completed']}/{event['total']} matches={event['matches_so_far']}")
+                if "error" in event:
+                    line += f" error={event['error']}"
+                print(line, flush=True)
+            if event["event"] in ("completed", "failed", "cancelled"):
+                last_seq.pop(sid, None)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctx.destroy(linger=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Validates message bodies against the JSON Schemas in protocol/schemas (draft 2020-12).
+
+Usage:
+  validate.py SCHEMA FILE...      validate each JSON file against SCHEMA (e.g. session-reply.json)
+  validate.py --lines [FILE]      read JSON lines {"schema": NAME, "body": {...}} from FILE or stdin
+
+Prints one line per invalid body and exits 1 if any was invalid, 2 on a usage or schema error.
+Also checks every schema itself against the 2020-12 meta-schema.
+"""
+import json
+import pathlib
+import sys
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SCHEMAS = pathlib.Path(__file__).resolve().parent.parent / "schemas"
+
+
+def load_registry():
+    schemas = {}
+    registry = Registry()
+    for path in sorted(SCHEMAS.glob("*.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        schemas[path.name] = schema
+        registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+    return schemas, registry
+
+
+def main(argv):
+    schemas, registry = load_registry()
+
+    def errors(name, body):
+        if name not in schemas:
+            return [f"no schema named {name!r}"]
+        validator = Draft202012Validator(schemas[name], registry=registry)
+        return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in validator.iter_errors(body)]
+
+    bad = 0
+    checked = 0
+    if len(argv) in (2, 3) and argv[1] == "--lines":
+        source = open(argv[2], encoding="utf-8") if len(argv) == 3 else sys.stdin
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            checked += 1
+            for e in errors(item["schema"], item["body"]):
+                bad += 1
+                print(f"line {number} ({item['schema']}): {e}")
+    elif len(argv) >= 3:
+        for file in argv[2:]:
+            checked += 1
+            for e in errors(argv[1], json.loads(pathlib.Path(file).read_text(encoding="utf-8"))):
+                bad += 1
+                print(f"{file} ({argv[1]}): {e}")
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(f"{checked} bodies checked, {bad} problems", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
