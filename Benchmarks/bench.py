@@ -365,7 +365,7 @@ def formula_bench(ds: DataSet) -> dict | None:
         return None
     per_symbol = ds.bars // ds.symbols
     symbols, scale = (ds.symbols // 10, 10) if ds.bars > 20_000_000 else (ds.symbols, 1)
-    r = subprocess.run([str(exe), "--symbols", str(symbols), "--bars", str(per_symbol), "--runs", "5"],
+    r = subprocess.run([str(exe), "--symbols", str(symbols), "--bars", str(per_symbol), "--runs", "5", "--only", "F1"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": (r.stderr or r.stdout).strip()[-300:]}
