@@ -468,10 +468,14 @@ def chart(scale: dict, path: Path) -> None:
         b.annotate(f"{row['symbols']} sym", (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
     b.set_xscale("log")
     b.set_yscale("log")
-    from matplotlib.ticker import FuncFormatter
-    b.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+    b.xaxis.set_major_locator(FixedLocator(xs))
+    b.xaxis.set_minor_locator(NullLocator())
+    b.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    nice = [m * 10 ** e for e in range(-1, 6) for m in (1, 2, 5)]
+    b.yaxis.set_major_locator(FixedLocator([v for v in nice if min(ys) / 3 <= v <= max(ys) * 1.5]))
     b.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    b.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+    b.yaxis.set_minor_formatter(NullFormatter())
     b.set_xlabel("bars scanned (millions; 1x, 4x, 16x)")
     b.set_ylabel("warm end-to-end time, ms")
     b.set_title(f"{scale['dataset']}: time by data size")
