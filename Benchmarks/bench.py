@@ -426,6 +426,7 @@ def scaling(bin: Path, ds: DataSet, node_counts: list[int], fractions: list[int]
     for n in node_counts:
         with Cluster(bin, ds, n, threads) as c:
             c.scan()
+            c.scan()
             times = [c.scan()[0] for _ in range(runs)]
             by_nodes.append({"nodes": n, "warm_ms": median(times), "bars_per_s": ds.bars / (median(times) / 1000),
                              "memory": c.memory()})
@@ -435,6 +436,7 @@ def scaling(bin: Path, ds: DataSet, node_counts: list[int], fractions: list[int]
     with Cluster(bin, ds, 2, threads) as c:
         for div in fractions:
             subset = codes[: ds.symbols // div]
+            c.scan(subset)
             c.scan(subset)
             times = [c.scan(subset)[0] for _ in range(runs)]
             bars = ds.bars // div
@@ -599,7 +601,7 @@ def main() -> None:
             ds = DATASETS[name]
             peers = not a.no_peers and (name != "T3" or a.t3_peers)
             print(f"{name}: {ds.note}", flush=True)
-            r: dict = {"note": ds.note, "bars": ds.bars, "range": [ds.start, ds.end], "timeframe": ds.timeframe}
+            r: dict = {"load_at_start": os.getloadavg(), "note": ds.note, "bars": ds.bars, "range": [ds.start, ds.end], "timeframe": ds.timeframe}
             r["data"] = ensure_data(a.bin, ds, need_csv=peers)
             print(f"  in-process engine …", flush=True)
             r["local"] = in_process(a.bin, ds, 3 if name != "T3" else 1)
