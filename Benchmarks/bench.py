@@ -56,7 +56,13 @@ class DataSet:
     csv_cols: str = "date"
 
     @property
+    def base(self) -> Path:
+        """The generated store, never scanned (kept pristine between runs)."""
+        return RESULTS / f"{self.name.lower()}.base.sqlite"
+
+    @property
     def db(self) -> Path:
+        """The working copy every scan of a run uses (the service keeps its sessions in it)."""
         return RESULTS / f"{self.name.lower()}.sqlite"
 
     @property
@@ -314,26 +320,35 @@ def build_marker(ds: DataSet) -> Path:
 def ensure_data(bin: Path, ds: DataSet, need_csv: bool) -> dict:
     info: dict = {}
     marker = build_marker(ds)
-    if not (ds.db.exists() and marker.exists() and marker.read_text() == ds.key()):
+    if not (ds.base.exists() and marker.exists() and marker.read_text() == ds.key()):
         for suffix in ("", "-wal", "-shm"):
-            Path(str(ds.db) + suffix).unlink(missing_ok=True)
+            Path(str(ds.base) + suffix).unlink(missing_ok=True)
         ds.csv.unlink(missing_ok=True)
         marker.unlink(missing_ok=True)
         print(f"  generating {ds.name}: {ds.note} …", flush=True)
         t0 = time.perf_counter()
         run([str(bin / "scan"), "data", "generate", "--symbols", str(ds.symbols), "--days", str(ds.days),
-             "--timeframe", ds.timeframe, "--seed", str(SEED), "--db", str(ds.db)])
+             "--timeframe", ds.timeframe, "--seed", str(SEED), "--db", str(ds.base)])
         info["generate_s"] = time.perf_counter() - t0
         marker.write_text(ds.key())
-    info["store_mb"] = sum(Path(str(ds.db) + s).stat().st_size for s in ("", "-wal") if Path(str(ds.db) + s).exists()) / 1e6
+    info["store_mb"] = sum(Path(str(ds.base) + s).stat().st_size for s in ("", "-wal") if Path(str(ds.base) + s).exists()) / 1e6
     if need_csv and not ds.csv.exists():
         print(f"  exporting {ds.name} to CSV for the peers …", flush=True)
         tmp = ds.csv.with_suffix(".csv.part")
-        run([str(bin / "scan"), "data", "export", "--timeframe", ds.timeframe, "--db", str(ds.db), str(tmp)])
+        run([str(bin / "scan"), "data", "export", "--timeframe", ds.timeframe, "--db", str(ds.base), str(tmp)])
         tmp.rename(ds.csv)
     if ds.csv.exists():
         info["csv_mb"] = ds.csv.stat().st_size / 1e6
     return info
+
+
+def fresh_copy(ds: DataSet) -> None:
+    """Replaces the working store with a copy of the generated one (no sessions from earlier runs)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(ds.db) + suffix).unlink(missing_ok=True)
+    for suffix in ("", "-wal"):
+        if Path(str(ds.base) + suffix).exists():
+            shutil.copyfile(str(ds.base) + suffix, str(ds.db) + suffix)
 
 
 def match_set(result: dict) -> set[tuple[str, str]]:
@@ -603,6 +618,7 @@ def main() -> None:
             print(f"{name}: {ds.note}", flush=True)
             r: dict = {"load_at_start": os.getloadavg(), "note": ds.note, "bars": ds.bars, "range": [ds.start, ds.end], "timeframe": ds.timeframe}
             r["data"] = ensure_data(a.bin, ds, need_csv=peers)
+            fresh_copy(ds)
             print(f"  in-process engine …", flush=True)
             r["local"] = in_process(a.bin, ds, 3 if name != "T3" else 1)
             ours = r["local"]["match_set"]
@@ -632,6 +648,7 @@ def main() -> None:
         if not a.no_scaling and not a.no_e2e:
             ds = DATASETS["T1" if a.quick else "T2"]
             print(f"scaling on {ds.name} …", flush=True)
+            fresh_copy(ds)
             report["scaling"] = scaling(a.bin, ds, [1, 2, 4], [16, 4, 1], max(3, runs // 2), a.threads)
             png = RESULTS / "scaling.png"
             chart(report["scaling"], png)
