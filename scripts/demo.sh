@@ -24,6 +24,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 db="$run_dir/marketscan.sqlite"
+export MARKETSCAN_DB="$db"   # `scan run --endpoint` reads symbol names from the local store
 "$bin/scan" data sample --db "$db"
 MARKETSCAN_BIN="$bin" deploy/local-cluster.sh start --nodes 2 --db "$db" --port-base "$port_base" --dir "$run_dir"
 
