@@ -11,10 +11,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
-echo "demo: building (release)…" >&2
-swift build -c release --product scan >&2
-swift build -c release --product scan-service >&2
-swift build -c release --product engine-node >&2
+echo "demo: building (release, for this CPU)…" >&2
+scripts/build-release.sh >&2
 bin="$root/.build/release"
 
 run_dir="$(mktemp -d "${TMPDIR:-/tmp}/marketscan-demo.XXXXXX")"
@@ -26,6 +24,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 db="$run_dir/marketscan.sqlite"
+export MARKETSCAN_DB="$db"   # `scan run --endpoint` reads symbol names from the local store
 "$bin/scan" data sample --db "$db"
 MARKETSCAN_BIN="$bin" deploy/local-cluster.sh start --nodes 2 --db "$db" --port-base "$port_base" --dir "$run_dir"
 

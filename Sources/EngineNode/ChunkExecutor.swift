@@ -46,13 +46,16 @@ public final class ChunkExecutor: Sendable {
     private let maxQueued: Int
     public let threadCount: Int
     private let inProgress = Mutex<[ObjectIdentifier: Work]>([:])
+    /// Pause after each symbol (see ``EngineNodeConfiguration/paceMsPerSymbol``).
+    private let paceMsPerSymbol: Int
 
     /// - Parameters:
     ///   - completion: called once per chunk that was not dropped, with one result per symbol in order.
     public init(
-        bars: any BarRepository, cache: SeriesCache, threads: Int, maxQueued: Int,
+        bars: any BarRepository, cache: SeriesCache, threads: Int, maxQueued: Int, paceMsPerSymbol: Int = 0,
         completion: @escaping @Sendable (ChunkMessage, [SymbolResult]) -> Void
     ) {
+        self.paceMsPerSymbol = max(0, paceMsPerSymbol)
         self.bars = bars
         self.cache = cache
         self.threadCount = max(1, threads)
@@ -191,6 +194,7 @@ public final class ChunkExecutor: Sendable {
                     result = scan(symbol, with: scanner)
                 }
             }
+            if paceMsPerSymbol > 0 { Thread.sleep(forTimeInterval: Double(paceMsPerSymbol) / 1000) }
             finish(work, index, result)
         }
     }

@@ -86,7 +86,7 @@ public final class EngineNode: Service, Sendable {
         let counter = chunksDone
         let executor = ChunkExecutor(
             bars: bars, cache: SeriesCache(maxBars: config.seriesCacheMaxBars), threads: config.threads,
-            maxQueued: config.queuedChunks,
+            maxQueued: config.queuedChunks, paceMsPerSymbol: config.paceMsPerSymbol,
             completion: { chunk, symbolResults in
                 let message = ChunkResultMessage(
                     jobId: chunk.jobId, chunkIndex: chunk.chunkIndex, attempt: chunk.attempt, nodeName: name,

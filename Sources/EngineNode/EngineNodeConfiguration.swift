@@ -21,6 +21,9 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
     /// ZMQ_MAXMSGSIZE of the jobs PULL and the control SUB.
     public var maxMessageBytes: Int64
     public var lingerMs: Int32
+    /// A pause after each symbol, in milliseconds: 0 in production. Fault injection for a slow node
+    /// (the end-to-end tests use it to catch a scan mid-way without depending on the machine's speed).
+    public var paceMsPerSymbol: Int = 0
     /// CURVE keys for talking to a service that requires them; `nil` for plain TCP.
     public var curve: CurveClientSecurity?
 

@@ -24,6 +24,9 @@ struct EngineNodeCommand: AsyncParsableCommand {
     @Option(help: "Name shown in the service's PING (default HOST-PID).")
     var name: String?
 
+    @Option(help: ArgumentHelp("Pause after each symbol, in ms (fault injection: a slow node).", visibility: .hidden))
+    var paceMs: Int = 0
+
     @Option(help: "CURVE: this node's secret certificate (from `scan keygen`); the service must allow its public key.")
     var curveCertificate: String?
 
@@ -61,6 +64,7 @@ struct EngineNodeCommand: AsyncParsableCommand {
         let (host, portBase) = try parsedService()
         let store = try MarketDataStore.open(path: db ?? MarketDataStore.defaultPath)
         var configuration = EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name)
+        configuration.paceMsPerSymbol = paceMs
         if let curveCertificate, let curveServer {
             let certificate = try CurveCertificate.load(path: curveCertificate)
             guard certificate.secretKey != nil else {

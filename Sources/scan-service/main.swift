@@ -48,7 +48,11 @@ struct ScanServiceCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
-        guard leaseMs >= 10 else { throw ValidationError("--lease-ms must be at least 10") }
+        // Nodes heartbeat every second, naming the chunks they hold (which extends their leases): a
+        // lease shorter than a few heartbeats expires chunks that are being worked on.
+        guard leaseMs >= 3_000 else {
+            throw ValidationError("--lease-ms must be at least 3000 (three node heartbeats of 1 s)")
+        }
         if curveCertificate == nil, !curveAllow.isEmpty {
             throw ValidationError("--curve-allow needs --curve-certificate")
         }

@@ -80,6 +80,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Database file (default: $MARKETSCAN_DB, else ./marketscan.sqlite).")
     var db: String?
 
+    @Option(name: .long, help: "With --local: evaluation threads (default: every core).")
+    var threads: Int?
+
     // MARK: Validation
 
     /// Everything the arguments say, checked.
@@ -98,6 +101,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         _ = try parse()
     }
 
@@ -248,7 +252,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
 
-        let engine = InProcessEngine(bars: store)
+        let engine = InProcessEngine(bars: store, threads: threads)
         let useCase = RunScanUseCase(
             scan: BatchScanUseCase(symbols: store, bars: store, engine: engine), sessions: sessions)
         let cancellation = CancellationToken()

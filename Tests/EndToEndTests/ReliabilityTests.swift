@@ -20,7 +20,7 @@ extension EndToEndTests {
         do {
             // A short lease (still above the nodes' 1 s heartbeat, which extends the leases of held chunks).
             try await cluster.startService(["--lease-ms", "3000"], client: client)
-            let first = try await cluster.startNode("node-a", threads: 8, client: client)
+            let first = try await cluster.startNode("node-a", threads: 2, paceMs: 2, client: client)
             let id = try await client.startScan(Self.runScanBody(range: Self.largeRange))
             _ = try await client.waitForMidScan(id)
             first.signal(SIGSTOP)
@@ -55,7 +55,7 @@ extension EndToEndTests {
         let client = try await RawClient.connect(cluster.api)
         do {
             let service = try await cluster.startService(client: client)
-            let node = try await cluster.startNode("node-a", threads: 4, client: client)
+            let node = try await cluster.startNode("node-a", threads: 2, paceMs: 2, client: client)
             let id = try await client.startScan(Self.runScanBody(range: Self.largeRange))
             let before = try await client.waitForMidScan(id)
             node.signal(SIGSTOP)  // so the scan is surely unfinished when the service dies
@@ -88,7 +88,7 @@ extension EndToEndTests {
         let client = try await RawClient.connect(cluster.api)
         do {
             try await cluster.startService(client: client)
-            let first = try await cluster.startNode("node-a", threads: 2, client: client)
+            let first = try await cluster.startNode("node-a", threads: 2, paceMs: 2, client: client)
             let id = try await client.startScan(Self.runScanBody(range: Self.largeRange))
             _ = try await client.waitForMidScan(id)
             first.signal(SIGSTOP)  // the scan cannot finish before the cancel arrives
@@ -106,7 +106,7 @@ extension EndToEndTests {
 
             // Ctrl-C on `scan run --endpoint`: CANCEL, the partial result printed, exit 130.
             first.kill()
-            let second = try await cluster.startNode("node-b", threads: 2, client: client)
+            let second = try await cluster.startNode("node-b", threads: 2, paceMs: 2, client: client)
             let run = try cluster.processes.start(
                 "scan-run-interrupted", "scan",
                 ["run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "json"] + Self.largeRange)

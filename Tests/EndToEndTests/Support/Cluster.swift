@@ -80,9 +80,13 @@ final class Cluster: @unchecked Sendable {
 
     /// Starts a node and waits until PING lists it.
     @discardableResult
-    func startNode(_ name: String, threads: Int = 4, client: RawClient) async throws -> Child {
+    /// Starts an engine node. `paceMs` > 0 makes it a slow node (a pause after each symbol), so a
+    /// test can catch a scan mid-way whatever the machine's speed.
+    func startNode(_ name: String, threads: Int = 4, paceMs: Int = 0, client: RawClient) async throws -> Child {
         let child = try processes.start(
-            name, "engine-node", ["--service", "127.0.0.1:\(base)", "--db", db, "--threads", String(threads), "--name", name])
+            name, "engine-node",
+            ["--service", "127.0.0.1:\(base)", "--db", db, "--threads", String(threads), "--name", name,
+             "--pace-ms", String(paceMs)])
         nodes[name] = child
         _ = try await eventually(20, "node \(name) in PING", interval: .milliseconds(50)) {
             guard child.isRunning else { throw SetupError("engine-node \(name) exited: \(child.stderr)") }
