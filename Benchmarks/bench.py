@@ -604,6 +604,7 @@ def main() -> None:
     a = ap.parse_args()
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (a background job)
     RESULTS.mkdir(exist_ok=True)
     CHARTS.mkdir(exist_ok=True)
     names = a.sets.split(",") if a.sets else (["T1"] if a.quick else ["T1", "T2"] + ([] if a.no_t3 else ["T3"]))
