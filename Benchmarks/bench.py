@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """MarketScan benchmark harness (issue 8, DESIGN §7). Run it through Benchmarks/run.sh.
 
-For each data set (T1, T2, optional T3) it
-  * generates the bars with `scan data generate` (fixed seed) into Benchmarks/results/<set>.sqlite (kept
-    between runs; regenerated when the parameters change) and exports them to CSV for the peers;
+For each data set (T1, T2, T3 unless --no-t3) it
+  * generates the bars with `scan data generate` (fixed seed) into Benchmarks/results/<set>.base.sqlite
+    (kept between runs; regenerated when the parameters change), exports them to CSV for the peers, and
+    scans a fresh copy, <set>.sqlite (the service stores its sessions in the store it serves);
   * end to end: starts scan-service + N engine-nodes on 127.0.0.1, waits for the nodes, times the first
     RUN_SCAN ("wait": true) on the fresh service, then the median of warm runs, through a pyzmq DEALER;
     reads VmHWM (resident high-water mark) of the service and of each node from /proc;
