@@ -12,14 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "building release binaries …"
-swift build -c release --product scan
-swift build -c release --product scan-service
-swift build -c release --product engine-node
+scripts/build-release.sh --product scan
+scripts/build-release.sh --product scan-service
+scripts/build-release.sh --product engine-node
 BIN="$(swift build -c release --show-bin-path)"
 
 # Evaluation alone: the FormulaBench executable of Benchmarks/Package.swift, when that package exists.
 if [[ -f Benchmarks/Package.swift ]]; then
-    (cd Benchmarks && swift build -c release) || echo "warning: Benchmarks package did not build; no evaluation-alone figure" >&2
+    scripts/build-release.sh --package-path Benchmarks || echo "warning: Benchmarks package did not build; no evaluation-alone figure" >&2
 fi
 
 exec python3 Benchmarks/bench.py --bin "$BIN" "$@"
