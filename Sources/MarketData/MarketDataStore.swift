@@ -29,7 +29,18 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
     private init(writer: any DatabaseWriter, path: String?) throws {
         self.writer = writer
         self.path = path
-        try StoreSchema.migrator.migrate(writer)
+        // Two processes opening a new file at once may both see a migration missing; the loser's
+        // CREATE fails. Migrating again then finds it applied, so retry a few times.
+        var attempt = 0
+        while true {
+            do {
+                try StoreSchema.migrator.migrate(writer)
+                break
+            } catch let error as DatabaseError where attempt < 3 && error.resultCode == .SQLITE_ERROR {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            }
+        }
     }
 
     /// Opens (creating when missing) the store in the SQLite file at `path`, migrating its schema.
@@ -39,6 +50,8 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
         config.prepareDatabase { db in
             // Only takes effect on a new, empty file: big pages keep a year of daily bars in one page.
             try db.execute(sql: "PRAGMA page_size = 65536")
+            // WAL + NORMAL: durable against a killed process; an import is one transaction either way.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
             return try MarketDataStore(writer: DatabasePool(path: path, configuration: config), path: path)

@@ -16,6 +16,12 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
     public convenience init(path: String) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // WAL + NORMAL: a commit survives the process being killed (what resuming relies on); only
+            // an OS crash or power loss can lose the last commits. FULL would fsync every session
+            // transition and chunk result, which is most of a small scan's time.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         try self.init(writer: DatabasePool(path: path, configuration: config))
     }
 
@@ -23,7 +29,18 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
     /// `DatabaseQueue` in tests) and migrates it. Blocks.
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
-        try Self.migrator.migrate(writer)
+        // Two processes opening a new file at once may both see a migration missing; the loser's
+        // CREATE fails. Migrating again then finds it applied, so retry a few times.
+        var attempt = 0
+        while true {
+            do {
+                try Self.migrator.migrate(writer)
+                break
+            } catch let error as DatabaseError where attempt < 3 && error.resultCode == .SQLITE_ERROR {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            }
+        }
     }
 
     /// A private in-memory store (tests, throw-away runs).
