@@ -3,6 +3,11 @@ import Synchronization
 
 /// Loaded bar series keyed by (symbol, timeframe), valid while the store's `dataVersion` holds.
 /// Thread-safe; loads happen on the calling (worker) thread, outside the lock.
+///
+/// Scan-resistant: a scan reads its universe in a cycle, the worst case for LRU (a universe larger
+/// than the budget would evict every entry just before it is needed again). So when the budget is
+/// full a new series is simply not kept, and what is cached keeps serving; only entries not used for
+/// a long while (4 × the entries held, in lookups: the universe has moved on) make room again.
 public final class SeriesCache: Sendable {
     struct Key: Hashable {
         var symbol: String
@@ -13,12 +18,17 @@ public final class SeriesCache: Sendable {
         var series: BarSeries
         var range: DateRange
         var lookback: Int
+        var lastUsed: Int
     }
 
     struct State {
         var version: Int64?
         var entries: [Key: Entry] = [:]
         var bars = 0
+        /// Lookups so far (the cache's clock).
+        var tick = 0
+        /// The tick of the last sweep for stale entries.
+        var lastSweep = 0
     }
 
     private let state = Mutex(State())
@@ -45,24 +55,39 @@ public final class SeriesCache: Sendable {
     public func series(_ query: BarQuery, from bars: any BarRepository) throws -> BarSeries {
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         let cached = state.withLock { s -> BarSeries? in
+            s.tick += 1
             guard let e = s.entries[key], e.range.to >= query.range.to else { return nil }
             if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars { return nil }
+            s.entries[key]?.lastUsed = s.tick
             return e.series
         }
         if let cached { return cached }
         let series = try bars.loadBars(query)
-        guard maxBars > 0 else { return series }
+        guard maxBars > 0, series.count <= maxBars else { return series }
         state.withLock { s in
-            if s.bars + series.count > maxBars {
-                s.entries = [:]
-                s.bars = 0
-            }
-            if let old = s.entries[key] { s.bars -= old.series.count }
-            s.entries[key] = Entry(series: series, range: query.range, lookback: query.lookbackBars)
+            if let old = s.entries.removeValue(forKey: key) { s.bars -= old.series.count }
+            if s.bars + series.count > maxBars { Self.sweepStale(&s) }
+            guard s.bars + series.count <= maxBars else { return }  // full: keep what is cached
+            s.entries[key] = Entry(series: series, range: query.range, lookback: query.lookbackBars, lastUsed: s.tick)
             s.bars += series.count
         }
         return series
     }
+
+    /// Drops entries unused for 4 × the entries held (in lookups); runs at most once per that many
+    /// lookups, so a full cache costs O(1) per lookup on average.
+    private static func sweepStale(_ s: inout State) {
+        let horizon = 4 * max(1, s.entries.count)
+        guard s.tick - s.lastSweep >= horizon else { return }
+        s.lastSweep = s.tick
+        for (key, entry) in s.entries where s.tick - entry.lastUsed > horizon {
+            s.entries[key] = nil
+            s.bars -= entry.series.count
+        }
+    }
+
+    /// Bars held now.
+    public var barCount: Int { state.withLock { $0.bars } }
 
     /// Series held now.
     public var count: Int { state.withLock { $0.entries.count } }
