@@ -56,7 +56,28 @@ enum ResultJSONWriter {
     static func appendResult(_ doc: ResultDocument, to out: inout [UInt8]) throws {
         var rest = doc
         rest.signals.matches = []
-        let head = try plain(rest)
+        rest.statistics.bySymbol = [:]
+        rest.statistics.byDate = [:]
+        rest.statistics.bySignalType = [:]
+        var head = try plain(rest)
+        // The statistics' maps (one entry per symbol and per date) by hand as well.
+        for (key, map) in [
+            ("by_date", doc.statistics.byDate), ("by_signal_type", doc.statistics.bySignalType),
+            ("by_symbol", doc.statistics.bySymbol),
+        ] {
+            guard !map.isEmpty else { continue }
+            let empty = Array("\"\(key)\":{}".utf8)
+            guard let at = find(empty, in: head) else { out += try plain(doc); return }
+            var object: [UInt8] = [UInt8(ascii: "{")]
+            for (i, k) in map.keys.sorted().enumerated() {
+                if i > 0 { object.append(UInt8(ascii: ",")) }
+                appendString(k, to: &object)
+                object.append(UInt8(ascii: ":"))
+                object += Array(String(map[k] ?? 0).utf8)
+            }
+            object.append(UInt8(ascii: "}"))
+            head.replaceSubrange((at + empty.count - 2)..<(at + empty.count), with: object)
+        }
         // `"matches":[]` occurs once: as the key of `signals` (inside a JSON string every quote is escaped).
         let key = Array("\"matches\":[".utf8)
         guard let at = find(key, in: head), at + key.count < head.count, head[at + key.count] == UInt8(ascii: "]") else {

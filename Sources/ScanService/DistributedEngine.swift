@@ -63,6 +63,8 @@ public actor DistributedEngine: ProcessingEngine {
     private let nodes: NodeRegistry
     private let leaseTimeout: Duration
     private let maxAttempts: Int
+    /// Chunks per live node a job is split into (see ``processBatch(_:progress:cancellation:)``).
+    private let chunksPerNode: Int
     private let logger: Logger
     private var runs: [String: Run] = [:]
     private var queue: [ChunkRef] = []
@@ -72,8 +74,9 @@ public actor DistributedEngine: ProcessingEngine {
 
     public init(
         transport: any NodeTransport, jobs: any JobRepository, nodes: NodeRegistry, leaseTimeout: Duration,
-        maxAttempts: Int, logger: Logger
+        maxAttempts: Int, chunksPerNode: Int = 2, logger: Logger
     ) {
+        self.chunksPerNode = max(1, chunksPerNode)
         self.transport = transport
         self.jobs = jobs
         self.nodes = nodes
@@ -89,7 +92,11 @@ public actor DistributedEngine: ProcessingEngine {
     ) async throws -> [SymbolResult] {
         guard !stopped else { throw EngineStopped() }
         let plan = try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
-        var chunkSize = ProcessingJob.chunkSize(symbolCount: job.symbols.count, workers: nodes.totalThreads())
+        // A node spreads even one chunk over all its threads, so chunks are counted per node: two each
+        // (one being evaluated, one queued behind it), enough to even out the work and to re-lease a
+        // dead node's share, few enough that per-chunk costs (a message, a persisted result) stay small.
+        var chunkSize = ProcessingJob.chunkSize(
+            symbolCount: job.symbols.count, workers: max(1, nodes.live().count), chunksPerWorker: chunksPerNode)
         var stored: [Int: [SymbolResult]] = [:]
         if let saved = try await jobs.job(id: job.id), saved.job.symbols == job.symbols {
             chunkSize = saved.chunkSize

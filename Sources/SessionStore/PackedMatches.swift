@@ -143,7 +143,9 @@ struct StoredResult: Codable, Sendable {
     var totalSymbols: Int
     var symbolsWithMatches: Int
     var matches: PackedMatches
-    var statistics: SignalStatistics
+    /// Not written any more: statistics are a function of the matches (``SignalAggregator/statistics(_:)``)
+    /// and cost more to encode than the matches themselves. Rows written before are still read.
+    var statistics: SignalStatistics?
     var processingTimeMs: Double
     var errors: [SymbolError]
     var cancelled: Bool
@@ -153,7 +155,7 @@ struct StoredResult: Codable, Sendable {
         totalSymbols = r.signals.totalSymbols
         symbolsWithMatches = r.signals.symbolsWithMatches
         matches = PackedMatches(r.signals.matches)
-        statistics = r.statistics
+        statistics = nil
         processingTimeMs = r.processingTimeMs
         errors = r.errors
         cancelled = r.cancelled
@@ -161,11 +163,11 @@ struct StoredResult: Codable, Sendable {
 
     func unpacked() throws -> BatchScanResult {
         let m = try matches.unpacked()
+        let signals = AggregatedSignals(
+            totalSymbols: totalSymbols, symbolsWithMatches: symbolsWithMatches, totalMatches: m.count, matches: m)
         return BatchScanResult(
-            jobId: jobId,
-            signals: AggregatedSignals(
-                totalSymbols: totalSymbols, symbolsWithMatches: symbolsWithMatches, totalMatches: m.count, matches: m),
-            statistics: statistics, processingTimeMs: processingTimeMs, errors: errors, cancelled: cancelled)
+            jobId: jobId, signals: signals, statistics: statistics ?? SignalAggregator.statistics(signals),
+            processingTimeMs: processingTimeMs, errors: errors, cancelled: cancelled)
     }
 }
 

@@ -41,10 +41,10 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         let store = try SessionStore.inMemory()
         let engine = DistributedEngine(
             transport: transport, jobs: store, nodes: NodeRegistry(timeout: .seconds(5)), leaseTimeout: .seconds(60),
-            maxAttempts: 2, logger: quietLogger)
+            maxAttempts: 2, chunksPerNode: 4, logger: quietLogger)
         let dispatcher = Task { await engine.runDispatcher() }
         defer { dispatcher.cancel() }
-        let j = job("job-1", symbols: 20)  // one worker → chunks of 8: 3 chunks
+        let j = job("job-1", symbols: 20)  // no live node counts as one, 4 chunks each → chunks of 8 (the minimum): 3 chunks
         let run = Task { try await engine.processBatch(j, progress: { _ in }, cancellation: CancellationToken()) }
 
         try await eventually(10, "3 chunks dispatched") { transport.sent.withLock { $0.count } == 3 }
