@@ -4,7 +4,7 @@ import ZeroMQ
 
 /// CURVE settings of a client command: this client's secret certificate (from `scan keygen`) and
 /// the service's public certificate or key. From options, else `$MARKETSCAN_CURVE_CERTIFICATE` and
-/// `$MARKETSCAN_CURVE_SERVER` (the only way for `scan run --endpoint`). Both or neither.
+/// `$MARKETSCAN_CURVE_SERVER`. Both or neither.
 enum ClientCurve {
     static func options(certificate: String?, server: String?) throws -> CurveOptions? {
         let env = ProcessInfo.processInfo.environment

@@ -26,7 +26,7 @@ extension RunCommand {
             request.dateRange = DateRange(from: from, to: to)
         }
 
-        let curve = try ClientCurve.options(certificate: nil, server: nil)
+        let curve = try ClientCurve.options(certificate: curveCertificate, server: curveServer)
         let client = try await ScanClient.connect(ScanClient.Configuration(endpoint: endpoint, curve: curve))
         do {
             let doc = try await RemoteRun(client: client, showProgress: parsed.format == .table && ProgressBar.isAvailable)

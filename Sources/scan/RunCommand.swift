@@ -83,6 +83,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With --local: evaluation threads (default: every core).")
     var threads: Int?
 
+    @Option(name: .long, help: "With --endpoint: this client's CURVE secret certificate (`scan keygen`).")
+    var curveCertificate: String?
+
+    @Option(name: .long, help: "With --endpoint: the service's CURVE public certificate or key.")
+    var curveServer: String?
+
     // MARK: Validation
 
     /// Everything the arguments say, checked.
