@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService", "MarketData", "SessionStore", "ZeroMQ",
+                "ScanService", "ScanCore", "MarketData", "SessionStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode", "MarketData", "ZeroMQ",
+                "EngineNode", "ScanCore", "MarketData", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -64,6 +64,8 @@ public final class EngineNode: Service, Sendable {
             controlOptions.maxMessageSize = 1 << 20
             controlOptions.reconnectIntervalMs = 100
             controlOptions.reconnectIntervalMaxMs = 2000
+            controlOptions.heartbeatIntervalMs = 2000  // a dead control connection would silently miss cancels
+            controlOptions.heartbeatTimeoutMs = 6000
             if let curve = config.curve {
                 curve.apply(to: &jobOptions)
                 curve.apply(to: &resultOptions)

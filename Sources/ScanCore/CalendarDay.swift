@@ -37,8 +37,10 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// The day containing `epochSeconds` shifted by `utcOffset` (i.e. the local date).
     public init(epochSeconds: Int64, utcOffset: Int32 = 0) {
-        let local = epochSeconds + Int64(utcOffset)
-        daysSinceEpoch = Int32((local >= 0 ? local : local - 86_399) / 86_400)
+        let (sum, overflow) = epochSeconds.addingReportingOverflow(Int64(utcOffset))
+        let local = overflow ? epochSeconds : sum
+        let (q, r) = local.quotientAndRemainder(dividingBy: 86_400)
+        daysSinceEpoch = Int32(clamping: r < 0 ? q - 1 : q)  // floor division, no overflow
     }
 
     public var parts: (year: Int, month: Int, day: Int) { CalendarDay.civil(Int(daysSinceEpoch)) }

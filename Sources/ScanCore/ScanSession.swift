@@ -73,7 +73,8 @@ public protocol ScanSessionRepository: Sendable {
 /// Persists what a distributed scan needs to resume after a restart: the job as dispatched and every
 /// finished chunk's results, as they arrive. A job's id is its session's id in the service.
 public protocol JobRepository: Sendable {
-    /// Stores the job and how it was chunked (before the first chunk is dispatched).
+    /// Stores the job and how it was chunked (before the first chunk is dispatched), discarding chunk
+    /// results stored for an earlier version of the same job id.
     func saveJob(_ job: ProcessingJob, chunkSize: Int) async throws
     /// The stored job and its chunk size, `nil` when unknown.
     func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)?

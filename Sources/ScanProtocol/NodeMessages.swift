@@ -259,6 +259,12 @@ public struct ChunkResultMessage: Sendable, Hashable {
                 guard si < signals.count else { throw WireFormatError("signal index \(si) out of range") }
                 let epoch = try r.i64("timestamp")
                 let offset = try r.i32("utc offset")
+                // Years 0001…9999 and offsets within ±18 h: anything else is not a bar time, and would
+                // overflow date arithmetic downstream.
+                guard (-62_135_596_800...253_402_300_799).contains(epoch) else {
+                    throw WireFormatError("timestamp \(epoch) is outside the years 0001…9999")
+                }
+                guard abs(Int(offset)) <= 18 * 3600 else { throw WireFormatError("utc offset \(offset) s is beyond ±18 h") }
                 let intraday = try r.bool("intraday flag")
                 let close = try r.f64("close")
                 let vc = Int(try r.u16("value count"))

@@ -12,7 +12,7 @@ extension ResultDocument {
         var copy = self
         let all = signals.matches
         let lo = min(max(0, offset), all.count)
-        let hi = limit.map { min(all.count, lo + max(0, $0)) } ?? all.count
+        let hi = limit.map { lo + min(max(0, $0), all.count - lo) } ?? all.count  // no overflow for any limit
         copy.signals.matches = Array(all[lo..<hi])
         return copy
     }

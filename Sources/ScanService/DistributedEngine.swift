@@ -98,7 +98,9 @@ public actor DistributedEngine: ProcessingEngine {
         var chunkSize = ProcessingJob.chunkSize(
             symbolCount: job.symbols.count, workers: max(1, nodes.live().count), chunksPerWorker: chunksPerNode)
         var stored: [Int: [SymbolResult]] = [:]
-        if let saved = try await jobs.job(id: job.id), saved.job.symbols == job.symbols {
+        // Only the very same job resumes: a request without a date range resolves it from the newest stored
+        // bar, so after an import the job differs and runs whole (its old chunks are discarded).
+        if let saved = try await jobs.job(id: job.id), saved.job == job {
             chunkSize = saved.chunkSize
             stored = try await jobs.chunkResults(jobId: job.id)
             logger.info(

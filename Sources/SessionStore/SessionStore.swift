@@ -162,6 +162,8 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
     public func saveJob(_ job: ProcessingJob, chunkSize: Int) async throws {
         let data = try Self.encode(job)
         try await writer.write { db in
+            // Chunk results of an earlier, different version of this job must not be merged into it.
+            try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [job.id])
             try db.execute(
                 sql: "INSERT OR REPLACE INTO scan_job (id, job, chunk_size) VALUES (?, ?, ?)",
                 arguments: [job.id, data, chunkSize])

@@ -2,6 +2,7 @@ import ArgumentParser
 import EngineNode
 import Logging
 import MarketData
+import ScanCore
 import ServiceLifecycle
 import ZeroMQ
 
@@ -15,7 +16,7 @@ struct EngineNodeCommand: AsyncParsableCommand {
     @Option(help: "The service as HOST or HOST:PORT_BASE (jobs +2, results +3, control +4).")
     var service: String = "127.0.0.1:5555"
 
-    @Option(help: "This node's market-data store; default $MARKETSCAN_DB or the user's store.")
+    @Option(help: "This node's market-data store; default $MARKETSCAN_DB, else ./marketscan.sqlite.")
     var db: String?
 
     @Option(help: "Evaluation threads (default: every core).")
@@ -62,7 +63,8 @@ struct EngineNodeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "engine-node")
         let (host, portBase) = try parsedService()
-        let store = try MarketDataStore.open(path: db ?? MarketDataStore.defaultPath)
+        let path = db ?? MarketDataStore.defaultPath
+        let store = try await Blocking.run { try MarketDataStore.open(path: path) }
         var configuration = EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name)
         configuration.paceMsPerSymbol = paceMs
         if let curveCertificate, let curveServer {

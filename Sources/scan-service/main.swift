@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import MarketData
+import ScanCore
 import ScanService
 import ServiceLifecycle
 import SessionStore
@@ -13,7 +14,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
         commandName: "scan-service",
         abstract: "Serve scans over ZeroMQ: requests, events, and chunks for engine nodes (DESIGN §4–§6).")
 
-    @Option(help: "The SQLite store (market data and sessions); default $MARKETSCAN_DB or the user's store.")
+    @Option(help: "The SQLite store (market data and sessions); default $MARKETSCAN_DB, else ./marketscan.sqlite.")
     var db: String?
 
     @Option(help: "Host to bind every socket on.")
@@ -71,8 +72,9 @@ struct ScanServiceCommand: AsyncParsableCommand {
         if let results { endpoints.results = results }
         if let control { endpoints.control = control }
         let path = db ?? MarketDataStore.defaultPath
-        let store = try MarketDataStore.open(path: path)
-        let sessions = try SessionStore(path: path)
+        // Opening migrates (and may wait on another writer): off the cooperative pool.
+        let store = try await Blocking.run { try MarketDataStore.open(path: path) }
+        let sessions = try await Blocking.run { try SessionStore(path: path) }
         var curve: CurveServerSecurity?
         if let curveCertificate {
             let certificate = try CurveCertificate.load(path: curveCertificate)

@@ -20,7 +20,9 @@ struct ClientOptions: ParsableArguments {
         if let endpoint, !endpoint.hasPrefix("tcp://") {
             throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT")
         }
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout > 0, timeout <= 86_400 else {
+            throw ValidationError("--timeout must be a positive number of seconds, at most 86400")
+        }
     }
 
     var resolvedEndpoint: String {

@@ -72,7 +72,7 @@ struct ImportSymbolsCommand: AsyncParsableCommand {
     func run() async throws {
         let (file, path) = (file, store.path)
         do {
-            let count = try await BlockingWork.run {
+            let count = try await Blocking.run {
                 try SymbolImporter(store: MarketDataStore.open(path: path)).importFile(path: file)
             }
             print("imported \(thousands(count)) symbols into \(path)")
@@ -111,7 +111,7 @@ struct ImportBarsCommand: AsyncParsableCommand {
             timeframe: Timeframe(rawValue: timeframe) ?? .daily, createSymbols: createSymbols, strict: strict)
         let (file, path) = (file, store.path)
         do {
-            let report = try await BlockingWork.run {
+            let report = try await Blocking.run {
                 let bar = TerminalProgress(label: "import")
                 defer { bar.finish() }
                 return try BarImporter(store: MarketDataStore.open(path: path), options: options)
@@ -136,7 +136,7 @@ struct SampleCommand: AsyncParsableCommand {
     func run() async throws {
         let path = store.path
         do {
-            let report = try await BlockingWork.run {
+            let report = try await Blocking.run {
                 let bar = TerminalProgress(label: "sample")
                 defer { bar.finish() }
                 return try SampleData.load(into: MarketDataStore.open(path: path), progress: importProgress(bar))
@@ -176,7 +176,7 @@ struct GenerateCommand: AsyncParsableCommand {
             symbols: symbols, days: days, timeframe: Timeframe(rawValue: timeframe) ?? .daily, seed: seed)
         let path = store.path
         do {
-            let (bars, seconds) = try await BlockingWork.run {
+            let (bars, seconds) = try await Blocking.run {
                 let start = Date()
                 let bar = TerminalProgress(label: "generate")
                 defer { bar.finish() }
@@ -208,7 +208,7 @@ struct InfoCommand: AsyncParsableCommand {
     func run() async throws {
         let (path, timeLoad, repeats) = (store.path, timeLoad, max(1, repeats))
         do {
-            let text = try await BlockingWork.run {
+            let text = try await Blocking.run {
                 let store = try MarketDataStore.open(path: path)
                 let symbols = try store.allSymbols()
                 var lines = [

@@ -31,7 +31,7 @@ struct ExportCommand: AsyncParsableCommand {
             .filter { !$0.isEmpty }
         let (file, path) = (file, store.path)
         do {
-            let report = try await BlockingWork.run {
+            let report = try await Blocking.run {
                 let bar = TerminalProgress(label: "export")
                 defer { bar.finish() }
                 return try BarExporter(store: MarketDataStore.open(path: path), timeframe: tf).export(

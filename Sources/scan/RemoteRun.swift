@@ -50,7 +50,9 @@ extension RunCommand {
     /// otherwise the name column stays empty.
     static func localNames(of doc: ResultDocument) async -> [String: String] {
         let path = databasePath(nil)
-        guard FileManager.default.fileExists(atPath: path), let store = try? MarketDataStore.open(path: path) else { return [:] }
+        guard FileManager.default.fileExists(atPath: path),
+            let store = try? await Blocking.run({ try MarketDataStore.open(path: path) })
+        else { return [:] }
         let symbols = Array(Set(doc.signals.matches.map(\.symbol)))
         guard let infos = try? await store.symbols(symbols) else { return [:] }
         return Dictionary(infos.map { ($0.symbol, $0.name) }, uniquingKeysWith: { a, _ in a })

@@ -157,9 +157,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     static func databasePath(_ option: String?) -> String {
-        if let option { return option }
-        if let env = ProcessInfo.processInfo.environment["MARKETSCAN_DB"], !env.isEmpty { return env }
-        return "marketscan.sqlite"
+        option ?? MarketDataStore.defaultPath
     }
 
     static func day(_ text: String, option: String) throws -> CalendarDay {
@@ -241,8 +239,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func runLocal(_ parsed: Parsed, plan: FormulaPlan, db: String) async throws {
-        let store = try Self.openMarketData(path: db)
-        let sessions = try SessionStore(path: db)
+        // Opening migrates (and may wait on another writer): off the cooperative pool.
+        let store = try await Blocking.run { try Self.openMarketData(path: db) }
+        let sessions = try await Blocking.run { try SessionStore(path: db) }
         var request = parsed.request
         if parsed.from != nil || parsed.to != nil {
             let to: CalendarDay
