@@ -82,4 +82,6 @@ public protocol JobRepository: Sendable {
     func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws
     /// Every stored chunk result of a job, by chunk index.
     func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]]
+    /// Removes a job and its chunk results, once its session's final result is stored.
+    func deleteJob(id: String) async throws
 }

@@ -74,7 +74,7 @@ public final class ScanService: Service, Sendable {
             logger: logger)
         let (eventStream, eventContinuation) = AsyncStream.makeStream(of: EventDocument.self, bufferingPolicy: .bufferingNewest(10_000))
         let manager = SessionManager(
-            symbols: symbols, bars: bars, sessions: sessions, engine: engine,
+            symbols: symbols, bars: bars, sessions: sessions, jobs: jobs, engine: engine,
             publisher: StreamEventPublisher(continuation: eventContinuation), maxRunning: config.maxRunningSessions,
             logger: logger)
         let router = sockets.api

@@ -32,6 +32,7 @@ final class SessionManager: Sendable {
 
     private let useCase: RunScanUseCase
     private let sessions: any ScanSessionRepository
+    private let jobs: any JobRepository
     private let publisher: any EventPublisher
     private let maxRunning: Int
     private let logger: Logger
@@ -40,8 +41,10 @@ final class SessionManager: Sendable {
 
     init(
         symbols: any SymbolRepository, bars: any BarRepository, sessions: any ScanSessionRepository,
-        engine: any ProcessingEngine, publisher: any EventPublisher, maxRunning: Int, logger: Logger
+        jobs: any JobRepository, engine: any ProcessingEngine, publisher: any EventPublisher, maxRunning: Int,
+        logger: Logger
     ) {
+        self.jobs = jobs
         let flag = ShutdownFlag()
         let guarded = ShutdownGuardedSessions(inner: sessions, flag: flag)
         self.shutdownFlag = flag
@@ -163,6 +166,13 @@ final class SessionManager: Sendable {
         let task = Task {
             do {
                 let final = try await self.useCase.run(session, observer: observer, cancellation: token)
+                // The final result is stored whole: the job's chunk results are no longer needed for a
+                // resume. (A session stopped by shutdown is not final in the store and keeps them.)
+                if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final)) {
+                    do { try await self.jobs.deleteJob(id: id) } catch {
+                        self.logger.warning("could not drop a finished job's chunks", metadata: ["session": "\(id)", "error": "\(error)"])
+                    }
+                }
                 self.ended(final)
             } catch {
                 self.logger.error("session could not be stored", metadata: ["session": "\(id)", "error": "\(error)"])

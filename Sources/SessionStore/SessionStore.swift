@@ -105,15 +105,6 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         }
     }
 
-    /// Updates only a session's progress (cheap; for throttled progress persistence while it runs).
-    public func updateProgress(id: String, progress: ScanProgress) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE scan_session SET progress_completed = ?, progress_total = ?, progress_matches = ? WHERE id = ?",
-                arguments: [progress.completed, progress.total, progress.matchesSoFar, id])
-        }
-    }
-
     public func session(id: String) async throws -> ScanSession? {
         try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM scan_session WHERE id = ?", arguments: [id]).map(Self.session(from:))
@@ -200,7 +191,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         return out
     }
 
-    /// Removes a job and its chunk results (once its session has its result stored).
+    /// Removes a job and its chunk results (the service calls it once the session's result is stored).
     public func deleteJob(id: String) async throws {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])

@@ -23,6 +23,12 @@ import ZeroMQ
                 #expect(result.signals.totalMatches > 0)
                 #expect(body.session.progress.completed == 48)
                 #expect(body.session.progress.total == 48)
+                // The stored result is whole, so the job and its chunk results are dropped.
+                try await eventually(10, "the finished job's chunks dropped") {
+                    let job = try await cluster.sessions.job(id: body.session.sessionId)
+                    let chunks = try await cluster.sessions.chunkResults(jobId: body.session.sessionId)
+                    return job == nil && chunks.isEmpty
+                }
             }
         }
     }

@@ -57,8 +57,6 @@ struct SessionStoreTests {
         s.error = "engine exploded"
         try await store.save(s)
         #expect(try await store.session(id: "a") == s)
-        try await store.updateProgress(id: "a", progress: ScanProgress(completed: 3, total: 3, matchesSoFar: 9))
-        #expect(try await store.session(id: "a")?.progress == ScanProgress(completed: 3, total: 3, matchesSoFar: 9))
     }
 
     @Test func listIsNewestFirstFilteredAndLimited() async throws {
