@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MarketData
 import ScanCore
+import ScanOutput
 
 /// `scan data …`: fill the market-data store (DESIGN §4).
 struct DataCommand: AsyncParsableCommand {
@@ -57,8 +58,13 @@ private func reportWarnings(_ report: BarImporter.Report) {
 }
 
 /// A progress handler drawing a terminal bar for an import.
-private func importProgress(_ bar: TerminalProgress) -> ImportProgressHandler {
-    { phase, done, total in bar.update(done, of: total, note: phase.rawValue) }
+private func importProgress(_ bar: ProgressBar?) -> ImportProgressHandler {
+    { phase, done, total in bar?.update(done, of: total, note: phase.rawValue) }
+}
+
+/// A labelled bar on stderr when it is a terminal, else `nil`.
+func taskProgress(_ label: String) -> ProgressBar? {
+    ProgressBar.isAvailable ? ProgressBar(label: label) : nil
 }
 
 struct ImportSymbolsCommand: AsyncParsableCommand {
@@ -112,8 +118,8 @@ struct ImportBarsCommand: AsyncParsableCommand {
         let (file, path) = (file, store.path)
         do {
             let report = try await Blocking.run {
-                let bar = TerminalProgress(label: "import")
-                defer { bar.finish() }
+                let bar = taskProgress("import")
+                defer { bar?.finish() }
                 return try BarImporter(store: MarketDataStore.open(path: path), options: options)
                     .importFile(path: file, progress: importProgress(bar))
             }
@@ -137,8 +143,8 @@ struct SampleCommand: AsyncParsableCommand {
         let path = store.path
         do {
             let report = try await Blocking.run {
-                let bar = TerminalProgress(label: "sample")
-                defer { bar.finish() }
+                let bar = taskProgress("sample")
+                defer { bar?.finish() }
                 return try SampleData.load(into: MarketDataStore.open(path: path), progress: importProgress(bar))
             }
             reportWarnings(report.bars)
@@ -178,11 +184,11 @@ struct GenerateCommand: AsyncParsableCommand {
         do {
             let (bars, seconds) = try await Blocking.run {
                 let start = Date()
-                let bar = TerminalProgress(label: "generate")
-                defer { bar.finish() }
+                let bar = taskProgress("generate")
+                defer { bar?.finish() }
                 let generator = try MarketGenerator(config)
                 let bars = try generator.write(into: MarketDataStore.open(path: path)) { done, total in
-                    bar.update(Int64(done), of: Int64(total), note: "symbols")
+                    bar?.update(Int64(done), of: Int64(total), note: "symbols")
                 }
                 return (bars, Date().timeIntervalSince(start))
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MarketData
 import ScanCore
+import ScanOutput
 
 /// `scan data export`: stored bars as CSV in the importer's format (for other tools, e.g. the
 /// benchmark's pandas and vectorbt peers, and for moving data between stores).
@@ -32,11 +33,11 @@ struct ExportCommand: AsyncParsableCommand {
         let (file, path) = (file, store.path)
         do {
             let report = try await Blocking.run {
-                let bar = TerminalProgress(label: "export")
-                defer { bar.finish() }
+                let bar = taskProgress("export")
+                defer { bar?.finish() }
                 return try BarExporter(store: MarketDataStore.open(path: path), timeframe: tf).export(
                     symbols: list.isEmpty ? nil : list, to: file
-                ) { done, total in bar.update(Int64(done), of: Int64(total), note: "symbols") }
+                ) { done, total in bar?.update(Int64(done), of: Int64(total), note: "symbols") }
             }
             print("exported \(report.rows) \(tf) bars of \(report.symbols) symbols to \(file)")
         } catch {
