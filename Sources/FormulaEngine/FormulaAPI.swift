@@ -1,5 +1,4 @@
-// The public surface of FormulaEngine that the rest of MarketScan builds on.
-// (Stub: the FormulaEngine issue replaces the bodies; the signatures are the contract.)
+// The value types of FormulaEngine's public surface (the plan and evaluator are in their own files).
 
 /// A value of a formula `input`, either its default or a request parameter overriding it.
 public enum FormulaValue: Sendable, Hashable, Codable {

@@ -6,8 +6,7 @@
 /// (so `sma(rsi(close, 14), 5)` is TA-Lib's SMA over the defined part of the RSI).
 /// Kernels never allocate per bar; scratch space, where needed, is passed in or reused by the caller.
 ///
-/// (Stub signatures: the FormulaEngine issue fills in the bodies; the signatures are the contract.
-///  Periods are already validated as >= 1 (>= 2 where TA-Lib requires it) by the checker.)
+/// Periods are validated as >= 1 by the checker before any kernel runs.
 ///
 /// The multi-column kernels (ATR, ADX, CCI, WILLR, MFI, OBV, STOCH) expect raw price columns; a bar
 /// where any of their inputs is NaN splits them into runs the same way. Matching TA-Lib (its C library
