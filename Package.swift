@@ -111,7 +111,8 @@ let package = Package(
             dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
-            name: "SessionStoreTests", dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
+            name: "SessionStoreTests",
+            dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).

@@ -1,5 +1,5 @@
-import Foundation
 import FormulaEngine
+import Foundation
 import ScanCore
 import ScanProtocol
 import Synchronization
@@ -52,7 +52,11 @@ public final class ChunkExecutor: Sendable {
     /// - Parameters:
     ///   - completion: called once per chunk that was not dropped, with one result per symbol in order.
     public init(
-        bars: any BarRepository, cache: SeriesCache, threads: Int, maxQueued: Int, paceMsPerSymbol: Int = 0,
+        bars: any BarRepository,
+        cache: SeriesCache,
+        threads: Int,
+        maxQueued: Int,
+        paceMsPerSymbol: Int = 0,
         completion: @escaping @Sendable (ChunkMessage, [SymbolResult]) -> Void
     ) {
         self.paceMsPerSymbol = max(0, paceMsPerSymbol)
@@ -110,8 +114,12 @@ public final class ChunkExecutor: Sendable {
 
     /// The chunks held now (queued or running), for heartbeats.
     public func held() -> [ChunkRef] {
-        let queued = queue.withLock { $0.works.map { ChunkRef(jobId: $0.chunk.jobId, chunkIndex: $0.chunk.chunkIndex) } }
-        let running = inProgress.withLock { $0.values.map { ChunkRef(jobId: $0.chunk.jobId, chunkIndex: $0.chunk.chunkIndex) } }
+        let queued = queue.withLock {
+            $0.works.map { ChunkRef(jobId: $0.chunk.jobId, chunkIndex: $0.chunk.chunkIndex) }
+        }
+        let running = inProgress.withLock {
+            $0.values.map { ChunkRef(jobId: $0.chunk.jobId, chunkIndex: $0.chunk.chunkIndex) }
+        }
         return Array(Set(queued + running))
     }
 
@@ -188,7 +196,12 @@ public final class ChunkExecutor: Sendable {
                         scanner = s
                     } else {
                         if scanners.count >= 8 { scanners = [:] }
-                        scanner = SymbolScanner(plan: plan, timeframe: chunk.timeframe, dateRange: chunk.dateRange, mode: chunk.mode)
+                        scanner = SymbolScanner(
+                            plan: plan,
+                            timeframe: chunk.timeframe,
+                            dateRange: chunk.dateRange,
+                            mode: chunk.mode
+                        )
                         scanners[key] = scanner
                     }
                     result = scan(symbol, with: scanner)
@@ -214,20 +227,27 @@ public final class ChunkExecutor: Sendable {
             if let p { return p }
             if let version = try? bars.dataVersion() { cache.validate(version: version) }
             let chunk = work.chunk
-            let plan = plans.withLock { $0[chunk.jobId] } ?? {
-                let compiled: Result<FormulaPlan, PlanFailure>
-                do {
-                    compiled = .success(try FormulaPlan.compile(
-                        source: chunk.formula.source, name: chunk.formula.name, parameters: chunk.parameters))
-                } catch {
-                    compiled = .failure(PlanFailure(description: "\(error)"))
-                }
-                plans.withLock { cache in
-                    if cache.count > 64 { cache = [:] }
-                    cache[chunk.jobId] = compiled
-                }
-                return compiled
-            }()
+            let plan =
+                plans.withLock { $0[chunk.jobId] }
+                ?? {
+                    let compiled: Result<FormulaPlan, PlanFailure>
+                    do {
+                        compiled = .success(
+                            try FormulaPlan.compile(
+                                source: chunk.formula.source,
+                                name: chunk.formula.name,
+                                parameters: chunk.parameters
+                            )
+                        )
+                    } catch {
+                        compiled = .failure(PlanFailure(description: "\(error)"))
+                    }
+                    plans.withLock { cache in
+                        if cache.count > 64 { cache = [:] }
+                        cache[chunk.jobId] = compiled
+                    }
+                    return compiled
+                }()
             p = plan
             return plan
         }

@@ -23,7 +23,11 @@ public final class EngineNode: Service, Sendable {
     private let chunksDone = ChunkCounter()
     private let incarnation = UInt64.random(in: 1...UInt64.max)
 
-    public init(configuration: EngineNodeConfiguration, bars: any BarRepository, logger: Logger = Logger(label: "engine-node")) {
+    public init(
+        configuration: EngineNodeConfiguration,
+        bars: any BarRepository,
+        logger: Logger = Logger(label: "engine-node")
+    ) {
         self.configuration = configuration
         self.bars = bars
         self.logger = logger
@@ -87,15 +91,23 @@ public final class EngineNode: Service, Sendable {
         let name = config.name
         let counter = chunksDone
         let executor = ChunkExecutor(
-            bars: bars, cache: SeriesCache(maxBars: config.seriesCacheMaxBars), threads: config.threads,
-            maxQueued: config.queuedChunks, paceMsPerSymbol: config.paceMsPerSymbol,
+            bars: bars,
+            cache: SeriesCache(maxBars: config.seriesCacheMaxBars),
+            threads: config.threads,
+            maxQueued: config.queuedChunks,
+            paceMsPerSymbol: config.paceMsPerSymbol,
             completion: { chunk, symbolResults in
                 let message = ChunkResultMessage(
-                    jobId: chunk.jobId, chunkIndex: chunk.chunkIndex, attempt: chunk.attempt, nodeName: name,
-                    results: symbolResults)
+                    jobId: chunk.jobId,
+                    chunkIndex: chunk.chunkIndex,
+                    attempt: chunk.attempt,
+                    nodeName: name,
+                    results: symbolResults
+                )
                 outboundContinuation.yield(NodeMessage.result(message).encode())
                 counter.increment()
-            })
+            }
+        )
         let cancelled = CancelledJobs()
         let incarnation = self.incarnation
         let log = logger
@@ -104,7 +116,8 @@ public final class EngineNode: Service, Sendable {
             metadata: [
                 "name": "\(name)", "threads": "\(config.threads)", "jobs": "\(config.jobsEndpoint)",
                 "results": "\(config.resultsEndpoint)", "control": "\(config.controlEndpoint)",
-            ])
+            ]
+        )
 
         await withTaskCancellationOrGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -153,8 +166,13 @@ public final class EngineNode: Service, Sendable {
                     while !Task.isCancelled {
                         let held = executor.held()
                         let hb = HeartbeatMessage(
-                            nodeName: name, incarnation: incarnation, threads: config.threads,
-                            chunksDone: counter.value, inFlight: held.count, held: held)
+                            nodeName: name,
+                            incarnation: incarnation,
+                            threads: config.threads,
+                            chunksDone: counter.value,
+                            inFlight: held.count,
+                            held: held
+                        )
                         // Never queue heartbeats for an absent service: they would arrive in a burst.
                         _ = try? await results.trySend(ZMQMessage([NodeMessage.heartbeat(hb).encode()]))
                         try? await Task.sleep(for: .milliseconds(config.heartbeatIntervalMs))

@@ -28,10 +28,17 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
     public var curve: CurveClientSecurity?
 
     public init(
-        jobsEndpoint: String, resultsEndpoint: String, controlEndpoint: String,
-        threads: Int = ProcessInfo.processInfo.activeProcessorCount, name: String = EngineNodeConfiguration.defaultName(),
-        heartbeatIntervalMs: Int = 1000, seriesCacheMaxBars: Int = 4_000_000, queuedChunks: Int = 2,
-        maxMessageBytes: Int64 = 64 << 20, lingerMs: Int32 = 500, curve: CurveClientSecurity? = nil
+        jobsEndpoint: String,
+        resultsEndpoint: String,
+        controlEndpoint: String,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        name: String = EngineNodeConfiguration.defaultName(),
+        heartbeatIntervalMs: Int = 1000,
+        seriesCacheMaxBars: Int = 4_000_000,
+        queuedChunks: Int = 2,
+        maxMessageBytes: Int64 = 64 << 20,
+        lingerMs: Int32 = 500,
+        curve: CurveClientSecurity? = nil
     ) {
         self.jobsEndpoint = jobsEndpoint
         self.resultsEndpoint = resultsEndpoint
@@ -48,11 +55,15 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
 
     /// The endpoints of a service at `host` with ports from `portBase` (jobs +2, results +3, control +4),
     /// as `scan-service --port-base` binds them.
-    public init(serviceHost host: String = "127.0.0.1", portBase: Int = 5555, threads: Int? = nil, name: String? = nil) {
+    public init(serviceHost host: String = "127.0.0.1", portBase: Int = 5555, threads: Int? = nil, name: String? = nil)
+    {
         self.init(
-            jobsEndpoint: "tcp://\(host):\(portBase + 2)", resultsEndpoint: "tcp://\(host):\(portBase + 3)",
+            jobsEndpoint: "tcp://\(host):\(portBase + 2)",
+            resultsEndpoint: "tcp://\(host):\(portBase + 3)",
             controlEndpoint: "tcp://\(host):\(portBase + 4)",
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, name: name ?? Self.defaultName())
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            name: name ?? Self.defaultName()
+        )
     }
 
     /// `HOST-PID`.

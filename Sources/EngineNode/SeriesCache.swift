@@ -57,7 +57,9 @@ public final class SeriesCache: Sendable {
         let cached = state.withLock { s -> BarSeries? in
             s.tick += 1
             guard let e = s.entries[key], e.range.to >= query.range.to else { return nil }
-            if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars { return nil }
+            if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars {
+                return nil
+            }
             s.entries[key]?.lastUsed = s.tick
             return e.series
         }

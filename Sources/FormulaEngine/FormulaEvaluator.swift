@@ -45,13 +45,19 @@ public final class FormulaEvaluator {
     /// Columns of unequal length are evaluated over their common prefix; `range` is clamped to it.
     public func evaluate(_ columns: PriceColumns, reportingIn range: Range<Int>) -> FormulaOutput {
         let n = min(
-            columns.open.count, columns.high.count, columns.low.count, columns.close.count, columns.volume.count)
+            columns.open.count,
+            columns.high.count,
+            columns.low.count,
+            columns.close.count,
+            columns.volume.count
+        )
         let range = range.clamped(to: 0..<n)
         guard n > 0 else {
             return FormulaOutput(
                 signals: plan.signalNames.map { _ in
                     SignalHits(indices: [], columns: plan.columnNames.map { _ in [] })
-                })
+                }
+            )
         }
         reserve(n)
         return columns.open.withUnsafeBufferPointer { open in
@@ -60,8 +66,12 @@ public final class FormulaEvaluator {
                     columns.close.withUnsafeBufferPointer { close in
                         columns.volume.withUnsafeBufferPointer { volume in
                             let prices = Prices(
-                                open: open.baseAddress, high: high.baseAddress, low: low.baseAddress,
-                                close: close.baseAddress, volume: volume.baseAddress)
+                                open: open.baseAddress,
+                                high: high.baseAddress,
+                                low: low.baseAddress,
+                                close: close.baseAddress,
+                                volume: volume.baseAddress
+                            )
                             return run(prices, count: n, reporting: range)
                         }
                     }
@@ -154,11 +164,23 @@ public final class FormulaEvaluator {
                 }
             case .macd(let a, let fast, let slow, let signal, let o):
                 Indicators.macd(
-                    input(a), fast: fast, slow: slow, signal: signal, macd: output(o[0]), signalLine: output(o[1]),
-                    histogram: output(o[2]))
+                    input(a),
+                    fast: fast,
+                    slow: slow,
+                    signal: signal,
+                    macd: output(o[0]),
+                    signalLine: output(o[1]),
+                    histogram: output(o[2])
+                )
             case .bbands(let a, let period, let k, let o):
                 Indicators.bbands(
-                    input(a), period: period, k: k, upper: output(o[0]), middle: output(o[1]), lower: output(o[2]))
+                    input(a),
+                    period: period,
+                    k: k,
+                    upper: output(o[0]),
+                    middle: output(o[1]),
+                    lower: output(o[2])
+                )
             case .priceIndicator(let kind, let period, let o):
                 let y = output(o)
                 switch kind {
@@ -171,8 +193,15 @@ public final class FormulaEvaluator {
             case .obv(let o): Indicators.obv(close: close, volume: volume, into: output(o))
             case .stoch(let k, let slowK, let slowD, let o):
                 Indicators.stoch(
-                    high: high, low: low, close: close, fastK: k, slowK: slowK, slowD: slowD, k: output(o[0]),
-                    d: output(o[1]))
+                    high: high,
+                    low: low,
+                    close: close,
+                    fastK: k,
+                    slowK: slowK,
+                    slowD: slowD,
+                    k: output(o[0]),
+                    d: output(o[1])
+                )
             }
         }
 

@@ -38,14 +38,18 @@ public struct FormulaPlan: Sendable {
     /// Checks and compiles `source`. Throws ``FormulaError`` for any mistake, including an unknown
     /// parameter name or a parameter of the wrong type.
     public static func compile(
-        source: String, name: String, parameters: [String: FormulaValue] = [:]
+        source: String,
+        name: String,
+        parameters: [String: FormulaValue] = [:]
     ) throws -> FormulaPlan {
         try compileChecked(source: source, name: name, parameters: parameters)
     }
 
     /// ``compile(source:name:parameters:)`` with its error type spelled out.
     static func compileChecked(
-        source: String, name: String, parameters: [String: FormulaValue]
+        source: String,
+        name: String,
+        parameters: [String: FormulaValue]
     ) throws(FormulaError) -> FormulaPlan {
         let (statements, lexer) = try Parser.parse(source)
         var checker = Checker(lexer: lexer, formulaName: name)
@@ -58,7 +62,8 @@ public struct FormulaPlan: Sendable {
             columnNames: checker.columns.map(\.name),
             lookback: roots.map { graph.lookback(of: $0) }.max() ?? 0,
             inputs: checker.inputs,
-            program: Program(graph: graph, signals: checker.signals.map(\.ref), columns: checker.columns.map(\.ref)))
+            program: Program(graph: graph, signals: checker.signals.map(\.ref), columns: checker.columns.map(\.ref))
+        )
     }
 
     /// Number of array operations run per symbol (after sharing and folding).

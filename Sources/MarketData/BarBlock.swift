@@ -67,7 +67,10 @@ struct BarBlock {
                 guard let data, data.count == n * size else { return n == 0 && (data?.isEmpty ?? true) }
                 array.withUnsafeMutableBytes { dst in
                     data.withUnsafeBytes { src in
-                        dst.baseAddress!.advanced(by: start * size).copyMemory(from: src.baseAddress!, byteCount: n * size)
+                        dst.baseAddress!.advanced(by: start * size).copyMemory(
+                            from: src.baseAddress!,
+                            byteCount: n * size
+                        )
                     }
                 }
                 return true
@@ -141,8 +144,14 @@ struct BarBlock {
     /// The bars in `range` of indices.
     func slice(_ r: Range<Int>) -> BarBlock {
         BarBlock(
-            times: Array(times[r]), offsets: offsets.isEmpty ? [] : Array(offsets[r]), open: Array(open[r]),
-            high: Array(high[r]), low: Array(low[r]), close: Array(close[r]), volume: Array(volume[r]))
+            times: Array(times[r]),
+            offsets: offsets.isEmpty ? [] : Array(offsets[r]),
+            open: Array(open[r]),
+            high: Array(high[r]),
+            low: Array(low[r]),
+            close: Array(close[r]),
+            volume: Array(volume[r])
+        )
     }
 
     /// `self` with `newer`'s bars added, a bar of `newer` replacing one of `self` at the same time.
@@ -150,7 +159,8 @@ struct BarBlock {
     func merged(with newer: BarBlock) -> BarBlock {
         var out = BarBlock()
         out.reserve(count + newer.count)
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < count || j < newer.count {
             if j == newer.count || (i < count && times[i] < newer.times[j]) {
                 out.append(from: self, at: i)
@@ -166,13 +176,25 @@ struct BarBlock {
 
     func series(symbol: String, timeframe: Timeframe) -> BarSeries {
         BarSeries(
-            symbol: symbol, timeframe: timeframe, times: times, utcOffsets: offsets,
-            columns: PriceColumns(open: open, high: high, low: low, close: close, volume: volume))
+            symbol: symbol,
+            timeframe: timeframe,
+            times: times,
+            utcOffsets: offsets,
+            columns: PriceColumns(open: open, high: high, low: low, close: close, volume: volume)
+        )
     }
 
     init() {}
 
-    init(times: [Int64], offsets: [Int32], open: [Double], high: [Double], low: [Double], close: [Double], volume: [Double]) {
+    init(
+        times: [Int64],
+        offsets: [Int32],
+        open: [Double],
+        high: [Double],
+        low: [Double],
+        close: [Double],
+        volume: [Double]
+    ) {
         self.times = times
         self.offsets = offsets
         self.open = open
@@ -184,7 +206,13 @@ struct BarBlock {
 
     init(_ s: BarSeries) {
         self.init(
-            times: s.times, offsets: s.utcOffsets, open: s.columns.open, high: s.columns.high, low: s.columns.low,
-            close: s.columns.close, volume: s.columns.volume)
+            times: s.times,
+            offsets: s.utcOffsets,
+            open: s.columns.open,
+            high: s.columns.high,
+            low: s.columns.low,
+            close: s.columns.close,
+            volume: s.columns.volume
+        )
     }
 }

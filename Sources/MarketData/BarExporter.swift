@@ -31,7 +31,9 @@ public struct BarExporter: Sendable {
     /// `progress` gets (symbols written, symbols total). Throws for a symbol the store does not know.
     @discardableResult
     public func export(
-        symbols: [String]? = nil, to path: String, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+        symbols: [String]? = nil,
+        to path: String,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> Report {
         let wanted = try symbols.map { Array(Set($0)).sorted() } ?? store.allSymbols().map(\.symbol)
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
@@ -43,13 +45,16 @@ public struct BarExporter: Sendable {
         defer { try? handle.close() }
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
-        out.append(contentsOf: Array("symbol,\(timeframe == .daily ? "date" : "timestamp"),open,high,low,close,volume\n".utf8))
+        out.append(
+            contentsOf: Array("symbol,\(timeframe == .daily ? "date" : "timestamp"),open,high,low,close,volume\n".utf8)
+        )
         let everything = DateRange(from: CalendarDay(daysSinceEpoch: -36_500), to: CalendarDay(daysSinceEpoch: 73_000))
         var rows = 0
         var dayText: [Int32: [UInt8]] = [:]
         for (n, symbol) in wanted.enumerated() {
             let series = try store.loadBars(
-                BarQuery(symbol: symbol, timeframe: timeframe, range: everything, lookbackBars: Int.max / 4))
+                BarQuery(symbol: symbol, timeframe: timeframe, range: everything, lookbackBars: Int.max / 4)
+            )
             let code = Array(symbol.utf8)
             let c = series.columns
             for i in 0..<series.count {
@@ -118,8 +123,12 @@ public struct BarExporter: Sendable {
                 out.append(UInt8(ascii: "-"))
                 v = -v
             }
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var digits:
+                (
+                    UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                    UInt8, UInt8
+                ) =
+                    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             var count = 0
             withUnsafeMutableBytes(of: &digits) { buf in
                 repeat {

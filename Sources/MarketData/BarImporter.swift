@@ -66,14 +66,21 @@ public struct BarImporter {
             throw MarketDataError(.invalidInput, "bars can be imported as 1d or 1m, not \(tf) (it is resampled)")
         }
         let reader = try CSVReader(path: path)
-        guard try reader.next() else { throw ImportFailure(file: path, problems: [.init(line: 1, message: "empty file: no header")], problemCount: 1) }
+        guard try reader.next() else {
+            throw ImportFailure(
+                file: path,
+                problems: [.init(line: 1, message: "empty file: no header")],
+                problemCount: 1
+            )
+        }
         let headerLine = reader.line
         var columnIndex: [String: Int] = [:]
         for i in 0..<reader.fieldCount {
             let name = reader.string(i).lowercased()
             if columnIndex[name] == nil { columnIndex[name] = i }
         }
-        let timeName = tf.isIntraday
+        let timeName =
+            tf.isIntraday
             ? (columnIndex["timestamp"] != nil ? "timestamp" : "date")
             : (columnIndex["date"] != nil ? "date" : "timestamp")
         let names = ["symbol", timeName, "open", "high", "low", "close", "volume"]
@@ -81,7 +88,10 @@ public struct BarImporter {
         if !missing.isEmpty {
             let label = missing.map { $0 == timeName ? "date or timestamp" : $0 }.joined(separator: ", ")
             throw ImportFailure(
-                file: path, problems: [.init(line: headerLine, message: "header lacks column \(label)")], problemCount: 1)
+                file: path,
+                problems: [.init(line: headerLine, message: "header lacks column \(label)")],
+                problemCount: 1
+            )
         }
         let idx = names.map { columnIndex[$0]! }
         let needed = (idx.max() ?? 0) + 1
@@ -103,7 +113,8 @@ public struct BarImporter {
         var accumulators: [Accumulator] = []
         var slot: [String: Int] = [:]
         var order: [String] = []
-        var lastSymbol = "", lastSlot = -1
+        var lastSymbol = ""
+        var lastSlot = -1
         var rows = 0
         var lastReport: Int64 = 0
         let fieldNames = ["open", "high", "low", "close", "volume"]
@@ -131,9 +142,12 @@ public struct BarImporter {
             let symbol = reader.string(idx[0])
             let timeText = reader.string(idx[1])
             guard let stamp = BarTimestamp(parsing: timeText), stamp.isIntraday == tf.isIntraday else {
-                problem(line, tf.isIntraday
-                    ? "\(timeName) '\(timeText)' is not a timestamp with offset (YYYY-MM-DDTHH:MM:SS±HH:MM)"
-                    : "\(timeName) '\(timeText)' is not a date (YYYY-MM-DD)")
+                problem(
+                    line,
+                    tf.isIntraday
+                        ? "\(timeName) '\(timeText)' is not a timestamp with offset (YYYY-MM-DDTHH:MM:SS±HH:MM)"
+                        : "\(timeName) '\(timeText)' is not a date (YYYY-MM-DD)"
+                )
                 continue
             }
             for k in 0..<5 {
@@ -172,7 +186,9 @@ public struct BarImporter {
                     continue
                 }
                 warningCount += 1
-                if warnings.count < ImportFailure.listLimit { warnings.append(ImportIssue(line: line, message: inconsistency)) }
+                if warnings.count < ImportFailure.listLimit {
+                    warnings.append(ImportIssue(line: line, message: inconsistency))
+                }
             }
             if symbol != lastSymbol || lastSlot < 0 {
                 if let s = slot[symbol] {
@@ -211,28 +227,52 @@ public struct BarImporter {
             for k in 1..<max(perm.count, 1) where a.times[perm[k]] == a.times[perm[k - 1]] {
                 dupFree = false
                 let stamp = BarTimestamp(
-                    epochSeconds: a.times[perm[k]], utcOffsetSeconds: tf.isIntraday ? a.offsets[perm[k]] : 0,
-                    isIntraday: tf.isIntraday)
-                problem(Int(a.lines[perm[k]]), "duplicate bar for \(symbol) at \(stamp) (first on line \(a.lines[perm[k - 1]]))")
+                    epochSeconds: a.times[perm[k]],
+                    utcOffsetSeconds: tf.isIntraday ? a.offsets[perm[k]] : 0,
+                    isIntraday: tf.isIntraday
+                )
+                problem(
+                    Int(a.lines[perm[k]]),
+                    "duplicate bar for \(symbol) at \(stamp) (first on line \(a.lines[perm[k - 1]]))"
+                )
             }
             guard dupFree, problemCount == 0 else { continue }
             func pick<T>(_ x: [T]) -> [T] { sorted || x.isEmpty ? x : perm.map { x[$0] } }
             series.append(
                 BarSeries(
-                    symbol: symbol, timeframe: tf, times: pick(a.times), utcOffsets: pick(a.offsets),
+                    symbol: symbol,
+                    timeframe: tf,
+                    times: pick(a.times),
+                    utcOffsets: pick(a.offsets),
                     columns: PriceColumns(
-                        open: pick(a.open), high: pick(a.high), low: pick(a.low), close: pick(a.close),
-                        volume: pick(a.volume))))
+                        open: pick(a.open),
+                        high: pick(a.high),
+                        low: pick(a.low),
+                        close: pick(a.close),
+                        volume: pick(a.volume)
+                    )
+                )
+            )
         }
         if problemCount > 0 {
             problems.sort { $0.line < $1.line }
-            throw ImportFailure(file: path, problems: Array(problems.prefix(ImportFailure.listLimit)), problemCount: problemCount)
+            throw ImportFailure(
+                file: path,
+                problems: Array(problems.prefix(ImportFailure.listLimit)),
+                problemCount: problemCount
+            )
         }
         accumulators = []
         let created = options.createSymbols ? order.filter { !known.contains($0) }.count : 0
         try store.writeBars(series, createSymbols: options.createSymbols) { done, total in
             try progress?(.writing, Int64(done), Int64(total))
         }
-        return Report(rows: rows, symbols: series.count, createdSymbols: created, warningCount: warningCount, warnings: warnings)
+        return Report(
+            rows: rows,
+            symbols: series.count,
+            createdSymbols: created,
+            warningCount: warningCount,
+            warnings: warnings
+        )
     }
 }

@@ -10,7 +10,13 @@ enum BarLoader {
     /// Largest distance between an instant's UTC date and its local date, in seconds.
     static let maxOffset: Int64 = 14 * 3600
 
-    static func load(_ db: Database, symbol: String, timeframe: Timeframe, range: DateRange, lookbackBars: Int) throws
+    static func load(
+        _ db: Database,
+        symbol: String,
+        timeframe: Timeframe,
+        range: DateRange,
+        lookbackBars: Int
+    ) throws
         -> BarSeries
     {
         timeframe.isIntraday
@@ -25,13 +31,15 @@ enum BarLoader {
             sql: """
                 SELECT COALESCE(SUM(count), 0) FROM bar_blocks
                 WHERE symbol = ? AND timeframe = '1d' AND first_time <= ?
-                """)
+                """
+        )
         let total = try Int.fetchOne(countStmt, arguments: [symbol, upper]) ?? 0
         let stmt = try db.cachedStatement(
             sql: """
                 SELECT \(BarBlock.selectedColumns), count FROM bar_blocks
                 WHERE symbol = ? AND timeframe = '1d' AND first_time <= ? ORDER BY first_time
-                """)
+                """
+        )
         var block = BarBlock(zeroed: total, withOffsets: false)
         var filled = 0
         let rows = try Row.fetchCursor(stmt, arguments: [symbol, upper])
@@ -49,7 +57,11 @@ enum BarLoader {
     /// Intraday: bars whose local date is at most `range.to`, with at least `lookbackBars` bars (of
     /// `timeframe`) before `range.from` when the store has them.
     static func loadIntraday(
-        _ db: Database, symbol: String, timeframe: Timeframe, range: DateRange, lookbackBars: Int
+        _ db: Database,
+        symbol: String,
+        timeframe: Timeframe,
+        range: DateRange,
+        lookbackBars: Int
     ) throws -> BarSeries {
         let minutes = timeframe.minutes ?? 1
         let lookback = max(0, lookbackBars)
@@ -61,7 +73,8 @@ enum BarLoader {
             sql: """
                 SELECT \(BarBlock.selectedColumns) FROM bar_blocks
                 WHERE symbol = ? AND timeframe = '1m' AND first_time < ? ORDER BY first_time DESC
-                """)
+                """
+        )
         var blocks: [BarBlock] = []
         var before = 0
         var exhausted = true
@@ -97,8 +110,13 @@ enum BarLoader {
             let start = max(0, span.lowerBound - lookback)
             return BarBlock(minute).slice(start..<span.upperBound).series(symbol: symbol, timeframe: .minute1)
         }
-        var resampled = BarBlock(Resampler.intraday(BarBlock(minute).slice(0..<span.upperBound)
-            .series(symbol: symbol, timeframe: .minute1), to: timeframe))
+        var resampled = BarBlock(
+            Resampler.intraday(
+                BarBlock(minute).slice(0..<span.upperBound)
+                    .series(symbol: symbol, timeframe: .minute1),
+                to: timeframe
+            )
+        )
         // The oldest bucket may be cut short by where loading stopped: drop it unless it is the real start.
         if !exhausted && resampled.count > 0 { resampled = resampled.slice(1..<resampled.count) }
         let out = resampled.series(symbol: symbol, timeframe: timeframe)

@@ -24,7 +24,8 @@ enum BlockWriter {
 
     static func read(symbol: String, timeframe: Timeframe, period: Int, _ db: Database) throws -> BarBlock? {
         let stmt = try db.cachedStatement(
-            sql: "SELECT \(BarBlock.selectedColumns) FROM bar_blocks WHERE symbol = ? AND timeframe = ? AND period = ?")
+            sql: "SELECT \(BarBlock.selectedColumns) FROM bar_blocks WHERE symbol = ? AND timeframe = ? AND period = ?"
+        )
         guard let row = try Row.fetchOne(stmt, arguments: [symbol, timeframe.rawValue, period]) else { return nil }
         var block = BarBlock()
         try block.append(row: row, symbol: symbol)
@@ -36,7 +37,8 @@ enum BlockWriter {
             sql: """
                 INSERT OR REPLACE INTO bar_blocks(symbol, timeframe, period, count, first_time, last_time,
                 times, offsets, open, high, low, close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+                """
+        )
         guard let first = b.times.first, let last = b.times.last else { return }
         try stmt.execute(arguments: [
             symbol, timeframe.rawValue, period, b.count, first, last,

@@ -70,7 +70,12 @@ public final class CSVReader {
         guard !r.isEmpty else { return nil }
         let data = self.data
         // Clinger's fast path: up to 15 significant digits and 22 decimals is exact in one division.
-        var mantissa: Int64 = 0, digits = 0, decimals = 0, sawDot = false, negative = false, k = r.lowerBound
+        var mantissa: Int64 = 0
+        var digits = 0
+        var decimals = 0
+        var sawDot = false
+        var negative = false
+        var k = r.lowerBound
         if data[k] == UInt8(ascii: "-") {
             negative = true
             k += 1

@@ -32,7 +32,9 @@ public protocol MarketDataBackend: SymbolRepository, BarRepository {
     /// `progress` is called with (series written, series total); when it throws, the transaction is
     /// rolled back and the store is left as it was.
     func writeBars(
-        _ series: [BarSeries], createSymbols: Bool, progress: ((_ done: Int, _ total: Int) throws -> Void)?
+        _ series: [BarSeries],
+        createSymbols: Bool,
+        progress: ((_ done: Int, _ total: Int) throws -> Void)?
     ) throws
 
     /// Number of stored bars of a stored timeframe, for all symbols or one.

@@ -84,11 +84,17 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
 
     static func fetchSymbols(_ db: Database) throws -> [SymbolInfo] {
         try Row.fetchAll(
-            db, sql: "SELECT symbol, name, market, sector, market_cap, active FROM symbols ORDER BY symbol"
+            db,
+            sql: "SELECT symbol, name, market, sector, market_cap, active FROM symbols ORDER BY symbol"
         ).map { row in
             SymbolInfo(
-                symbol: row[0], name: row[1], market: row[2], sector: row[3], marketCap: row[4],
-                active: (row[5] as Int64? ?? 1) != 0)
+                symbol: row[0],
+                name: row[1],
+                market: row[2],
+                sector: row[3],
+                marketCap: row[4],
+                active: (row[5] as Int64? ?? 1) != 0
+            )
         }
     }
 
@@ -105,7 +111,8 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
                 INSERT INTO symbols(symbol, name, market, sector, market_cap, active) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(symbol) DO UPDATE SET name = excluded.name, market = excluded.market,
                 sector = excluded.sector, market_cap = excluded.market_cap, active = excluded.active
-                """)
+                """
+        )
         for s in symbols {
             try stmt.execute(arguments: [s.symbol, s.name, s.market, s.sector, s.marketCap, s.active ? 1 : 0])
         }
@@ -125,12 +132,21 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
                 throw MarketDataError(.unknownSymbol, "unknown symbol '\(query.symbol)'")
             }
             return try BarLoader.load(
-                db, symbol: query.symbol, timeframe: query.timeframe, range: query.range,
-                lookbackBars: query.lookbackBars)
+                db,
+                symbol: query.symbol,
+                timeframe: query.timeframe,
+                range: query.range,
+                lookbackBars: query.lookbackBars
+            )
         }
     }
 
-    public func loadBars(symbols: [String], timeframe: Timeframe, range: DateRange, lookbackBars: Int) throws -> BarBatch {
+    public func loadBars(
+        symbols: [String],
+        timeframe: Timeframe,
+        range: DateRange,
+        lookbackBars: Int
+    ) throws -> BarBatch {
         try writer.read { db in
             let known = try Self.knownSymbols(symbols, db)
             var series: [String: BarSeries] = [:]
@@ -142,7 +158,12 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
                     continue
                 }
                 series[symbol] = try BarLoader.load(
-                    db, symbol: symbol, timeframe: timeframe, range: range, lookbackBars: lookbackBars)
+                    db,
+                    symbol: symbol,
+                    timeframe: timeframe,
+                    range: range,
+                    lookbackBars: lookbackBars
+                )
             }
             return BarBatch(series: series, unknown: unknown)
         }
@@ -156,7 +177,9 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
                     sql: """
                         SELECT last_time, offsets FROM bar_blocks WHERE timeframe = ?
                         ORDER BY last_time DESC LIMIT 1
-                        """, arguments: [timeframe.storedBase.rawValue])
+                        """,
+                    arguments: [timeframe.storedBase.rawValue]
+                )
             else { return nil }
             let last: Int64 = row[0]
             var offsets: [Int32] = []
@@ -169,12 +192,16 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
         try writer.read { db in
             if let symbol {
                 return try Int.fetchOne(
-                    db, sql: "SELECT COALESCE(SUM(count), 0) FROM bar_blocks WHERE timeframe = ? AND symbol = ?",
-                    arguments: [timeframe.rawValue, symbol]) ?? 0
+                    db,
+                    sql: "SELECT COALESCE(SUM(count), 0) FROM bar_blocks WHERE timeframe = ? AND symbol = ?",
+                    arguments: [timeframe.rawValue, symbol]
+                ) ?? 0
             }
             return try Int.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(count), 0) FROM bar_blocks WHERE timeframe = ?",
-                arguments: [timeframe.rawValue]) ?? 0
+                db,
+                sql: "SELECT COALESCE(SUM(count), 0) FROM bar_blocks WHERE timeframe = ?",
+                arguments: [timeframe.rawValue]
+            ) ?? 0
         }
     }
 
@@ -190,7 +217,10 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
             let chunk = Array(unique[i..<min(i + 500, unique.count)])
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
             let found = try String.fetchAll(
-                db, sql: "SELECT symbol FROM symbols WHERE symbol IN (\(marks))", arguments: StatementArguments(chunk))
+                db,
+                sql: "SELECT symbol FROM symbols WHERE symbol IN (\(marks))",
+                arguments: StatementArguments(chunk)
+            )
             known.formUnion(found)
             i += 500
         }
@@ -200,7 +230,9 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
     // MARK: - Writes
 
     public func writeBars(
-        _ series: [BarSeries], createSymbols: Bool, progress: ((_ done: Int, _ total: Int) throws -> Void)?
+        _ series: [BarSeries],
+        createSymbols: Bool,
+        progress: ((_ done: Int, _ total: Int) throws -> Void)?
     ) throws {
         for s in series { try Self.validateForWrite(s) }
         try writer.write { db in
@@ -211,8 +243,10 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
                 guard createSymbols else {
                     let list = missing.prefix(10).joined(separator: ", ")
                     throw MarketDataError(
-                        .unknownSymbol, "unknown symbol\(missing.count == 1 ? "" : "s") \(list)"
-                            + (missing.count > 10 ? " and \(missing.count - 10) more" : ""))
+                        .unknownSymbol,
+                        "unknown symbol\(missing.count == 1 ? "" : "s") \(list)"
+                            + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
+                    )
                 }
                 try Self.upsertSymbols(missing.map { SymbolInfo(symbol: $0) }, db)
             }

@@ -23,7 +23,10 @@ public struct MarketGenerator: Sendable {
         public var endDay: CalendarDay
 
         public init(
-            symbols: Int, days: Int, timeframe: Timeframe = .daily, seed: UInt64 = 42,
+            symbols: Int,
+            days: Int,
+            timeframe: Timeframe = .daily,
+            seed: UInt64 = 42,
             endDay: CalendarDay = CalendarDay(daysSinceEpoch: 20_088)  // 2024-12-31
         ) {
             self.symbols = symbols
@@ -81,7 +84,12 @@ public struct MarketGenerator: Sendable {
         let sector = Self.sectors[Int(r.next() % UInt64(Self.sectors.count))]
         let cap = (exp(26.5 + 1.4 * r.normal()) / 1e6).rounded() * 1e6
         return SymbolInfo(
-            symbol: Self.code(i), name: "합성 \(Self.code(i))", market: market, sector: sector, marketCap: cap)
+            symbol: Self.code(i),
+            name: "합성 \(Self.code(i))",
+            market: market,
+            sector: sector,
+            marketCap: cap
+        )
     }
 
     /// Every symbol's listing.
@@ -100,8 +108,13 @@ public struct MarketGenerator: Sendable {
         let intraday = config.timeframe == .minute1
         let perDay = intraday ? Self.minutesPerSession : 1
         let n = sessions.count * perDay
-        var times = [Int64](), offsets = [Int32]()
-        var o = [Double](), h = [Double](), l = [Double](), c = [Double](), v = [Double]()
+        var times = [Int64]()
+        var offsets = [Int32]()
+        var o = [Double]()
+        var h = [Double]()
+        var l = [Double]()
+        var c = [Double]()
+        var v = [Double]()
         times.reserveCapacity(n)
         o.reserveCapacity(n)
         h.reserveCapacity(n)
@@ -111,7 +124,8 @@ public struct MarketGenerator: Sendable {
         if intraday { offsets.reserveCapacity(n) }
 
         func bar(open: Double, close: Double, sigma: Double, volume: Double) {
-            let op = max(1, open.rounded()), cl = max(1, close.rounded())
+            let op = max(1, open.rounded())
+            let cl = max(1, close.rounded())
             let hi = max(op, cl, (max(open, close) * exp(abs(r.normal()) * 0.5 * sigma)).rounded())
             let lo = max(1, min(op, cl, (min(open, close) * exp(-abs(r.normal()) * 0.5 * sigma)).rounded()))
             o.append(op)
@@ -146,7 +160,12 @@ public struct MarketGenerator: Sendable {
                     let shape = 0.6 + 4.8 * x * x
                     times.append(start + Int64(m) * 60)
                     offsets.append(Self.seoulOffset)
-                    bar(open: p, close: next, sigma: mSigma, volume: dayVolume / Double(steps) * shape * exp(0.4 * r.normal()))
+                    bar(
+                        open: p,
+                        close: next,
+                        sigma: mSigma,
+                        volume: dayVolume / Double(steps) * shape * exp(0.4 * r.normal())
+                    )
                     p = next
                 }
                 price = p
@@ -155,14 +174,21 @@ public struct MarketGenerator: Sendable {
             price = close
         }
         return BarSeries(
-            symbol: Self.code(i), timeframe: config.timeframe, times: times, utcOffsets: offsets,
-            columns: PriceColumns(open: o, high: h, low: l, close: c, volume: v))
+            symbol: Self.code(i),
+            timeframe: config.timeframe,
+            times: times,
+            utcOffsets: offsets,
+            columns: PriceColumns(open: o, high: h, low: l, close: c, volume: v)
+        )
     }
 
     /// Writes every symbol and its bars into `store` (replacing bars at the same times), a batch of
     /// symbols per transaction. `progress` gets (symbols written, symbols total). Returns the bar count.
     @discardableResult
-    public func write(into store: any MarketDataBackend, progress: ((_ done: Int, _ total: Int) throws -> Void)? = nil)
+    public func write(
+        into store: any MarketDataBackend,
+        progress: ((_ done: Int, _ total: Int) throws -> Void)? = nil
+    )
         throws -> Int
     {
         try store.upsertSymbols(symbolInfos())

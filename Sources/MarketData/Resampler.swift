@@ -54,10 +54,18 @@ public enum Resampler {
 
     /// Groups consecutive bars with the same key; `key` returns (group key, group start time).
     static func aggregate(
-        _ s: BarSeries, timeframe: Timeframe, withOffsets: Bool, key: (Int) -> (Int64, Int64)
+        _ s: BarSeries,
+        timeframe: Timeframe,
+        withOffsets: Bool,
+        key: (Int) -> (Int64, Int64)
     ) -> BarSeries {
-        var times: [Int64] = [], offsets: [Int32] = []
-        var o: [Double] = [], h: [Double] = [], l: [Double] = [], c: [Double] = [], v: [Double] = []
+        var times: [Int64] = []
+        var offsets: [Int32] = []
+        var o: [Double] = []
+        var h: [Double] = []
+        var l: [Double] = []
+        var c: [Double] = []
+        var v: [Double] = []
         let src = s.columns
         var currentKey = Int64.min
         for i in 0..<s.count {
@@ -80,7 +88,11 @@ public enum Resampler {
             }
         }
         return BarSeries(
-            symbol: s.symbol, timeframe: timeframe, times: times, utcOffsets: offsets,
-            columns: PriceColumns(open: o, high: h, low: l, close: c, volume: v))
+            symbol: s.symbol,
+            timeframe: timeframe,
+            times: times,
+            utcOffsets: offsets,
+            columns: PriceColumns(open: o, high: h, low: l, close: c, volume: v)
+        )
     }
 }

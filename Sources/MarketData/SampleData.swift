@@ -9,9 +9,12 @@ public enum SampleData {
     public static var barsPath: String { get throws { try resource("bars") } }
 
     private static func resource(_ name: String) throws -> String {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "csv", subdirectory: "Resources")
-            ?? Bundle.module.url(forResource: name, withExtension: "csv")
-        else { throw MarketDataError(.io, "the bundled sample file \(name).csv is missing from the MarketData resources") }
+        guard
+            let url = Bundle.module.url(forResource: name, withExtension: "csv", subdirectory: "Resources")
+                ?? Bundle.module.url(forResource: name, withExtension: "csv")
+        else {
+            throw MarketDataError(.io, "the bundled sample file \(name).csv is missing from the MarketData resources")
+        }
         return url.path
     }
 
@@ -22,7 +25,10 @@ public enum SampleData {
     }
 
     /// Imports the sample's symbols and daily bars into `store` (replacing bars at the same dates).
-    public static func load(into store: any MarketDataBackend, progress: ImportProgressHandler? = nil) throws -> LoadReport {
+    public static func load(
+        into store: any MarketDataBackend,
+        progress: ImportProgressHandler? = nil
+    ) throws -> LoadReport {
         let symbols = try SymbolImporter(store: store).importFile(path: symbolsPath)
         let bars = try BarImporter(store: store).importFile(path: barsPath, progress: progress)
         return LoadReport(symbols: symbols, bars: bars)

@@ -49,7 +49,8 @@ enum StoreSchema {
                         value INTEGER NOT NULL
                     );
                     INSERT INTO marketdata_meta(key, value) VALUES ('data_version', 1);
-                    """)
+                    """
+            )
         }
         return migrator
     }

@@ -17,7 +17,11 @@ public struct SymbolImporter {
     public func importFile(path: String) throws -> Int {
         let reader = try CSVReader(path: path)
         guard try reader.next() else {
-            throw ImportFailure(file: path, problems: [.init(line: 1, message: "empty file: no header")], problemCount: 1)
+            throw ImportFailure(
+                file: path,
+                problems: [.init(line: 1, message: "empty file: no header")],
+                problemCount: 1
+            )
         }
         var col: [String: Int] = [:]
         for i in 0..<reader.fieldCount where col[reader.string(i).lowercased()] == nil {
@@ -25,7 +29,10 @@ public struct SymbolImporter {
         }
         guard let symbolIndex = col["symbol"] else {
             throw ImportFailure(
-                file: path, problems: [.init(line: reader.line, message: "header lacks column symbol")], problemCount: 1)
+                file: path,
+                problems: [.init(line: reader.line, message: "header lacks column symbol")],
+                problemCount: 1
+            )
         }
         var problems: [ImportIssue] = []
         var seen: [String: Int] = [:]
@@ -52,7 +59,9 @@ public struct SymbolImporter {
             if let i = col["sector"] { info.sector = reader.string(i) }
             if let i = col["market_cap"], !reader.isBlank(i) {
                 guard let cap = reader.double(i), cap >= 0 else {
-                    problems.append(.init(line: line, message: "market_cap '\(reader.string(i))' is not a non-negative number"))
+                    problems.append(
+                        .init(line: line, message: "market_cap '\(reader.string(i))' is not a non-negative number")
+                    )
                     continue
                 }
                 info.marketCap = cap
@@ -69,7 +78,11 @@ public struct SymbolImporter {
             symbols.append(info)
         }
         if !problems.isEmpty {
-            throw ImportFailure(file: path, problems: Array(problems.prefix(ImportFailure.listLimit)), problemCount: problems.count)
+            throw ImportFailure(
+                file: path,
+                problems: Array(problems.prefix(ImportFailure.listLimit)),
+                problemCount: problems.count
+            )
         }
         try store.upsertSymbols(symbols)
         return symbols.count

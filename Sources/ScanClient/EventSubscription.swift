@@ -21,7 +21,11 @@ public final class EventSubscription: Sendable {
     }
 
     static func open(
-        loop: ZMQLoop, endpoint: String, prefix: String, curve: CurveOptions?, connectTimeout: Duration
+        loop: ZMQLoop,
+        endpoint: String,
+        prefix: String,
+        curve: CurveOptions?,
+        connectTimeout: Duration
     ) async throws -> EventSubscription {
         var options = SocketOptions()
         options.lingerMs = 0

@@ -26,8 +26,11 @@ public final class ScanClient: Sendable {
         public var curve: CurveOptions?
 
         public init(
-            endpoint: String = "tcp://127.0.0.1:5555", eventsEndpoint: String? = nil,
-            requestTimeout: Duration = .seconds(10), waitTimeout: Duration = .seconds(3600), curve: CurveOptions? = nil
+            endpoint: String = "tcp://127.0.0.1:5555",
+            eventsEndpoint: String? = nil,
+            requestTimeout: Duration = .seconds(10),
+            waitTimeout: Duration = .seconds(3600),
+            curve: CurveOptions? = nil
         ) {
             self.endpoint = endpoint
             self.eventsEndpoint = eventsEndpoint ?? Self.eventsEndpoint(forAPI: endpoint) ?? "tcp://127.0.0.1:5556"
@@ -106,17 +109,26 @@ public final class ScanClient: Sendable {
 
     /// `RUN_SCAN`. Without `wait` the reply (the new session) comes at once; with `wait` it comes
     /// when the session ends and carries the result.
-    public func runScan(_ request: ScanRequestDocument, wait: Bool = false, timeout: Duration? = nil) async throws
+    public func runScan(
+        _ request: ScanRequestDocument,
+        wait: Bool = false,
+        timeout: Duration? = nil
+    ) async throws
         -> SessionReply
     {
         try await call(
-            .runScan, RunScanBody(request: request, wait: wait),
+            .runScan,
+            RunScanBody(request: request, wait: wait),
             timeout: timeout ?? (wait ? configuration.waitTimeout : configuration.requestTimeout)
         ).decodeOK(SessionReply.self)
     }
 
     /// `RUN_SCAN` of a domain request.
-    public func runScan(_ request: BatchScanRequest, wait: Bool = false, timeout: Duration? = nil) async throws
+    public func runScan(
+        _ request: BatchScanRequest,
+        wait: Bool = false,
+        timeout: Duration? = nil
+    ) async throws
         -> SessionReply
     {
         try await runScan(ScanRequestDocument(request), wait: wait, timeout: timeout)
@@ -128,7 +140,12 @@ public final class ScanClient: Sendable {
     }
 
     /// `GET_RESULT`: the result with its matches cut to `[offset, offset + limit)` (all when `limit` is nil).
-    public func result(_ id: String, offset: Int = 0, limit: Int? = nil, timeout: Duration? = nil) async throws
+    public func result(
+        _ id: String,
+        offset: Int = 0,
+        limit: Int? = nil,
+        timeout: Duration? = nil
+    ) async throws
         -> ResultDocument
     {
         try await call(.getResult, GetResultBody(sessionId: id, offset: offset, limit: limit), timeout: timeout)
@@ -141,7 +158,11 @@ public final class ScanClient: Sendable {
     }
 
     /// `LIST_SESSIONS`, newest first.
-    public func listSessions(status: ScanStatus? = nil, limit: Int? = nil, timeout: Duration? = nil) async throws
+    public func listSessions(
+        status: ScanStatus? = nil,
+        limit: Int? = nil,
+        timeout: Duration? = nil
+    ) async throws
         -> [SessionDocument]
     {
         try await call(.listSessions, ListSessionsBody(status: status?.rawValue, limit: limit), timeout: timeout)
@@ -163,7 +184,12 @@ public final class ScanClient: Sendable {
         } catch {
             throw ScanClientError.badReply("cannot encode the \(verb.rawValue) body: \(error)")
         }
-        return try await exchange(ZMQMessage(frames), id: id, verb: verb.rawValue, timeout: timeout ?? configuration.requestTimeout)
+        return try await exchange(
+            ZMQMessage(frames),
+            id: id,
+            verb: verb.rawValue,
+            timeout: timeout ?? configuration.requestTimeout
+        )
     }
 
     /// Sends raw frames (after nothing: a DEALER sends the empty delimiter itself, so include it) and
@@ -184,7 +210,10 @@ public final class ScanClient: Sendable {
             Task {
                 try? await Task.sleep(for: timeout)
                 sender.cancel()
-                pending.resume(id, with: .failure(ScanClientError.timedOut(verb: verb, endpoint: endpoint, after: timeout)))
+                pending.resume(
+                    id,
+                    with: .failure(ScanClientError.timedOut(verb: verb, endpoint: endpoint, after: timeout))
+                )
             }
         }
     }
@@ -220,12 +249,19 @@ public final class ScanClient: Sendable {
     /// `EventCodec.prefix(sessionId:)` for one session). Waits (up to `connectTimeout`) until the
     /// connection to the events socket is made, so that events published after this returns are
     /// received; events published before are not (read state with ``session(_:timeout:)``).
-    public func subscribe(prefix: String = WireProtocol.eventTopicPrefix, connectTimeout: Duration = .seconds(2))
+    public func subscribe(
+        prefix: String = WireProtocol.eventTopicPrefix,
+        connectTimeout: Duration = .seconds(2)
+    )
         async throws -> EventSubscription
     {
         try await EventSubscription.open(
-            loop: loop, endpoint: configuration.eventsEndpoint, prefix: prefix, curve: configuration.curve,
-            connectTimeout: connectTimeout)
+            loop: loop,
+            endpoint: configuration.eventsEndpoint,
+            prefix: prefix,
+            curve: configuration.curve,
+            connectTimeout: connectTimeout
+        )
     }
 }
 

@@ -1,5 +1,5 @@
-import Foundation
 import FormulaEngine
+import Foundation
 
 /// Runs one batch scan: resolve the universe, apply exclusions, check the formula (before any bar is
 /// read), build the job, run it on the engine with progress and cancellation, aggregate.
@@ -18,7 +18,10 @@ public struct BatchScanUseCase: Sendable {
     /// - Throws: ``FormulaError`` with the located message.
     public static func checkFormula(_ request: BatchScanRequest) throws -> FormulaPlan {
         try FormulaPlan.compile(
-            source: request.formula.source, name: request.formula.name, parameters: request.parameters)
+            source: request.formula.source,
+            name: request.formula.name,
+            parameters: request.parameters
+        )
     }
 
     /// The request's date range, or the default: the last year of data (365 days up to the newest
@@ -44,7 +47,8 @@ public struct BatchScanUseCase: Sendable {
     /// - Throws: ``FormulaError`` for a bad formula (before any data is read), ``ScanError`` for a bad
     ///   request, and whatever the engine or the symbol repository throws when they fail as a whole.
     public func execute(
-        _ request: BatchScanRequest, jobId: String? = nil,
+        _ request: BatchScanRequest,
+        jobId: String? = nil,
         progress: @escaping @Sendable (ScanProgress) -> Void = { _ in },
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> BatchScanResult {
@@ -59,8 +63,14 @@ public struct BatchScanUseCase: Sendable {
         let unknown = universe.unknown.filter { !excluded.contains($0) && seen.insert($0).inserted }
 
         let job = ProcessingJob(
-            id: jobId ?? UUID().uuidString.lowercased(), symbols: scanSymbols, timeframe: request.timeframe,
-            dateRange: range, formula: request.formula, parameters: request.parameters, mode: request.mode)
+            id: jobId ?? UUID().uuidString.lowercased(),
+            symbols: scanSymbols,
+            timeframe: request.timeframe,
+            dateRange: range,
+            formula: request.formula,
+            parameters: request.parameters,
+            mode: request.mode
+        )
         var results: [SymbolResult] = []
         if !job.symbols.isEmpty && !cancellation.isCancelled {
             results = try await engine.processBatch(job, progress: progress, cancellation: cancellation)
@@ -76,7 +86,10 @@ public struct BatchScanUseCase: Sendable {
     /// Aggregates per-symbol results into a ``BatchScanResult`` (matches sorted by timestamp, symbol,
     /// signal; errors sorted by symbol).
     public static func result(
-        jobId: String, results: [SymbolResult], processingTime: Duration, cancelled: Bool
+        jobId: String,
+        results: [SymbolResult],
+        processingTime: Duration,
+        cancelled: Bool
     ) -> BatchScanResult {
         let signals = SignalAggregator.aggregate(results, sortBy: .timestamp)
         let errors = results.compactMap { r in r.error.map { SymbolError(symbol: r.symbol, message: $0) } }
@@ -84,8 +97,13 @@ public struct BatchScanUseCase: Sendable {
         let (seconds, attoseconds) = processingTime.components
         let ms = Double(seconds) * 1000 + Double(attoseconds) / 1e15
         return BatchScanResult(
-            jobId: jobId, signals: signals, statistics: SignalAggregator.statistics(signals),
-            processingTimeMs: ms, errors: errors, cancelled: cancelled)
+            jobId: jobId,
+            signals: signals,
+            statistics: SignalAggregator.statistics(signals),
+            processingTimeMs: ms,
+            errors: errors,
+            cancelled: cancelled
+        )
     }
 }
 

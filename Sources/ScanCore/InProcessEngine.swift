@@ -1,5 +1,5 @@
-import Foundation
 import FormulaEngine
+import Foundation
 import Synchronization
 
 /// Runs a job in this process on every core.
@@ -26,11 +26,22 @@ public struct InProcessEngine: ProcessingEngine {
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult] {
-        let plan = try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
+        let plan = try FormulaPlan.compile(
+            source: job.formula.source,
+            name: job.formula.name,
+            parameters: job.parameters
+        )
         let size = chunkSize ?? ProcessingJob.chunkSize(symbolCount: job.symbols.count, workers: threads)
         let chunks = job.chunks(size: size)
         guard !chunks.isEmpty else { return [] }
-        let run = EngineRun(job: job, plan: plan, chunks: chunks, bars: bars, progress: progress, cancellation: cancellation)
+        let run = EngineRun(
+            job: job,
+            plan: plan,
+            chunks: chunks,
+            bars: bars,
+            progress: progress,
+            cancellation: cancellation
+        )
         let workers = min(threads, chunks.count)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[SymbolResult], Never>) in
@@ -63,8 +74,12 @@ private final class EngineRun: Sendable {
     let state: Mutex<State>
 
     init(
-        job: ProcessingJob, plan: FormulaPlan, chunks: [JobChunk], bars: any BarRepository,
-        progress: @escaping @Sendable (ScanProgress) -> Void, cancellation: CancellationToken
+        job: ProcessingJob,
+        plan: FormulaPlan,
+        chunks: [JobChunk],
+        bars: any BarRepository,
+        progress: @escaping @Sendable (ScanProgress) -> Void,
+        cancellation: CancellationToken
     ) {
         self.job = job
         self.plan = plan

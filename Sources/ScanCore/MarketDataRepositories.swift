@@ -10,7 +10,14 @@ public struct SymbolInfo: Sendable, Hashable, Codable {
     public var marketCap: Double?
     public var active: Bool
 
-    public init(symbol: String, name: String = "", market: String = "", sector: String = "", marketCap: Double? = nil, active: Bool = true) {
+    public init(
+        symbol: String,
+        name: String = "",
+        market: String = "",
+        sector: String = "",
+        marketCap: Double? = nil,
+        active: Bool = true
+    ) {
         self.symbol = symbol
         self.name = name
         self.market = market
@@ -62,8 +69,10 @@ public struct BarSeries: Sendable {
 
     public func timestamp(at i: Int) -> BarTimestamp {
         BarTimestamp(
-            epochSeconds: times[i], utcOffsetSeconds: utcOffsets.isEmpty ? 0 : utcOffsets[i],
-            isIntraday: timeframe.isIntraday)
+            epochSeconds: times[i],
+            utcOffsetSeconds: utcOffsets.isEmpty ? 0 : utcOffsets[i],
+            isIntraday: timeframe.isIntraday
+        )
     }
 
     /// The session date of bar `i`.
@@ -73,7 +82,8 @@ public struct BarSeries: Sendable {
 
     /// Indices of the bars whose session date lies in `range`.
     public func indices(in range: DateRange) -> Range<Int> {
-        var lo = 0, hi = count
+        var lo = 0
+        var hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
             if day(at: mid) < range.from { lo = mid + 1 } else { hi = mid }

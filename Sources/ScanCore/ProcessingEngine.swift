@@ -17,8 +17,14 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
     public var mode: ScanMode
 
     public init(
-        id: String, jobType: JobType = .scan, symbols: [String], timeframe: Timeframe, dateRange: DateRange,
-        formula: Formula, parameters: [String: ParameterValue] = [:], mode: ScanMode = .range
+        id: String,
+        jobType: JobType = .scan,
+        symbols: [String],
+        timeframe: Timeframe,
+        dateRange: DateRange,
+        formula: Formula,
+        parameters: [String: ParameterValue] = [:],
+        mode: ScanMode = .range
     ) {
         self.id = id
         self.jobType = jobType
@@ -40,7 +46,13 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
 
     /// A chunk size that gives `workers` workers several chunks each (so the work evens out) without
     /// making chunks too small to be worth their overhead.
-    public static func chunkSize(symbolCount: Int, workers: Int, chunksPerWorker: Int = 4, minimum: Int = 8, maximum: Int = 256) -> Int {
+    public static func chunkSize(
+        symbolCount: Int,
+        workers: Int,
+        chunksPerWorker: Int = 4,
+        minimum: Int = 8,
+        maximum: Int = 256
+    ) -> Int {
         let target = max(1, workers * chunksPerWorker)
         let size = (symbolCount + target - 1) / target
         return min(maximum, max(minimum, size))

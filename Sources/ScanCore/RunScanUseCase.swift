@@ -1,5 +1,5 @@
-import Foundation
 import FormulaEngine
+import Foundation
 import Synchronization
 
 /// Runs a ``BatchScanUseCase`` inside a ``ScanSession`` lifecycle, persisting the session through a
@@ -21,7 +21,11 @@ public struct RunScanUseCase: Sendable {
     }
 
     /// Creates and persists a `pending` session for `request`.
-    public func create(_ request: BatchScanRequest, sessionId: String? = nil, now: Date = Date()) async throws -> ScanSession {
+    public func create(
+        _ request: BatchScanRequest,
+        sessionId: String? = nil,
+        now: Date = Date()
+    ) async throws -> ScanSession {
         let session = ScanSession(id: sessionId ?? UUID().uuidString.lowercased(), request: request, createdAt: now)
         try await sessions.save(session)
         return session
@@ -31,7 +35,8 @@ public struct RunScanUseCase: Sendable {
     ///
     /// - Throws: only when the session repository fails; scan failures end the session `failed`.
     public func run(
-        _ session: ScanSession, observer: ScanSessionObserver = ScanSessionObserver(),
+        _ session: ScanSession,
+        observer: ScanSessionObserver = ScanSessionObserver(),
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> ScanSession {
         var session = session
@@ -49,18 +54,21 @@ public struct RunScanUseCase: Sendable {
         let latest = LatestProgress()
         do {
             let result = try await scan.execute(
-                session.request, jobId: id,
+                session.request,
+                jobId: id,
                 progress: { p in
                     latest.set(p)
                     observer.progress(id, p)
                 },
-                cancellation: cancellation)
+                cancellation: cancellation
+            )
             session.result = result
             let last = latest.get()
             session.progress = ScanProgress(
                 completed: last?.completed ?? 0,
                 total: last?.total ?? result.signals.totalSymbols,
-                matchesSoFar: result.signals.totalMatches)
+                matchesSoFar: result.signals.totalMatches
+            )
             session.status = result.cancelled ? .cancelled : .completed
         } catch {
             session.status = .failed
@@ -74,7 +82,9 @@ public struct RunScanUseCase: Sendable {
 
     /// ``create(_:sessionId:now:)`` then ``run(_:observer:cancellation:)``.
     public func execute(
-        _ request: BatchScanRequest, sessionId: String? = nil, observer: ScanSessionObserver = ScanSessionObserver(),
+        _ request: BatchScanRequest,
+        sessionId: String? = nil,
+        observer: ScanSessionObserver = ScanSessionObserver(),
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> ScanSession {
         let session = try await create(request, sessionId: sessionId)

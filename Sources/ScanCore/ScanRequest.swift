@@ -14,8 +14,12 @@ public struct SymbolCriteria: Sendable, Hashable, Codable {
     public var exclude: [String]
 
     public init(
-        symbols: [String]? = nil, markets: [String]? = nil, sectors: [String]? = nil,
-        minMarketCap: Double? = nil, maxMarketCap: Double? = nil, exclude: [String] = []
+        symbols: [String]? = nil,
+        markets: [String]? = nil,
+        sectors: [String]? = nil,
+        minMarketCap: Double? = nil,
+        maxMarketCap: Double? = nil,
+        exclude: [String] = []
     ) {
         self.symbols = symbols
         self.markets = markets
@@ -75,8 +79,12 @@ public struct BatchScanRequest: Sendable, Hashable, Codable {
     public var mode: ScanMode
 
     public init(
-        symbolCriteria: SymbolCriteria = .all, timeframe: Timeframe = .daily, dateRange: DateRange? = nil,
-        formula: Formula, parameters: [String: ParameterValue] = [:], mode: ScanMode = .range
+        symbolCriteria: SymbolCriteria = .all,
+        timeframe: Timeframe = .daily,
+        dateRange: DateRange? = nil,
+        formula: Formula,
+        parameters: [String: ParameterValue] = [:],
+        mode: ScanMode = .range
     ) {
         self.symbolCriteria = symbolCriteria
         self.timeframe = timeframe

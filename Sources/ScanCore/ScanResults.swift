@@ -7,7 +7,8 @@ public struct SignalMatch: Sendable, Hashable, Codable {
     /// The formula's `column` values at this bar, by column name (NaN when undefined).
     public var values: [String: Double]
 
-    public init(symbol: String, timestamp: BarTimestamp, signal: String, close: Double, values: [String: Double] = [:]) {
+    public init(symbol: String, timestamp: BarTimestamp, signal: String, close: Double, values: [String: Double] = [:])
+    {
         self.symbol = symbol
         self.timestamp = timestamp
         self.signal = signal

@@ -12,8 +12,12 @@ public struct BatchScanResult: Sendable, Hashable, Codable {
     public var cancelled: Bool
 
     public init(
-        jobId: String, signals: AggregatedSignals, statistics: SignalStatistics, processingTimeMs: Double,
-        errors: [SymbolError], cancelled: Bool = false
+        jobId: String,
+        signals: AggregatedSignals,
+        statistics: SignalStatistics,
+        processingTimeMs: Double,
+        errors: [SymbolError],
+        cancelled: Bool = false
     ) {
         self.jobId = jobId
         self.signals = signals
@@ -46,8 +50,14 @@ public struct ScanSession: Sendable, Hashable, Codable {
     public var finishedAt: Date?
 
     public init(
-        id: String, status: ScanStatus = .pending, request: BatchScanRequest, progress: ScanProgress = ScanProgress(),
-        result: BatchScanResult? = nil, error: String? = nil, createdAt: Date = Date(), startedAt: Date? = nil,
+        id: String,
+        status: ScanStatus = .pending,
+        request: BatchScanRequest,
+        progress: ScanProgress = ScanProgress(),
+        result: BatchScanResult? = nil,
+        error: String? = nil,
+        createdAt: Date = Date(),
+        startedAt: Date? = nil,
         finishedAt: Date? = nil
     ) {
         self.id = id

@@ -5,7 +5,8 @@ public struct AggregatedSignals: Sendable, Hashable, Codable {
     public var totalMatches: Int
     public var matches: [SignalMatch]
 
-    public init(totalSymbols: Int = 0, symbolsWithMatches: Int = 0, totalMatches: Int = 0, matches: [SignalMatch] = []) {
+    public init(totalSymbols: Int = 0, symbolsWithMatches: Int = 0, totalMatches: Int = 0, matches: [SignalMatch] = [])
+    {
         self.totalSymbols = totalSymbols
         self.symbolsWithMatches = symbolsWithMatches
         self.totalMatches = totalMatches
@@ -20,7 +21,12 @@ public struct SignalStatistics: Sendable, Hashable, Codable {
     public var byDate: [String: Int]
     public var bySignalType: [String: Int]
 
-    public init(total: Int = 0, bySymbol: [String: Int] = [:], byDate: [String: Int] = [:], bySignalType: [String: Int] = [:]) {
+    public init(
+        total: Int = 0,
+        bySymbol: [String: Int] = [:],
+        byDate: [String: Int] = [:],
+        bySignalType: [String: Int] = [:]
+    ) {
         self.total = total
         self.bySymbol = bySymbol
         self.byDate = byDate
@@ -47,19 +53,27 @@ public enum SignalAggregator {
         switch order {
         case .timestamp:
             matches.sort { a, b in
-                if a.timestamp.epochSeconds != b.timestamp.epochSeconds { return a.timestamp.epochSeconds < b.timestamp.epochSeconds }
+                if a.timestamp.epochSeconds != b.timestamp.epochSeconds {
+                    return a.timestamp.epochSeconds < b.timestamp.epochSeconds
+                }
                 if a.symbol != b.symbol { return a.symbol < b.symbol }
                 return a.signal < b.signal
             }
         case .symbol:
             matches.sort { a, b in
                 if a.symbol != b.symbol { return a.symbol < b.symbol }
-                if a.timestamp.epochSeconds != b.timestamp.epochSeconds { return a.timestamp.epochSeconds < b.timestamp.epochSeconds }
+                if a.timestamp.epochSeconds != b.timestamp.epochSeconds {
+                    return a.timestamp.epochSeconds < b.timestamp.epochSeconds
+                }
                 return a.signal < b.signal
             }
         }
         return AggregatedSignals(
-            totalSymbols: results.count, symbolsWithMatches: withMatches, totalMatches: matches.count, matches: matches)
+            totalSymbols: results.count,
+            symbolsWithMatches: withMatches,
+            totalMatches: matches.count,
+            matches: matches
+        )
     }
 
     public static func statistics(_ signals: AggregatedSignals) -> SignalStatistics {

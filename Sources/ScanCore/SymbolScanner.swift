@@ -53,7 +53,8 @@ public final class SymbolScanner {
         else {
             return SymbolResult(
                 symbol: symbol,
-                error: "inconsistent bar data: \(n) timestamps but \(cols.close.count) closes")
+                error: "inconsistent bar data: \(n) timestamps but \(cols.close.count) closes"
+            )
         }
         let inRange = series.indices(in: dateRange)
         let reporting: Range<Int>
@@ -67,8 +68,10 @@ public final class SymbolScanner {
         guard output.signals.count == plan.signalNames.count else {
             return SymbolResult(
                 symbol: symbol,
-                error: "evaluation produced \(output.signals.count) signals, the formula declares \(plan.signalNames.count)",
-                barsScanned: reporting.count)
+                error:
+                    "evaluation produced \(output.signals.count) signals, the formula declares \(plan.signalNames.count)",
+                barsScanned: reporting.count
+            )
         }
         let columnNames = plan.columnNames
         var matches: [SignalMatch] = []
@@ -77,8 +80,10 @@ public final class SymbolScanner {
             for (k, index) in hits.indices.enumerated() {
                 guard reporting.contains(index) else {
                     return SymbolResult(
-                        symbol: symbol, error: "evaluation reported bar \(index) outside \(reporting)",
-                        barsScanned: reporting.count)
+                        symbol: symbol,
+                        error: "evaluation reported bar \(index) outside \(reporting)",
+                        barsScanned: reporting.count
+                    )
                 }
                 var values: [String: Double] = [:]
                 values.reserveCapacity(columnNames.count)
@@ -88,8 +93,13 @@ public final class SymbolScanner {
                 }
                 matches.append(
                     SignalMatch(
-                        symbol: symbol, timestamp: series.timestamp(at: index), signal: signal,
-                        close: cols.close[index], values: values))
+                        symbol: symbol,
+                        timestamp: series.timestamp(at: index),
+                        signal: signal,
+                        close: cols.close[index],
+                        values: values
+                    )
+                )
             }
         }
         return SymbolResult(symbol: symbol, matches: matches, barsScanned: reporting.count)

@@ -77,7 +77,8 @@ public struct BarTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
         else { return nil }
         func num(_ i: Int) -> Int? {
             guard i + 1 < u.count else { return nil }
-            let a = Int(u[i]) - 48, b = Int(u[i + 1]) - 48
+            let a = Int(u[i]) - 48
+            let b = Int(u[i + 1]) - 48
             guard (0...9).contains(a), (0...9).contains(b) else { return nil }
             return a * 10 + b
         }

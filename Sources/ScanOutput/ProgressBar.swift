@@ -1,10 +1,11 @@
+import ScanCore
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ScanCore
-import Synchronization
 
 /// A one-line progress bar on stderr, for a scan (`█████░░░░ 45/90 symbols · 120/s · ETA 0:03 · 12 matches`)
 /// or any other long task (`import █████░░░░ 45.0% rows`).

@@ -34,7 +34,11 @@ public struct OutputContext: Sendable {
 /// Renders a ``ResultDocument`` as a table, JSON or CSV.
 public enum ResultRenderer {
     /// The whole output of `format`, ending in a newline.
-    public static func render(_ doc: ResultDocument, as format: OutputFormat, context: OutputContext = OutputContext()) throws -> String {
+    public static func render(
+        _ doc: ResultDocument,
+        as format: OutputFormat,
+        context: OutputContext = OutputContext()
+    ) throws -> String {
         switch format {
         case .table: table(doc, context: context)
         case .json: try json(doc)
@@ -53,9 +57,12 @@ public enum ResultRenderer {
     /// an empty field; a field holding a comma, quote or line break is quoted.
     public static func csv(_ doc: ResultDocument, context: OutputContext = OutputContext()) -> String {
         let columns = context.columns(of: doc)
-        var out = (["symbol", "name", "timestamp", "signal", "close"] + columns).map(csvField).joined(separator: ",") + "\n"
+        var out =
+            (["symbol", "name", "timestamp", "signal", "close"] + columns).map(csvField).joined(separator: ",") + "\n"
         for m in doc.signals.matches {
-            var fields = [m.symbol, context.names[m.symbol] ?? "", m.timestamp, m.signal, m.close.map(NumberFormat.plain) ?? ""]
+            var fields = [
+                m.symbol, context.names[m.symbol] ?? "", m.timestamp, m.signal, m.close.map(NumberFormat.plain) ?? "",
+            ]
             for c in columns { fields.append((m.values[c] ?? nil).map(NumberFormat.plain) ?? "") }
             out += fields.map(csvField).joined(separator: ",") + "\n"
         }
@@ -89,7 +96,9 @@ public enum ResultRenderer {
                 var parts: [String] = []
                 for (i, f) in fields.enumerated() {
                     let last = i == fields.count - 1
-                    parts.append(last && !rightAligned[i] ? f : DisplayWidth.pad(f, to: widths[i], rightAligned: rightAligned[i]))
+                    parts.append(
+                        last && !rightAligned[i] ? f : DisplayWidth.pad(f, to: widths[i], rightAligned: rightAligned[i])
+                    )
                 }
                 return parts.joined(separator: "  ")
             }
@@ -98,7 +107,8 @@ public enum ResultRenderer {
             for row in rows { out += line(row) + "\n" }
             let hidden = doc.signals.matches.count - rows.count
             if hidden > 0 {
-                out += "… \(hidden) more \(hidden == 1 ? "match" : "matches") not shown; "
+                out +=
+                    "… \(hidden) more \(hidden == 1 ? "match" : "matches") not shown; "
                     + "to see all: --format csv --output FILE (or --format json)\n"
             }
             out += "\n"

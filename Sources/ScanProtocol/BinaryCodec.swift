@@ -57,7 +57,9 @@ public struct BinaryReader: Sendable {
     private mutating func take<T: FixedWidthInteger>(_: T.Type, _ what: String) throws(WireFormatError) -> T {
         let size = MemoryLayout<T>.size
         guard remaining >= size else {
-            throw WireFormatError("truncated message: \(what) needs \(size) bytes at offset \(position), \(remaining) left")
+            throw WireFormatError(
+                "truncated message: \(what) needs \(size) bytes at offset \(position), \(remaining) left"
+            )
         }
         let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: T.self) }
         position += size
@@ -95,7 +97,9 @@ public struct BinaryReader: Sendable {
     public mutating func string(_ what: String = "string") throws(WireFormatError) -> String {
         let n = try count("\(what) length")
         let slice = bytes[position..<(position + n)]
-        guard let s = String(validating: slice, as: UTF8.self) else { throw WireFormatError("\(what) is not valid UTF-8") }
+        guard let s = String(validating: slice, as: UTF8.self) else {
+            throw WireFormatError("\(what) is not valid UTF-8")
+        }
         position += n
         return s
     }

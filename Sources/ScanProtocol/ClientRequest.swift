@@ -44,7 +44,10 @@ public enum RequestCodec {
     public static let maxListLimit = 1000
 
     /// Decodes the frames of a message received on a ROUTER (routing id first).
-    public static func decode(routerFrames frames: [[UInt8]], maxBodyBytes: Int = WireProtocol.defaultMaxRequestBytes)
+    public static func decode(
+        routerFrames frames: [[UInt8]],
+        maxBodyBytes: Int = WireProtocol.defaultMaxRequestBytes
+    )
         -> DecodedRequest
     {
         var envelope: [[UInt8]]
@@ -56,17 +59,25 @@ public enum RequestCodec {
             envelope = frames.isEmpty ? [[]] : [frames[0], []]
             let rest = frames.dropFirst()
             return DecodedRequest(
-                envelope: envelope, requestId: nil,
-                result: .failure(.badRequest(
-                    "missing the empty delimiter frame before \"\(WireProtocol.version)\" (a DEALER client sends it itself; got \(rest.count) frame(s))"
-                )))
+                envelope: envelope,
+                requestId: nil,
+                result: .failure(
+                    .badRequest(
+                        "missing the empty delimiter frame before \"\(WireProtocol.version)\" (a DEALER client sends it itself; got \(rest.count) frame(s))"
+                    )
+                )
+            )
         }
         if envelope.count < 2 { envelope = [[]] }
         return decode(content: Array(content), envelope: envelope, maxBodyBytes: maxBodyBytes)
     }
 
     /// Decodes `MSCAN/1 | VERB | BODY` (the frames after the delimiter).
-    public static func decode(content: [[UInt8]], envelope: [[UInt8]] = [], maxBodyBytes: Int = WireProtocol.defaultMaxRequestBytes)
+    public static func decode(
+        content: [[UInt8]],
+        envelope: [[UInt8]] = [],
+        maxBodyBytes: Int = WireProtocol.defaultMaxRequestBytes
+    )
         -> DecodedRequest
     {
         func fail(_ e: ProtocolError, _ id: JSONScalar? = nil) -> DecodedRequest {
@@ -77,12 +88,21 @@ public enum RequestCodec {
             return fail(.badRequest("missing frames: \(expected), got nothing after the delimiter"))
         }
         if versionFrame != WireProtocol.versionBytes {
-            if versionFrame.starts(with: Array("MSCAN/".utf8)), let text = String(validating: versionFrame, as: UTF8.self) {
-                return fail(ProtocolError(
-                    .unsupportedVersion, "unsupported protocol version '\(text)'; this service speaks \(WireProtocol.version)"))
+            if versionFrame.starts(with: Array("MSCAN/".utf8)),
+                let text = String(validating: versionFrame, as: UTF8.self)
+            {
+                return fail(
+                    ProtocolError(
+                        .unsupportedVersion,
+                        "unsupported protocol version '\(text)'; this service speaks \(WireProtocol.version)"
+                    )
+                )
             }
-            return fail(.badRequest(
-                "the first frame after the delimiter must be the protocol version \"\(WireProtocol.version)\" (\(describe(versionFrame)))"))
+            return fail(
+                .badRequest(
+                    "the first frame after the delimiter must be the protocol version \"\(WireProtocol.version)\" (\(describe(versionFrame)))"
+                )
+            )
         }
         guard content.count >= 3 else {
             return fail(.badRequest("missing frames: \(expected), got \(content.count) frame(s)"))
@@ -123,8 +143,12 @@ public enum RequestCodec {
             return .cancel(sessionId: try checkedId(decodeBody(SessionIdBody.self, from: data).sessionId))
         case .getResult:
             let b = try decodeBody(GetResultBody.self, from: data)
-            if let o = b.offset, o < 0 { throw ProtocolError.badRequest("field 'offset' must be a non-negative integer (got \(o))") }
-            if let l = b.limit, l < 0 { throw ProtocolError.badRequest("field 'limit' must be a non-negative integer (got \(l))") }
+            if let o = b.offset, o < 0 {
+                throw ProtocolError.badRequest("field 'offset' must be a non-negative integer (got \(o))")
+            }
+            if let l = b.limit, l < 0 {
+                throw ProtocolError.badRequest("field 'limit' must be a non-negative integer (got \(l))")
+            }
             return .getResult(sessionId: try checkedId(b.sessionId), offset: b.offset ?? 0, limit: b.limit)
         case .listSessions:
             let b = try decodeBody(ListSessionsBody.self, from: data)
@@ -219,7 +243,11 @@ public enum RequestCodec {
     // MARK: Encoding (clients)
 
     /// The frames a DEALER client sends: `"" | MSCAN/1 | VERB | BODY` (a REQ client drops the empty frame).
-    public static func encode<Body: Encodable>(_ verb: Verb, _ body: Body, requestId: JSONScalar? = nil) throws -> [[UInt8]] {
+    public static func encode<Body: Encodable>(
+        _ verb: Verb,
+        _ body: Body,
+        requestId: JSONScalar? = nil
+    ) throws -> [[UInt8]] {
         [[], WireProtocol.versionBytes, Array(verb.rawValue.utf8), try JSONCoding.encode(body, requestId: requestId)]
     }
 }

@@ -21,7 +21,8 @@ public enum JSONScalar: Sendable, Hashable, Codable, CustomStringConvertible {
         } else {
             throw DecodingError.typeMismatch(
                 JSONScalar.self,
-                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "expected a JSON scalar"))
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "expected a JSON scalar")
+            )
         }
     }
 

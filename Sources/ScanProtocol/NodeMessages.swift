@@ -18,7 +18,10 @@ public enum NodeMessage: Sendable, Hashable {
     static let magic: [UInt8] = [0x4D, 0x53, 0x4E]  // "MSN"
 
     enum Kind: UInt8 {
-        case chunk = 1, result = 2, heartbeat = 3, cancel = 4
+        case chunk = 1
+        case result = 2
+        case heartbeat = 3
+        case cancel = 4
     }
 
     /// The topic of cancel messages on the control PUB.
@@ -57,10 +60,14 @@ public enum NodeMessage: Sendable, Hashable {
         _ = try r.u8()
         let version = try r.u8("version")
         guard version == Self.version else {
-            throw WireFormatError("node message version \(version) is not supported (this build speaks \(Self.version))")
+            throw WireFormatError(
+                "node message version \(version) is not supported (this build speaks \(Self.version))"
+            )
         }
         let kindByte = try r.u8("kind")
-        guard let kind = Kind(rawValue: kindByte) else { throw WireFormatError("unknown node message kind \(kindByte)") }
+        guard let kind = Kind(rawValue: kindByte) else {
+            throw WireFormatError("unknown node message kind \(kindByte)")
+        }
         let message: NodeMessage
         switch kind {
         case .chunk: message = .chunk(try ChunkMessage.read(from: &r))
@@ -89,8 +96,16 @@ public struct ChunkMessage: Sendable, Hashable {
     public var lookback: Int
 
     public init(
-        jobId: String, chunkIndex: Int, attempt: Int, symbols: [String], timeframe: Timeframe, dateRange: DateRange,
-        formula: Formula, parameters: [String: ParameterValue], mode: ScanMode, lookback: Int
+        jobId: String,
+        chunkIndex: Int,
+        attempt: Int,
+        symbols: [String],
+        timeframe: Timeframe,
+        dateRange: DateRange,
+        formula: Formula,
+        parameters: [String: ParameterValue],
+        mode: ScanMode,
+        lookback: Int
     ) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
@@ -158,9 +173,17 @@ public struct ChunkMessage: Sendable, Hashable {
         guard modeByte <= 1 else { throw WireFormatError("unknown mode \(modeByte)") }
         let lookback = Int(try r.u32("lookback"))
         return ChunkMessage(
-            jobId: jobId, chunkIndex: index, attempt: attempt, symbols: symbols, timeframe: tf,
-            dateRange: DateRange(from: from, to: to), formula: formula, parameters: params,
-            mode: modeByte == 0 ? .range : .latest, lookback: lookback)
+            jobId: jobId,
+            chunkIndex: index,
+            attempt: attempt,
+            symbols: symbols,
+            timeframe: tf,
+            dateRange: DateRange(from: from, to: to),
+            formula: formula,
+            parameters: params,
+            mode: modeByte == 0 ? .range : .latest,
+            lookback: lookback
+        )
     }
 }
 
@@ -264,7 +287,9 @@ public struct ChunkResultMessage: Sendable, Hashable {
                 guard (-62_135_596_800...253_402_300_799).contains(epoch) else {
                     throw WireFormatError("timestamp \(epoch) is outside the years 0001…9999")
                 }
-                guard abs(Int(offset)) <= 18 * 3600 else { throw WireFormatError("utc offset \(offset) s is beyond ±18 h") }
+                guard abs(Int(offset)) <= 18 * 3600 else {
+                    throw WireFormatError("utc offset \(offset) s is beyond ±18 h")
+                }
                 let intraday = try r.bool("intraday flag")
                 let close = try r.f64("close")
                 let vc = Int(try r.u16("value count"))
@@ -275,10 +300,15 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
                     values[columns[ci]] = try r.f64("column value")
                 }
-                matches.append(SignalMatch(
-                    symbol: symbol,
-                    timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
-                    signal: signals[si], close: close, values: values))
+                matches.append(
+                    SignalMatch(
+                        symbol: symbol,
+                        timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
+                        signal: signals[si],
+                        close: close,
+                        values: values
+                    )
+                )
             }
             results.append(SymbolResult(symbol: symbol, matches: matches, error: error, barsScanned: bars))
         }
@@ -297,7 +327,14 @@ public struct HeartbeatMessage: Sendable, Hashable {
     /// Chunks the node holds (queued or running): their leases are extended.
     public var held: [ChunkRef]
 
-    public init(nodeName: String, incarnation: UInt64, threads: Int, chunksDone: Int, inFlight: Int, held: [ChunkRef] = []) {
+    public init(
+        nodeName: String,
+        incarnation: UInt64,
+        threads: Int,
+        chunksDone: Int,
+        inFlight: Int,
+        held: [ChunkRef] = []
+    ) {
         self.nodeName = nodeName
         self.incarnation = incarnation
         self.threads = threads
@@ -330,7 +367,14 @@ public struct HeartbeatMessage: Sendable, Hashable {
         for _ in 0..<hc {
             held.append(ChunkRef(jobId: try r.string("held job id"), chunkIndex: Int(try r.u32("held chunk index"))))
         }
-        return HeartbeatMessage(nodeName: name, incarnation: inc, threads: threads, chunksDone: done, inFlight: inFlight, held: held)
+        return HeartbeatMessage(
+            nodeName: name,
+            incarnation: inc,
+            threads: threads,
+            chunksDone: done,
+            inFlight: inFlight,
+            held: held
+        )
     }
 }
 

@@ -8,7 +8,10 @@ public enum JSONCoding {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            positiveInfinity: "Infinity",
+            negativeInfinity: "-Infinity",
+            nan: "NaN"
+        )
         return Array(try encoder.encode(WithRequestId(value: value, requestId: requestId)))
     }
 
@@ -64,12 +67,15 @@ public struct Reply: Sendable, Hashable {
 public enum ReplyCodec {
     /// `envelope | MSCAN/1 | OK | BODY`.
     public static func ok<T: Encodable>(_ body: T, envelope: [[UInt8]], requestId: JSONScalar?) throws -> [[UInt8]] {
-        envelope + [WireProtocol.versionBytes, Array(WireProtocol.ok.utf8), try JSONCoding.encode(body, requestId: requestId)]
+        envelope + [
+            WireProtocol.versionBytes, Array(WireProtocol.ok.utf8), try JSONCoding.encode(body, requestId: requestId),
+        ]
     }
 
     /// `envelope | MSCAN/1 | ERROR | {"code", "message", "request_id"?}`.
     public static func error(_ error: ProtocolError, envelope: [[UInt8]], requestId: JSONScalar?) -> [[UInt8]] {
-        let body = (try? JSONCoding.encode(ErrorBody(error), requestId: requestId))
+        let body =
+            (try? JSONCoding.encode(ErrorBody(error), requestId: requestId))
             ?? Array("{\"code\":\"\(error.code.rawValue)\",\"message\":\"unencodable message\"}".utf8)
         return envelope + [WireProtocol.versionBytes, Array(WireProtocol.error.utf8), body]
     }

@@ -25,8 +25,12 @@ public struct ResultDocument: Codable, Sendable, Hashable {
     public var errors: [ErrorEntry]
 
     enum CodingKeys: String, CodingKey {
-        case jobId = "job_id", sessionId = "session_id", status, signals, statistics
-        case processingTimeMs = "processing_time_ms", errorsCount = "errors_count", errors
+        case jobId = "job_id"
+        case sessionId = "session_id"
+        case status, signals, statistics
+        case processingTimeMs = "processing_time_ms"
+        case errorsCount = "errors_count"
+        case errors
     }
 
     /// Every match, sorted by timestamp, symbol, signal, with counts.
@@ -37,8 +41,10 @@ public struct ResultDocument: Codable, Sendable, Hashable {
         public var matches: [Match]
 
         enum CodingKeys: String, CodingKey {
-            case totalSymbols = "total_symbols", symbolsWithMatches = "symbols_with_matches"
-            case totalMatches = "total_matches", matches
+            case totalSymbols = "total_symbols"
+            case symbolsWithMatches = "symbols_with_matches"
+            case totalMatches = "total_matches"
+            case matches
         }
 
         public init(totalSymbols: Int, symbolsWithMatches: Int, totalMatches: Int, matches: [Match]) {
@@ -89,7 +95,10 @@ public struct ResultDocument: Codable, Sendable, Hashable {
         public var bySignalType: [String: Int]
 
         enum CodingKeys: String, CodingKey {
-            case total, bySymbol = "by_symbol", byDate = "by_date", bySignalType = "by_signal_type"
+            case total
+            case bySymbol = "by_symbol"
+            case byDate = "by_date"
+            case bySignalType = "by_signal_type"
         }
 
         public init(total: Int, bySymbol: [String: Int], byDate: [String: Int], bySignalType: [String: Int]) {
@@ -112,8 +121,14 @@ public struct ResultDocument: Codable, Sendable, Hashable {
     }
 
     public init(
-        jobId: String, sessionId: String? = nil, status: String, signals: Signals, statistics: Statistics,
-        processingTimeMs: Double, errorsCount: Int, errors: [ErrorEntry]
+        jobId: String,
+        sessionId: String? = nil,
+        status: String,
+        signals: Signals,
+        statistics: Statistics,
+        processingTimeMs: Double,
+        errorsCount: Int,
+        errors: [ErrorEntry]
     ) {
         self.jobId = jobId
         self.sessionId = sessionId
@@ -130,21 +145,33 @@ public struct ResultDocument: Codable, Sendable, Hashable {
         func number(_ x: Double) -> Double? { x.isFinite ? x : nil }
         let s = result.signals
         self.init(
-            jobId: result.jobId, sessionId: sessionId,
+            jobId: result.jobId,
+            sessionId: sessionId,
             status: (status ?? (result.cancelled ? .cancelled : .completed)).rawValue,
             signals: Signals(
-                totalSymbols: s.totalSymbols, symbolsWithMatches: s.symbolsWithMatches, totalMatches: s.totalMatches,
+                totalSymbols: s.totalSymbols,
+                symbolsWithMatches: s.symbolsWithMatches,
+                totalMatches: s.totalMatches,
                 matches: s.matches.map {
                     Match(
-                        symbol: $0.symbol, timestamp: $0.timestamp.description, signal: $0.signal,
-                        close: number($0.close), values: $0.values.mapValues(number))
-                }),
+                        symbol: $0.symbol,
+                        timestamp: $0.timestamp.description,
+                        signal: $0.signal,
+                        close: number($0.close),
+                        values: $0.values.mapValues(number)
+                    )
+                }
+            ),
             statistics: Statistics(
-                total: result.statistics.total, bySymbol: result.statistics.bySymbol,
-                byDate: result.statistics.byDate, bySignalType: result.statistics.bySignalType),
+                total: result.statistics.total,
+                bySymbol: result.statistics.bySymbol,
+                byDate: result.statistics.byDate,
+                bySignalType: result.statistics.bySignalType
+            ),
             processingTimeMs: (result.processingTimeMs * 1000).rounded() / 1000,
             errorsCount: result.errorsCount,
-            errors: result.errors.map { ErrorEntry(symbol: $0.symbol, message: $0.message) })
+            errors: result.errors.map { ErrorEntry(symbol: $0.symbol, message: $0.message) }
+        )
     }
 
     /// The ``BatchScanResult`` this document describes (`null` numbers become NaN).
@@ -155,20 +182,31 @@ public struct ResultDocument: Codable, Sendable, Hashable {
                 throw ResultDocumentError.badTimestamp(index: i, text: m.timestamp)
             }
             return SignalMatch(
-                symbol: m.symbol, timestamp: ts, signal: m.signal, close: m.close ?? .nan,
-                values: m.values.mapValues { $0 ?? .nan })
+                symbol: m.symbol,
+                timestamp: ts,
+                signal: m.signal,
+                close: m.close ?? .nan,
+                values: m.values.mapValues { $0 ?? .nan }
+            )
         }
         var result = BatchScanResult(
             jobId: jobId,
             signals: AggregatedSignals(
-                totalSymbols: signals.totalSymbols, symbolsWithMatches: signals.symbolsWithMatches,
-                totalMatches: signals.totalMatches, matches: matches),
+                totalSymbols: signals.totalSymbols,
+                symbolsWithMatches: signals.symbolsWithMatches,
+                totalMatches: signals.totalMatches,
+                matches: matches
+            ),
             statistics: SignalStatistics(
-                total: statistics.total, bySymbol: statistics.bySymbol, byDate: statistics.byDate,
-                bySignalType: statistics.bySignalType),
+                total: statistics.total,
+                bySymbol: statistics.bySymbol,
+                byDate: statistics.byDate,
+                bySignalType: statistics.bySignalType
+            ),
             processingTimeMs: processingTimeMs,
             errors: errors.map { SymbolError(symbol: $0.symbol, message: $0.message) },
-            cancelled: status == ScanStatus.cancelled.rawValue)
+            cancelled: status == ScanStatus.cancelled.rawValue
+        )
         result.errorsCount = errorsCount
         return result
     }
@@ -176,7 +214,8 @@ public struct ResultDocument: Codable, Sendable, Hashable {
     /// The document as JSON with sorted keys (pretty-printed when asked).
     public func jsonData(pretty: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
     }
 

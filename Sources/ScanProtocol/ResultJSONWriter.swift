@@ -48,7 +48,10 @@ enum ResultJSONWriter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            positiveInfinity: "Infinity",
+            negativeInfinity: "-Infinity",
+            nan: "NaN"
+        )
         return Array(try encoder.encode(value))
     }
 
@@ -67,7 +70,10 @@ enum ResultJSONWriter {
         ] {
             guard !map.isEmpty else { continue }
             let empty = Array("\"\(key)\":{}".utf8)
-            guard let at = find(empty, in: head) else { out += try plain(doc); return }
+            guard let at = find(empty, in: head) else {
+                out += try plain(doc)
+                return
+            }
             var object: [UInt8] = [UInt8(ascii: "{")]
             for (i, k) in map.keys.sorted().enumerated() {
                 if i > 0 { object.append(UInt8(ascii: ",")) }
@@ -80,7 +86,8 @@ enum ResultJSONWriter {
         }
         // `"matches":[]` occurs once: as the key of `signals` (inside a JSON string every quote is escaped).
         let key = Array("\"matches\":[".utf8)
-        guard let at = find(key, in: head), at + key.count < head.count, head[at + key.count] == UInt8(ascii: "]") else {
+        guard let at = find(key, in: head), at + key.count < head.count, head[at + key.count] == UInt8(ascii: "]")
+        else {
             out += try plain(doc)
             return
         }

@@ -27,8 +27,15 @@ public struct EventDocument: Sendable, Hashable, Codable {
     }
 
     public init(
-        sessionId: String, event: ScanEventKind, status: String, completed: Int, total: Int, matchesSoFar: Int,
-        seq: Int, error: String? = nil, time: Date = Date()
+        sessionId: String,
+        event: ScanEventKind,
+        status: String,
+        completed: Int,
+        total: Int,
+        matchesSoFar: Int,
+        seq: Int,
+        error: String? = nil,
+        time: Date = Date()
     ) {
         self.sessionId = sessionId
         self.event = event.rawValue

@@ -19,8 +19,12 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
     }
 
     public init(
-        formula: FormulaDocument, criteria: CriteriaDocument? = nil, timeframe: String? = nil,
-        dateRange: DateRangeDocument? = nil, parameters: [String: ParameterDocument]? = nil, mode: String? = nil
+        formula: FormulaDocument,
+        criteria: CriteriaDocument? = nil,
+        timeframe: String? = nil,
+        dateRange: DateRangeDocument? = nil,
+        parameters: [String: ParameterDocument]? = nil,
+        mode: String? = nil
     ) {
         self.formula = formula
         self.criteria = criteria
@@ -36,12 +40,18 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
         self.init(
             formula: FormulaDocument(name: request.formula.name, source: request.formula.source),
             criteria: CriteriaDocument(
-                symbols: c.symbols, markets: c.markets, sectors: c.sectors, minMarketCap: c.minMarketCap,
-                maxMarketCap: c.maxMarketCap, exclude: c.exclude.isEmpty ? nil : c.exclude),
+                symbols: c.symbols,
+                markets: c.markets,
+                sectors: c.sectors,
+                minMarketCap: c.minMarketCap,
+                maxMarketCap: c.maxMarketCap,
+                exclude: c.exclude.isEmpty ? nil : c.exclude
+            ),
             timeframe: request.timeframe.rawValue,
             dateRange: request.dateRange.map { DateRangeDocument(from: $0.from.description, to: $0.to.description) },
             parameters: request.parameters.isEmpty ? nil : request.parameters.mapValues(ParameterDocument.init),
-            mode: request.mode.rawValue)
+            mode: request.mode.rawValue
+        )
     }
 
     /// Checks every field and builds the domain request. Throws ``ProtocolError`` (`bad_request`).
@@ -86,10 +96,19 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
         }
         return BatchScanRequest(
             symbolCriteria: SymbolCriteria(
-                symbols: c.symbols, markets: c.markets, sectors: c.sectors, minMarketCap: c.minMarketCap,
-                maxMarketCap: c.maxMarketCap, exclude: c.exclude ?? []),
-            timeframe: tf, dateRange: range, formula: Formula(name: name, source: formula.source),
-            parameters: (parameters ?? [:]).mapValues(\.value), mode: m)
+                symbols: c.symbols,
+                markets: c.markets,
+                sectors: c.sectors,
+                minMarketCap: c.minMarketCap,
+                maxMarketCap: c.maxMarketCap,
+                exclude: c.exclude ?? []
+            ),
+            timeframe: tf,
+            dateRange: range,
+            formula: Formula(name: name, source: formula.source),
+            parameters: (parameters ?? [:]).mapValues(\.value),
+            mode: m
+        )
     }
 }
 
@@ -121,8 +140,12 @@ public struct CriteriaDocument: Sendable, Hashable, Codable {
     }
 
     public init(
-        symbols: [String]? = nil, markets: [String]? = nil, sectors: [String]? = nil, minMarketCap: Double? = nil,
-        maxMarketCap: Double? = nil, exclude: [String]? = nil
+        symbols: [String]? = nil,
+        markets: [String]? = nil,
+        sectors: [String]? = nil,
+        minMarketCap: Double? = nil,
+        maxMarketCap: Double? = nil,
+        exclude: [String]? = nil
     ) {
         self.symbols = symbols
         self.markets = markets
@@ -159,7 +182,8 @@ public struct ParameterDocument: Sendable, Hashable, Codable {
         } else {
             throw DecodingError.typeMismatch(
                 ParameterDocument.self,
-                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "a number or a boolean"))
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "a number or a boolean")
+            )
         }
     }
 

@@ -44,8 +44,14 @@ public struct SessionDocument: Sendable, Hashable, Codable {
     }
 
     public init(
-        sessionId: String, status: String, progress: ProgressDocument, request: ScanRequestDocument, createdAt: String,
-        startedAt: String? = nil, finishedAt: String? = nil, error: String? = nil
+        sessionId: String,
+        status: String,
+        progress: ProgressDocument,
+        request: ScanRequestDocument,
+        createdAt: String,
+        startedAt: String? = nil,
+        finishedAt: String? = nil,
+        error: String? = nil
     ) {
         self.sessionId = sessionId
         self.status = status
@@ -60,10 +66,15 @@ public struct SessionDocument: Sendable, Hashable, Codable {
     /// The document of `session` (its result is not part of it; see `GET_RESULT`).
     public init(_ session: ScanSession) {
         self.init(
-            sessionId: session.id, status: session.status.rawValue, progress: ProgressDocument(session.progress),
-            request: ScanRequestDocument(session.request), createdAt: WireTime.format(session.createdAt),
-            startedAt: session.startedAt.map(WireTime.format), finishedAt: session.finishedAt.map(WireTime.format),
-            error: session.error)
+            sessionId: session.id,
+            status: session.status.rawValue,
+            progress: ProgressDocument(session.progress),
+            request: ScanRequestDocument(session.request),
+            createdAt: WireTime.format(session.createdAt),
+            startedAt: session.startedAt.map(WireTime.format),
+            finishedAt: session.finishedAt.map(WireTime.format),
+            error: session.error
+        )
     }
 
     /// The status as the domain type; `nil` for a status this version does not know.

@@ -24,7 +24,8 @@ public enum WireTime {
             u[10] == UInt8(ascii: "T"), u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":")
         else { return nil }
         func two(_ i: Int) -> Int? {
-            let a = Int(u[i]) - 48, b = Int(u[i + 1]) - 48
+            let a = Int(u[i]) - 48
+            let b = Int(u[i + 1]) - 48
             guard (0...9).contains(a), (0...9).contains(b) else { return nil }
             return a * 10 + b
         }
@@ -45,7 +46,8 @@ public enum WireTime {
         var offset = 0
         if i == u.count - 1, u[i] == UInt8(ascii: "Z") {
             offset = 0
-        } else if i + 6 == u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"), u[i + 3] == UInt8(ascii: ":"),
+        } else if i + 6 == u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-"),
+            u[i + 3] == UInt8(ascii: ":"),
             let oh = two(i + 1), let om = two(i + 4)
         {
             offset = (oh * 3600 + om * 60) * (u[i] == UInt8(ascii: "-") ? -1 : 1)

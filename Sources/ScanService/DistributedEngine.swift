@@ -55,7 +55,9 @@ public actor DistributedEngine: ProcessingEngine {
             self.progress = progress
         }
 
-        var snapshot: ScanProgress { ScanProgress(completed: completedSymbols, total: job.symbols.count, matchesSoFar: matches) }
+        var snapshot: ScanProgress {
+            ScanProgress(completed: completedSymbols, total: job.symbols.count, matchesSoFar: matches)
+        }
     }
 
     private let transport: any NodeTransport
@@ -73,8 +75,13 @@ public actor DistributedEngine: ProcessingEngine {
     private var stopped = false
 
     public init(
-        transport: any NodeTransport, jobs: any JobRepository, nodes: NodeRegistry, leaseTimeout: Duration,
-        maxAttempts: Int, chunksPerNode: Int = 2, logger: Logger
+        transport: any NodeTransport,
+        jobs: any JobRepository,
+        nodes: NodeRegistry,
+        leaseTimeout: Duration,
+        maxAttempts: Int,
+        chunksPerNode: Int = 2,
+        logger: Logger
     ) {
         self.chunksPerNode = max(1, chunksPerNode)
         self.transport = transport
@@ -88,15 +95,24 @@ public actor DistributedEngine: ProcessingEngine {
     // MARK: ProcessingEngine
 
     public func processBatch(
-        _ job: ProcessingJob, progress: @escaping @Sendable (ScanProgress) -> Void, cancellation: CancellationToken
+        _ job: ProcessingJob,
+        progress: @escaping @Sendable (ScanProgress) -> Void,
+        cancellation: CancellationToken
     ) async throws -> [SymbolResult] {
         guard !stopped else { throw EngineStopped() }
-        let plan = try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
+        let plan = try FormulaPlan.compile(
+            source: job.formula.source,
+            name: job.formula.name,
+            parameters: job.parameters
+        )
         // A node spreads even one chunk over all its threads, so chunks are counted per node: two each
         // (one being evaluated, one queued behind it), enough to even out the work and to re-lease a
         // dead node's share, few enough that per-chunk costs (a message, a persisted result) stay small.
         var chunkSize = ProcessingJob.chunkSize(
-            symbolCount: job.symbols.count, workers: max(1, nodes.live().count), chunksPerWorker: chunksPerNode)
+            symbolCount: job.symbols.count,
+            workers: max(1, nodes.live().count),
+            chunksPerWorker: chunksPerNode
+        )
         var stored: [Int: [SymbolResult]] = [:]
         // Only the very same job resumes: a request without a date range resolves it from the newest stored
         // bar, so after an import the job differs and runs whole (its old chunks are discarded).
@@ -104,14 +120,20 @@ public actor DistributedEngine: ProcessingEngine {
             chunkSize = saved.chunkSize
             stored = try await jobs.chunkResults(jobId: job.id)
             logger.info(
-                "resuming job", metadata: ["job": "\(job.id)", "chunks.stored": "\(stored.count)"])
+                "resuming job",
+                metadata: ["job": "\(job.id)", "chunks.stored": "\(stored.count)"]
+            )
         } else {
             try await jobs.saveJob(job, chunkSize: chunkSize)
         }
         guard !stopped else { throw EngineStopped() }
         let parts = job.chunks(size: chunkSize)
         let run = Run(
-            job: job, lookback: plan.lookback, chunks: parts.map { Chunk(symbols: $0.symbols) }, progress: progress)
+            job: job,
+            lookback: plan.lookback,
+            chunks: parts.map { Chunk(symbols: $0.symbols) },
+            progress: progress
+        )
         for (index, results) in stored where index < run.chunks.count {
             run.chunks[index].accepted = true
             run.chunks[index].results = results
@@ -129,7 +151,9 @@ public actor DistributedEngine: ProcessingEngine {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[SymbolResult], any Error>) in
                 run.continuation = c
                 runs[jobId] = run
-                for i in run.chunks.indices where !run.chunks[i].accepted { enqueue(ChunkRef(jobId: jobId, chunkIndex: i)) }
+                for i in run.chunks.indices where !run.chunks[i].accepted {
+                    enqueue(ChunkRef(jobId: jobId, chunkIndex: i))
+                }
                 cancellation.onCancel { [weak self] in
                     Task { await self?.cancel(jobId: jobId) }
                 }
@@ -202,7 +226,10 @@ public actor DistributedEngine: ProcessingEngine {
         do {
             try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
         } catch {
-            logger.error("could not persist a chunk result", metadata: ["job": "\(run.job.id)", "chunk": "\(index)", "error": "\(error)"])
+            logger.error(
+                "could not persist a chunk result",
+                metadata: ["job": "\(run.job.id)", "chunk": "\(index)", "error": "\(error)"]
+            )
         }
         guard runs[run.job.id] === run else { return }  // cancelled or stopped meanwhile
         run.chunks[index].results = results
@@ -236,7 +263,9 @@ public actor DistributedEngine: ProcessingEngine {
         var failed: [(Run, Int)] = []
         for run in runs.values {
             for i in run.chunks.indices {
-                guard let deadline = run.chunks[i].leaseDeadline, deadline <= now, !run.chunks[i].accepted else { continue }
+                guard let deadline = run.chunks[i].leaseDeadline, deadline <= now, !run.chunks[i].accepted else {
+                    continue
+                }
                 expired += 1
                 run.chunks[i].leaseDeadline = nil
                 if run.chunks[i].attempts >= maxAttempts {
@@ -245,7 +274,8 @@ public actor DistributedEngine: ProcessingEngine {
                 } else {
                     logger.warning(
                         "chunk lease expired; dispatching again",
-                        metadata: ["job": "\(run.job.id)", "chunk": "\(i)", "attempt": "\(run.chunks[i].attempts)"])
+                        metadata: ["job": "\(run.job.id)", "chunk": "\(i)", "attempt": "\(run.chunks[i].attempts)"]
+                    )
                     enqueue(ChunkRef(jobId: run.job.id, chunkIndex: i))
                 }
             }
@@ -290,10 +320,20 @@ public actor DistributedEngine: ProcessingEngine {
 
     private func chunkFrame(_ run: Run, _ index: Int) -> [UInt8] {
         let job = run.job
-        return NodeMessage.chunk(ChunkMessage(
-            jobId: job.id, chunkIndex: index, attempt: run.chunks[index].attempts + 1, symbols: run.chunks[index].symbols,
-            timeframe: job.timeframe, dateRange: job.dateRange, formula: job.formula, parameters: job.parameters,
-            mode: job.mode, lookback: run.lookback)).encode()
+        return NodeMessage.chunk(
+            ChunkMessage(
+                jobId: job.id,
+                chunkIndex: index,
+                attempt: run.chunks[index].attempts + 1,
+                symbols: run.chunks[index].symbols,
+                timeframe: job.timeframe,
+                dateRange: job.dateRange,
+                formula: job.formula,
+                parameters: job.parameters,
+                mode: job.mode,
+                lookback: run.lookback
+            )
+        ).encode()
     }
 
     /// Hands queued chunks to the jobs socket until ``stop()``. Run it in one task.

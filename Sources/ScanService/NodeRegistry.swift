@@ -22,8 +22,13 @@ public final class NodeRegistry: Sendable {
     public func heartbeat(_ h: HeartbeatMessage, at now: ContinuousClock.Instant = .now) {
         nodes.withLock {
             $0[h.nodeName] = Node(
-                name: h.nodeName, incarnation: h.incarnation, threads: max(1, h.threads), chunksDone: h.chunksDone,
-                inFlight: h.inFlight, lastSeen: now)
+                name: h.nodeName,
+                incarnation: h.incarnation,
+                threads: max(1, h.threads),
+                chunksDone: h.chunksDone,
+                inFlight: h.inFlight,
+                lastSeen: now
+            )
         }
     }
 

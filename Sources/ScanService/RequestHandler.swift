@@ -30,8 +30,13 @@ struct RequestHandler: Sendable {
                 await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
             } catch {
                 logger.error("request failed", metadata: ["verb": "\(request.verb.rawValue)", "error": "\(error)"])
-                await reply(ReplyCodec.error(
-                    ProtocolError(.busy, "the service could not answer: \(error)"), envelope: envelope, requestId: requestId))
+                await reply(
+                    ReplyCodec.error(
+                        ProtocolError(.busy, "the service could not answer: \(error)"),
+                        envelope: envelope,
+                        requestId: requestId
+                    )
+                )
             }
         }
     }
@@ -44,7 +49,11 @@ struct RequestHandler: Sendable {
         switch request {
         case .runScan(let scan, let wait):
             do {
-                _ = try FormulaPlan.compile(source: scan.formula.source, name: scan.formula.name, parameters: scan.parameters)
+                _ = try FormulaPlan.compile(
+                    source: scan.formula.source,
+                    name: scan.formula.name,
+                    parameters: scan.parameters
+                )
             } catch let e as FormulaError {
                 throw ProtocolError(.invalidFormula, e.description)
             } catch {
@@ -64,10 +73,15 @@ struct RequestHandler: Sendable {
         case .getResult(let id, let offset, let limit):
             guard let s = try await manager.snapshot(id) else { throw notFound(id) }
             guard let result = ResultDocument.of(session: s) else {
-                let why = s.status == .failed ? "it failed: \(s.error ?? "unknown error")" : "it is \(s.status.rawValue)"
+                let why =
+                    s.status == .failed ? "it failed: \(s.error ?? "unknown error")" : "it is \(s.status.rawValue)"
                 throw ProtocolError.notFound("session '\(id)' has no result: \(why)")
             }
-            try await ok(ResultReply(sessionId: id, result: result.slicing(offset: offset, limit: limit)), envelope, requestId)
+            try await ok(
+                ResultReply(sessionId: id, result: result.slicing(offset: offset, limit: limit)),
+                envelope,
+                requestId
+            )
 
         case .cancel(let id):
             guard let s = try await manager.snapshot(id) else { throw notFound(id) }
@@ -86,33 +100,57 @@ struct RequestHandler: Sendable {
             let now = ContinuousClock.now
             let nodeDocs = nodes.live(at: now).map { n in
                 NodeDocument(
-                    name: n.name, threads: n.threads, lastSeenMsAgo: Int((now - n.lastSeen) / .milliseconds(1)),
-                    chunksDone: n.chunksDone)
+                    name: n.name,
+                    threads: n.threads,
+                    lastSeenMsAgo: Int((now - n.lastSeen) / .milliseconds(1)),
+                    chunksDone: n.chunksDone
+                )
             }
             let uptime = now - startedAt
             try await ok(
                 PingReply(
                     uptimeS: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
-                    nodes: nodeDocs, sessionsRunning: manager.runningCount),
-                envelope, requestId)
+                    nodes: nodeDocs,
+                    sessionsRunning: manager.runningCount
+                ),
+                envelope,
+                requestId
+            )
         }
     }
 
     private func notFound(_ id: String) -> ProtocolError { .notFound("no session '\(id)'") }
 
-    private func replyWhenEnded(_ id: String, envelope: [[UInt8]], requestId: JSONScalar?, withResult: Bool = true) async {
+    private func replyWhenEnded(
+        _ id: String,
+        envelope: [[UInt8]],
+        requestId: JSONScalar?,
+        withResult: Bool = true
+    ) async {
         do {
             guard let s = try await manager.waitForEnd(id) else {
-                await reply(ReplyCodec.error(
-                    ProtocolError(.busy, "the service is shutting down; session '\(id)' resumes when it restarts"),
-                    envelope: envelope, requestId: requestId))
+                await reply(
+                    ReplyCodec.error(
+                        ProtocolError(.busy, "the service is shutting down; session '\(id)' resumes when it restarts"),
+                        envelope: envelope,
+                        requestId: requestId
+                    )
+                )
                 return
             }
-            let body = SessionReply(session: SessionDocument(s), result: withResult ? ResultDocument.of(session: s) : nil)
+            let body = SessionReply(
+                session: SessionDocument(s),
+                result: withResult ? ResultDocument.of(session: s) : nil
+            )
             try await ok(body, envelope, requestId)
         } catch {
-            await reply(ReplyCodec.error(
-                ProtocolError(.busy, "could not read session '\(id)': \(error)"), envelope: envelope, requestId: requestId))
+            await reply(
+                ReplyCodec.error(
+                    ProtocolError(.busy, "could not read session '\(id)': \(error)"),
+                    envelope: envelope,
+                    requestId: requestId
+                )
+            )
         }
     }
 }

@@ -28,8 +28,12 @@ public final class ScanService: Service, Sendable {
     ///   - bars: only for the newest stored day when a request has no date range.
     ///   - sessions, jobs: where sessions and finished chunks are persisted (the session store).
     public init(
-        configuration: ScanServiceConfiguration, symbols: any SymbolRepository, bars: any BarRepository,
-        sessions: any ScanSessionRepository, jobs: any JobRepository, logger: Logger = Logger(label: "scan-service")
+        configuration: ScanServiceConfiguration,
+        symbols: any SymbolRepository,
+        bars: any BarRepository,
+        sessions: any ScanSessionRepository,
+        jobs: any JobRepository,
+        logger: Logger = Logger(label: "scan-service")
     ) {
         self.configuration = configuration
         self.symbols = symbols
@@ -56,7 +60,10 @@ public final class ScanService: Service, Sendable {
         do {
             if let curve = config.curve {
                 authenticator = try await ZAPAuthenticator(
-                    context: context, allowedClientKeys: curve.allowedClientKeys, domains: [curve.domain])
+                    context: context,
+                    allowedClientKeys: curve.allowedClientKeys,
+                    domains: [curve.domain]
+                )
             }
             sockets = try await Sockets.make(loop, config)
             endpoints = try await sockets.bind(config.endpoints)
@@ -69,31 +76,50 @@ public final class ScanService: Service, Sendable {
         let startedAt = ContinuousClock.now
         let nodes = NodeRegistry(timeout: .milliseconds(config.nodeTimeoutMs))
         let engine = DistributedEngine(
-            transport: SocketNodeTransport(jobs: sockets.jobs, control: sockets.control, logger: logger), jobs: jobs,
-            nodes: nodes, leaseTimeout: .milliseconds(config.chunkLeaseTimeoutMs), maxAttempts: config.maxChunkAttempts,
-            logger: logger)
-        let (eventStream, eventContinuation) = AsyncStream.makeStream(of: EventDocument.self, bufferingPolicy: .bufferingNewest(10_000))
+            transport: SocketNodeTransport(jobs: sockets.jobs, control: sockets.control, logger: logger),
+            jobs: jobs,
+            nodes: nodes,
+            leaseTimeout: .milliseconds(config.chunkLeaseTimeoutMs),
+            maxAttempts: config.maxChunkAttempts,
+            logger: logger
+        )
+        let (eventStream, eventContinuation) = AsyncStream.makeStream(
+            of: EventDocument.self,
+            bufferingPolicy: .bufferingNewest(10_000)
+        )
         let manager = SessionManager(
-            symbols: symbols, bars: bars, sessions: sessions, jobs: jobs, engine: engine,
-            publisher: StreamEventPublisher(continuation: eventContinuation), maxRunning: config.maxRunningSessions,
-            logger: logger)
+            symbols: symbols,
+            bars: bars,
+            sessions: sessions,
+            jobs: jobs,
+            engine: engine,
+            publisher: StreamEventPublisher(continuation: eventContinuation),
+            maxRunning: config.maxRunningSessions,
+            logger: logger
+        )
         let router = sockets.api
         let log = logger
         let handler = RequestHandler(
-            manager: manager, nodes: nodes, maxRequestBytes: config.maxRequestBytes, startedAt: startedAt, logger: logger,
+            manager: manager,
+            nodes: nodes,
+            maxRequestBytes: config.maxRequestBytes,
+            startedAt: startedAt,
+            logger: logger,
             reply: { frames in
                 do {
                     try await router.send(ZMQMessage(frames))
                 } catch {
                     log.debug("reply not delivered", metadata: ["error": "\(error)"])
                 }
-            })
+            }
+        )
         logger.info(
             "scan-service listening",
             metadata: [
                 "api": "\(endpoints.api)", "events": "\(endpoints.events)", "jobs": "\(endpoints.jobs)",
                 "results": "\(endpoints.results)", "control": "\(endpoints.control)",
-            ])
+            ]
+        )
         ready.resolve(.success(endpoints))
 
         await withTaskCancellationOrGracefulShutdownHandler {
@@ -138,7 +164,12 @@ public final class ScanService: Service, Sendable {
         logger.info("scan-service stopped")
     }
 
-    private static func serveResults(_ socket: ZMQSocket, engine: DistributedEngine, nodes: NodeRegistry, logger: Logger) async {
+    private static func serveResults(
+        _ socket: ZMQSocket,
+        engine: DistributedEngine,
+        nodes: NodeRegistry,
+        logger: Logger
+    ) async {
         do {
             for try await message in socket.messages {
                 guard message.frames.count == 1 else {
@@ -159,7 +190,11 @@ public final class ScanService: Service, Sendable {
                     if outcome != .accepted {
                         logger.debug(
                             "ignored a chunk result",
-                            metadata: ["job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)", "node": "\(r.nodeName)"])
+                            metadata: [
+                                "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
+                                "node": "\(r.nodeName)",
+                            ]
+                        )
                     }
                 case .heartbeat(let h):
                     nodes.heartbeat(h)
@@ -220,13 +255,18 @@ struct Sockets: Sendable {
             events: try await loop.makeSocket(.pub, options: events),
             jobs: try await loop.makeSocket(.push, options: jobs),
             results: try await loop.makeSocket(.pull, options: results),
-            control: try await loop.makeSocket(.pub, options: control))
+            control: try await loop.makeSocket(.pub, options: control)
+        )
     }
 
     func bind(_ e: ScanServiceConfiguration.Endpoints) async throws -> ScanServiceConfiguration.Endpoints {
         ScanServiceConfiguration.Endpoints(
-            api: try await api.bind(e.api), events: try await events.bind(e.events), jobs: try await jobs.bind(e.jobs),
-            results: try await results.bind(e.results), control: try await control.bind(e.control))
+            api: try await api.bind(e.api),
+            events: try await events.bind(e.events),
+            jobs: try await jobs.bind(e.jobs),
+            results: try await results.bind(e.results),
+            control: try await control.bind(e.control)
+        )
     }
 }
 

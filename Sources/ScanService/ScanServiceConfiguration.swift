@@ -65,11 +65,19 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var curve: CurveServerSecurity?
 
     public init(
-        endpoints: Endpoints = Endpoints(), maxRunningSessions: Int = 8, chunkLeaseTimeoutMs: Int = 15_000,
-        maxChunkAttempts: Int = 3, maxRequestBytes: Int = 1 << 20, apiSocketMaxMessageBytes: Int64 = 16 << 20,
-        resultsMaxMessageBytes: Int64 = 256 << 20, jobsSendHighWaterMark: Int32 = 4,
-        eventsSendHighWaterMark: Int32 = 10_000, highWaterMark: Int32 = 1_000, lingerMs: Int32 = 500,
-        nodeTimeoutMs: Int = 5_000, curve: CurveServerSecurity? = nil
+        endpoints: Endpoints = Endpoints(),
+        maxRunningSessions: Int = 8,
+        chunkLeaseTimeoutMs: Int = 15_000,
+        maxChunkAttempts: Int = 3,
+        maxRequestBytes: Int = 1 << 20,
+        apiSocketMaxMessageBytes: Int64 = 16 << 20,
+        resultsMaxMessageBytes: Int64 = 256 << 20,
+        jobsSendHighWaterMark: Int32 = 4,
+        eventsSendHighWaterMark: Int32 = 10_000,
+        highWaterMark: Int32 = 1_000,
+        lingerMs: Int32 = 500,
+        nodeTimeoutMs: Int = 5_000,
+        curve: CurveServerSecurity? = nil
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions

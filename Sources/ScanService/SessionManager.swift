@@ -40,8 +40,13 @@ final class SessionManager: Sendable {
     private let shutdownFlag: ShutdownFlag
 
     init(
-        symbols: any SymbolRepository, bars: any BarRepository, sessions: any ScanSessionRepository,
-        jobs: any JobRepository, engine: any ProcessingEngine, publisher: any EventPublisher, maxRunning: Int,
+        symbols: any SymbolRepository,
+        bars: any BarRepository,
+        sessions: any ScanSessionRepository,
+        jobs: any JobRepository,
+        engine: any ProcessingEngine,
+        publisher: any EventPublisher,
+        maxRunning: Int,
         logger: Logger
     ) {
         self.jobs = jobs
@@ -49,7 +54,10 @@ final class SessionManager: Sendable {
         let guarded = ShutdownGuardedSessions(inner: sessions, flag: flag)
         self.shutdownFlag = flag
         self.sessions = guarded
-        self.useCase = RunScanUseCase(scan: BatchScanUseCase(symbols: symbols, bars: bars, engine: engine), sessions: guarded)
+        self.useCase = RunScanUseCase(
+            scan: BatchScanUseCase(symbols: symbols, bars: bars, engine: engine),
+            sessions: guarded
+        )
         self.publisher = publisher
         self.maxRunning = max(1, maxRunning)
         self.logger = logger
@@ -66,7 +74,9 @@ final class SessionManager: Sendable {
             guard !s.stopping else { throw ProtocolError(.busy, "the service is shutting down") }
             guard s.active.count < maxRunning else {
                 throw ProtocolError(
-                    .busy, "\(s.active.count) sessions are running; the limit is \(maxRunning); try again later")
+                    .busy,
+                    "\(s.active.count) sessions are running; the limit is \(maxRunning); try again later"
+                )
             }
             // Reserve the slot before the first await so concurrent requests count it.
             s.active[id] = Active(session: ScanSession(id: id, request: request))
@@ -121,7 +131,8 @@ final class SessionManager: Sendable {
     /// Restarts every session a previous run left `pending` or `running`.
     func resumeUnfinished() async {
         do {
-            let unfinished = try await sessions.list(status: .running, limit: 10_000)
+            let unfinished =
+                try await sessions.list(status: .running, limit: 10_000)
                 + sessions.list(status: .pending, limit: 10_000)
             for session in unfinished {
                 let fresh = state.withLock { s -> Bool in
@@ -162,15 +173,20 @@ final class SessionManager: Sendable {
         guard let token = state.withLock({ $0.active[id]?.token }) else { return }
         let observer = ScanSessionObserver(
             statusChanged: { [weak self] s in self?.statusChanged(s) },
-            progress: { [weak self] id, p in self?.progressed(id, p) })
+            progress: { [weak self] id, p in self?.progressed(id, p) }
+        )
         let task = Task {
             do {
                 let final = try await self.useCase.run(session, observer: observer, cancellation: token)
                 // The final result is stored whole: the job's chunk results are no longer needed for a
                 // resume. (A session stopped by shutdown is not final in the store and keeps them.)
-                if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final)) {
+                if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
+                {
                     do { try await self.jobs.deleteJob(id: id) } catch {
-                        self.logger.warning("could not drop a finished job's chunks", metadata: ["session": "\(id)", "error": "\(error)"])
+                        self.logger.warning(
+                            "could not drop a finished job's chunks",
+                            metadata: ["session": "\(id)", "error": "\(error)"]
+                        )
                     }
                 }
                 self.ended(final)
@@ -184,7 +200,8 @@ final class SessionManager: Sendable {
 
     private func statusChanged(_ session: ScanSession) {
         state.withLock { s in
-            guard var a = s.active[session.id], !(s.stopping && ShutdownGuardedSessions.isShutdownFailure(session)) else {
+            guard var a = s.active[session.id], !(s.stopping && ShutdownGuardedSessions.isShutdownFailure(session))
+            else {
                 return
             }
             a.session = session
@@ -230,7 +247,8 @@ final class SessionManager: Sendable {
                 metadata: [
                     "session": "\(key)", "status": "\(session.status)",
                     "matches": "\(session.result?.signals.totalMatches ?? 0)",
-                ])
+                ]
+            )
         }
         for w in waiters { w.resume(returning: session) }
     }
@@ -238,8 +256,15 @@ final class SessionManager: Sendable {
     private func event(_ a: Active, _ kind: ScanEventKind) -> EventDocument {
         let p = a.session.progress
         return EventDocument(
-            sessionId: a.session.id, event: kind, status: a.session.status.rawValue, completed: p.completed,
-            total: p.total, matchesSoFar: p.matchesSoFar, seq: a.seq, error: a.session.error)
+            sessionId: a.session.id,
+            event: kind,
+            status: a.session.status.rawValue,
+            completed: p.completed,
+            total: p.total,
+            matchesSoFar: p.matchesSoFar,
+            seq: a.seq,
+            error: a.session.error
+        )
     }
 }
 

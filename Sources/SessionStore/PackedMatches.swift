@@ -73,7 +73,9 @@ struct PackedMatches: Codable, Sendable {
         func names(_ table: CodingKeys, _ index: CodingKeys) throws -> [String] {
             let t = try c.decode([String].self, forKey: table)
             return try Self.unblob(c.decode(Data.self, forKey: index), as: UInt32.self).map { i in
-                guard Int(i) < t.count else { throw SessionStoreError.corrupt("stored matches index past their name table") }
+                guard Int(i) < t.count else {
+                    throw SessionStoreError.corrupt("stored matches index past their name table")
+                }
                 return t[Int(i)]
             }
         }
@@ -88,8 +90,11 @@ struct PackedMatches: Codable, Sendable {
         let masks = try c.decode([Data].self, forKey: .valueMasks)
         guard bits.count == masks.count else { throw SessionStoreError.corrupt("stored match values lack their masks") }
         values = try zip(bits, masks).map { b, m in
-            let x = try Self.unblob(b, as: UInt64.self), present = try Self.unblob(m, as: UInt8.self)
-            guard x.count == present.count else { throw SessionStoreError.corrupt("stored match values and masks differ") }
+            let x = try Self.unblob(b, as: UInt64.self)
+            let present = try Self.unblob(m, as: UInt8.self)
+            guard x.count == present.count else {
+                throw SessionStoreError.corrupt("stored match values and masks differ")
+            }
             return zip(x, present).map { $1 != 0 ? Double(bitPattern: $0) : nil }
         }
     }
@@ -115,7 +120,9 @@ struct PackedMatches: Codable, Sendable {
 
     private static func unblob<T: FixedWidthInteger>(_ data: Data, as: T.Type) throws -> [T] {
         let size = MemoryLayout<T>.size
-        guard data.count % size == 0 else { throw SessionStoreError.corrupt("stored match column has a partial element") }
+        guard data.count % size == 0 else {
+            throw SessionStoreError.corrupt("stored match column has a partial element")
+        }
         var out = [T](repeating: 0, count: data.count / size)
         out.withUnsafeMutableBytes { dst in data.withUnsafeBytes { dst.copyMemory(from: $0) } }
         return out.map(T.init(littleEndian:))
@@ -132,7 +139,10 @@ struct PackedMatches: Codable, Sendable {
             return SignalMatch(
                 symbol: symbols[k],
                 timestamp: BarTimestamp(epochSeconds: times[k], utcOffsetSeconds: offsets[k], isIntraday: intraday[k]),
-                signal: signals[k], close: closes[k], values: v)
+                signal: signals[k],
+                close: closes[k],
+                values: v
+            )
         }
     }
 }
@@ -164,10 +174,19 @@ struct StoredResult: Codable, Sendable {
     func unpacked() throws -> BatchScanResult {
         let m = try matches.unpacked()
         let signals = AggregatedSignals(
-            totalSymbols: totalSymbols, symbolsWithMatches: symbolsWithMatches, totalMatches: m.count, matches: m)
+            totalSymbols: totalSymbols,
+            symbolsWithMatches: symbolsWithMatches,
+            totalMatches: m.count,
+            matches: m
+        )
         return BatchScanResult(
-            jobId: jobId, signals: signals, statistics: statistics ?? SignalAggregator.statistics(signals),
-            processingTimeMs: processingTimeMs, errors: errors, cancelled: cancelled)
+            jobId: jobId,
+            signals: signals,
+            statistics: statistics ?? SignalAggregator.statistics(signals),
+            processingTimeMs: processingTimeMs,
+            errors: errors,
+            cancelled: cancelled
+        )
     }
 }
 
@@ -190,7 +209,12 @@ struct StoredChunk: Codable, Sendable {
     func unpacked() throws -> [SymbolResult] {
         let bySymbol = Dictionary(grouping: try matches.unpacked(), by: \.symbol)
         return symbols.map {
-            SymbolResult(symbol: $0.symbol, matches: bySymbol[$0.symbol] ?? [], error: $0.error, barsScanned: $0.barsScanned)
+            SymbolResult(
+                symbol: $0.symbol,
+                matches: bySymbol[$0.symbol] ?? [],
+                error: $0.error,
+                barsScanned: $0.barsScanned
+            )
         }
     }
 }

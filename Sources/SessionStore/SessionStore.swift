@@ -79,7 +79,8 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
                         results BLOB NOT NULL,
                         PRIMARY KEY (job_id, chunk_index)
                     );
-                    """)
+                    """
+            )
         }
         return m
     }
@@ -98,16 +99,20 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
                     """,
                 arguments: [
                     session.id, session.status.rawValue, session.createdAt.timeIntervalSinceReferenceDate,
-                    session.startedAt?.timeIntervalSinceReferenceDate, session.finishedAt?.timeIntervalSinceReferenceDate,
+                    session.startedAt?.timeIntervalSinceReferenceDate,
+                    session.finishedAt?.timeIntervalSinceReferenceDate,
                     session.progress.completed, session.progress.total, session.progress.matchesSoFar,
                     session.error, request, result,
-                ])
+                ]
+            )
         }
     }
 
     public func session(id: String) async throws -> ScanSession? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM scan_session WHERE id = ?", arguments: [id]).map(Self.session(from:))
+            try Row.fetchOne(db, sql: "SELECT * FROM scan_session WHERE id = ?", arguments: [id]).map(
+                Self.session(from:)
+            )
         }
     }
 
@@ -117,11 +122,16 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
             let rows: [Row]
             if let status {
                 rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-                    arguments: [status.rawValue, limit])
+                    db,
+                    sql: "SELECT * FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                    arguments: [status.rawValue, limit]
+                )
             } else {
                 rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM scan_session ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit])
+                    db,
+                    sql: "SELECT * FROM scan_session ORDER BY created_at DESC, id DESC LIMIT ?",
+                    arguments: [limit]
+                )
             }
             return try rows.map(Self.session(from:))
         }
@@ -138,14 +148,20 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         let started: Double? = row["started_at"]
         let finished: Double? = row["finished_at"]
         return ScanSession(
-            id: id, status: status, request: try decode(BatchScanRequest.self, requestData),
+            id: id,
+            status: status,
+            request: try decode(BatchScanRequest.self, requestData),
             progress: ScanProgress(
-                completed: row["progress_completed"], total: row["progress_total"], matchesSoFar: row["progress_matches"]),
+                completed: row["progress_completed"],
+                total: row["progress_total"],
+                matchesSoFar: row["progress_matches"]
+            ),
             result: try resultData.map { try decode(StoredResult.self, $0).unpacked() },
             error: row["error"],
             createdAt: Date(timeIntervalSinceReferenceDate: row["created_at"]),
             startedAt: started.map(Date.init(timeIntervalSinceReferenceDate:)),
-            finishedAt: finished.map(Date.init(timeIntervalSinceReferenceDate:)))
+            finishedAt: finished.map(Date.init(timeIntervalSinceReferenceDate:))
+        )
     }
 
     // MARK: JobRepository
@@ -157,7 +173,8 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
             try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [job.id])
             try db.execute(
                 sql: "INSERT OR REPLACE INTO scan_job (id, job, chunk_size) VALUES (?, ?, ?)",
-                arguments: [job.id, data, chunkSize])
+                arguments: [job.id, data, chunkSize]
+            )
         }
     }
 
@@ -175,14 +192,19 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         try await writer.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO scan_job_chunk (job_id, chunk_index, results) VALUES (?, ?, ?)",
-                arguments: [jobId, chunkIndex, data])
+                arguments: [jobId, chunkIndex, data]
+            )
         }
     }
 
     public func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]] {
         let rows: [(Int, Data)] = try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT chunk_index, results FROM scan_job_chunk WHERE job_id = ?", arguments: [jobId])
-                .map { ($0["chunk_index"], $0["results"]) }
+            try Row.fetchAll(
+                db,
+                sql: "SELECT chunk_index, results FROM scan_job_chunk WHERE job_id = ?",
+                arguments: [jobId]
+            )
+            .map { ($0["chunk_index"], $0["results"]) }
         }
         var out: [Int: [SymbolResult]] = [:]
         for (index, data) in rows {
@@ -203,13 +225,21 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
 
     private static func encode(_ value: some Encodable) throws -> Data {
         let e = JSONEncoder()
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf",
+            negativeInfinity: "-inf",
+            nan: "nan"
+        )
         return try e.encode(value)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        d.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf",
+            negativeInfinity: "-inf",
+            nan: "nan"
+        )
         do {
             return try d.decode(type, from: data)
         } catch {

@@ -93,7 +93,10 @@ public struct CurveServerSecurity: Sendable, Hashable {
     /// Makes `options` those of a CURVE server socket in ``domain``.
     public func apply(to options: inout SocketOptions) {
         options.curve = CurveOptions(
-            isServer: true, publicKey: certificate.publicKey, secretKey: certificate.secretKey ?? "")
+            isServer: true,
+            publicKey: certificate.publicKey,
+            secretKey: certificate.secretKey ?? ""
+        )
         options.zapDomain = domain
     }
 }
@@ -111,7 +114,10 @@ public struct CurveClientSecurity: Sendable, Hashable {
     /// Makes `options` those of a CURVE client socket.
     public func apply(to options: inout SocketOptions) {
         options.curve = CurveOptions(
-            isServer: false, publicKey: certificate.publicKey, secretKey: certificate.secretKey ?? "",
-            serverKey: serverKey)
+            isServer: false,
+            publicKey: certificate.publicKey,
+            secretKey: certificate.secretKey ?? "",
+            serverKey: serverKey
+        )
     }
 }

@@ -87,7 +87,9 @@ final class InboundBuffer<Element: Sendable>: Sendable {
             return waiters
         }
         for waiter in waiters {
-            if let failure { waiter.continuation.resume(throwing: failure) } else {
+            if let failure {
+                waiter.continuation.resume(throwing: failure)
+            } else {
                 waiter.continuation.resume(returning: nil)
             }
         }

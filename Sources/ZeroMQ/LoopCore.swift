@@ -75,7 +75,8 @@ final class LoopCore: Sendable {
 
     /// Runs `body` on the loop's thread and returns its result; throws if it throws or the loop stopped.
     func perform<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (LoopThread) throws(ZMQError) -> T
+        _ operation: String,
+        _ body: @escaping @Sendable (LoopThread) throws(ZMQError) -> T
     ) async throws(ZMQError) -> T {
         let result: Result<T, ZMQError> = await withCheckedContinuation { continuation in
             let command = LoopCommand(
@@ -84,7 +85,8 @@ final class LoopCore: Sendable {
                         continuation.resume(returning: .failure(error))
                     }
                 },
-                reject: { continuation.resume(returning: .failure($0)) })
+                reject: { continuation.resume(returning: .failure($0)) }
+            )
             if !submit(command) { continuation.resume(returning: .failure(.loopStopped(operation))) }
         }
         return try result.get()

@@ -137,7 +137,9 @@ final class LoopThread {
             var events: [ZMQSocketEvent] = []
             var stopped = false
             for frames in batch {
-                if let event = ZMQSocketEvent(monitorFrames: frames) { events.append(event) } else {
+                if let event = ZMQSocketEvent(monitorFrames: frames) {
+                    events.append(event)
+                } else {
                     stopped = stopped || frames.count >= 2
                 }
             }
@@ -217,7 +219,10 @@ final class LoopThread {
     }
 
     /// `zmq_socket` + options; registers the socket and returns its id and receive buffer.
-    func makeSocket(_ type: SocketType, options: SocketOptions) throws(ZMQError) -> (
+    func makeSocket(
+        _ type: SocketType,
+        options: SocketOptions
+    ) throws(ZMQError) -> (
         id: Int, inbound: InboundBuffer<ZMQMessage>
     ) {
         let handle = try openSocket(type.rawValue, "zmq_socket \(type)")
@@ -269,7 +274,10 @@ final class LoopThread {
     /// Sends now if nothing is queued ahead and the socket has room, else queues the message until
     /// POLLOUT; `continuation` is resumed when it is queued in libzmq or fails.
     func send(
-        _ id: Int, ticket: UInt64, frames: [[UInt8]], continuation: CheckedContinuation<Void, any Error>
+        _ id: Int,
+        ticket: UInt64,
+        frames: [[UInt8]],
+        continuation: CheckedContinuation<Void, any Error>
     ) {
         guard let entry = sockets[id] else {
             continuation.resume(throwing: ZMQError.socketClosed("zmq_send"))
@@ -314,7 +322,8 @@ final class LoopThread {
         else { return }
         let pending = entry.pendingSends.remove(at: index)
         pending.continuation?.resume(
-            throwing: ZMQError(errno: ECANCELED, message: "the sending task was cancelled", operation: "zmq_send"))
+            throwing: ZMQError(errno: ECANCELED, message: "the sending task was cancelled", operation: "zmq_send")
+        )
     }
 
     /// Starts `zmq_socket_monitor` into an inproc PAIR owned by this loop; returns its event buffer.
@@ -397,7 +406,9 @@ final class LoopThread {
     private func shutDown(failure: ZMQError?) {
         let rejected = core.closeIntake()
         // User sockets first (each closes its monitor), then anything left.
-        for id in sockets.keys.sorted() where sockets[id]?.monitoredSocketID == nil { closeSocket(id, failure: failure) }
+        for id in sockets.keys.sorted() where sockets[id]?.monitoredSocketID == nil {
+            closeSocket(id, failure: failure)
+        }
         for id in sockets.keys.sorted() { closeSocket(id, failure: failure) }
         for command in rejected { command.reject(.loopStopped("loop \(core.name)")) }
         core.markExited()

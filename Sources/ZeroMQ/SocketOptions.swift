@@ -81,7 +81,10 @@ extension CurveOptions {
     fileprivate func apply(to socket: UnsafeMutableRawPointer) throws(ZMQError) {
         guard zmq_has("curve") != 0 else {
             throw ZMQError(
-                errno: ENOTSUP, message: "this libzmq was built without CURVE support", operation: "ZMQ_CURVE_SERVER")
+                errno: ENOTSUP,
+                message: "this libzmq was built without CURVE support",
+                operation: "ZMQ_CURVE_SERVER"
+            )
         }
         if isServer {
             try setInt(socket, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")
@@ -90,8 +93,10 @@ extension CurveOptions {
         } else {
             guard let serverKey else {
                 throw ZMQError(
-                    errno: EINVAL, message: "a CURVE client needs the server's public key",
-                    operation: "ZMQ_CURVE_SERVERKEY")
+                    errno: EINVAL,
+                    message: "a CURVE client needs the server's public key",
+                    operation: "ZMQ_CURVE_SERVERKEY"
+                )
             }
             try setKey(socket, ZMQ_CURVE_SERVERKEY, serverKey, "ZMQ_CURVE_SERVERKEY")
             try setKey(socket, ZMQ_CURVE_PUBLICKEY, publicKey, "ZMQ_CURVE_PUBLICKEY")
@@ -103,7 +108,11 @@ extension CurveOptions {
 // MARK: zmq_setsockopt wrappers
 
 private func set(
-    _ socket: UnsafeMutableRawPointer, _ option: Int32, _ value: UnsafeRawPointer?, _ size: Int, _ name: String
+    _ socket: UnsafeMutableRawPointer,
+    _ option: Int32,
+    _ value: UnsafeRawPointer?,
+    _ size: Int,
+    _ name: String
 ) throws(ZMQError) {
     while zmq_setsockopt(socket, option, value, size) != 0 {
         let error = ZMQError.last("zmq_setsockopt \(name)")
@@ -121,7 +130,8 @@ func setBytes(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ value: [UInt
 }
 
 /// A CURVE key as 40 characters of Z85 text (libzmq wants them NUL-terminated: 41 bytes).
-private func setKey(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ key: String, _ name: String) throws(ZMQError) {
+private func setKey(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ key: String, _ name: String) throws(ZMQError)
+{
     let bytes = Array(key.utf8)
     guard bytes.count == 40, Z85.decode(key)?.count == 32 else {
         throw ZMQError(errno: EINVAL, message: "a CURVE key must be 40 characters of Z85 text", operation: name)

@@ -50,8 +50,10 @@ public final class ZAPAuthenticator: Sendable {
         let f = request.frames
         // version, request id, domain, address, routing id, mechanism, credentials…
         guard f.count >= 6, f[0] == Array("1.0".utf8) else {
-            return ZMQMessage([Array("1.0".utf8), f.count > 1 ? f[1] : [], Array("500".utf8),
-                               Array("malformed ZAP request".utf8), [], []])
+            return ZMQMessage([
+                Array("1.0".utf8), f.count > 1 ? f[1] : [], Array("500".utf8),
+                Array("malformed ZAP request".utf8), [], [],
+            ])
         }
         func reply(_ code: String, _ text: String, user: String = "") -> ZMQMessage {
             ZMQMessage([Array("1.0".utf8), f[1], Array(code.utf8), Array(text.utf8), Array(user.utf8), []])

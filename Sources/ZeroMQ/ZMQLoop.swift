@@ -62,7 +62,9 @@ public final class ZMQLoop: Sendable {
     /// Creates a socket and binds it to each endpoint; the socket is closed again if a bind fails.
     /// Returns the socket and the resolved endpoints (`tcp://127.0.0.1:*` becomes the real port).
     public func makeSocket(
-        _ type: SocketType, options: SocketOptions = SocketOptions(), binding endpoints: [String]
+        _ type: SocketType,
+        options: SocketOptions = SocketOptions(),
+        binding endpoints: [String]
     ) async throws -> (socket: ZMQSocket, endpoints: [String]) {
         let socket = try await makeSocket(type, options: options)
         var resolved: [String] = []
@@ -77,7 +79,9 @@ public final class ZMQLoop: Sendable {
 
     /// Creates a socket and connects it to each endpoint; the socket is closed again if one fails.
     public func makeSocket(
-        _ type: SocketType, options: SocketOptions = SocketOptions(), connectingTo endpoints: [String]
+        _ type: SocketType,
+        options: SocketOptions = SocketOptions(),
+        connectingTo endpoints: [String]
     ) async throws -> ZMQSocket {
         let socket = try await makeSocket(type, options: options)
         do {

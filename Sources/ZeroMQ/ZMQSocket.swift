@@ -73,7 +73,8 @@ public final class ZMQSocket: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let command = LoopCommand(
                     run: { $0.send(id, ticket: ticket, frames: frames, continuation: continuation) },
-                    reject: { continuation.resume(throwing: $0) })
+                    reject: { continuation.resume(throwing: $0) }
+                )
                 if !core.submit(command) { continuation.resume(throwing: ZMQError.loopStopped("zmq_send")) }
             }
         } onCancel: {

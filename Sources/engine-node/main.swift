@@ -11,7 +11,8 @@ import ZeroMQ
 struct EngineNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine-node",
-        abstract: "Evaluate scan chunks for a scan-service (DESIGN §4, §6).")
+        abstract: "Evaluate scan chunks for a scan-service (DESIGN §4, §6)."
+    )
 
     @Option(help: "The service as HOST or HOST:PORT_BASE (jobs +2, results +3, control +4).")
     var service: String = "127.0.0.1:5555"
@@ -73,14 +74,22 @@ struct EngineNodeCommand: AsyncParsableCommand {
                 throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
             }
             configuration.curve = CurveClientSecurity(
-                certificate: certificate, serverKey: try CurveCertificate.load(path: curveServer).publicKey)
+                certificate: certificate,
+                serverKey: try CurveCertificate.load(path: curveServer).publicKey
+            )
         }
         let node = EngineNode(
             configuration: configuration,
-            bars: store, logger: logger)
+            bars: store,
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: node)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: node)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
     }
 }

@@ -12,7 +12,8 @@ import ZeroMQ
 struct ScanServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan-service",
-        abstract: "Serve scans over ZeroMQ: requests, events, and chunks for engine nodes (DESIGN §4–§6).")
+        abstract: "Serve scans over ZeroMQ: requests, events, and chunks for engine nodes (DESIGN §4–§6)."
+    )
 
     @Option(help: "The SQLite store (market data and sessions); default $MARKETSCAN_DB, else ./marketscan.sqlite.")
     var db: String?
@@ -58,7 +59,9 @@ struct ScanServiceCommand: AsyncParsableCommand {
             throw ValidationError("--curve-allow needs --curve-certificate")
         }
         if curveCertificate != nil, curveAllow.isEmpty {
-            throw ValidationError("--curve-certificate needs at least one --curve-allow (the clients and nodes allowed)")
+            throw ValidationError(
+                "--curve-certificate needs at least one --curve-allow (the clients and nodes allowed)"
+            )
         }
     }
 
@@ -86,11 +89,24 @@ struct ScanServiceCommand: AsyncParsableCommand {
         }
         let service = ScanService(
             configuration: ScanServiceConfiguration(
-                endpoints: endpoints, maxRunningSessions: maxSessions, chunkLeaseTimeoutMs: leaseMs, curve: curve),
-            symbols: store, bars: store, sessions: sessions, jobs: sessions, logger: logger)
+                endpoints: endpoints,
+                maxRunningSessions: maxSessions,
+                chunkLeaseTimeoutMs: leaseMs,
+                curve: curve
+            ),
+            symbols: store,
+            bars: store,
+            sessions: sessions,
+            jobs: sessions,
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
     }
 }

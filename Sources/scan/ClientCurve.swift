@@ -18,7 +18,9 @@ enum ClientCurve {
         }
         let mine = try CurveCertificate.load(path: certificate)
         guard let secret = mine.secretKey else {
-            throw ValidationError("--curve-certificate \(certificate) has no secret-key (give the NAME.key_secret file)")
+            throw ValidationError(
+                "--curve-certificate \(certificate) has no secret-key (give the NAME.key_secret file)"
+            )
         }
         let serverKey = try CurveCertificate.load(path: server).publicKey
         return CurveOptions(isServer: false, publicKey: mine.publicKey, secretKey: secret, serverKey: serverKey)

@@ -4,13 +4,19 @@ import ScanClient
 
 /// The options every command that talks to a scan-service shares.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: "The scan-service's request endpoint (default: $MARKETSCAN_ENDPOINT, else tcp://127.0.0.1:5555).")
+    @Option(
+        name: .long,
+        help: "The scan-service's request endpoint (default: $MARKETSCAN_ENDPOINT, else tcp://127.0.0.1:5555)."
+    )
     var endpoint: String?
 
     @Option(name: .long, help: "Seconds to wait for each reply.")
     var timeout: Double = 10
 
-    @Option(name: .long, help: "CURVE: this client's secret certificate (from `scan keygen`; default $MARKETSCAN_CURVE_CERTIFICATE).")
+    @Option(
+        name: .long,
+        help: "CURVE: this client's secret certificate (from `scan keygen`; default $MARKETSCAN_CURVE_CERTIFICATE)."
+    )
     var curveCertificate: String?
 
     @Option(name: .long, help: "CURVE: the service's public certificate or key (default $MARKETSCAN_CURVE_SERVER).")
@@ -33,7 +39,10 @@ struct ClientOptions: ParsableArguments {
 
     func configuration(events: String? = nil) throws -> ScanClient.Configuration {
         ScanClient.Configuration(
-            endpoint: resolvedEndpoint, eventsEndpoint: events, requestTimeout: .milliseconds(Int(timeout * 1000)),
-            curve: try ClientCurve.options(certificate: curveCertificate, server: curveServer))
+            endpoint: resolvedEndpoint,
+            eventsEndpoint: events,
+            requestTimeout: .milliseconds(Int(timeout * 1000)),
+            curve: try ClientCurve.options(certificate: curveCertificate, server: curveServer)
+        )
     }
 }

@@ -14,9 +14,11 @@ struct DataCommand: AsyncParsableCommand {
             else marketscan.sqlite in the current directory.
             """,
         subcommands: [
-            ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self, InfoCommand.self,
+            ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self,
+            InfoCommand.self,
             ExportCommand.self,
-        ])
+        ]
+    )
 }
 
 /// The `--db` option shared by the data commands.
@@ -54,7 +56,8 @@ private func reportWarnings(_ report: BarImporter.Report) {
     let lines = report.warnings.prefix(10).map { String($0.line) }.joined(separator: ", ")
     warn(
         "\(thousands(report.warningCount)) row\(report.warningCount == 1 ? "" : "s") imported unchanged with high below "
-            + "max(open, close) or low above min(open, close) (first lines: \(lines)); --strict refuses them")
+            + "max(open, close) or low above min(open, close) (first lines: \(lines)); --strict refuses them"
+    )
 }
 
 /// A progress handler drawing a terminal bar for an import.
@@ -70,7 +73,8 @@ func taskProgress(_ label: String) -> ProgressBar? {
 struct ImportSymbolsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import-symbols",
-        abstract: "Import symbols from CSV: symbol,name,market,sector,market_cap[,active].")
+        abstract: "Import symbols from CSV: symbol,name,market,sector,market_cap[,active]."
+    )
 
     @Argument(help: "The CSV file.") var file: String
     @OptionGroup var store: StoreOption
@@ -95,7 +99,8 @@ struct ImportBarsCommand: AsyncParsableCommand {
         discussion: """
             The whole file is checked first; any bad row imports nothing and the bad lines are listed. \
             Bars already stored at the same symbol and time are replaced.
-            """)
+            """
+    )
 
     @Argument(help: "The CSV file.") var file: String
     @Option(help: "The stored timeframe of the file: 1d (dates) or 1m (timestamps with offset).")
@@ -114,7 +119,10 @@ struct ImportBarsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let options = BarImporter.Options(
-            timeframe: Timeframe(rawValue: timeframe) ?? .daily, createSymbols: createSymbols, strict: strict)
+            timeframe: Timeframe(rawValue: timeframe) ?? .daily,
+            createSymbols: createSymbols,
+            strict: strict
+        )
         let (file, path) = (file, store.path)
         do {
             let report = try await Blocking.run {
@@ -125,7 +133,9 @@ struct ImportBarsCommand: AsyncParsableCommand {
             }
             reportWarnings(report)
             let created = report.createdSymbols > 0 ? " (\(report.createdSymbols) new symbols)" : ""
-            print("imported \(thousands(report.rows)) \(options.timeframe) bars of \(report.symbols) symbols\(created) into \(path)")
+            print(
+                "imported \(thousands(report.rows)) \(options.timeframe) bars of \(report.symbols) symbols\(created) into \(path)"
+            )
         } catch {
             throw fail(error)
         }
@@ -135,7 +145,8 @@ struct ImportBarsCommand: AsyncParsableCommand {
 struct SampleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Load the bundled real sample (48 KRX symbols, daily bars 2015-01-02 to 2022-09-19).")
+        abstract: "Load the bundled real sample (48 KRX symbols, daily bars 2015-01-02 to 2022-09-19)."
+    )
 
     @OptionGroup var store: StoreOption
 
@@ -148,7 +159,9 @@ struct SampleCommand: AsyncParsableCommand {
                 return try SampleData.load(into: MarketDataStore.open(path: path), progress: importProgress(bar))
             }
             reportWarnings(report.bars)
-            print("loaded the sample: \(report.symbols) symbols, \(thousands(report.bars.rows)) daily bars into \(path)")
+            print(
+                "loaded the sample: \(report.symbols) symbols, \(thousands(report.bars.rows)) daily bars into \(path)"
+            )
         } catch {
             throw fail(error)
         }
@@ -162,7 +175,8 @@ struct GenerateCommand: AsyncParsableCommand {
         discussion: """
             Symbols are 900000, 900001, … spread over KOSPI/KOSDAQ, twelve sectors and market caps. Daily \
             bars are the last D weekdays up to 2024-12-31; 1m bars cover 09:00-15:29 (+09:00) of those days.
-            """)
+            """
+    )
 
     @Option(help: "Number of symbols.") var symbols: Int
     @Option(help: "Number of trading days.") var days: Int
@@ -179,7 +193,11 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = MarketGenerator.Config(
-            symbols: symbols, days: days, timeframe: Timeframe(rawValue: timeframe) ?? .daily, seed: seed)
+            symbols: symbols,
+            days: days,
+            timeframe: Timeframe(rawValue: timeframe) ?? .daily,
+            seed: seed
+        )
         let path = store.path
         do {
             let (bars, seconds) = try await Blocking.run {
@@ -193,7 +211,9 @@ struct GenerateCommand: AsyncParsableCommand {
                 return (bars, Date().timeIntervalSince(start))
             }
             let secs = (seconds * 10).rounded() / 10
-            print("generated \(thousands(bars)) \(config.timeframe) bars of \(config.symbols) symbols (seed \(config.seed)) into \(path) in \(secs) s")
+            print(
+                "generated \(thousands(bars)) \(config.timeframe) bars of \(config.symbols) symbols (seed \(config.seed)) into \(path) in \(secs) s"
+            )
         } catch {
             throw fail(error)
         }
@@ -203,7 +223,8 @@ struct GenerateCommand: AsyncParsableCommand {
 struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show what the store holds; --time-load also times loading every daily series.")
+        abstract: "Show what the store holds; --time-load also times loading every daily series."
+    )
 
     @Flag(help: "Load every symbol's whole daily history (bulk load, as an engine node does) and print the time.")
     var timeLoad = false
@@ -228,7 +249,8 @@ struct InfoCommand: AsyncParsableCommand {
                 }
                 if timeLoad, let last = try store.latestDay(for: .daily) {
                     let range = DateRange(from: last, to: last)
-                    var best = Double.infinity, bestCPU = Double.infinity
+                    var best = Double.infinity
+                    var bestCPU = Double.infinity
                     var bars = 0
                     func cpuNanoseconds() -> Double {
                         var t = timespec()
@@ -239,7 +261,11 @@ struct InfoCommand: AsyncParsableCommand {
                         let start = DispatchTime.now().uptimeNanoseconds
                         let cpu = cpuNanoseconds()
                         let batch = try store.loadBars(
-                            symbols: symbols.map(\.symbol), timeframe: .daily, range: range, lookbackBars: 0)
+                            symbols: symbols.map(\.symbol),
+                            timeframe: .daily,
+                            range: range,
+                            lookbackBars: 0
+                        )
                         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                         bestCPU = min(bestCPU, (cpuNanoseconds() - cpu) / 1e6)
                         bars = batch.series.values.reduce(0) { $0 + $1.count }
@@ -247,7 +273,8 @@ struct InfoCommand: AsyncParsableCommand {
                     lines.append(
                         "bulk load of every daily series: \(thousands(bars)) bars of \(symbols.count) symbols, "
                             + "best of \(repeats): \((best * 10).rounded() / 10) ms wall, "
-                            + "\((bestCPU * 10).rounded() / 10) ms CPU")
+                            + "\((bestCPU * 10).rounded() / 10) ms CPU"
+                    )
                 }
                 return lines.joined(separator: "\n")
             }

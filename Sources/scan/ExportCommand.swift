@@ -13,7 +13,8 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             Writes every stored symbol (or the --symbols given), ascending, each symbol's bars oldest first. \
             The file imports back unchanged with `scan data import-bars`.
-            """)
+            """
+    )
 
     @Argument(help: "The CSV file to write.") var file: String
     @Option(help: "The stored timeframe to export: 1d or 1m.") var timeframe: String = "1d"
@@ -36,7 +37,8 @@ struct ExportCommand: AsyncParsableCommand {
                 let bar = taskProgress("export")
                 defer { bar?.finish() }
                 return try BarExporter(store: MarketDataStore.open(path: path), timeframe: tf).export(
-                    symbols: list.isEmpty ? nil : list, to: file
+                    symbols: list.isEmpty ? nil : list,
+                    to: file
                 ) { done, total in bar?.update(Int64(done), of: Int64(total), note: "symbols") }
             }
             print("exported \(report.rows) \(tf) bars of \(report.symbols) symbols to \(file)")

@@ -29,8 +29,11 @@ extension RunCommand {
         let curve = try ClientCurve.options(certificate: curveCertificate, server: curveServer)
         let client = try await ScanClient.connect(ScanClient.Configuration(endpoint: endpoint, curve: curve))
         do {
-            let doc = try await RemoteRun(client: client, showProgress: parsed.format == .table && ProgressBar.isAvailable)
-                .run(request)
+            let doc = try await RemoteRun(
+                client: client,
+                showProgress: parsed.format == .table && ProgressBar.isAvailable
+            )
+            .run(request)
             await client.close()
             let names = await Self.localNames(of: doc)
             try emit(doc, format: parsed.format, names: names, columns: plan.columnNames)
@@ -122,7 +125,11 @@ struct RemoteRun {
                     session = try await client.session(id)  // missed events (or a restarted service)
                 } else {
                     session.status = e.status
-                    session.progress = ProgressDocument(completed: e.completed, total: e.total, matchesSoFar: e.matchesSoFar)
+                    session.progress = ProgressDocument(
+                        completed: e.completed,
+                        total: e.total,
+                        matchesSoFar: e.matchesSoFar
+                    )
                     session.error = e.error
                 }
                 lastSeq = e.seq

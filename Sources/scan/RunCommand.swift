@@ -21,7 +21,8 @@ struct RunCommand: AsyncParsableCommand {
             wire protocol, keys sorted) and csv (header symbol,name,timestamp,signal,close,<formula columns>, \
             one row per match). Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
             130 cancelled (Ctrl-C; the partial result is printed).
-            """)
+            """
+    )
 
     @Option(name: .long, help: "The formula text.")
     var formula: String?
@@ -113,11 +114,17 @@ struct RunCommand: AsyncParsableCommand {
 
     func parse() throws -> Parsed {
         if formula != nil && formulaFile != nil { throw ValidationError("give --formula or --formula-file, not both") }
-        if formula == nil && formulaFile == nil { throw ValidationError("a formula is needed: --formula TEXT or --formula-file FILE") }
-        guard let tf = Timeframe(rawValue: timeframe) else {
-            throw ValidationError("--timeframe '\(timeframe)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))")
+        if formula == nil && formulaFile == nil {
+            throw ValidationError("a formula is needed: --formula TEXT or --formula-file FILE")
         }
-        guard let scanMode = ScanMode(rawValue: mode) else { throw ValidationError("--mode '\(mode)': expected range or latest") }
+        guard let tf = Timeframe(rawValue: timeframe) else {
+            throw ValidationError(
+                "--timeframe '\(timeframe)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        guard let scanMode = ScanMode(rawValue: mode) else {
+            throw ValidationError("--mode '\(mode)': expected range or latest")
+        }
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ValidationError("--format '\(format)': expected table, json or csv")
         }
@@ -136,23 +143,35 @@ struct RunCommand: AsyncParsableCommand {
         }
         let explicit = Self.list(symbols)
         let criteria = SymbolCriteria(
-            symbols: explicit.isEmpty ? nil : explicit, markets: market.isEmpty ? nil : market,
-            sectors: sector.isEmpty ? nil : sector, minMarketCap: minCap, maxMarketCap: maxCap,
-            exclude: Self.list(exclude))
+            symbols: explicit.isEmpty ? nil : explicit,
+            markets: market.isEmpty ? nil : market,
+            sectors: sector.isEmpty ? nil : sector,
+            minMarketCap: minCap,
+            maxMarketCap: maxCap,
+            exclude: Self.list(exclude)
+        )
 
         let runner: Runner
         if let endpoint {
             if local { throw ValidationError("give --local or --endpoint, not both") }
             if db != nil { throw ValidationError("--db goes with --local, not --endpoint") }
-            guard endpoint.hasPrefix("tcp://") else { throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT") }
+            guard endpoint.hasPrefix("tcp://") else {
+                throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT")
+            }
             runner = .endpoint(endpoint)
         } else {
             runner = .local(db: Self.databasePath(db))
         }
-        let formulaName = name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
+        let formulaName =
+            name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
         let request = BatchScanRequest(
-            symbolCriteria: criteria, timeframe: tf, dateRange: nil,
-            formula: Formula(name: formulaName, source: formula ?? ""), parameters: parameters, mode: scanMode)
+            symbolCriteria: criteria,
+            timeframe: tf,
+            dateRange: nil,
+            formula: Formula(name: formulaName, source: formula ?? ""),
+            parameters: parameters,
+            mode: scanMode
+        )
         return Parsed(request: request, from: fromDay, to: toDay, format: outputFormat, runner: runner)
     }
 
@@ -161,7 +180,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     static func day(_ text: String, option: String) throws -> CalendarDay {
-        guard let day = CalendarDay(text) else { throw ValidationError("\(option) '\(text)': expected a date YYYY-MM-DD") }
+        guard let day = CalendarDay(text) else {
+            throw ValidationError("\(option) '\(text)': expected a date YYYY-MM-DD")
+        }
         return day
     }
 
@@ -190,7 +211,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     static func list(_ values: [String]) -> [String] {
-        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
     }
 
     // MARK: Running
@@ -249,7 +272,9 @@ struct RunCommand: AsyncParsableCommand {
                 to = given
             } else {
                 let timeframe = request.timeframe
-                to = try await Blocking.run { try store.latestDay(for: timeframe) } ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
+                to =
+                    try await Blocking.run { try store.latestDay(for: timeframe) }
+                    ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
             }
             request.dateRange = DateRange(from: parsed.from ?? to.adding(days: -365), to: to)
             if let range = request.dateRange, range.from > range.to {
@@ -259,7 +284,9 @@ struct RunCommand: AsyncParsableCommand {
 
         let engine = InProcessEngine(bars: store, threads: threads)
         let useCase = RunScanUseCase(
-            scan: BatchScanUseCase(symbols: store, bars: store, engine: engine), sessions: sessions)
+            scan: BatchScanUseCase(symbols: store, bars: store, engine: engine),
+            sessions: sessions
+        )
         let cancellation = CancellationToken()
         let interrupt = Self.cancelOnInterrupt(cancellation)
         defer { interrupt.cancel() }
@@ -275,8 +302,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         let matched = Array(Set(result.signals.matches.map(\.symbol)))
         let names = Dictionary(
-            (try await store.symbols(matched)).map { ($0.symbol, $0.name) }, uniquingKeysWith: { a, _ in a })
-        try emit(ResultDocument(result, status: session.status), format: parsed.format, names: names, columns: plan.columnNames)
+            (try await store.symbols(matched)).map { ($0.symbol, $0.name) },
+            uniquingKeysWith: { a, _ in a }
+        )
+        try emit(
+            ResultDocument(result, status: session.status),
+            format: parsed.format,
+            names: names,
+            columns: plan.columnNames
+        )
         if session.status == .cancelled { throw ExitCode(130) }
     }
 

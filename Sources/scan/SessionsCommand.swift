@@ -13,7 +13,8 @@ struct SessionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions",
         abstract: "List, inspect, cancel sessions of a scan-service and read their results.",
-        subcommands: [List.self, Show.self, Cancel.self, Results.self])
+        subcommands: [List.self, Show.self, Cancel.self, Results.self]
+    )
 
     /// Runs `body` with a connected client; service errors and timeouts print on stderr and exit 1.
     static func withClient(_ options: ClientOptions, _ body: (ScanClient) async throws -> Void) async throws {
@@ -59,15 +60,22 @@ struct SessionsCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let status, ScanStatus(rawValue: status) == nil {
-                throw ValidationError("--status '\(status)': expected one of \(ScanStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--status '\(status)': expected one of \(ScanStatus.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
-            guard format == "table" || format == "json" else { throw ValidationError("--format '\(format)': expected table or json") }
+            guard format == "table" || format == "json" else {
+                throw ValidationError("--format '\(format)': expected table or json")
+            }
         }
 
         func run() async throws {
             try await SessionsCommand.withClient(client) { c in
-                let sessions = try await c.listSessions(status: status.flatMap(ScanStatus.init(rawValue:)), limit: limit)
+                let sessions = try await c.listSessions(
+                    status: status.flatMap(ScanStatus.init(rawValue:)),
+                    limit: limit
+                )
                 if format == "json" {
                     SessionsCommand.write(try SessionsCommand.json(SessionListReply(sessions: sessions)))
                 } else {
@@ -91,13 +99,17 @@ struct SessionsCommand: AsyncParsableCommand {
         var format: String = "table"
 
         func validate() throws {
-            guard format == "table" || format == "json" else { throw ValidationError("--format '\(format)': expected table or json") }
+            guard format == "table" || format == "json" else {
+                throw ValidationError("--format '\(format)': expected table or json")
+            }
         }
 
         func run() async throws {
             try await SessionsCommand.withClient(client) { c in
                 let session = try await c.session(id)
-                SessionsCommand.write(format == "json" ? try SessionsCommand.json(session) : SessionTable.details(session))
+                SessionsCommand.write(
+                    format == "json" ? try SessionsCommand.json(session) : SessionTable.details(session)
+                )
             }
         }
     }
@@ -106,7 +118,8 @@ struct SessionsCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a session; it ends 'cancelled' with the partial result of the work that finished.")
+            abstract: "Cancel a session; it ends 'cancelled' with the partial result of the work that finished."
+        )
 
         @OptionGroup var client: ClientOptions
 
@@ -116,7 +129,9 @@ struct SessionsCommand: AsyncParsableCommand {
         func run() async throws {
             try await SessionsCommand.withClient(client) { c in
                 let session = try await c.cancel(id)
-                SessionsCommand.write("\(session.sessionId) \(session.status) \(SessionTable.progressText(session.progress))")
+                SessionsCommand.write(
+                    "\(session.sessionId) \(session.status) \(SessionTable.progressText(session.progress))"
+                )
             }
         }
     }
@@ -144,7 +159,9 @@ struct SessionsCommand: AsyncParsableCommand {
         var output: String?
 
         func validate() throws {
-            guard OutputFormat(rawValue: format) != nil else { throw ValidationError("--format '\(format)': expected table, json or csv") }
+            guard OutputFormat(rawValue: format) != nil else {
+                throw ValidationError("--format '\(format)': expected table, json or csv")
+            }
             guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
             if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         }
@@ -180,7 +197,8 @@ enum SessionTable {
                 DisplayWidth.truncate(s.request.formula.name ?? "formula", to: 24),
             ]
         }
-        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map { DisplayWidth.of($0) }.max() ?? 0 }
+        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map { DisplayWidth.of($0) }.max() ?? 0
+        }
         func line(_ cells: [String]) -> String {
             cells.indices.map { i in DisplayWidth.pad(cells[i], to: widths[i]) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)

@@ -10,7 +10,8 @@ import ScanProtocol
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch every running scan's progress and the live engine nodes of a scan-service.")
+        abstract: "Watch every running scan's progress and the live engine nodes of a scan-service."
+    )
 
     @OptionGroup var client: ClientOptions
 
@@ -21,7 +22,9 @@ struct WatchCommand: AsyncParsableCommand {
     var count: Int?
 
     func validate() throws {
-        if let events, !events.hasPrefix("tcp://") { throw ValidationError("--events '\(events)': expected tcp://HOST:PORT") }
+        if let events, !events.hasPrefix("tcp://") {
+            throw ValidationError("--events '\(events)': expected tcp://HOST:PORT")
+        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
     }
 
@@ -71,30 +74,36 @@ struct WatchView {
         let client = self.client
         let events = subscription.events
         var tasks: [Task<Void, Never>] = []
-        tasks.append(Task {
-            do {
-                for try await e in events { sink.yield(.event(e)) }
-            } catch {}
-            sink.yield(.interrupt)
-        })
+        tasks.append(
+            Task {
+                do {
+                    for try await e in events { sink.yield(.event(e)) }
+                } catch {}
+                sink.yield(.interrupt)
+            }
+        )
         if live {
-            tasks.append(Task {
-                if let running = try? await client.listSessions(status: .running) { sink.yield(.sessions(running)) }
-                while !Task.isCancelled {
-                    do {
-                        sink.yield(.ping(try await client.ping(timeout: .seconds(2)), nil))
-                    } catch {
-                        sink.yield(.ping(nil, "\(error)"))
+            tasks.append(
+                Task {
+                    if let running = try? await client.listSessions(status: .running) { sink.yield(.sessions(running)) }
+                    while !Task.isCancelled {
+                        do {
+                            sink.yield(.ping(try await client.ping(timeout: .seconds(2)), nil))
+                        } catch {
+                            sink.yield(.ping(nil, "\(error)"))
+                        }
+                        try? await Task.sleep(for: .seconds(1))
                     }
-                    try? await Task.sleep(for: .seconds(1))
                 }
-            })
-            tasks.append(Task {
-                while !Task.isCancelled {
-                    sink.yield(.redraw)
-                    try? await Task.sleep(for: .milliseconds(250))
+            )
+            tasks.append(
+                Task {
+                    while !Task.isCancelled {
+                        sink.yield(.redraw)
+                        try? await Task.sleep(for: .milliseconds(250))
+                    }
                 }
-            })
+            )
         }
         let interrupts = InterruptWatcher { sink.yield(.interrupt) }
         defer {
@@ -126,7 +135,11 @@ struct WatchView {
                     }
                     row.lastSeq = e.seq
                     row.session.status = e.status
-                    row.session.progress = ProgressDocument(completed: e.completed, total: e.total, matchesSoFar: e.matchesSoFar)
+                    row.session.progress = ProgressDocument(
+                        completed: e.completed,
+                        total: e.total,
+                        matchesSoFar: e.matchesSoFar
+                    )
                     row.session.error = e.error
                     if ScanStatus(rawValue: e.status)?.isFinal == true, row.finished == nil { row.finished = .now }
                     rows[e.sessionId] = row
@@ -164,9 +177,12 @@ struct WatchView {
 
     static func placeholder(_ e: EventDocument) -> SessionDocument {
         SessionDocument(
-            sessionId: e.sessionId, status: e.status,
+            sessionId: e.sessionId,
+            status: e.status,
             progress: ProgressDocument(completed: e.completed, total: e.total, matchesSoFar: e.matchesSoFar),
-            request: ScanRequestDocument(formula: FormulaDocument(name: nil, source: "")), createdAt: e.time)
+            request: ScanRequestDocument(formula: FormulaDocument(name: nil, source: "")),
+            createdAt: e.time
+        )
     }
 
     /// `2025-06-09T13:30:00.123Z scan.<id>.progress seq=3 running 120/500 matches=7`.
@@ -182,7 +198,8 @@ struct WatchView {
         if let ping {
             let up = Int(ping.uptimeS)
             lines.append(
-                "MarketScan \(endpoint) · up \(up / 3600)h\(up / 60 % 60)m\(up % 60)s · \(ping.sessionsRunning) running · \(ping.nodes.count) node(s)")
+                "MarketScan \(endpoint) · up \(up / 3600)h\(up / 60 % 60)m\(up % 60)s · \(ping.sessionsRunning) running · \(ping.nodes.count) node(s)"
+            )
         } else {
             lines.append("MarketScan \(endpoint) · waiting for the service…")
         }
@@ -191,7 +208,9 @@ struct WatchView {
         lines.append("NODES")
         if let nodes = ping?.nodes, !nodes.isEmpty {
             for n in nodes {
-                lines.append("  \(n.name)  \(n.threads) threads  \(n.chunksDone) chunks done  seen \(n.lastSeenMsAgo) ms ago")
+                lines.append(
+                    "  \(n.name)  \(n.threads) threads  \(n.chunksDone) chunks done  seen \(n.lastSeenMsAgo) ms ago"
+                )
             }
         } else {
             lines.append("  (none)")
@@ -205,7 +224,8 @@ struct WatchView {
             let name = s.request.formula.name ?? ""
             lines.append(
                 "  \(s.sessionId.prefix(8))  \(Self.bar(p, width: 30))  \(p.completed)/\(p.total)  \(p.matchesSoFar) matches  \(s.status)"
-                    + (name.isEmpty ? "" : "  \(name)") + (s.error.map { "  \($0)" } ?? ""))
+                    + (name.isEmpty ? "" : "  \(name)") + (s.error.map { "  \($0)" } ?? "")
+            )
         }
         lines.append("")
         lines.append("Ctrl-C to quit")

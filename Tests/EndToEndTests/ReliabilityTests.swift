@@ -15,7 +15,8 @@ extension EndToEndTests {
         let cluster = try Cluster(store: try await Fixtures.shared.large())
         defer { cluster.stop() }
         let reference = try ResultDocument.decode(
-            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + Self.largeRange))
+            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + Self.largeRange)
+        )
         let client = try await RawClient.connect(cluster.api)
         do {
             // A short lease (still above the nodes' 1 s heartbeat, which extends the leases of held chunks).
@@ -51,7 +52,8 @@ extension EndToEndTests {
         let cluster = try Cluster(store: try await Fixtures.shared.large())
         defer { cluster.stop() }
         let reference = try ResultDocument.decode(
-            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + Self.largeRange))
+            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + Self.largeRange)
+        )
         let client = try await RawClient.connect(cluster.api)
         do {
             let service = try await cluster.startService(client: client)
@@ -84,7 +86,8 @@ extension EndToEndTests {
         let cluster = try Cluster(store: try await Fixtures.shared.large())
         defer { cluster.stop() }
         let reference = try ResultDocument.decode(
-            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + Self.largeRange))
+            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + Self.largeRange)
+        )
         let client = try await RawClient.connect(cluster.api)
         do {
             try await cluster.startService(client: client)
@@ -108,9 +111,13 @@ extension EndToEndTests {
             first.kill()
             let second = try await cluster.startNode("node-b", threads: 2, paceMs: 2, client: client)
             let run = try cluster.processes.start(
-                "scan-run-interrupted", "scan",
-                ["run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "json"] + Self.largeRange)
-            let running = try await eventually(30, "the scan of `scan run` to be part-way", interval: .milliseconds(10)) {
+                "scan-run-interrupted",
+                "scan",
+                ["run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "json"]
+                    + Self.largeRange
+            )
+            let running = try await eventually(30, "the scan of `scan run` to be part-way", interval: .milliseconds(10))
+            {
                 let list = try await client.request("LIST_SESSIONS", json: ["status": "running", "limit": 1])
                 guard let sessions = list.body["sessions"] as? [[String: Any]], let s = sessions.first,
                     let p = s["progress"] as? [String: Any], (p["completed"] as? Int ?? 0) > 0,

@@ -7,7 +7,9 @@ extension EndToEndTests {
     func serviceResultsEqualLocalEventsAreCompleteAndBodiesMatchTheSchemas() async throws {
         let cluster = try Cluster(store: try await Fixtures.shared.sample())
         defer { cluster.stop() }
-        let reference = try ResultDocument.decode(try await cluster.localResult(["--formula", Self.f1, "--name", "f1"]))
+        let reference = try ResultDocument.decode(
+            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"])
+        )
         #expect(reference.signals.totalMatches > 0)
 
         let client = try await RawClient.connect(cluster.api)
@@ -19,7 +21,11 @@ extension EndToEndTests {
         do {
             // The subscription is live once an event of some scan arrives.
             _ = try await eventually(20, "the event subscription to be live", interval: .milliseconds(1)) {
-                _ = try await client.request("RUN_SCAN", json: Self.runScanBody("close > open", name: "warmup", wait: true), within: 20)
+                _ = try await client.request(
+                    "RUN_SCAN",
+                    json: Self.runScanBody("close > open", name: "warmup", wait: true),
+                    within: 20
+                )
                 return try? await events.next(within: 0.5)
             }
 
@@ -41,7 +47,9 @@ extension EndToEndTests {
                 #expect(e.topic == "scan.\(id).\(e.body.string("event") ?? "?")")
                 bodies.append(("event-\(e.body.string("event") ?? "?").json", e.body.bytes))
             }
-            let progress = stream.filter { $0.body.string("event") == "progress" }.compactMap { $0.body.int("completed") }
+            let progress = stream.filter { $0.body.string("event") == "progress" }.compactMap {
+                $0.body.int("completed")
+            }
             #expect(!progress.isEmpty)
             #expect(progress == progress.sorted(), "progress never goes back")
             #expect(stream.last?.body.int("completed") == reference.signals.totalSymbols)
@@ -60,7 +68,10 @@ extension EndToEndTests {
             let page = try await client.request("GET_RESULT", json: ["session_id": id, "offset": 3, "limit": 5])
             bodies.append(("result-reply.json", page.body.bytes))
             let pageResult = try ResultDocument.decode(Data(try #require(page.body.object("result")).bytes))
-            #expect(pageResult.signals.matches == Array(reference.signals.matches[3..<min(8, reference.signals.matches.count)]))
+            #expect(
+                pageResult.signals.matches
+                    == Array(reference.signals.matches[3..<min(8, reference.signals.matches.count)])
+            )
             #expect(pageResult.signals.totalMatches == reference.signals.totalMatches)
             let list = try await client.request("LIST_SESSIONS", json: ["limit": 5])
             #expect((list.body["sessions"] as? [Any])?.isEmpty == false)
@@ -73,8 +84,13 @@ extension EndToEndTests {
             bodies.append(("session-reply.json", cancelEnded.body.bytes))
             let waited = try await client.request("RUN_SCAN", json: Self.runScanBody(wait: true), within: 30)
             bodies.append(("session-reply.json", waited.body.bytes))
-            Self.expectSameResult(try ResultDocument.decode(Data(try #require(waited.body.object("result")).bytes)), reference)
-            for (verb, body) in [("FROB", "{}"), ("GET_SESSION", "{\"session_id\": \"nope\"}"), ("GET_RESULT", "{\"session_id\": 5}")] {
+            Self.expectSameResult(
+                try ResultDocument.decode(Data(try #require(waited.body.object("result")).bytes)),
+                reference
+            )
+            for (verb, body) in [
+                ("FROB", "{}"), ("GET_SESSION", "{\"session_id\": \"nope\"}"), ("GET_RESULT", "{\"session_id\": 5}"),
+            ] {
                 let e = try await client.request(verb, body)
                 #expect(e.status == "ERROR")
                 bodies.append(("error-reply.json", e.body.bytes))
@@ -91,37 +107,60 @@ extension EndToEndTests {
         // The JSON Schemas hold for every body the service sent.
         let lines = try bodies.map { item -> String in
             let body = try JSONSerialization.jsonObject(with: Data(item.body))
-            let line = try JSONSerialization.data(withJSONObject: ["schema": item.schema, "body": body], options: [.sortedKeys])
+            let line = try JSONSerialization.data(
+                withJSONObject: ["schema": item.schema, "body": body],
+                options: [.sortedKeys]
+            )
             return String(decoding: line, as: UTF8.self)
         }
         let file = cluster.processes.directory.appendingPathComponent("bodies.jsonl")
         try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
         let validator = Repo.root.appendingPathComponent("protocol/tests/validate.py").path
-        let validation = try await cluster.processes.run("validate", "/usr/bin/env", ["python3", validator, "--lines", file.path])
+        let validation = try await cluster.processes.run(
+            "validate",
+            "/usr/bin/env",
+            ["python3", validator, "--lines", file.path]
+        )
         #expect(validation.status == 0, "schema violations:\n\(validation.stdout)\(validation.stderr)")
         #expect(validation.stderr.contains("\(bodies.count) bodies checked, 0 problems"))
 
         // `scan run --endpoint` prints what `--local` prints.
-        let remote = try await cluster.scan(["run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "json"])
+        let remote = try await cluster.scan([
+            "run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "json",
+        ])
         #expect(remote.status == 0, "\(remote.stderr)")
         let remoteDoc = try ResultDocument.decode(Data(remote.stdout.utf8))
         Self.expectSameResult(remoteDoc, reference)
         #expect(remoteDoc.sessionId != nil)
-        let remoteCSV = try await cluster.scan(["run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "csv"])
-        let localCSV = try await cluster.scan(["run", "--local", "--db", cluster.db, "--formula", Self.f1, "--name", "f1", "--format", "csv"])
+        let remoteCSV = try await cluster.scan([
+            "run", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--format", "csv",
+        ])
+        let localCSV = try await cluster.scan([
+            "run", "--local", "--db", cluster.db, "--formula", Self.f1, "--name", "f1", "--format", "csv",
+        ])
         #expect(remoteCSV.status == 0 && localCSV.status == 0)
         #expect(remoteCSV.stdout.split(separator: "\n").count == localCSV.stdout.split(separator: "\n").count)
 
         // The Python examples, written from protocol/ alone, drive the service.
         let examples = Repo.root.appendingPathComponent("protocol/examples").path
         let dashboard = try cluster.processes.start(
-            "dashboard", "/usr/bin/env",
-            ["python3", "\(examples)/dashboard.py", "--events", cluster.events, "--count", "3", "--timeout", "30", "--json"])
+            "dashboard",
+            "/usr/bin/env",
+            [
+                "python3", "\(examples)/dashboard.py", "--events", cluster.events, "--count", "3", "--timeout", "30",
+                "--json",
+            ]
+        )
         let python = try await eventually(40, "dashboard.py to see 3 events", interval: .milliseconds(1)) {
             () async throws -> (status: Int32, stdout: String, stderr: String)? in
             let run = try await cluster.processes.run(
-                "client-py-\(UUID().uuidString.prefix(4))", "/usr/bin/env",
-                ["python3", "\(examples)/client.py", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1", "--json"])
+                "client-py-\(UUID().uuidString.prefix(4))",
+                "/usr/bin/env",
+                [
+                    "python3", "\(examples)/client.py", "--endpoint", cluster.api, "--formula", Self.f1, "--name", "f1",
+                    "--json",
+                ]
+            )
             return dashboard.isRunning ? nil : run
         }
         #expect(python.status == 0, "\(python.stderr)")
@@ -148,21 +187,62 @@ extension EndToEndTests {
                 ("unknown verb", [[], v, Array("FROB".utf8), Array("{\"request_id\":\"x\"}".utf8)], "bad_request"),
                 ("malformed JSON", [[], v, Array("PING".utf8), Array("{\"request_id\":".utf8)], "bad_request"),
                 ("body not an object", [[], v, Array("PING".utf8), Array("[1,2]".utf8)], "bad_request"),
-                ("wrong field type", [[], v, Array("GET_RESULT".utf8), Array("{\"session_id\": 5}".utf8)], "bad_request"),
-                ("wrong nested type", [[], v, Array("RUN_SCAN".utf8), Array("{\"formula\": {\"source\": 5}}".utf8)], "bad_request"),
-                ("bad date", [[], v, Array("RUN_SCAN".utf8), Array("{\"formula\": {\"source\": \"close > open\"}, \"date_range\": {\"from\": \"2024-13-01\", \"to\": \"2024-12-31\"}}".utf8)], "bad_request"),
-                ("negative offset", [[], v, Array("GET_RESULT".utf8), Array("{\"session_id\": \"x\", \"offset\": -1}".utf8)], "bad_request"),
-                ("wrong version", [[], Array("MSCAN/2".utf8), Array("PING".utf8), Array("{}".utf8)], "unsupported_version"),
+                (
+                    "wrong field type", [[], v, Array("GET_RESULT".utf8), Array("{\"session_id\": 5}".utf8)],
+                    "bad_request"
+                ),
+                (
+                    "wrong nested type", [[], v, Array("RUN_SCAN".utf8), Array("{\"formula\": {\"source\": 5}}".utf8)],
+                    "bad_request"
+                ),
+                (
+                    "bad date",
+                    [
+                        [], v, Array("RUN_SCAN".utf8),
+                        Array(
+                            "{\"formula\": {\"source\": \"close > open\"}, \"date_range\": {\"from\": \"2024-13-01\", \"to\": \"2024-12-31\"}}"
+                                .utf8
+                        ),
+                    ], "bad_request"
+                ),
+                (
+                    "negative offset",
+                    [[], v, Array("GET_RESULT".utf8), Array("{\"session_id\": \"x\", \"offset\": -1}".utf8)],
+                    "bad_request"
+                ),
+                (
+                    "wrong version", [[], Array("MSCAN/2".utf8), Array("PING".utf8), Array("{}".utf8)],
+                    "unsupported_version"
+                ),
                 ("missing frames", [[], v, Array("PING".utf8)], "bad_request"),
                 ("only the delimiter", [[]], "bad_request"),
                 ("too many frames", [[], v, Array("PING".utf8), Array("{}".utf8), Array("{}".utf8)], "bad_request"),
                 ("binary garbage frames", [[], garbage, garbage, garbage], "bad_request"),
                 ("binary garbage without delimiter", [garbage], "bad_request"),
-                ("oversized body", [[], v, Array("PING".utf8), Array("{\"pad\":\"\(String(repeating: "x", count: 1_500_000))\"}".utf8)], "too_large"),
-                ("invalid formula", [[], v, Array("RUN_SCAN".utf8), Array("{\"formula\": {\"source\": \"smaa(close, 5) > 1\"}}".utf8)], "invalid_formula"),
-                ("unknown session", [[], v, Array("GET_SESSION".utf8), Array("{\"session_id\": \"no-such-session\"}".utf8)], "not_found"),
-                ("cancel unknown session", [[], v, Array("CANCEL".utf8), Array("{\"session_id\": \"no-such-session\"}".utf8)], "not_found"),
-                ("result of unknown session", [[], v, Array("GET_RESULT".utf8), Array("{\"session_id\": \"no-such-session\"}".utf8)], "not_found"),
+                (
+                    "oversized body",
+                    [
+                        [], v, Array("PING".utf8),
+                        Array("{\"pad\":\"\(String(repeating: "x", count: 1_500_000))\"}".utf8),
+                    ], "too_large"
+                ),
+                (
+                    "invalid formula",
+                    [[], v, Array("RUN_SCAN".utf8), Array("{\"formula\": {\"source\": \"smaa(close, 5) > 1\"}}".utf8)],
+                    "invalid_formula"
+                ),
+                (
+                    "unknown session",
+                    [[], v, Array("GET_SESSION".utf8), Array("{\"session_id\": \"no-such-session\"}".utf8)], "not_found"
+                ),
+                (
+                    "cancel unknown session",
+                    [[], v, Array("CANCEL".utf8), Array("{\"session_id\": \"no-such-session\"}".utf8)], "not_found"
+                ),
+                (
+                    "result of unknown session",
+                    [[], v, Array("GET_RESULT".utf8), Array("{\"session_id\": \"no-such-session\"}".utf8)], "not_found"
+                ),
             ]
             for (what, frames, code) in cases {
                 try await client.send(frames)

@@ -3,7 +3,9 @@ import Testing
 
 /// Compiles `source` expecting a ``FormulaError``; returns it (or records an issue).
 func compileError(
-    _ source: String, name: String = "f", parameters: [String: FormulaValue] = [:],
+    _ source: String,
+    name: String = "f",
+    parameters: [String: FormulaValue] = [:],
     sourceLocation: SourceLocation = #_sourceLocation
 ) -> FormulaError? {
     do {
@@ -73,18 +75,26 @@ func compileError(
     @Test func unknownParameter() {
         let e = compileError("input fast = 5\ninput slow = 20\nclose > 1", parameters: ["x": .number(1)])
         #expect(e?.message == "unknown parameter 'x' (inputs: fast, slow)")
-        #expect(compileError("close > 1", parameters: ["x": .number(1)])?.message
-            == "unknown parameter 'x' (the formula has no inputs)")
+        #expect(
+            compileError("close > 1", parameters: ["x": .number(1)])?.message
+                == "unknown parameter 'x' (the formula has no inputs)"
+        )
     }
 
     @Test func parameterOfTheWrongType() {
         let source = "input fast = 5\ninput on = true\nclose > fast and on"
-        #expect(compileError(source, parameters: ["fast": .bool(true)])?.message
-            == "parameter 'fast' must be a number, not true/false")
-        #expect(compileError(source, parameters: ["on": .number(1)])?.message
-            == "parameter 'on' must be true or false, not a number")
-        #expect(compileError(source, parameters: ["fast": .number(.infinity)])?.message
-            == "parameter 'fast' must be a finite number")
+        #expect(
+            compileError(source, parameters: ["fast": .bool(true)])?.message
+                == "parameter 'fast' must be a number, not true/false"
+        )
+        #expect(
+            compileError(source, parameters: ["on": .number(1)])?.message
+                == "parameter 'on' must be true or false, not a number"
+        )
+        #expect(
+            compileError(source, parameters: ["fast": .number(.infinity)])?.message
+                == "parameter 'fast' must be a finite number"
+        )
         #expect(compileError(source, parameters: ["fast": .number(.nan)])?.line == 1)
     }
 
@@ -101,20 +111,28 @@ func compileError(
         #expect(e?.message == "'fast' is already defined on line 1")
         #expect(e?.line == 2)
         #expect(e?.column == 5)
-        #expect(compileError("signal a = close > 1\nsignal a = close < 1")?.message
-            == "'a' is already defined on line 1")
+        #expect(
+            compileError("signal a = close > 1\nsignal a = close < 1")?.message
+                == "'a' is already defined on line 1"
+        )
     }
 
     @Test func builtInNamesCannotBeRedefined() {
-        #expect(compileError("let close = open\nclose > 1")?.message
-            == "'close' is a built-in name and cannot be redefined")
-        #expect(compileError("input sma = 3\nclose > 1")?.message
-            == "'sma' is a built-in name and cannot be redefined")
+        #expect(
+            compileError("let close = open\nclose > 1")?.message
+                == "'close' is a built-in name and cannot be redefined"
+        )
+        #expect(
+            compileError("input sma = 3\nclose > 1")?.message
+                == "'sma' is a built-in name and cannot be redefined"
+        )
     }
 
     @Test func reservedWordAsName() {
-        #expect(compileError("let and = close\nclose > 1")?.message
-            == "'and' is a reserved word and cannot be a name")
+        #expect(
+            compileError("let and = close\nclose > 1")?.message
+                == "'and' is a reserved word and cannot be a name"
+        )
     }
 
     @Test func usedBeforeDefinition() {
@@ -124,8 +142,10 @@ func compileError(
 
     @Test func unknownNameSuggestions() {
         #expect(compileError("clsoe > 1")?.message == "unknown name 'clsoe' — did you mean 'close'?")
-        #expect(compileError("let trend = close\ntrnd > 1")?.message
-            == "unknown name 'trnd' — did you mean 'trend'?")
+        #expect(
+            compileError("let trend = close\ntrnd > 1")?.message
+                == "unknown name 'trnd' — did you mean 'trend'?"
+        )
         #expect(compileError("n > 1")?.message == "unknown name 'n'")
     }
 
@@ -139,8 +159,10 @@ func compileError(
     // MARK: Types
 
     @Test func columnMustBeNumeric() {
-        #expect(compileError("signal s = close > 1\ncolumn c = close > open")?.message
-            == "column 'c' must be numeric, this is boolean")
+        #expect(
+            compileError("signal s = close > 1\ncolumn c = close > open")?.message
+                == "column 'c' must be numeric, this is boolean"
+        )
     }
 
     @Test func bareExpressionMustBeBoolean() {
@@ -154,32 +176,44 @@ func compileError(
         #expect(compileError("not close")?.message == "'not' needs a boolean, this is numeric")
         #expect(compileError("-(close > 1)")?.message == "'-' needs a number, this is boolean")
         #expect(compileError("(close > 1) > 0")?.message == "'>' needs numbers, this is boolean")
-        #expect(compileError("close == (open > 1)")?.message
-            == "'==' cannot compare a numeric value with a boolean one")
+        #expect(
+            compileError("close == (open > 1)")?.message
+                == "'==' cannot compare a numeric value with a boolean one"
+        )
     }
 
     @Test func functionArgumentTypes() {
         #expect(compileError("sma(close > 1, 5) > 1")?.message == "source of sma must be numeric, this is boolean")
-        #expect(compileError("crossover(close, open > 1)")?.message == "b of crossover must be numeric, this is boolean")
+        #expect(
+            compileError("crossover(close, open > 1)")?.message == "b of crossover must be numeric, this is boolean"
+        )
         #expect(compileError("iff(close, 1, 2) > 1")?.message == "cond of iff must be boolean, this is numeric")
         #expect(compileError("barssince(close) > 1")?.message == "cond of barssince must be boolean, this is numeric")
-        #expect(compileError("iff(close > 1, 1, true)")?.message
-            == "iff needs both branches numeric or both boolean, these are numeric and boolean")
+        #expect(
+            compileError("iff(close > 1, 1, true)")?.message
+                == "iff needs both branches numeric or both boolean, these are numeric and boolean"
+        )
         #expect(compileError("bb_upper(20, close) > 1")?.message == "k of bb_upper must be a constant number")
     }
 
     @Test func periodRanges() {
         #expect(compileError("sma(close, 1) > 1")?.message == "sma needs a period of at least 2, got 1")
-        #expect(compileError("sma(close, 100001) > 1")?.message
-            == "period must be a positive integer constant (at most 100000)")
+        #expect(
+            compileError("sma(close, 100001) > 1")?.message
+                == "period must be a positive integer constant (at most 100000)"
+        )
         #expect(compileError("sma(close, 1e9) > 1") != nil)
     }
 
     @Test func otherArities() {
-        #expect(compileError("macd(12, 26) > 0")?.message
-            == "macd expects 3 or 4 arguments ([source,] fast, slow, signal), got 2")
-        #expect(compileError("bb_lower(close) > 0")?.message
-            == "bb_lower expects 2 or 3 arguments ([source,] n, k), got 1")
+        #expect(
+            compileError("macd(12, 26) > 0")?.message
+                == "macd expects 3 or 4 arguments ([source,] fast, slow, signal), got 2"
+        )
+        #expect(
+            compileError("bb_lower(close) > 0")?.message
+                == "bb_lower expects 2 or 3 arguments ([source,] n, k), got 1"
+        )
         #expect(compileError("obv(close) > 0")?.message == "obv expects no arguments, got 1")
         #expect(compileError("abs(close, 1) > 0")?.message == "abs expects 1 argument (x), got 2")
         #expect(compileError("stoch_k(14, 3) > 0")?.message == "stoch_k expects 3 arguments (k, slowk, slowd), got 2")
@@ -193,8 +227,10 @@ func compileError(
     }
 
     @Test func historyOffsetTooLarge() {
-        #expect(compileError("close[200000] > 1")?.message
-            == "history offset must be a non-negative integer constant (at most 100000)")
+        #expect(
+            compileError("close[200000] > 1")?.message
+                == "history offset must be a non-negative integer constant (at most 100000)"
+        )
     }
 
     // MARK: Syntax
@@ -242,20 +278,30 @@ func compileError(
         #expect(e?.column == 11)
         #expect(compileError("input x = close")?.message == "input 'x' needs a number or true/false as its default")
         #expect(compileError("input x =")?.message == "unexpected end of formula after '='")
-        #expect(compileError("input x = " + String(repeating: "9", count: 400) + "\nclose > x")?.message
-            == "input 'x' must be a finite number")
+        #expect(
+            compileError("input x = " + String(repeating: "9", count: 400) + "\nclose > x")?.message
+                == "input 'x' must be a finite number"
+        )
     }
 
     @Test func signals() {
-        #expect(compileError("")?.message
-            == "no signal in formula (write 'signal NAME = condition', or the condition alone)")
-        #expect(compileError("# only a comment\n")?.message
-            == "no signal in formula (write 'signal NAME = condition', or the condition alone)")
+        #expect(
+            compileError("")?.message
+                == "no signal in formula (write 'signal NAME = condition', or the condition alone)"
+        )
+        #expect(
+            compileError("# only a comment\n")?.message
+                == "no signal in formula (write 'signal NAME = condition', or the condition alone)"
+        )
         #expect(compileError("input n = 5\nlet m = sma(close, n)\ncolumn c = m")?.line == 3)
-        #expect(compileError("close > 1\nclose < 1")?.message
-            == "only one unnamed condition is allowed; name each one with 'signal NAME = …'")
-        #expect(compileError("let f = close > 1\nf", name: "f")?.message
-            == "the unnamed condition is named 'f' like the formula, which line 1 already defines")
+        #expect(
+            compileError("close > 1\nclose < 1")?.message
+                == "only one unnamed condition is allowed; name each one with 'signal NAME = …'"
+        )
+        #expect(
+            compileError("let f = close > 1\nf", name: "f")?.message
+                == "the unnamed condition is named 'f' like the formula, which line 1 already defines"
+        )
     }
 
     @Test func nestingIsBounded() {
@@ -275,11 +321,13 @@ func compileError(
     @Test func descriptionShowsLineColumnSourceAndCaret() {
         let e = compileError("input fast = 5\nsignal s = smaa(close, fast) > 1")
         #expect(e?.sourceLine == "signal s = smaa(close, fast) > 1")
-        #expect(e?.description == """
-            line 2, column 12: unknown function 'smaa' — did you mean 'sma'?
-              signal s = smaa(close, fast) > 1
-                         ^
-            """)
+        #expect(
+            e?.description == """
+                line 2, column 12: unknown function 'smaa' — did you mean 'sma'?
+                  signal s = smaa(close, fast) > 1
+                             ^
+                """
+        )
     }
 
     @Test func windowsLineEndings() {

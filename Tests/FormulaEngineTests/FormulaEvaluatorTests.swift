@@ -3,16 +3,27 @@ import Testing
 
 /// Bars whose columns are given explicitly; unspecified columns repeat `close`.
 func bars(
-    open: [Double]? = nil, high: [Double]? = nil, low: [Double]? = nil, close: [Double], volume: [Double]? = nil
+    open: [Double]? = nil,
+    high: [Double]? = nil,
+    low: [Double]? = nil,
+    close: [Double],
+    volume: [Double]? = nil
 ) -> PriceColumns {
     PriceColumns(
-        open: open ?? close, high: high ?? close, low: low ?? close, close: close,
-        volume: volume ?? [Double](repeating: 1000, count: close.count))
+        open: open ?? close,
+        high: high ?? close,
+        low: low ?? close,
+        close: close,
+        volume: volume ?? [Double](repeating: 1000, count: close.count)
+    )
 }
 
 /// Evaluates `source` over `columns`, reporting every bar unless `range` says otherwise.
 func evaluate(
-    _ source: String, _ columns: PriceColumns, range: Range<Int>? = nil, parameters: [String: FormulaValue] = [:]
+    _ source: String,
+    _ columns: PriceColumns,
+    range: Range<Int>? = nil,
+    parameters: [String: FormulaValue] = [:]
 ) throws -> FormulaOutput {
     let plan = try FormulaPlan.compile(source: source, name: "f", parameters: parameters)
     return FormulaEvaluator(plan: plan).evaluate(columns, reportingIn: range ?? 0..<columns.count)

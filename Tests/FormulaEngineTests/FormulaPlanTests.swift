@@ -18,12 +18,14 @@ import Testing
     }
 
     @Test func identicalSubexpressionsAreComputedOnce() throws {
-        let shared = try plan("""
+        let shared = try plan(
+            """
             input fast = 5
             signal a = sma(close, fast) > open
             signal b = sma(close, 5) > open
             signal c = open < sma(close, 5)
-            """)
+            """
+        )
         #expect(shared.operationCount == 2)
         let commutative = try plan("signal a = close + open > 1\nsignal b = open + close > 1")
         #expect(commutative.operationCount == 2)
@@ -94,8 +96,10 @@ import Testing
     }
 
     @Test func inputsAreReportedWithOverrides() throws {
-        let p = try plan("input fast = 5\ninput slow = 20\ninput on = true\nsignal s = on and sma(close, fast) > sma(close, slow)",
-            ["slow": .number(30)])
+        let p = try plan(
+            "input fast = 5\ninput slow = 20\ninput on = true\nsignal s = on and sma(close, fast) > sma(close, slow)",
+            ["slow": .number(30)]
+        )
         #expect(p.inputs == ["fast": .number(5), "slow": .number(30), "on": .bool(true)])
         #expect(p.lookback == 29)
     }

@@ -33,8 +33,12 @@ import Testing
             let n = 40
             let closes = (0..<n).map { 100 + Double(($0 * 7919) % 23) - 11 }
             let columns = PriceColumns(
-                open: closes.map { $0 - 1 }, high: closes.map { $0 + 2 }, low: closes.map { $0 - 2 },
-                close: closes, volume: closes.map { $0 * 10 })
+                open: closes.map { $0 - 1 },
+                high: closes.map { $0 + 2 },
+                low: closes.map { $0 - 2 },
+                close: closes,
+                volume: closes.map { $0 * 10 }
+            )
             let output = FormulaEvaluator(plan: plan).evaluate(columns, reportingIn: 5..<n)
             #expect(output.signals.count == plan.signalNames.count)
             for hits in output.signals {
@@ -76,7 +80,8 @@ import Testing
         let names = Gen<String?>.element(of: ["fast", "slow", "on", "x"])
         let values = Gen<Int>.int(in: -3...100_002)
         await propertyCheck(count: 300, input: names, values, Gen<Bool>.bool) { name, value, asBool in
-            let source = "input fast = 5\ninput slow = 20\ninput on = true\nsignal s = on and sma(close, fast) > ema(close, slow)"
+            let source =
+                "input fast = 5\ninput slow = 20\ninput on = true\nsignal s = on and sma(close, fast) > ema(close, slow)"
             let parameter: FormulaValue = asBool ? .bool(value % 2 == 0) : .number(Double(value))
             do {
                 _ = try FormulaPlan.compile(source: source, name: "f", parameters: [name ?? "x": parameter])

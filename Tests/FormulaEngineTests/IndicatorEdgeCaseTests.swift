@@ -14,23 +14,25 @@ func walk(_ n: Int, seed: UInt64 = 7, start: Double = 50_000) -> [Double] {
 }
 
 /// Every single-source kernel, by name, at a period.
-var singleSourceKernels: [(String, (Indicators.In, Int, Indicators.Out) -> Void)] { [
-    ("sma", { Indicators.sma($0, period: $1, into: $2) }),
-    ("ema", { Indicators.ema($0, period: $1, into: $2) }),
-    ("wma", { Indicators.wma($0, period: $1, into: $2) }),
-    ("rma", { Indicators.rma($0, period: $1, into: $2) }),
-    ("rsi", { Indicators.rsi($0, period: $1, into: $2) }),
-    ("stddev", { Indicators.stddev($0, period: $1, into: $2) }),
-    ("highest", { Indicators.highest($0, period: $1, into: $2) }),
-    ("lowest", { Indicators.lowest($0, period: $1, into: $2) }),
-    ("sum", { Indicators.sum($0, period: $1, into: $2) }),
-    ("roc", { Indicators.roc($0, period: $1, into: $2) }),
-    ("change", { Indicators.change($0, period: $1, into: $2) }),
-    ("macd", { x, p, o in computeMacd(x, p, o, line: 0) }),
-    ("macd_signal", { x, p, o in computeMacd(x, p, o, line: 1) }),
-    ("bb_upper", { x, p, o in computeBands(x, p, o, band: 0) }),
-    ("bb_lower", { x, p, o in computeBands(x, p, o, band: 2) }),
-] }
+var singleSourceKernels: [(String, (Indicators.In, Int, Indicators.Out) -> Void)] {
+    [
+        ("sma", { Indicators.sma($0, period: $1, into: $2) }),
+        ("ema", { Indicators.ema($0, period: $1, into: $2) }),
+        ("wma", { Indicators.wma($0, period: $1, into: $2) }),
+        ("rma", { Indicators.rma($0, period: $1, into: $2) }),
+        ("rsi", { Indicators.rsi($0, period: $1, into: $2) }),
+        ("stddev", { Indicators.stddev($0, period: $1, into: $2) }),
+        ("highest", { Indicators.highest($0, period: $1, into: $2) }),
+        ("lowest", { Indicators.lowest($0, period: $1, into: $2) }),
+        ("sum", { Indicators.sum($0, period: $1, into: $2) }),
+        ("roc", { Indicators.roc($0, period: $1, into: $2) }),
+        ("change", { Indicators.change($0, period: $1, into: $2) }),
+        ("macd", { x, p, o in computeMacd(x, p, o, line: 0) }),
+        ("macd_signal", { x, p, o in computeMacd(x, p, o, line: 1) }),
+        ("bb_upper", { x, p, o in computeBands(x, p, o, band: 0) }),
+        ("bb_lower", { x, p, o in computeBands(x, p, o, band: 2) }),
+    ]
+}
 
 func computeMacd(_ x: Indicators.In, _ p: Int, _ out: Indicators.Out, line: Int) {
     let r = computeMany(x.count, outputs: 3) {
@@ -81,16 +83,49 @@ struct IndicatorEdgeCaseTests {
         h.withUnsafeBufferPointer { hb in
             l.withUnsafeBufferPointer { lb in
                 x.withUnsafeBufferPointer { cb in
-                    #expect(firstDefined(compute(x) { _, o in Indicators.atr(high: hb, low: lb, close: cb, period: 14, into: o) }) == 14)
-                    #expect(firstDefined(compute(x) { _, o in Indicators.adx(high: hb, low: lb, close: cb, period: 14, into: o) }) == 27)
-                    #expect(firstDefined(compute(x) { _, o in Indicators.cci(high: hb, low: lb, close: cb, period: 20, into: o) }) == 19)
-                    #expect(firstDefined(compute(x) { _, o in Indicators.willr(high: hb, low: lb, close: cb, period: 14, into: o) }) == 13)
+                    #expect(
+                        firstDefined(
+                            compute(x) { _, o in Indicators.atr(high: hb, low: lb, close: cb, period: 14, into: o) }
+                        ) == 14
+                    )
+                    #expect(
+                        firstDefined(
+                            compute(x) { _, o in Indicators.adx(high: hb, low: lb, close: cb, period: 14, into: o) }
+                        ) == 27
+                    )
+                    #expect(
+                        firstDefined(
+                            compute(x) { _, o in Indicators.cci(high: hb, low: lb, close: cb, period: 20, into: o) }
+                        ) == 19
+                    )
+                    #expect(
+                        firstDefined(
+                            compute(x) { _, o in Indicators.willr(high: hb, low: lb, close: cb, period: 14, into: o) }
+                        ) == 13
+                    )
                     volume.withUnsafeBufferPointer { vb in
-                        #expect(firstDefined(compute(x) { _, o in Indicators.mfi(high: hb, low: lb, close: cb, volume: vb, period: 14, into: o) }) == 14)
-                        #expect(firstDefined(compute(x) { _, o in Indicators.obv(close: cb, volume: vb, into: o) }) == 0)
+                        #expect(
+                            firstDefined(
+                                compute(x) { _, o in
+                                    Indicators.mfi(high: hb, low: lb, close: cb, volume: vb, period: 14, into: o)
+                                }
+                            ) == 14
+                        )
+                        #expect(
+                            firstDefined(compute(x) { _, o in Indicators.obv(close: cb, volume: vb, into: o) }) == 0
+                        )
                     }
                     let stoch = computeMany(x.count, outputs: 2) {
-                        Indicators.stoch(high: hb, low: lb, close: cb, fastK: 14, slowK: 3, slowD: 3, k: $0[0], d: $0[1])
+                        Indicators.stoch(
+                            high: hb,
+                            low: lb,
+                            close: cb,
+                            fastK: 14,
+                            slowK: 3,
+                            slowD: 3,
+                            k: $0[0],
+                            d: $0[1]
+                        )
                     }
                     #expect(firstDefined(stoch[0]) == 17)
                     #expect(firstDefined(stoch[1]) == 17)
@@ -109,17 +144,48 @@ struct IndicatorEdgeCaseTests {
         #expect(defined(compute(price) { Indicators.sma($0, period: 3, into: $1) }, 2).allSatisfy { $0 == 12_345 })
         #expect(defined(compute(price) { Indicators.rsi($0, period: 14, into: $1) }, 14).allSatisfy { $0 == 0 })
         let bands = price.withUnsafeBufferPointer { x in
-            computeMany(n, outputs: 3) { Indicators.bbands(x, period: 20, k: 2, upper: $0[0], middle: $0[1], lower: $0[2]) }
+            computeMany(n, outputs: 3) {
+                Indicators.bbands(x, period: 20, k: 2, upper: $0[0], middle: $0[1], lower: $0[2])
+            }
         }
         for band in bands { #expect(defined(band, 19).allSatisfy { $0 == 12_345 }) }
         price.withUnsafeBufferPointer { p in
             volume.withUnsafeBufferPointer { v in
-                #expect(defined(compute(price) { _, o in Indicators.willr(high: p, low: p, close: p, period: 14, into: o) }, 13).allSatisfy { $0 == 0 })
-                #expect(defined(compute(price) { _, o in Indicators.cci(high: p, low: p, close: p, period: 14, into: o) }, 13).allSatisfy { $0 == 0 })
-                #expect(defined(compute(price) { _, o in Indicators.atr(high: p, low: p, close: p, period: 14, into: o) }, 14).allSatisfy { $0 == 0 })
-                #expect(defined(compute(price) { _, o in Indicators.adx(high: p, low: p, close: p, period: 14, into: o) }, 27).allSatisfy { $0 == 0 })
-                #expect(defined(compute(price) { _, o in Indicators.mfi(high: p, low: p, close: p, volume: v, period: 14, into: o) }, 14).allSatisfy { $0 == 0 })
-                #expect(compute(price) { _, o in Indicators.obv(close: p, volume: v, into: o) }.allSatisfy { $0 == 500 })
+                #expect(
+                    defined(
+                        compute(price) { _, o in Indicators.willr(high: p, low: p, close: p, period: 14, into: o) },
+                        13
+                    ).allSatisfy { $0 == 0 }
+                )
+                #expect(
+                    defined(
+                        compute(price) { _, o in Indicators.cci(high: p, low: p, close: p, period: 14, into: o) },
+                        13
+                    ).allSatisfy { $0 == 0 }
+                )
+                #expect(
+                    defined(
+                        compute(price) { _, o in Indicators.atr(high: p, low: p, close: p, period: 14, into: o) },
+                        14
+                    ).allSatisfy { $0 == 0 }
+                )
+                #expect(
+                    defined(
+                        compute(price) { _, o in Indicators.adx(high: p, low: p, close: p, period: 14, into: o) },
+                        27
+                    ).allSatisfy { $0 == 0 }
+                )
+                #expect(
+                    defined(
+                        compute(price) { _, o in
+                            Indicators.mfi(high: p, low: p, close: p, volume: v, period: 14, into: o)
+                        },
+                        14
+                    ).allSatisfy { $0 == 0 }
+                )
+                #expect(
+                    compute(price) { _, o in Indicators.obv(close: p, volume: v, into: o) }.allSatisfy { $0 == 500 }
+                )
                 let stoch = computeMany(n, outputs: 2) {
                     Indicators.stoch(high: p, low: p, close: p, fastK: 5, slowK: 3, slowD: 3, k: $0[0], d: $0[1])
                 }
@@ -138,7 +204,9 @@ struct IndicatorEdgeCaseTests {
                 c.withUnsafeBufferPointer { cb in
                     volume.withUnsafeBufferPointer { vb in
                         (
-                            compute(c) { _, o in Indicators.mfi(high: hb, low: lb, close: cb, volume: vb, period: 14, into: o) },
+                            compute(c) { _, o in
+                                Indicators.mfi(high: hb, low: lb, close: cb, volume: vb, period: 14, into: o)
+                            },
                             compute(c) { _, o in Indicators.obv(close: cb, volume: vb, into: o) }
                         )
                     }
@@ -202,14 +270,18 @@ struct IndicatorEdgeCaseTests {
         h[100] = .nan
         let whole = h.withUnsafeBufferPointer { hb in
             l.withUnsafeBufferPointer { lb in
-                c.withUnsafeBufferPointer { cb in compute(c) { _, o in Indicators.atr(high: hb, low: lb, close: cb, period: 14, into: o) } }
+                c.withUnsafeBufferPointer { cb in
+                    compute(c) { _, o in Indicators.atr(high: hb, low: lb, close: cb, period: 14, into: o) }
+                }
             }
         }
         func atr(_ r: Range<Int>) -> [Double] {
             let (hs, ls, cs) = (Array(h[r]), Array(l[r]), Array(c[r]))
             return hs.withUnsafeBufferPointer { hb in
                 ls.withUnsafeBufferPointer { lb in
-                    cs.withUnsafeBufferPointer { cb in compute(cs) { _, o in Indicators.atr(high: hb, low: lb, close: cb, period: 14, into: o) } }
+                    cs.withUnsafeBufferPointer { cb in
+                        compute(cs) { _, o in Indicators.atr(high: hb, low: lb, close: cb, period: 14, into: o) }
+                    }
                 }
             }
         }

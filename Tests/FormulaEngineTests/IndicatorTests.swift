@@ -50,7 +50,7 @@ func compute(_ x: [Double], _ kernel: (Indicators.In, Indicators.Out) -> Void) -
 func computeMany(_ n: Int, outputs: Int, _ kernel: ([Indicators.Out]) -> Void) -> [[Double]] {
     var results = [[Double]](repeating: [Double](repeating: -12345, count: n), count: outputs)
     let buffers = (0..<outputs).map { _ in Indicators.Out.allocate(capacity: n) }
-    defer { buffers.forEach { $0.deallocate() } }
+    defer { for b in buffers { b.deallocate() } }
     for b in buffers { b.initialize(repeating: -12345) }
     kernel(buffers)
     for k in 0..<outputs { results[k] = Array(buffers[k]) }
@@ -87,8 +87,14 @@ func swiftValues(_ s: TalibFixture.Series, _ f: TalibFixture) -> [Double] {
         let r = c.withUnsafeBufferPointer { cb in
             computeMany(n, outputs: 3) {
                 Indicators.macd(
-                    cb, fast: p, slow: Int(s.params[1]), signal: Int(s.params[2]),
-                    macd: $0[0], signalLine: $0[1], histogram: $0[2])
+                    cb,
+                    fast: p,
+                    slow: Int(s.params[1]),
+                    signal: Int(s.params[2]),
+                    macd: $0[0],
+                    signalLine: $0[1],
+                    histogram: $0[2]
+                )
             }
         }
         return r[["macd": 0, "signal": 1, "hist": 2][s.out]!]
@@ -115,8 +121,15 @@ func swiftValues(_ s: TalibFixture.Series, _ f: TalibFixture) -> [Double] {
                 c.withUnsafeBufferPointer { cb in
                     computeMany(n, outputs: 2) {
                         Indicators.stoch(
-                            high: hb, low: lb, close: cb, fastK: p, slowK: Int(s.params[1]),
-                            slowD: Int(s.params[2]), k: $0[0], d: $0[1])
+                            high: hb,
+                            low: lb,
+                            close: cb,
+                            fastK: p,
+                            slowK: Int(s.params[1]),
+                            slowD: Int(s.params[2]),
+                            k: $0[0],
+                            d: $0[1]
+                        )
                     }
                 }
             }

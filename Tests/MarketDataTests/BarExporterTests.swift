@@ -16,14 +16,20 @@ import Testing
         #expect(report.rows == 4 * 3 * (timeframe == .daily ? 1 : 390))
 
         let copy = try dir.store("b.sqlite")
-        _ = try BarImporter(store: copy, options: .init(timeframe: timeframe, createSymbols: true)).importFile(path: first)
+        _ = try BarImporter(store: copy, options: .init(timeframe: timeframe, createSymbols: true)).importFile(
+            path: first
+        )
         let second = dir.path("b.csv")
         try BarExporter(store: copy, timeframe: timeframe).export(to: second)
         let a = try String(contentsOfFile: first, encoding: .utf8)
         #expect(a == (try String(contentsOfFile: second, encoding: .utf8)))
         let lines = a.split(separator: "\n")
         #expect(lines.count == report.rows + 1)
-        #expect(lines[0] == (timeframe == .daily ? "symbol,date,open,high,low,close,volume" : "symbol,timestamp,open,high,low,close,volume"))
+        #expect(
+            lines[0]
+                == (timeframe == .daily
+                    ? "symbol,date,open,high,low,close,volume" : "symbol,timestamp,open,high,low,close,volume")
+        )
         #expect(lines[1].hasPrefix(timeframe == .daily ? "900000,2024-12-27," : "900000,2024-12-27T09:00:00+09:00,"))
     }
 
@@ -32,11 +38,18 @@ import Testing
         let store = try dir.store()
         try MarketGenerator(.init(symbols: 3, days: 2)).write(into: store)
         let out = dir.path("x.csv")
-        let report = try BarExporter(store: store, timeframe: .daily).export(symbols: ["900002", "900000", "900002"], to: out)
+        let report = try BarExporter(store: store, timeframe: .daily).export(
+            symbols: ["900002", "900000", "900002"],
+            to: out
+        )
         #expect(report.symbols == 2)
-        let symbols = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.prefix(6) }
+        let symbols = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.prefix(6)
+        }
         #expect(symbols == ["900000", "900000", "900002", "900002"])
-        #expect(throws: MarketDataError.self) { try BarExporter(store: store, timeframe: .daily).export(symbols: ["123456"], to: out) }
+        #expect(throws: MarketDataError.self) {
+            try BarExporter(store: store, timeframe: .daily).export(symbols: ["123456"], to: out)
+        }
         #expect(throws: MarketDataError.self) { try BarExporter(store: store, timeframe: .weekly) }
     }
 }

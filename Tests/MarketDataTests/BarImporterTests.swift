@@ -14,8 +14,11 @@ struct BarImporterTests {
     }
 
     /// Imports `body` (after a standard header) and returns the failure it must produce.
-    func failure(_ body: String, header: String = "symbol,date,open,high,low,close,volume",
-                 options: BarImporter.Options = .init()) throws -> ImportFailure {
+    func failure(
+        _ body: String,
+        header: String = "symbol,date,open,high,low,close,volume",
+        options: BarImporter.Options = .init()
+    ) throws -> ImportFailure {
         let dir = try TempDir()
         let store = try storeWithSymbols(dir)
         let before = try store.dataVersion()
@@ -46,7 +49,11 @@ struct BarImporterTests {
 
         let expected = try SharedData.plainBars(SharedData.path("daily/bars.csv"))
         let batch = try store.loadBars(
-            symbols: Array(expected.keys), timeframe: .daily, range: .everything, lookbackBars: 0)
+            symbols: Array(expected.keys),
+            timeframe: .daily,
+            range: .everything,
+            lookbackBars: 0
+        )
         #expect(batch.unknown.isEmpty)
         for (symbol, rows) in expected {
             let s = try #require(batch.series[symbol])
@@ -54,7 +61,9 @@ struct BarImporterTests {
             #expect(s.utcOffsets.isEmpty)
             for (i, row) in rows.enumerated() {
                 #expect(s.timestamp(at: i).description == row.time)
-                let got = [s.columns.open[i], s.columns.high[i], s.columns.low[i], s.columns.close[i], s.columns.volume[i]]
+                let got = [
+                    s.columns.open[i], s.columns.high[i], s.columns.low[i], s.columns.close[i], s.columns.volume[i],
+                ]
                 if got != row.values {
                     Issue.record("\(symbol) line \(row.time): \(got) != \(row.values)")
                     break
@@ -77,7 +86,9 @@ struct BarImporterTests {
         #expect(all.contains { $0.symbol == "005930" && $0.name == "삼성전자" })
         #expect(all.contains { $0.symbol == "000660" && $0.market == "KOSPI" })
         #expect(Set(all.map(\.market)) == ["KOSPI", "KOSDAQ", ""])
-        let samsung = try store.loadBars(BarQuery(symbol: "005930", timeframe: .daily, range: .everything, lookbackBars: 0))
+        let samsung = try store.loadBars(
+            BarQuery(symbol: "005930", timeframe: .daily, range: .everything, lookbackBars: 0)
+        )
         #expect(samsung.count == 1_895)
     }
 
@@ -85,7 +96,8 @@ struct BarImporterTests {
     func csvDialect() async throws {
         let dir = try TempDir()
         let store = try dir.store()
-        let symbols = "\u{FEFF}Market_Cap,Symbol,\"Name\",market,sector,extra\r\n"
+        let symbols =
+            "\u{FEFF}Market_Cap,Symbol,\"Name\",market,sector,extra\r\n"
             + "\"1,000\",AAA,\"삼성 \"\"우\"\"\",KOSPI,\"전자, 부품\",x\r\n" + "1500,BBB,\"두 줄\n이름\",KOSDAQ,,y\r\n"
         do {
             _ = try SymbolImporter(store: store).importFile(path: dir.write("s.csv", symbols))
@@ -100,7 +112,8 @@ struct BarImporterTests {
         #expect(all.map(\.sector) == ["전자, 부품", ""])
         #expect(all.map(\.marketCap) == [1000, 1500])
 
-        let bars = "\u{FEFF}VOLUME,Close,low,HIGH,open,Date,Symbol,note\r\n"
+        let bars =
+            "\u{FEFF}VOLUME,Close,low,HIGH,open,Date,Symbol,note\r\n"
             + "10,105,99,110,100,2024-01-02,AAA,\"a, b\"\r\n\r\n" + "20,106.5,100,107,105,2024-01-03,AAA,\r\n"
         let report = try BarImporter(store: store).importFile(path: dir.write("b.csv", bars))
         #expect(report.rows == 2)
@@ -118,19 +131,20 @@ struct BarImporterTests {
 
     @Test("each kind of bad row is named with its line number")
     func badRows() throws {
-        let body = [
-            "AAA,2024-01-02,100,110,90,105,1000",  // 2 ok
-            "AAA,2024-01-03,100,110,90,105",  // 3 missing column
-            "AAA,2024-01-04,abc,110,90,105,1000",  // 4 not a number
-            "AAA,2024-13-05,100,110,90,105,1000",  // 5 bad date
-            "AAA,2024-01-08,0,110,90,105,1000",  // 6 price <= 0
-            "AAA,2024-01-09,100,80,90,85,1000",  // 7 high < low
-            "AAA,2024-01-10,100,110,90,105,-1",  // 8 volume < 0
-            "ZZZ,2024-01-10,100,110,90,105,1",  // 9 unknown symbol
-            "AAA,2024-01-02,100,110,90,105,1000",  // 10 duplicate of line 2
-            "AAA,2024-01-11,100,110,90,,1000",  // 11 missing value
-            "BBB,2024-01-11,-5,110,90,100,1000",  // 12 negative price
-        ].joined(separator: "\n") + "\n"
+        let body =
+            [
+                "AAA,2024-01-02,100,110,90,105,1000",  // 2 ok
+                "AAA,2024-01-03,100,110,90,105",  // 3 missing column
+                "AAA,2024-01-04,abc,110,90,105,1000",  // 4 not a number
+                "AAA,2024-13-05,100,110,90,105,1000",  // 5 bad date
+                "AAA,2024-01-08,0,110,90,105,1000",  // 6 price <= 0
+                "AAA,2024-01-09,100,80,90,85,1000",  // 7 high < low
+                "AAA,2024-01-10,100,110,90,105,-1",  // 8 volume < 0
+                "ZZZ,2024-01-10,100,110,90,105,1",  // 9 unknown symbol
+                "AAA,2024-01-02,100,110,90,105,1000",  // 10 duplicate of line 2
+                "AAA,2024-01-11,100,110,90,,1000",  // 11 missing value
+                "BBB,2024-01-11,-5,110,90,100,1000",  // 12 negative price
+            ].joined(separator: "\n") + "\n"
         let f = try failure(body)
         #expect(f.problemCount == 10)
         #expect(f.problems.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
@@ -150,7 +164,9 @@ struct BarImporterTests {
 
     @Test("only the first 20 bad lines are listed, with the total")
     func listLimit() throws {
-        let body = (0..<30).map { "AAA,2024-02-\(String(format: "%02d", $0 % 28 + 1)),1,2,1,x,1" }.joined(separator: "\n")
+        let body = (0..<30).map { "AAA,2024-02-\(String(format: "%02d", $0 % 28 + 1)),1,2,1,x,1" }.joined(
+            separator: "\n"
+        )
         let f = try failure(body)
         #expect(f.problemCount == 30)
         #expect(f.problems.map(\.line) == Array(2...21))
@@ -163,7 +179,8 @@ struct BarImporterTests {
         let store = try storeWithSymbols(dir)
         let file = try dir.write(
             "b.csv",
-            "symbol,date,open,high,low,close,volume\nAAA,2024-01-02,100,104,90,105,1\nAAA,2024-01-03,100,110,101,105,1\n")
+            "symbol,date,open,high,low,close,volume\nAAA,2024-01-02,100,104,90,105,1\nAAA,2024-01-03,100,110,101,105,1\n"
+        )
         let report = try BarImporter(store: store).importFile(path: file)
         #expect(report.warningCount == 2)
         #expect(report.warnings.map(\.line) == [2, 3])
@@ -172,7 +189,9 @@ struct BarImporterTests {
         #expect(s.columns.low == [90, 101])
 
         let strict = try failure(
-            "AAA,2024-01-02,100,104,90,105,1\n", options: BarImporter.Options(strict: true))
+            "AAA,2024-01-02,100,104,90,105,1\n",
+            options: BarImporter.Options(strict: true)
+        )
         #expect(strict.problems.map(\.line) == [2])
         #expect(strict.problems[0].message.contains("--strict"))
     }
@@ -195,15 +214,23 @@ struct BarImporterTests {
         // Spans a year boundary, so two storage blocks are merged.
         let first = try dir.write(
             "a.csv",
-            header + "AAA,2023-12-28,10,12,9,11,1\nAAA,2023-12-29,11,12,10,11,2\nAAA,2024-01-02,11,13,10,12,3\nBBB,2024-01-02,5,6,4,5,9\n")
+            header
+                + "AAA,2023-12-28,10,12,9,11,1\nAAA,2023-12-29,11,12,10,11,2\nAAA,2024-01-02,11,13,10,12,3\nBBB,2024-01-02,5,6,4,5,9\n"
+        )
         _ = try BarImporter(store: store).importFile(path: first)
         let second = try dir.write(
-            "b.csv", header + "AAA,2024-01-03,12,14,11,13,4\nAAA,2023-12-29,11,15,10,14,20\nAAA,2024-01-02,11,13,10,12.5,30\n")
+            "b.csv",
+            header + "AAA,2024-01-03,12,14,11,13,4\nAAA,2023-12-29,11,15,10,14,20\nAAA,2024-01-02,11,13,10,12.5,30\n"
+        )
         let v1 = try store.dataVersion()
         _ = try BarImporter(store: store).importFile(path: second)
         #expect(try store.dataVersion() > v1)
         let s = try store.loadBars(BarQuery(symbol: "AAA", timeframe: .daily, range: .everything, lookbackBars: 0))
-        #expect(s.times.map { CalendarDay(epochSeconds: $0).description } == ["2023-12-28", "2023-12-29", "2024-01-02", "2024-01-03"])
+        #expect(
+            s.times.map { CalendarDay(epochSeconds: $0).description } == [
+                "2023-12-28", "2023-12-29", "2024-01-02", "2024-01-03",
+            ]
+        )
         #expect(s.columns.close == [11, 14, 12.5, 13])
         #expect(s.columns.volume == [1, 20, 30, 4])
         #expect(try store.storedBarCount(timeframe: .daily) == 5)
@@ -222,7 +249,10 @@ struct BarImporterTests {
         let before = try store.loadBars(BarQuery(symbol: "AAA", timeframe: .daily, range: .everything, lookbackBars: 0))
 
         // A bad last row: nothing from the good rows lands.
-        let bad = try dir.write("b.csv", header + "AAA,2024-01-02,20,22,19,21,1\nBBB,2024-01-03,5,6,4,5,1\nAAA,2024-01-04,1,2,3,1,1\n")
+        let bad = try dir.write(
+            "b.csv",
+            header + "AAA,2024-01-02,20,22,19,21,1\nBBB,2024-01-03,5,6,4,5,1\nAAA,2024-01-04,1,2,3,1,1\n"
+        )
         #expect(throws: ImportFailure.self) { try BarImporter(store: store).importFile(path: bad) }
 
         // Interrupted while writing (after the first symbol): the transaction rolls back.
@@ -252,12 +282,17 @@ struct BarImporterTests {
         let expected = try SharedData.plainBars(path)
         #expect(expected["INDA"]?.count == 3_838)
         for (symbol, rows) in expected {
-            let s = try store.loadBars(BarQuery(symbol: symbol, timeframe: .minute1, range: .everything, lookbackBars: 0))
+            let s = try store.loadBars(
+                BarQuery(symbol: symbol, timeframe: .minute1, range: .everything, lookbackBars: 0)
+            )
             #expect(s.count == rows.count)
             #expect(s.utcOffsets.allSatisfy { $0 == -4 * 3600 })
             for (i, row) in rows.enumerated() {
                 #expect(s.timestamp(at: i).description == row.time)
-                #expect([s.columns.open[i], s.columns.high[i], s.columns.low[i], s.columns.close[i], s.columns.volume[i]] == row.values)
+                #expect(
+                    [s.columns.open[i], s.columns.high[i], s.columns.low[i], s.columns.close[i], s.columns.volume[i]]
+                        == row.values
+                )
             }
         }
         #expect(try store.latestDay(for: .minute1) == day("2025-06-23"))

@@ -35,9 +35,16 @@ struct MarketDataStoreTests {
         #expect(throws: MarketDataError.self) {
             try store.loadBars(BarQuery(symbol: "NOPE", timeframe: .daily, range: .everything, lookbackBars: 0))
         }
-        let empty = try store.loadBars(BarQuery(symbol: "EMPTY", timeframe: .weekly, range: .everything, lookbackBars: 0))
+        let empty = try store.loadBars(
+            BarQuery(symbol: "EMPTY", timeframe: .weekly, range: .everything, lookbackBars: 0)
+        )
         #expect(empty.count == 0)
-        let batch = try store.loadBars(symbols: ["AAA", "NOPE", "EMPTY", "AAA"], timeframe: .daily, range: .everything, lookbackBars: 0)
+        let batch = try store.loadBars(
+            symbols: ["AAA", "NOPE", "EMPTY", "AAA"],
+            timeframe: .daily,
+            range: .everything,
+            lookbackBars: 0
+        )
         #expect(batch.unknown == ["NOPE"])
         #expect(batch.series["AAA"]?.count == 50)
         #expect(batch.series["EMPTY"]?.count == 0)
@@ -74,7 +81,9 @@ struct MarketDataStoreTests {
             let whole = try store.loadBars(BarQuery(symbol: "INDA", timeframe: tf, range: .everything, lookbackBars: 0))
             let available = whole.indices(in: range).lowerBound
             for lookback in [0, 10, 200] {
-                let s = try store.loadBars(BarQuery(symbol: "INDA", timeframe: tf, range: range, lookbackBars: lookback))
+                let s = try store.loadBars(
+                    BarQuery(symbol: "INDA", timeframe: tf, range: range, lookbackBars: lookback)
+                )
                 let span = s.indices(in: range)
                 #expect(span.lowerBound == min(lookback, available), "\(tf) lookback \(lookback)")
                 // The bars are the same as in a whole-history load (no bucket cut short).
@@ -88,7 +97,9 @@ struct MarketDataStoreTests {
         }
         // More lookback than history: everything there is.
         let thin = try store.loadBars(BarQuery(symbol: "DBB", timeframe: .minute1, range: range, lookbackBars: 100_000))
-        let allDBB = try store.loadBars(BarQuery(symbol: "DBB", timeframe: .minute1, range: .everything, lookbackBars: 0))
+        let allDBB = try store.loadBars(
+            BarQuery(symbol: "DBB", timeframe: .minute1, range: .everything, lookbackBars: 0)
+        )
         #expect(thin.indices(in: range).lowerBound == allDBB.indices(in: range).lowerBound)
     }
 

@@ -40,7 +40,9 @@ struct MarketGeneratorTests {
             let c = s.columns
             for k in 0..<s.count {
                 #expect(s.day(at: k).weekday < 5)
-                #expect(c.low[k] > 0 && c.low[k] <= min(c.open[k], c.close[k]) && c.high[k] >= max(c.open[k], c.close[k]))
+                #expect(
+                    c.low[k] > 0 && c.low[k] <= min(c.open[k], c.close[k]) && c.high[k] >= max(c.open[k], c.close[k])
+                )
                 #expect(c.volume[k] >= 0)
             }
         }
@@ -63,9 +65,13 @@ struct MarketGeneratorTests {
         #expect(s.timestamp(at: 0).description == "2024-12-27T09:00:00+09:00")
         #expect(s.timestamp(at: 389).description == "2024-12-27T15:29:00+09:00")
         #expect(s.timestamp(at: s.count - 1).description == "2024-12-31T15:29:00+09:00")
-        let loaded = try store.loadBars(BarQuery(symbol: s.symbol, timeframe: .minute1, range: .everything, lookbackBars: 0))
+        let loaded = try store.loadBars(
+            BarQuery(symbol: s.symbol, timeframe: .minute1, range: .everything, lookbackBars: 0)
+        )
         #expect(same(loaded, s))
-        let five = try store.loadBars(BarQuery(symbol: s.symbol, timeframe: .minute5, range: .everything, lookbackBars: 0))
+        let five = try store.loadBars(
+            BarQuery(symbol: s.symbol, timeframe: .minute5, range: .everything, lookbackBars: 0)
+        )
         #expect(five.count == 3 * 78)
         #expect(five.timestamp(at: 1).description == "2024-12-27T09:05:00+09:00")
         #expect(try store.latestDay(for: .minute60) == day("2024-12-31"))

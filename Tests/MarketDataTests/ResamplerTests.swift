@@ -15,7 +15,8 @@ private func checkAggregation(_ input: BarSeries, _ output: BarSeries, group: (I
     }
     #expect(output.count == groups.count)
     guard output.count == groups.count else { return }
-    let c = input.columns, r = output.columns
+    let c = input.columns
+    let r = output.columns
     for (j, g) in groups.enumerated() {
         #expect(r.open[j] == c.open[g.first!])
         #expect(r.close[j] == c.close[g.last!])
@@ -45,7 +46,10 @@ struct ResamplerTests {
         }
     }
 
-    @Test("intraday bars: aggregation invariants and alignment to the session open", arguments: [Timeframe.minute5, .minute15, .minute60])
+    @Test(
+        "intraday bars: aggregation invariants and alignment to the session open",
+        arguments: [Timeframe.minute5, .minute15, .minute60]
+    )
     func intradayProperty(_ tf: Timeframe) async {
         await propertyCheck(input: Gen.int(in: 0...1_000_000), Gen.int(in: 0...1_500)) { seed, n in
             let minute = randomSeries(seed: UInt64(seed), count: n, timeframe: .minute1)

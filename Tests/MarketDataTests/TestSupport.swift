@@ -63,7 +63,10 @@ enum SharedData {
 }
 
 extension DateRange {
-    static let everything = DateRange(from: CalendarDay(year: 1990, month: 1, day: 1)!, to: CalendarDay(year: 2100, month: 1, day: 1)!)
+    static let everything = DateRange(
+        from: CalendarDay(year: 1990, month: 1, day: 1)!,
+        to: CalendarDay(year: 2100, month: 1, day: 1)!
+    )
 }
 
 func day(_ text: String) -> CalendarDay { CalendarDay(text)! }
@@ -71,8 +74,13 @@ func day(_ text: String) -> CalendarDay { CalendarDay(text)! }
 /// A random valid series (sorted, valid OHLC) for property tests.
 func randomSeries(seed: UInt64, count: Int, timeframe: Timeframe, symbol: String = "TEST") -> BarSeries {
     var r = SeededRandom(seed: seed)
-    var times: [Int64] = [], offsets: [Int32] = []
-    var o: [Double] = [], h: [Double] = [], l: [Double] = [], c: [Double] = [], v: [Double] = []
+    var times: [Int64] = []
+    var offsets: [Int32] = []
+    var o: [Double] = []
+    var h: [Double] = []
+    var l: [Double] = []
+    var c: [Double] = []
+    var v: [Double] = []
     let offset: Int32 = r.uniform() < 0.5 ? 9 * 3600 : -4 * 3600
     var t: Int64 = CalendarDay("2020-01-06")!.epochSeconds
     var sessionStart = CalendarDay("2024-03-04")!.epochSeconds + 9 * 3600 - Int64(offset)
@@ -107,6 +115,10 @@ func randomSeries(seed: UInt64, count: Int, timeframe: Timeframe, symbol: String
         v.append(Double(r.next() % 10_000))
     }
     return BarSeries(
-        symbol: symbol, timeframe: timeframe, times: times, utcOffsets: offsets,
-        columns: PriceColumns(open: o, high: h, low: l, close: c, volume: v))
+        symbol: symbol,
+        timeframe: timeframe,
+        times: times,
+        utcOffsets: offsets,
+        columns: PriceColumns(open: o, high: h, low: l, close: c, volume: v)
+    )
 }

@@ -35,7 +35,12 @@ struct UniverseTests {
         let dir = try TempDir()
         let store = try sampleStore(dir)
         let u = try await store.resolve(
-            SymbolCriteria(symbols: ["005930", "NOPE", "000660", "005930", "000080"], markets: ["KOSDAQ"], exclude: ["000080"]))
+            SymbolCriteria(
+                symbols: ["005930", "NOPE", "000660", "005930", "000080"],
+                markets: ["KOSDAQ"],
+                exclude: ["000080"]
+            )
+        )
         #expect(u.symbols.map(\.symbol) == ["000660", "005930"])
         #expect(u.unknown == ["NOPE"])
     }
@@ -72,7 +77,10 @@ struct UniverseTests {
         #expect(small.symbols.count == all.filter { ($0.marketCap ?? .infinity) <= 2e12 }.count)
         let band = try await store.resolve(SymbolCriteria(minMarketCap: 1e12, maxMarketCap: 5e12, exclude: ["000080"]))
         #expect(band.symbols.allSatisfy { (1e12...5e12).contains($0.marketCap ?? -1) && $0.symbol != "000080" })
-        #expect(band.symbols.count == all.filter { (1e12...5e12).contains($0.marketCap ?? -1) && $0.symbol != "000080" }.count)
+        #expect(
+            band.symbols.count
+                == all.filter { (1e12...5e12).contains($0.marketCap ?? -1) && $0.symbol != "000080" }.count
+        )
     }
 
     @Test("symbols(_:) returns details of known symbols only")

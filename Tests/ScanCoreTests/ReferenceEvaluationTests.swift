@@ -23,8 +23,14 @@ struct ReferenceEvaluationTests {
         column change5 = close - close[5]
         """
 
-    static let everything = DateRange(from: CalendarDay(year: 2015, month: 1, day: 1)!, to: CalendarDay(year: 2022, month: 9, day: 19)!)
-    static let middle = DateRange(from: CalendarDay(year: 2018, month: 3, day: 1)!, to: CalendarDay(year: 2019, month: 12, day: 31)!)
+    static let everything = DateRange(
+        from: CalendarDay(year: 2015, month: 1, day: 1)!,
+        to: CalendarDay(year: 2022, month: 9, day: 19)!
+    )
+    static let middle = DateRange(
+        from: CalendarDay(year: 2018, month: 3, day: 1)!,
+        to: CalendarDay(year: 2019, month: 12, day: 31)!
+    )
 
     struct Key: Hashable, Comparable, CustomStringConvertible {
         var symbol: String
@@ -56,8 +62,12 @@ struct ReferenceEvaluationTests {
 
     /// Evaluates `multiSource` (or just its `golden` signal, as F1) bar by bar.
     static func reference(_ series: BarSeries, range: DateRange, f1Only: Bool) -> [Key: Row] {
-        let close = series.columns.close, volume = series.columns.volume, high = series.columns.high
-        let fast = sma(close, 5), slow = sma(close, 20), va = sma(volume, 20)
+        let close = series.columns.close
+        let volume = series.columns.volume
+        let high = series.columns.high
+        let fast = sma(close, 5)
+        let slow = sma(close, 20)
+        let va = sma(volume, 20)
         var out: [Key: Row] = [:]
         for i in 0..<series.count where range.contains(series.day(at: i)) {
             let date = series.day(at: i).description
@@ -91,9 +101,17 @@ struct ReferenceEvaluationTests {
         let symbols = try store.allSymbols().map(\.symbol)
         try #require(symbols.count == 90)
         let job = ProcessingJob(
-            id: "ref", symbols: symbols, timeframe: .daily, dateRange: range, formula: Formula(name: name, source: source))
+            id: "ref",
+            symbols: symbols,
+            timeframe: .daily,
+            dateRange: range,
+            formula: Formula(name: name, source: source)
+        )
         let results = try await InProcessEngine(bars: store, threads: 2).processBatch(
-            job, progress: { _ in }, cancellation: CancellationToken())
+            job,
+            progress: { _ in },
+            cancellation: CancellationToken()
+        )
         #expect(results.count == 90)
         #expect(results.allSatisfy { $0.error == nil })
 
@@ -127,7 +145,8 @@ struct ReferenceEvaluationTests {
         var differing: [Key] = []
         for (key, want) in expected {
             guard let got = engine[key] else { continue }
-            let same = got.close == want.close && got.values.keys == want.values.keys
+            let same =
+                got.close == want.close && got.values.keys == want.values.keys
                 && want.values.allSatisfy { k, v in got.values[k]?.bitPattern == v.bitPattern }
             if !same { differing.append(key) }
         }

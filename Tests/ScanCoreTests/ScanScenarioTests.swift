@@ -21,10 +21,12 @@ struct ScanScenarioTests {
         #expect(store.loaded.count == 2)
         // pandas + TA-Lib on Resources/bars.csv: F1 fires on exactly these four sessions in 2020 … 2022-09-19.
         let got = result.signals.matches.map { "\($0.symbol) \($0.timestamp) \($0.signal) \($0.close)" }
-        #expect(got == [
-            "000660 2020-06-03 f1 88700.0", "000660 2020-07-30 f1 85300.0",
-            "005930 2021-06-03 f1 82800.0", "005930 2021-08-04 f1 82900.0",
-        ])
+        #expect(
+            got == [
+                "000660 2020-06-03 f1 88700.0", "000660 2020-07-30 f1 85300.0",
+                "005930 2021-06-03 f1 82800.0", "005930 2021-08-04 f1 82900.0",
+            ]
+        )
         #expect(result.signals.symbolsWithMatches == 2)
     }
 
@@ -44,8 +46,12 @@ struct ScanScenarioTests {
     @Test func marketSectorAndMarketCapFiltersWithExclusions() async throws {
         let store = InstrumentedStore(try SampleStore.store())
         let criteria = SymbolCriteria(
-            markets: ["KOSPI"], sectors: ["반도체 제조업", "기타 금융업", "전자부품 제조업", "통신 및 방송 장비 제조업", "의약품 제조업"],
-            minMarketCap: 1_500_000_000_000, maxMarketCap: 100_000_000_000_000, exclude: ["105560"])
+            markets: ["KOSPI"],
+            sectors: ["반도체 제조업", "기타 금융업", "전자부품 제조업", "통신 및 방송 장비 제조업", "의약품 제조업"],
+            minMarketCap: 1_500_000_000_000,
+            maxMarketCap: 100_000_000_000_000,
+            exclude: ["105560"]
+        )
         let result = try await store.scan().execute(request(criteria))
         // From symbols.csv: in those sectors, 000660 (96.8T), 000990 (3.2T), 034220 (6.9T) and 086790 (15.7T)
         // qualify. 105560 (27.1T) is excluded; 237690 is KOSDAQ; 005930 (447.7T) is above the maximum;
@@ -63,7 +69,9 @@ struct ScanScenarioTests {
         let sessions = try SessionStore.inMemory()
         let log = ProgressLog()
         let session = try await RunScanUseCase(scan: store.scan(), sessions: sessions).execute(
-            request(SymbolCriteria(markets: ["NASDAQ"])), observer: ScanSessionObserver(progress: { log.record($1) }))
+            request(SymbolCriteria(markets: ["NASDAQ"])),
+            observer: ScanSessionObserver(progress: { log.record($1) })
+        )
         #expect(session.status == .completed)
         #expect(session.error == nil)
         #expect(session.result?.signals.totalSymbols == 0)
@@ -91,10 +99,18 @@ struct ScanScenarioTests {
     @Test func cancellationGivesPartialResultsAndStatusCancelled() async throws {
         let token = CancellationToken()
         let count = Mutex(0)
-        let store = InstrumentedStore(try SampleStore.store(), onLoad: { _ in
-            // Cancel while the third symbol is being loaded: it finishes, nothing after it starts.
-            if count.withLock({ $0 += 1; return $0 }) == 3 { token.cancel() }
-        })
+        let store = InstrumentedStore(
+            try SampleStore.store(),
+            onLoad: { _ in
+                // Cancel while the third symbol is being loaded: it finishes, nothing after it starts.
+                if count.withLock({
+                    $0 += 1
+                    return $0
+                }) == 3 {
+                    token.cancel()
+                }
+            }
+        )
         let sessions = try SessionStore.inMemory()
         let session = try await RunScanUseCase(scan: store.scan(threads: 1, chunkSize: 2), sessions: sessions)
             .execute(request(.all, source: crossSource, name: "cross"), cancellation: token)
@@ -114,7 +130,11 @@ struct ScanScenarioTests {
     @Test func engineFailureMarksSessionFailedWithTheMessage() async throws {
         let store = try SampleStore.store()
         let sessions = try SessionStore.inMemory()
-        let scan = BatchScanUseCase(symbols: store, bars: store, engine: FailingEngine(message: "all engine nodes are gone"))
+        let scan = BatchScanUseCase(
+            symbols: store,
+            bars: store,
+            engine: FailingEngine(message: "all engine nodes are gone")
+        )
         let session = try await RunScanUseCase(scan: scan, sessions: sessions).execute(request(.all))
         #expect(session.status == .failed)
         #expect(session.error == "all engine nodes are gone")
@@ -128,7 +148,10 @@ struct ScanScenarioTests {
         let dir = try TempDir()
         let readBack = try ReadBackRepository(path: dir.path("sessions.sqlite"))
         let session = try await RunScanUseCase(scan: realScan(try SampleStore.store()), sessions: readBack)
-            .execute(request(SymbolCriteria(markets: ["KOSDAQ"]), source: crossSource, name: "cross"), sessionId: "session-1")
+            .execute(
+                request(SymbolCriteria(markets: ["KOSDAQ"]), source: crossSource, name: "cross"),
+                sessionId: "session-1"
+            )
         #expect(session.id == "session-1")
         let seen = readBack.seen.withLock { $0 }
         #expect(seen.map(\.status) == [.pending, .running, .completed])
@@ -174,18 +197,26 @@ struct ScanScenarioTests {
         #expect(all.signals.matches.allSatisfy { $0.timestamp.description == "2022-09-19" })
         // A range ending on a Sunday reports the Friday before.
         let sunday = DateRange(from: testRange.from, to: CalendarDay(year: 2022, month: 9, day: 18)!)
-        let before = try await realScan(store).execute(request(.all, mode: .latest, source: "close > 0", name: "up", range: sunday))
+        let before = try await realScan(store).execute(
+            request(.all, mode: .latest, source: "close > 0", name: "up", range: sunday)
+        )
         #expect(before.signals.matches.allSatisfy { $0.timestamp.description == "2022-09-16" })
         #expect(before.signals.totalMatches == SampleUniverse.all.count)
         // A real formula: at most one match per symbol, each one a match of range mode on that last bar.
         let latest = try await realScan(store).execute(request(.all, mode: .latest, source: crossSource, name: "cross"))
         let range = try await realScan(store).execute(request(.all, source: crossSource, name: "cross"))
-        #expect(Dictionary(grouping: latest.signals.matches, by: \.symbol).values.allSatisfy { Set($0.map(\.timestamp)).count == 1 })
+        #expect(
+            Dictionary(grouping: latest.signals.matches, by: \.symbol).values.allSatisfy {
+                Set($0.map(\.timestamp)).count == 1
+            }
+        )
         #expect(latest.signals.matches == range.signals.matches.filter { $0.timestamp.description == "2022-09-19" })
     }
 
     @Test func statisticsConsistentWithMatches() async throws {
-        let result = try await realScan(try SampleStore.store()).execute(request(.all, source: crossSource, name: "cross"))
+        let result = try await realScan(try SampleStore.store()).execute(
+            request(.all, source: crossSource, name: "cross")
+        )
         let m = result.signals.matches
         // The peer (pandas + TA-Lib) counts 233 golden and 986 dead crosses on the sample in this range.
         #expect(result.statistics.bySignalType == ["golden": 233, "dead": 986])
@@ -194,7 +225,9 @@ struct ScanScenarioTests {
         #expect(result.statistics.bySymbol.values.reduce(0, +) == m.count)
         #expect(result.statistics.byDate.values.reduce(0, +) == m.count)
         #expect(result.statistics.bySymbol == Dictionary(grouping: m, by: \.symbol).mapValues(\.count))
-        #expect(result.statistics.byDate == Dictionary(grouping: m, by: { $0.timestamp.description }).mapValues(\.count))
+        #expect(
+            result.statistics.byDate == Dictionary(grouping: m, by: { $0.timestamp.description }).mapValues(\.count)
+        )
         #expect(result.signals.symbolsWithMatches == Set(m.map(\.symbol)).count)
         #expect(result.signals.totalSymbols == SampleUniverse.all.count)
         // Sorted by timestamp, then symbol, then signal.
@@ -226,16 +259,30 @@ struct ScanScenarioTests {
         var req = request(.all)
         req.dateRange = nil
         let range = try await realScan(try SampleStore.store()).dateRange(for: req)
-        #expect(range == DateRange(from: CalendarDay(year: 2021, month: 9, day: 19)!, to: CalendarDay(year: 2022, month: 9, day: 19)!))
+        #expect(
+            range
+                == DateRange(
+                    from: CalendarDay(year: 2021, month: 9, day: 19)!,
+                    to: CalendarDay(year: 2022, month: 9, day: 19)!
+                )
+        )
     }
 
     @Test func inProcessEngineGivesTheSameResultsWithAnyThreadsAndChunks() async throws {
         let store = try SampleStore.store()
         let symbols = SampleUniverse.all + ["999999"]
         let job = ProcessingJob(
-            id: "j", symbols: symbols, timeframe: .daily, dateRange: testRange,
-            formula: Formula(name: "cross", source: crossSource))
-        let plan = try FormulaPlan.compile(source: job.formula.source, name: job.formula.name, parameters: job.parameters)
+            id: "j",
+            symbols: symbols,
+            timeframe: .daily,
+            dateRange: testRange,
+            formula: Formula(name: "cross", source: crossSource)
+        )
+        let plan = try FormulaPlan.compile(
+            source: job.formula.source,
+            name: job.formula.name,
+            parameters: job.parameters
+        )
         let scanner = SymbolScanner(plan: plan, job: job)
         let sequential = symbols.map { scanner.scan(symbol: $0, bars: store) }.sorted { $0.symbol < $1.symbol }
         #expect(sequential.reduce(0) { $0 + $1.matches.count } == 233 + 986)

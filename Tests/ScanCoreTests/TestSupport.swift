@@ -100,20 +100,34 @@ let crossSource = """
     """
 
 /// The sample's last two years and a bit (its last session is 2022-09-19).
-let testRange = DateRange(from: CalendarDay(year: 2020, month: 1, day: 1)!, to: CalendarDay(year: 2022, month: 9, day: 19)!)
+let testRange = DateRange(
+    from: CalendarDay(year: 2020, month: 1, day: 1)!,
+    to: CalendarDay(year: 2022, month: 9, day: 19)!
+)
 
 func request(
-    _ criteria: SymbolCriteria, mode: ScanMode = .range, source: String = f1Source, name: String = "f1",
+    _ criteria: SymbolCriteria,
+    mode: ScanMode = .range,
+    source: String = f1Source,
+    name: String = "f1",
     range: DateRange = testRange
 ) -> BatchScanRequest {
     BatchScanRequest(
-        symbolCriteria: criteria, timeframe: .daily, dateRange: range, formula: Formula(name: name, source: source),
-        mode: mode)
+        symbolCriteria: criteria,
+        timeframe: .daily,
+        dateRange: range,
+        formula: Formula(name: name, source: source),
+        mode: mode
+    )
 }
 
 /// The real store behind the scan, with the real in-process engine.
 func realScan(_ store: MarketDataStore, threads: Int = 2, chunkSize: Int? = nil) -> BatchScanUseCase {
-    BatchScanUseCase(symbols: store, bars: store, engine: InProcessEngine(bars: store, threads: threads, chunkSize: chunkSize))
+    BatchScanUseCase(
+        symbols: store,
+        bars: store,
+        engine: InProcessEngine(bars: store, threads: threads, chunkSize: chunkSize)
+    )
 }
 
 // MARK: - Thin wrappers for injected failures
@@ -151,7 +165,11 @@ final class InstrumentedStore: SymbolRepository, BarRepository, Sendable {
     }
 
     func scan(threads: Int = 2, chunkSize: Int? = nil) -> BatchScanUseCase {
-        BatchScanUseCase(symbols: self, bars: self, engine: InProcessEngine(bars: self, threads: threads, chunkSize: chunkSize))
+        BatchScanUseCase(
+            symbols: self,
+            bars: self,
+            engine: InProcessEngine(bars: self, threads: threads, chunkSize: chunkSize)
+        )
     }
 }
 
@@ -164,7 +182,9 @@ struct FailingEngine: ProcessingEngine {
     }
 
     func processBatch(
-        _ job: ProcessingJob, progress: @escaping @Sendable (ScanProgress) -> Void, cancellation: CancellationToken
+        _ job: ProcessingJob,
+        progress: @escaping @Sendable (ScanProgress) -> Void,
+        cancellation: CancellationToken
     ) async throws -> [SymbolResult] {
         throw Failure(description: message)
     }
@@ -196,7 +216,9 @@ final class ReadBackRepository: ScanSessionRepository {
     }
 
     func session(id: String) async throws -> ScanSession? { try await store.session(id: id) }
-    func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] { try await store.list(status: status, limit: limit) }
+    func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
+        try await store.list(status: status, limit: limit)
+    }
 }
 
 /// A temporary directory removed when the value goes away.

@@ -22,9 +22,11 @@ struct ScanBinary {
         p.executableURL = url
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["MARKETSCAN_DB"] = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).sqlite").path
+        env["MARKETSCAN_DB"] =
+            FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).sqlite").path
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()

@@ -14,7 +14,9 @@ import Testing
 /// then review the diff (and cross-check it against pandas + TA-Lib as the README says).
 @Suite("Golden outputs of scan run --local", .timeLimit(.minutes(1)))
 struct GoldenOutputTests {
-    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Golden"
+    )
     static let update = ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1"
 
     /// The bundled sample in a temporary database file, built once per test process.
@@ -29,12 +31,14 @@ struct GoldenOutputTests {
     }
 
     func scanRun(format: String, extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ScanBinary.run([
-            "run", "--local", "--db", try Self.sampleDatabase.get(),
-            "--formula-file", Self.goldenDirectory.appendingPathComponent("f1_rsi.formula").path,
-            "--symbols", "005930,000660,000990,035720,999999", "--from", "2020-01-01", "--to", "2022-09-19",
-            "--format", format,
-        ] + extra)
+        try ScanBinary.run(
+            [
+                "run", "--local", "--db", try Self.sampleDatabase.get(),
+                "--formula-file", Self.goldenDirectory.appendingPathComponent("f1_rsi.formula").path,
+                "--symbols", "005930,000660,000990,035720,999999", "--from", "2020-01-01", "--to", "2022-09-19",
+                "--format", format,
+            ] + extra
+        )
     }
 
     /// Replaces the run-dependent values of a JSON result document.
@@ -85,12 +89,16 @@ struct GoldenOutputTests {
     /// multiplies by 1/period where its C source divides by period).
     @Test func goldenCSVAgreesWithPandasAndTALib() throws {
         let csv = try String(contentsOf: Self.goldenDirectory.appendingPathComponent("f1_rsi.csv"), encoding: .utf8)
-        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(rows.map { "\($0[0]) \($0[2])" } == [
-            "000660 2020-06-03", "000990 2020-07-06", "000660 2020-07-30", "035720 2020-11-06", "000990 2020-12-22",
-            "000990 2021-04-20", "005930 2021-06-03", "000990 2021-06-04", "005930 2021-08-04", "000990 2022-03-21",
-            "000990 2022-08-26",
-        ])
+        let rows = csv.split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        #expect(
+            rows.map { "\($0[0]) \($0[2])" } == [
+                "000660 2020-06-03", "000990 2020-07-06", "000660 2020-07-30", "035720 2020-11-06", "000990 2020-12-22",
+                "000990 2021-04-20", "005930 2021-06-03", "000990 2021-06-04", "005930 2021-08-04", "000990 2022-03-21",
+                "000990 2022-08-26",
+            ]
+        )
         let talib: [String: (close: Double, rsi: Double)] = [
             "000660 2020-06-03": (88700, 62.0862591777624),
             "000990 2022-08-26": (46500, 55.56976806546239),

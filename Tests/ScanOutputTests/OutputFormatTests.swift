@@ -9,15 +9,28 @@ func fixedResult() -> BatchScanResult {
     let d1 = BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 16)!)
     let d2 = BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 19)!)
     let results = [
-        SymbolResult(symbol: "005930", matches: [
-            SignalMatch(symbol: "005930", timestamp: d2, signal: "golden", close: 54_400, values: ["rsi14": 41.25]),
-        ], barsScanned: 2),
-        SymbolResult(symbol: "000660", matches: [
-            SignalMatch(symbol: "000660", timestamp: d1, signal: "dead", close: 91_000, values: ["rsi14": .nan]),
-        ], barsScanned: 2),
+        SymbolResult(
+            symbol: "005930",
+            matches: [
+                SignalMatch(symbol: "005930", timestamp: d2, signal: "golden", close: 54_400, values: ["rsi14": 41.25])
+            ],
+            barsScanned: 2
+        ),
+        SymbolResult(
+            symbol: "000660",
+            matches: [
+                SignalMatch(symbol: "000660", timestamp: d1, signal: "dead", close: 91_000, values: ["rsi14": .nan])
+            ],
+            barsScanned: 2
+        ),
         SymbolResult(symbol: "999999", error: "unknown symbol '999999'"),
     ]
-    return BatchScanUseCase.result(jobId: "job-1", results: results, processingTime: .milliseconds(12), cancelled: false)
+    return BatchScanUseCase.result(
+        jobId: "job-1",
+        results: results,
+        processingTime: .milliseconds(12),
+        cancelled: false
+    )
 }
 
 let names = ["005930": "삼성전자", "000660": "SK하이닉스"]
@@ -26,14 +39,22 @@ let names = ["005930": "삼성전자", "000660": "SK하이닉스"]
 struct OutputFormatTests {
     @Test func goldenJSON() throws {
         let json = try ResultRenderer.json(ResultDocument(fixedResult()))
-        let golden = #"{"errors":[{"message":"unknown symbol '999999'","symbol":"999999"}],"errors_count":1,"job_id":"job-1","processing_time_ms":12,"signals":{"matches":[{"close":91000,"signal":"dead","symbol":"000660","timestamp":"2022-09-16","values":{"rsi14":null}},{"close":54400,"signal":"golden","symbol":"005930","timestamp":"2022-09-19","values":{"rsi14":41.25}}],"symbols_with_matches":2,"total_matches":2,"total_symbols":3},"statistics":{"by_date":{"2022-09-16":1,"2022-09-19":1},"by_signal_type":{"dead":1,"golden":1},"by_symbol":{"000660":1,"005930":1},"total":2},"status":"completed"}"#
+        let golden =
+            #"{"errors":[{"message":"unknown symbol '999999'","symbol":"999999"}],"errors_count":1,"job_id":"job-1","processing_time_ms":12,"signals":{"matches":[{"close":91000,"signal":"dead","symbol":"000660","timestamp":"2022-09-16","values":{"rsi14":null}},{"close":54400,"signal":"golden","symbol":"005930","timestamp":"2022-09-19","values":{"rsi14":41.25}}],"symbols_with_matches":2,"total_matches":2,"total_symbols":3},"statistics":{"by_date":{"2022-09-16":1,"2022-09-19":1},"by_signal_type":{"dead":1,"golden":1},"by_symbol":{"000660":1,"005930":1},"total":2},"status":"completed"}"#
         #expect(json == golden + "\n")
     }
 
     @Test func jsonDecodesBackToTheSameResult() throws {
         var result = fixedResult()
         result.signals.matches.append(
-            SignalMatch(symbol: "INDA", timestamp: BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!, signal: "dead", close: 56.25, values: [:]))
+            SignalMatch(
+                symbol: "INDA",
+                timestamp: BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!,
+                signal: "dead",
+                close: 56.25,
+                values: [:]
+            )
+        )
         result.signals.totalMatches += 1
         let doc = ResultDocument(result, sessionId: "s-1", status: .cancelled)
         let back = try ResultDocument.decode(try doc.jsonData())
@@ -51,23 +72,33 @@ struct OutputFormatTests {
     }
 
     @Test func goldenCSV() {
-        let csv = ResultRenderer.csv(ResultDocument(fixedResult()), context: OutputContext(names: names, columns: ["rsi14"]))
-        #expect(csv == """
-            symbol,name,timestamp,signal,close,rsi14
-            000660,SK하이닉스,2022-09-16,dead,91000,
-            005930,삼성전자,2022-09-19,golden,54400,41.25
+        let csv = ResultRenderer.csv(
+            ResultDocument(fixedResult()),
+            context: OutputContext(names: names, columns: ["rsi14"])
+        )
+        #expect(
+            csv == """
+                symbol,name,timestamp,signal,close,rsi14
+                000660,SK하이닉스,2022-09-16,dead,91000,
+                005930,삼성전자,2022-09-19,golden,54400,41.25
 
-            """)
+                """
+        )
     }
 
     @Test func csvQuotesFieldsWithCommasAndQuotes() {
         let csv = ResultRenderer.csv(
-            ResultDocument(fixedResult()), context: OutputContext(names: ["005930": "Samsung, \"SEC\""], columns: ["rsi14"]))
+            ResultDocument(fixedResult()),
+            context: OutputContext(names: ["005930": "Samsung, \"SEC\""], columns: ["rsi14"])
+        )
         #expect(csv.contains(#"005930,"Samsung, ""SEC""",2022-09-19"#))
     }
 
     @Test func tableAlignsWideCharactersAndSummarises() {
-        let table = ResultRenderer.table(ResultDocument(fixedResult()), context: OutputContext(names: names, columns: ["rsi14"]))
+        let table = ResultRenderer.table(
+            ResultDocument(fixedResult()),
+            context: OutputContext(names: names, columns: ["rsi14"])
+        )
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines[0].hasPrefix("SYMBOL  NAME"))
         // Every row of the table ends its DATE column at the same terminal column.
@@ -80,7 +111,9 @@ struct OutputFormatTests {
         #expect(lines[2].contains("91,000") && lines[2].hasSuffix("-"))
         #expect(lines[3].contains("54,400") && lines[3].hasSuffix("41.25"))
         #expect(table.contains("999999: unknown symbol '999999'"))
-        #expect(lines.last(where: { !$0.isEmpty }) == "3 symbols scanned · 2 with matches · 2 matches · 1 error · 12 ms")
+        #expect(
+            lines.last(where: { !$0.isEmpty }) == "3 symbols scanned · 2 with matches · 2 matches · 1 error · 12 ms"
+        )
     }
 
     @Test func longTablesAreCutWithANote() {

@@ -7,13 +7,21 @@ import Testing
 func sampleResult(matches: Int) -> BatchScanResult {
     let ms = (0..<matches).map { i in
         SignalMatch(
-            symbol: "S\(i % 3)", timestamp: BarTimestamp(day: CalendarDay("2022-01-03")!.adding(days: i)), signal: "sig",
-            close: Double(100 + i), values: ["rsi": Double(i), "undef": .nan])
+            symbol: "S\(i % 3)",
+            timestamp: BarTimestamp(day: CalendarDay("2022-01-03")!.adding(days: i)),
+            signal: "sig",
+            close: Double(100 + i),
+            values: ["rsi": Double(i), "undef": .nan]
+        )
     }
     let signals = AggregatedSignals(totalSymbols: 3, symbolsWithMatches: 3, totalMatches: ms.count, matches: ms)
     return BatchScanResult(
-        jobId: "job", signals: signals, statistics: SignalAggregator.statistics(signals), processingTimeMs: 1.5,
-        errors: [SymbolError(symbol: "X", message: "unknown symbol")])
+        jobId: "job",
+        signals: signals,
+        statistics: SignalAggregator.statistics(signals),
+        processingTimeMs: 1.5,
+        errors: [SymbolError(symbol: "X", message: "unknown symbol")]
+    )
 }
 
 @Suite struct DocumentTests {
@@ -29,12 +37,21 @@ func sampleResult(matches: Int) -> BatchScanResult {
 
     @Test func sessionDocumentHasTheDesignFields() throws {
         let request = BatchScanRequest(
-            symbolCriteria: SymbolCriteria(symbols: ["005930"]), timeframe: .daily,
+            symbolCriteria: SymbolCriteria(symbols: ["005930"]),
+            timeframe: .daily,
             dateRange: DateRange(from: CalendarDay("2022-01-03")!, to: CalendarDay("2022-03-31")!),
-            formula: Formula(name: "f", source: "close > open"), parameters: ["n": .number(2)], mode: .range)
+            formula: Formula(name: "f", source: "close > open"),
+            parameters: ["n": .number(2)],
+            mode: .range
+        )
         var session = ScanSession(
-            id: "s-1", status: .running, request: request, progress: ScanProgress(completed: 3, total: 10, matchesSoFar: 4),
-            createdAt: Date(timeIntervalSince1970: 1_700_000_000), startedAt: Date(timeIntervalSince1970: 1_700_000_001))
+            id: "s-1",
+            status: .running,
+            request: request,
+            progress: ScanProgress(completed: 3, total: 10, matchesSoFar: 4),
+            createdAt: Date(timeIntervalSince1970: 1_700_000_000),
+            startedAt: Date(timeIntervalSince1970: 1_700_000_001)
+        )
         let doc = SessionDocument(session)
         let bytes = try JSONCoding.encode(doc)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
@@ -82,9 +99,16 @@ func sampleResult(matches: Int) -> BatchScanResult {
     }
 
     @Test func pingAndListRepliesUseSnakeCase() throws {
-        let ping = PingReply(uptimeS: 2.5, nodes: [NodeDocument(name: "n1", threads: 4, lastSeenMsAgo: 120, chunksDone: 7)], sessionsRunning: 1)
+        let ping = PingReply(
+            uptimeS: 2.5,
+            nodes: [NodeDocument(name: "n1", threads: 4, lastSeenMsAgo: 120, chunksDone: 7)],
+            sessionsRunning: 1
+        )
         let text = String(decoding: try JSONCoding.encode(ping), as: UTF8.self)
-        for key in ["\"version\":\"MSCAN/1\"", "\"uptime_s\":2.5", "\"last_seen_ms_ago\":120", "\"chunks_done\":7", "\"sessions_running\":1", "\"threads\":4"] {
+        for key in [
+            "\"version\":\"MSCAN/1\"", "\"uptime_s\":2.5", "\"last_seen_ms_ago\":120", "\"chunks_done\":7",
+            "\"sessions_running\":1", "\"threads\":4",
+        ] {
             #expect(text.contains(key), "\(text)")
         }
         let back = try JSONCoding.decode(PingReply.self, from: Array(text.utf8))
@@ -92,7 +116,15 @@ func sampleResult(matches: Int) -> BatchScanResult {
     }
 
     @Test func eventsHaveTopicAndSeq() throws {
-        let e = EventDocument(sessionId: "abc", event: .progress, status: "running", completed: 5, total: 9, matchesSoFar: 2, seq: 3)
+        let e = EventDocument(
+            sessionId: "abc",
+            event: .progress,
+            status: "running",
+            completed: 5,
+            total: 9,
+            matchesSoFar: 2,
+            seq: 3
+        )
         let frames = try EventCodec.encode(e)
         #expect(String(decoding: frames[0], as: UTF8.self) == "scan.abc.progress")
         #expect(frames[0].starts(with: Array(EventCodec.prefix(sessionId: "abc").utf8)))

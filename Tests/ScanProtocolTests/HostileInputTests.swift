@@ -16,12 +16,19 @@ struct HostileInputTests {
     @Test func aResultWithATimestampOutsideTheCalendarIsRefused() {
         for (epoch, offset) in [(Int64(1) << 62, Int32(0)), (Int64(0), Int32.max), (Int64.min, Int32(0))] {
             let match = SignalMatch(
-                symbol: "A", timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: true),
-                signal: "s", close: 1)
+                symbol: "A",
+                timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: true),
+                signal: "s",
+                close: 1
+            )
             let frame = NodeMessage.result(
                 ChunkResultMessage(
-                    jobId: "j", chunkIndex: 0, attempt: 1, nodeName: "evil",
-                    results: [SymbolResult(symbol: "A", matches: [match], barsScanned: 1)])
+                    jobId: "j",
+                    chunkIndex: 0,
+                    attempt: 1,
+                    nodeName: "evil",
+                    results: [SymbolResult(symbol: "A", matches: [match], barsScanned: 1)]
+                )
             ).encode()
             #expect(throws: WireFormatError.self) { try NodeMessage.decode(frame) }
         }

@@ -33,15 +33,22 @@ extension SplitMix64 {
 func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
     var params: [String: ParameterValue] = [:]
     for _ in 0..<Int.random(in: 0...3, using: &g) {
-        params[g.text()] = Bool.random(using: &g) ? .bool(Bool.random(using: &g)) : .number(Double.random(in: -100...100, using: &g))
+        params[g.text()] =
+            Bool.random(using: &g) ? .bool(Bool.random(using: &g)) : .number(Double.random(in: -100...100, using: &g))
     }
     let from = CalendarDay(daysSinceEpoch: Int32.random(in: -1000...20000, using: &g))
     return ChunkMessage(
-        jobId: g.text(), chunkIndex: Int.random(in: 0...10_000, using: &g), attempt: Int.random(in: 1...5, using: &g),
+        jobId: g.text(),
+        chunkIndex: Int.random(in: 0...10_000, using: &g),
+        attempt: Int.random(in: 1...5, using: &g),
         symbols: (0..<Int.random(in: 0...40, using: &g)).map { _ in g.text(max: 8) },
-        timeframe: Timeframe.allCases.randomElement(using: &g)!, dateRange: DateRange(from: from, to: from.adding(days: 30)),
-        formula: Formula(name: g.text(), source: g.text(max: 200)), parameters: params,
-        mode: Bool.random(using: &g) ? .range : .latest, lookback: Int.random(in: 0...5000, using: &g))
+        timeframe: Timeframe.allCases.randomElement(using: &g)!,
+        dateRange: DateRange(from: from, to: from.adding(days: 30)),
+        formula: Formula(name: g.text(), source: g.text(max: 200)),
+        parameters: params,
+        mode: Bool.random(using: &g) ? .range : .latest,
+        lookback: Int.random(in: 0...5000, using: &g)
+    )
 }
 
 func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
@@ -57,16 +64,28 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
                 symbol: symbol,
                 timestamp: BarTimestamp(
                     epochSeconds: Int64.random(in: -1_000_000...2_000_000_000, using: &g),
-                    utcOffsetSeconds: intraday ? Int32.random(in: -43200...50400, using: &g) : 0, isIntraday: intraday),
-                signal: signals.randomElement(using: &g)!, close: Double.random(in: 0...1e6, using: &g), values: values)
+                    utcOffsetSeconds: intraday ? Int32.random(in: -43200...50400, using: &g) : 0,
+                    isIntraday: intraday
+                ),
+                signal: signals.randomElement(using: &g)!,
+                close: Double.random(in: 0...1e6, using: &g),
+                values: values
+            )
         }
         return SymbolResult(
-            symbol: symbol, matches: matches, error: Bool.random(using: &g) ? nil : g.text(max: 50),
-            barsScanned: Int.random(in: 0...100_000, using: &g))
+            symbol: symbol,
+            matches: matches,
+            error: Bool.random(using: &g) ? nil : g.text(max: 50),
+            barsScanned: Int.random(in: 0...100_000, using: &g)
+        )
     }
     return ChunkResultMessage(
-        jobId: g.text(), chunkIndex: Int.random(in: 0...500, using: &g), attempt: Int.random(in: 1...3, using: &g),
-        nodeName: g.text(), results: results)
+        jobId: g.text(),
+        chunkIndex: Int.random(in: 0...500, using: &g),
+        attempt: Int.random(in: 1...3, using: &g),
+        nodeName: g.text(),
+        results: results
+    )
 }
 
 @Suite struct NodeMessageTests {
@@ -89,8 +108,13 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
 
     @Test func heartbeatAndCancelRoundTrip() throws {
         let hb = HeartbeatMessage(
-            nodeName: "node-1", incarnation: 0xDEAD_BEEF_0102, threads: 8, chunksDone: 123, inFlight: 2,
-            held: [ChunkRef(jobId: "j", chunkIndex: 3), ChunkRef(jobId: "k", chunkIndex: 0)])
+            nodeName: "node-1",
+            incarnation: 0xDEAD_BEEF_0102,
+            threads: 8,
+            chunksDone: 123,
+            inFlight: 2,
+            held: [ChunkRef(jobId: "j", chunkIndex: 3), ChunkRef(jobId: "k", chunkIndex: 0)]
+        )
         #expect(try NodeMessage.decode(NodeMessage.heartbeat(hb).encode()) == .heartbeat(hb))
         let c = NodeMessage.cancel(CancelMessage(jobId: "job-9"))
         #expect(try NodeMessage.decode(c.encode()) == c)
@@ -98,7 +122,9 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
 
     @Test func everyTruncationThrows() {
         var g = SplitMix64(state: 3)
-        let messages: [NodeMessage] = [.chunk(randomChunk(&g)), .result(randomResult(&g)), .cancel(CancelMessage(jobId: "j"))]
+        let messages: [NodeMessage] = [
+            .chunk(randomChunk(&g)), .result(randomResult(&g)), .cancel(CancelMessage(jobId: "j")),
+        ]
         for m in messages {
             let bytes = m.encode()
             for n in 0..<bytes.count {

@@ -68,7 +68,11 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
     func requestIdIsAnyScalarAndEchoed(body: String, id: JSONScalar) throws {
         let d = RequestCodec.decode(routerFrames: routerFrames("PING", body))
         #expect(d.requestId == id)
-        let frames = try ReplyCodec.ok(PingReply(uptimeS: 1, nodes: [], sessionsRunning: 0), envelope: d.envelope, requestId: d.requestId)
+        let frames = try ReplyCodec.ok(
+            PingReply(uptimeS: 1, nodes: [], sessionsRunning: 0),
+            envelope: d.envelope,
+            requestId: d.requestId
+        )
         #expect(frames.count == 5)
         let reply = try ReplyCodec.decode(Array(frames.dropFirst()))
         #expect(reply.isOK)
@@ -81,8 +85,10 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
         }
         #expect(ok("GET_SESSION", #"{"session_id": "s1"}"#) == .getSession(sessionId: "s1"))
         #expect(ok("CANCEL", #"{"session_id": "s1"}"#) == .cancel(sessionId: "s1"))
-        #expect(ok("GET_RESULT", #"{"session_id": "s1", "offset": 10, "limit": 5}"#)
-            == .getResult(sessionId: "s1", offset: 10, limit: 5))
+        #expect(
+            ok("GET_RESULT", #"{"session_id": "s1", "offset": 10, "limit": 5}"#)
+                == .getResult(sessionId: "s1", offset: 10, limit: 5)
+        )
         #expect(ok("GET_RESULT", #"{"session_id": "s1"}"#) == .getResult(sessionId: "s1", offset: 0, limit: nil))
         #expect(ok("LIST_SESSIONS", #"{"status": "running", "limit": 3}"#) == .listSessions(status: .running, limit: 3))
         #expect(ok("LIST_SESSIONS", "{}") == .listSessions(status: nil, limit: RequestCodec.defaultListLimit))
@@ -94,11 +100,16 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
 
     @Test func unknownVerbIsBadRequestAndKeepsRequestId() throws {
         let d = RequestCodec.decode(routerFrames: routerFrames("DELETE_ALL", #"{"request_id": 9}"#))
-        guard case .failure(let e) = d.result else { Issue.record("accepted"); return }
+        guard case .failure(let e) = d.result else {
+            Issue.record("accepted")
+            return
+        }
         #expect(e.code == .badRequest)
         #expect(e.message.contains("unknown verb 'DELETE_ALL'"))
         #expect(d.requestId == .integer(9))
-        let reply = try ReplyCodec.decode(Array(ReplyCodec.error(e, envelope: d.envelope, requestId: d.requestId).dropFirst()))
+        let reply = try ReplyCodec.decode(
+            Array(ReplyCodec.error(e, envelope: d.envelope, requestId: d.requestId).dropFirst())
+        )
         #expect(!reply.isOK)
         #expect(reply.error == e)
         #expect(reply.requestId == .integer(9))
@@ -118,16 +129,31 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
 
     @Test(arguments: [
         (#"{"formula": {"source": 5}}"#, "field 'formula.source' must be a string"),
-        (#"{"formula": {"source": "x"}, "criteria": {"symbols": "005930"}}"#, "field 'criteria.symbols' must be an array"),
-        (#"{"formula": {"source": "x"}, "criteria": {"symbols": ["a", 1]}}"#, "field 'criteria.symbols[1]' must be a string"),
-        (#"{"formula": {"source": "x"}, "criteria": {"min_market_cap": "big"}}"#, "field 'criteria.min_market_cap' must be a number"),
+        (
+            #"{"formula": {"source": "x"}, "criteria": {"symbols": "005930"}}"#,
+            "field 'criteria.symbols' must be an array"
+        ),
+        (
+            #"{"formula": {"source": "x"}, "criteria": {"symbols": ["a", 1]}}"#,
+            "field 'criteria.symbols[1]' must be a string"
+        ),
+        (
+            #"{"formula": {"source": "x"}, "criteria": {"min_market_cap": "big"}}"#,
+            "field 'criteria.min_market_cap' must be a number"
+        ),
         (#"{"formula": {"source": "x"}, "wait": "yes"}"#, "field 'wait' must be a boolean"),
-        (#"{"formula": {"source": "x"}, "parameters": {"fast": "5"}}"#, "field 'parameters.fast' must be a number or a boolean"),
+        (
+            #"{"formula": {"source": "x"}, "parameters": {"fast": "5"}}"#,
+            "field 'parameters.fast' must be a number or a boolean"
+        ),
         (#"{"formula": "x"}"#, "field 'formula' must be an object"),
         (#"{"criteria": {}}"#, "missing field 'formula'"),
         (#"{"formula": {"source": "x"}, "timeframe": "2d"}"#, "field 'timeframe' must be one of"),
         (#"{"formula": {"source": "x"}, "mode": "all"}"#, "field 'mode' must be 'range' or 'latest'"),
-        (#"{"formula": {"source": "x"}, "date_range": {"from": "2022-13-01", "to": "2022-12-31"}}"#, "field 'date_range.from' must be a date"),
+        (
+            #"{"formula": {"source": "x"}, "date_range": {"from": "2022-13-01", "to": "2022-12-31"}}"#,
+            "field 'date_range.from' must be a date"
+        ),
         (#"{"formula": {"source": "x"}, "date_range": {"from": "2022-02-01", "to": "2022-01-31"}}"#, "is after"),
         (#"{"formula": {"source": "  "}}"#, "field 'formula.source' must not be empty"),
         (#"{"formula": {"source": "x"}, "request_id": {"a": 1}}"#, "field 'request_id' must be a JSON scalar"),
@@ -173,9 +199,14 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
     }
 
     @Test func missingDelimiterIsBadRequestAndStillRoutable() {
-        let d = RequestCodec.decode(routerFrames: [[7, 7], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{}".utf8)])
+        let d = RequestCodec.decode(routerFrames: [
+            [7, 7], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{}".utf8),
+        ])
         #expect(d.envelope == [[7, 7], []])
-        guard case .failure(let e) = d.result else { Issue.record("accepted"); return }
+        guard case .failure(let e) = d.result else {
+            Issue.record("accepted")
+            return
+        }
         #expect(e.code == .badRequest)
         #expect(e.message.contains("delimiter"))
     }
@@ -199,8 +230,10 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
     }
 
     @Test func errorCodesAreStable() {
-        #expect(ProtocolErrorCode.allCases.map(\.rawValue).sorted()
-            == ["bad_request", "busy", "invalid_formula", "not_found", "too_large", "unsupported_version"])
+        #expect(
+            ProtocolErrorCode.allCases.map(\.rawValue).sorted()
+                == ["bad_request", "busy", "invalid_formula", "not_found", "too_large", "unsupported_version"]
+        )
         for code in ProtocolErrorCode.allCases {
             let body = ErrorBody(ProtocolError(code, "m"))
             #expect(body.protocolError == ProtocolError(code, "m"))
@@ -210,17 +243,32 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
     @Test func clientEncodingRoundTrips() throws {
         let body = RunScanBody(
             request: ScanRequestDocument(
-                formula: FormulaDocument(name: "f", source: "close > open"), criteria: CriteriaDocument(symbols: ["A"]),
-                timeframe: "1d", dateRange: DateRangeDocument(from: "2022-01-03", to: "2022-02-03"),
-                parameters: ["n": ParameterDocument(.number(3))], mode: "range"),
-            wait: true)
+                formula: FormulaDocument(name: "f", source: "close > open"),
+                criteria: CriteriaDocument(symbols: ["A"]),
+                timeframe: "1d",
+                dateRange: DateRangeDocument(from: "2022-01-03", to: "2022-02-03"),
+                parameters: ["n": ParameterDocument(.number(3))],
+                mode: "range"
+            ),
+            wait: true
+        )
         let frames = try RequestCodec.encode(.runScan, body, requestId: .integer(42))
         let d = RequestCodec.decode(routerFrames: [[1]] + frames)
         #expect(d.requestId == .integer(42))
-        guard case .success(.runScan(let req, true)) = d.result else { Issue.record("\(d.result)"); return }
-        #expect(ScanRequestDocument(req) == ScanRequestDocument(
-            formula: FormulaDocument(name: "f", source: "close > open"), criteria: CriteriaDocument(symbols: ["A"]),
-            timeframe: "1d", dateRange: DateRangeDocument(from: "2022-01-03", to: "2022-02-03"),
-            parameters: ["n": ParameterDocument(.number(3))], mode: "range"))
+        guard case .success(.runScan(let req, true)) = d.result else {
+            Issue.record("\(d.result)")
+            return
+        }
+        #expect(
+            ScanRequestDocument(req)
+                == ScanRequestDocument(
+                    formula: FormulaDocument(name: "f", source: "close > open"),
+                    criteria: CriteriaDocument(symbols: ["A"]),
+                    timeframe: "1d",
+                    dateRange: DateRangeDocument(from: "2022-01-03", to: "2022-02-03"),
+                    parameters: ["n": ParameterDocument(.number(3))],
+                    mode: "range"
+                )
+        )
     }
 }

@@ -8,12 +8,20 @@ import Testing
 @Suite struct ResultJSONWriterTests {
     static func session() -> ScanSession {
         let request = BatchScanRequest(
-            symbolCriteria: SymbolCriteria(symbols: ["005930"]), timeframe: .daily,
+            symbolCriteria: SymbolCriteria(symbols: ["005930"]),
+            timeframe: .daily,
             dateRange: DateRange(from: CalendarDay("2022-01-03")!, to: CalendarDay("2022-03-31")!),
-            formula: Formula(name: "f \"q\" / \\", source: "\"matches\":[] close > open"), parameters: [:], mode: .range)
+            formula: Formula(name: "f \"q\" / \\", source: "\"matches\":[] close > open"),
+            parameters: [:],
+            mode: .range
+        )
         return ScanSession(
-            id: "s-1", status: .completed, request: request, progress: ScanProgress(completed: 3, total: 3, matchesSoFar: 7),
-            createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+            id: "s-1",
+            status: .completed,
+            request: request,
+            progress: ScanProgress(completed: 3, total: 3, matchesSoFar: 7),
+            createdAt: Date(timeIntervalSince1970: 1_700_000_000)
+        )
     }
 
     static func document(matches: Int) -> ResultDocument {
@@ -57,7 +65,9 @@ import Testing
     }
 
     @Test func otherBodiesAreLeftToJSONEncoder() throws {
-        #expect(try ResultJSONWriter.encode(SessionReply(session: SessionDocument(Self.session())), requestId: nil) == nil)
+        #expect(
+            try ResultJSONWriter.encode(SessionReply(session: SessionDocument(Self.session())), requestId: nil) == nil
+        )
         #expect(try ResultJSONWriter.encode(["a": 1], requestId: nil) == nil)
     }
 }

@@ -1,14 +1,20 @@
 import Foundation
+import ScanProtocol
 import Testing
 import ZeroMQ
-import ScanProtocol
+
 @testable import ScanService
 
 /// CURVE on every socket with a ZAP allow-list: allowed clients and nodes work, others are refused.
 @Suite("CURVE security")
 struct CurveTests {
     /// A DEALER with CURVE client keys asking PING; `nil` when no reply comes in `seconds`.
-    private func ping(_ endpoint: String, client: CurveCertificate, serverKey: String, seconds: Double) async throws -> Reply? {
+    private func ping(
+        _ endpoint: String,
+        client: CurveCertificate,
+        serverKey: String,
+        seconds: Double
+    ) async throws -> Reply? {
         let loop = try ZMQLoop(context: try ZMQContext(), name: "curve-client")
         defer { Task { await loop.shutdown() } }
         var options = SocketOptions()
@@ -30,18 +36,29 @@ struct CurveTests {
         let client = try CurveCertificate.generate()
         let node = try CurveCertificate.generate()
         let stranger = try CurveCertificate.generate()
-        try await withCluster(nodes: 0, configure: {
-            $0.curve = CurveServerSecurity(certificate: server, allowedClientKeys: [client.publicKey, node.publicKey])
-        }) { cluster in
-            cluster.addNode(name: "secure-node", curve: CurveClientSecurity(certificate: node, serverKey: server.publicKey))
-            let reply = try #require(try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 10))
+        let setup: (inout ScanServiceConfiguration) -> Void = {
+            $0.curve = CurveServerSecurity(
+                certificate: server,
+                allowedClientKeys: [client.publicKey, node.publicKey]
+            )
+        }
+        try await withCluster(nodes: 0, configure: setup) { cluster in
+            cluster.addNode(
+                name: "secure-node",
+                curve: CurveClientSecurity(certificate: node, serverKey: server.publicKey)
+            )
+            let reply = try #require(
+                try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 10)
+            )
             #expect(reply.isOK)
             try await eventually(10, "the CURVE node is live") {
                 let r = try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 5)
                 return try r?.decode(PingReply.self).nodes.contains { $0.name == "secure-node" } == true
             }
             // Not on the allow-list: the handshake fails, no request ever reaches the service.
-            #expect(try await ping(cluster.endpoints.api, client: stranger, serverKey: server.publicKey, seconds: 1) == nil)
+            #expect(
+                try await ping(cluster.endpoints.api, client: stranger, serverKey: server.publicKey, seconds: 1) == nil
+            )
             // Plain TCP against a CURVE server: refused as well.
             let plain = try await withTimeout(5, "plain client") { () -> Bool in
                 let loop = try ZMQLoop(context: try ZMQContext(), name: "plain")

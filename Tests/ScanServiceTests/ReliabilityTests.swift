@@ -23,15 +23,22 @@ final class RecordingTransport: NodeTransport {
 
 func job(_ id: String, symbols: Int) -> ProcessingJob {
     ProcessingJob(
-        id: id, symbols: (0..<symbols).map { "S\($0)" }, timeframe: .daily,
+        id: id,
+        symbols: (0..<symbols).map { "S\($0)" },
+        timeframe: .daily,
         dateRange: DateRange(from: CalendarDay("2022-01-03")!, to: CalendarDay("2022-03-31")!),
-        formula: Formula(name: "f", source: "close > open"))
+        formula: Formula(name: "f", source: "close > open")
+    )
 }
 
 func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> ChunkResultMessage {
     ChunkResultMessage(
-        jobId: c.jobId, chunkIndex: c.chunkIndex, attempt: c.attempt, nodeName: node,
-        results: c.symbols.map { SymbolResult(symbol: $0, error: note, barsScanned: 1) })
+        jobId: c.jobId,
+        chunkIndex: c.chunkIndex,
+        attempt: c.attempt,
+        nodeName: node,
+        results: c.symbols.map { SymbolResult(symbol: $0, error: note, barsScanned: 1) }
+    )
 }
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct ReliabilityTests {
@@ -40,11 +47,18 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         let transport = RecordingTransport()
         let store = try SessionStore.inMemory()
         let engine = DistributedEngine(
-            transport: transport, jobs: store, nodes: NodeRegistry(timeout: .seconds(5)), leaseTimeout: .seconds(60),
-            maxAttempts: 2, chunksPerNode: 4, logger: quietLogger)
+            transport: transport,
+            jobs: store,
+            nodes: NodeRegistry(timeout: .seconds(5)),
+            leaseTimeout: .seconds(60),
+            maxAttempts: 2,
+            chunksPerNode: 4,
+            logger: quietLogger
+        )
         let dispatcher = Task { await engine.runDispatcher() }
         defer { dispatcher.cancel() }
-        let j = job("job-1", symbols: 20)  // no live node counts as one, 4 chunks each → chunks of 8 (the minimum): 3 chunks
+        // No live node counts as one, 4 chunks each → chunks of 8 (the minimum): 3 chunks.
+        let j = job("job-1", symbols: 20)
         let run = Task { try await engine.processBatch(j, progress: { _ in }, cancellation: CancellationToken()) }
 
         try await eventually(10, "3 chunks dispatched") { transport.sent.withLock { $0.count } == 3 }
@@ -55,11 +69,30 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
 
         #expect(await engine.accept(answer(first[0])) == .accepted)
         #expect(await engine.accept(answer(first[0], note: "late duplicate")) == .duplicate)
-        #expect(await engine.accept(ChunkResultMessage(jobId: "job-1", chunkIndex: 1, attempt: 1, nodeName: "x", results: []))
-            == .malformed("results do not match the chunk's 8 symbols"))
-        #expect(await engine.accept(answer(ChunkMessage(
-            jobId: "other", chunkIndex: 0, attempt: 1, symbols: [], timeframe: .daily, dateRange: j.dateRange,
-            formula: j.formula, parameters: [:], mode: .range, lookback: 0))) == .unknownJob)
+        #expect(
+            await engine.accept(
+                ChunkResultMessage(jobId: "job-1", chunkIndex: 1, attempt: 1, nodeName: "x", results: [])
+            )
+                == .malformed("results do not match the chunk's 8 symbols")
+        )
+        #expect(
+            await engine.accept(
+                answer(
+                    ChunkMessage(
+                        jobId: "other",
+                        chunkIndex: 0,
+                        attempt: 1,
+                        symbols: [],
+                        timeframe: .daily,
+                        dateRange: j.dateRange,
+                        formula: j.formula,
+                        parameters: [:],
+                        mode: .range,
+                        lookback: 0
+                    )
+                )
+            ) == .unknownJob
+        )
         #expect(try await store.chunkResults(jobId: "job-1").keys.sorted() == [0])
 
         // Leases of chunks 1 and 2 expire: both are dispatched again as attempt 2.
@@ -88,11 +121,18 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         let j = job("job-2", symbols: 24)
         try await store.saveJob(j, chunkSize: 8)
         try await store.saveChunkResult(
-            jobId: "job-2", chunkIndex: 1,
-            results: Array(j.symbols[8..<16]).map { SymbolResult(symbol: $0, error: "from before the restart") })
+            jobId: "job-2",
+            chunkIndex: 1,
+            results: Array(j.symbols[8..<16]).map { SymbolResult(symbol: $0, error: "from before the restart") }
+        )
         let engine = DistributedEngine(
-            transport: transport, jobs: store, nodes: NodeRegistry(timeout: .seconds(5)), leaseTimeout: .seconds(60),
-            maxAttempts: 3, logger: quietLogger)
+            transport: transport,
+            jobs: store,
+            nodes: NodeRegistry(timeout: .seconds(5)),
+            leaseTimeout: .seconds(60),
+            maxAttempts: 3,
+            logger: quietLogger
+        )
         let dispatcher = Task { await engine.runDispatcher() }
         defer { dispatcher.cancel() }
         let token = CancellationToken()
@@ -114,7 +154,8 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
 
     /// A node that takes chunks and vanishes: its chunks are dispatched again after the lease.
     @Test func chunksOfAVanishedNodeAreRedispatchedAfterTheLease() async throws {
-        try await withCluster(nodes: 0, configure: { $0.chunkLeaseTimeoutMs = 300 }) { cluster in
+        let setup: (inout ScanServiceConfiguration) -> Void = { $0.chunkLeaseTimeoutMs = 300 }
+        try await withCluster(nodes: 0, configure: setup) { cluster in
             // The black hole: a PULL that reads chunks and never answers.
             let holeLoop = try ZMQLoop(context: try ZMQContext(), name: "black-hole")
             var options = SocketOptions()
@@ -134,9 +175,14 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
                     try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
                         .session.status == "completed"
                 }
-                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(
+                    ResultReply.self
+                )
                 let local = ResultDocument(
-                    try await localResult(try started.session.request.validated()), sessionId: id, status: .completed)
+                    try await localResult(try started.session.request.validated()),
+                    sessionId: id,
+                    status: .completed
+                )
                 #expect(result.result.signals == local.signals)
                 #expect(result.result.errorsCount == 0)
             }
@@ -163,7 +209,10 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         let saved = try #require(try await sessions.job(id: id))
         let chunk0 = saved.job.chunks(size: saved.chunkSize)[0].symbols
         try await sessions.saveChunkResult(
-            jobId: id, chunkIndex: 0, results: chunk0.map { SymbolResult(symbol: $0, error: "persisted before restart") })
+            jobId: id,
+            chunkIndex: 0,
+            results: chunk0.map { SymbolResult(symbol: $0, error: "persisted before restart") }
+        )
 
         try await withCluster(nodes: 2, sessions: sessions) { cluster in
             try await withClient(cluster.endpoints.api) { client in
@@ -171,7 +220,9 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
                     try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
                         .session.status == "completed"
                 }
-                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(
+                    ResultReply.self
+                )
                 #expect(result.result.signals.totalSymbols == 48)
                 #expect(Set(result.result.errors.map(\.symbol)) == Set(chunk0))
                 #expect(result.result.errors.allSatisfy { $0.message == "persisted before restart" })

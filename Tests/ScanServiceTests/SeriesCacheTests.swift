@@ -15,14 +15,20 @@ private final class CountingBars: BarRepository {
         loads.withLock { $0.append(query.symbol) }
         let x = [Double](repeating: 1, count: bars)
         return BarSeries(
-            symbol: query.symbol, timeframe: query.timeframe, times: (0..<bars).map { Int64($0) * 86_400 },
-            columns: PriceColumns(open: x, high: x, low: x, close: x, volume: x))
+            symbol: query.symbol,
+            timeframe: query.timeframe,
+            times: (0..<bars).map { Int64($0) * 86_400 },
+            columns: PriceColumns(open: x, high: x, low: x, close: x, volume: x)
+        )
     }
 }
 
 @Suite("Engine node series cache")
 struct SeriesCacheTests {
-    let range = DateRange(from: CalendarDay(year: 2020, month: 1, day: 1)!, to: CalendarDay(year: 2020, month: 12, day: 31)!)
+    let range = DateRange(
+        from: CalendarDay(year: 2020, month: 1, day: 1)!,
+        to: CalendarDay(year: 2020, month: 12, day: 31)!
+    )
 
     private func query(_ symbol: String) -> BarQuery {
         BarQuery(symbol: symbol, timeframe: .daily, range: range, lookbackBars: 0)

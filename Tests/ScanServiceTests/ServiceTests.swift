@@ -15,7 +15,11 @@ import ZeroMQ
                 #expect(body.session.status == "completed")
                 let result = try #require(body.result)
                 let request = try body.session.request.validated()
-                let local = ResultDocument(try await localResult(request), sessionId: body.session.sessionId, status: .completed)
+                let local = ResultDocument(
+                    try await localResult(request),
+                    sessionId: body.session.sessionId,
+                    status: .completed
+                )
                 #expect(result.signals == local.signals)
                 #expect(result.statistics == local.statistics)
                 #expect(result.errors == local.errors)
@@ -50,8 +54,7 @@ import ZeroMQ
                 #expect(["pending", "running"].contains(started.session.status))
                 let id = started.session.sessionId
 
-                var events: [EventDocument] = []
-                try await withTimeout(20, "completed event") {
+                let events = try await withTimeout(20, "completed event") {
                     var got: [EventDocument] = []
                     while let m = try await sub.receive() {
                         let e = try EventCodec.decode(m.frames)
@@ -61,7 +64,7 @@ import ZeroMQ
                         if e.event == "completed" { break }
                     }
                     return got
-                }.forEach { events.append($0) }
+                }
                 #expect(events.map(\.seq) == Array(1...events.count))
                 #expect(events.contains { $0.event == "progress" })
                 #expect(events.last?.completed == 48)
@@ -69,12 +72,16 @@ import ZeroMQ
                 let progress = events.filter { $0.event == "progress" }.map(\.completed)
                 #expect(progress == progress.sorted())
 
-                let session = try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
+                let session = try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(
+                    SessionReply.self
+                )
                 #expect(session.session.status == "completed")
                 #expect(session.session.finishedAt != nil)
                 #expect(session.session.startedAt != nil)
 
-                let whole = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+                let whole = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(
+                    ResultReply.self
+                )
                 let total = whole.result.signals.matches.count
                 #expect(total == events.last?.matchesSoFar)
                 let page = try await client.request("GET_RESULT", #"{"session_id": "\#(id)", "offset": 2, "limit": 3}"#)
@@ -83,9 +90,13 @@ import ZeroMQ
                 #expect(page.result.signals.totalMatches == total)
                 #expect(page.result.statistics == whole.result.statistics)
 
-                let list = try await client.request("LIST_SESSIONS", #"{"status": "completed"}"#).decode(SessionListReply.self)
+                let list = try await client.request("LIST_SESSIONS", #"{"status": "completed"}"#).decode(
+                    SessionListReply.self
+                )
                 #expect(list.sessions.contains { $0.sessionId == id })
-                let running = try await client.request("LIST_SESSIONS", #"{"status": "running"}"#).decode(SessionListReply.self)
+                let running = try await client.request("LIST_SESSIONS", #"{"status": "running"}"#).decode(
+                    SessionListReply.self
+                )
                 #expect(!running.sessions.contains { $0.sessionId == id })
             }
         }
@@ -110,7 +121,8 @@ import ZeroMQ
     }
 
     @Test func everyBadInputGetsItsCodeAndTheServiceKeepsServing() async throws {
-        try await withCluster(nodes: 1, configure: { $0.maxRequestBytes = 4096 }) { cluster in
+        let setup: (inout ScanServiceConfiguration) -> Void = { $0.maxRequestBytes = 4096 }
+        try await withCluster(nodes: 1, configure: setup) { cluster in
             try await withClient(cluster.endpoints.api) { client in
                 func expectError(_ frames: [[UInt8]], _ code: ProtocolErrorCode, _ text: String) async throws {
                     try await client.sendRaw(frames)
@@ -121,24 +133,54 @@ import ZeroMQ
                 }
                 let v = Array("MSCAN/1".utf8)
                 try await expectError([[], v, Array("EXPLODE".utf8), Array("{}".utf8)], .badRequest, "unknown verb")
-                try await expectError([[], v, Array("PING".utf8), Array("{not json".utf8)], .badRequest, "malformed JSON")
                 try await expectError(
-                    [[], v, Array("GET_SESSION".utf8), Array(#"{"session_id": 5}"#.utf8)], .badRequest,
-                    "field 'session_id' must be a string")
-                try await expectError([[], Array("MSCAN/2".utf8), Array("PING".utf8), Array("{}".utf8)], .unsupportedVersion, "MSCAN/2")
+                    [[], v, Array("PING".utf8), Array("{not json".utf8)],
+                    .badRequest,
+                    "malformed JSON"
+                )
+                try await expectError(
+                    [[], v, Array("GET_SESSION".utf8), Array(#"{"session_id": 5}"#.utf8)],
+                    .badRequest,
+                    "field 'session_id' must be a string"
+                )
+                try await expectError(
+                    [[], Array("MSCAN/2".utf8), Array("PING".utf8), Array("{}".utf8)],
+                    .unsupportedVersion,
+                    "MSCAN/2"
+                )
                 try await expectError([[], v, Array("PING".utf8)], .badRequest, "missing frames")
                 try await expectError([[], [0xff, 0xfe, 0x00], [0x80, 0x81]], .badRequest, "binary")
                 try await expectError(
-                    [[], v, Array("PING".utf8), Array(("{\"pad\": \"" + String(repeating: "x", count: 10_000) + "\"}").utf8)],
-                    .tooLarge, "limit is 4096")
+                    [
+                        [], v, Array("PING".utf8),
+                        Array(("{\"pad\": \"" + String(repeating: "x", count: 10_000) + "\"}").utf8),
+                    ],
+                    .tooLarge,
+                    "limit is 4096"
+                )
                 try await expectError(
-                    [[], v, Array("RUN_SCAN".utf8), Array(runScanBody(formula: "smaa(close, 5) > 1", wait: false).utf8)],
-                    .invalidFormula, "smaa")
+                    [
+                        [], v, Array("RUN_SCAN".utf8),
+                        Array(runScanBody(formula: "smaa(close, 5) > 1", wait: false).utf8),
+                    ],
+                    .invalidFormula,
+                    "smaa"
+                )
                 try await expectError(
-                    [[], v, Array("GET_SESSION".utf8), Array(#"{"session_id": "nope"}"#.utf8)], .notFound, "nope")
+                    [[], v, Array("GET_SESSION".utf8), Array(#"{"session_id": "nope"}"#.utf8)],
+                    .notFound,
+                    "nope"
+                )
                 try await expectError(
-                    [[], v, Array("GET_RESULT".utf8), Array(#"{"session_id": "nope"}"#.utf8)], .notFound, "nope")
-                try await expectError([[], v, Array("CANCEL".utf8), Array(#"{"session_id": "nope"}"#.utf8)], .notFound, "nope")
+                    [[], v, Array("GET_RESULT".utf8), Array(#"{"session_id": "nope"}"#.utf8)],
+                    .notFound,
+                    "nope"
+                )
+                try await expectError(
+                    [[], v, Array("CANCEL".utf8), Array(#"{"session_id": "nope"}"#.utf8)],
+                    .notFound,
+                    "nope"
+                )
                 let ping = try await client.request("PING", "{}")
                 #expect(ping.isOK)
             }
@@ -147,7 +189,8 @@ import ZeroMQ
 
     @Test func busyBeyondTheRunningLimitAndCancelKeepsThePartialResult() async throws {
         // No nodes: the session waits for one, so it stays running until cancelled.
-        try await withCluster(nodes: 0, configure: { $0.maxRunningSessions = 1 }) { cluster in
+        let setup: (inout ScanServiceConfiguration) -> Void = { $0.maxRunningSessions = 1 }
+        try await withCluster(nodes: 0, configure: setup) { cluster in
             try await withClient(cluster.endpoints.api) { client in
                 let first = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
                 let second = try await client.request("RUN_SCAN", runScanBody(wait: false))
@@ -160,9 +203,13 @@ import ZeroMQ
                 let noResult = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#)
                 #expect(noResult.error?.code == .notFound)
 
-                let cancelled = try await client.request("CANCEL", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
+                let cancelled = try await client.request("CANCEL", #"{"session_id": "\#(id)"}"#).decode(
+                    SessionReply.self
+                )
                 #expect(cancelled.session.status == "cancelled")
-                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(
+                    ResultReply.self
+                )
                 #expect(result.result.status == "cancelled")
                 #expect(result.result.signals.totalSymbols == 0)
                 // The slot is free again.

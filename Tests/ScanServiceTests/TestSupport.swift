@@ -16,7 +16,11 @@ struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, failing with ``TimedOut`` after `seconds`.
-func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func withTimeout<T: Sendable>(
+    _ seconds: Double,
+    _ what: String,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
@@ -30,7 +34,11 @@ func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escapi
 }
 
 /// Polls `condition` every 20 ms until it holds, failing after `seconds`.
-func eventually(_ seconds: Double = 10, _ what: String, _ condition: @escaping @Sendable () async throws -> Bool) async throws {
+func eventually(
+    _ seconds: Double = 10,
+    _ what: String,
+    _ condition: @escaping @Sendable () async throws -> Bool
+) async throws {
     try await withTimeout(seconds, what) {
         while try await !condition() { try await Task.sleep(for: .milliseconds(20)) }
     }
@@ -69,8 +77,11 @@ final class Cluster: Sendable {
     let sessions: SessionStore
 
     init(
-        service: ScanService, serviceTask: Task<Void, any Error>, endpoints: ScanServiceConfiguration.Endpoints,
-        store: MarketDataStore, sessions: SessionStore
+        service: ScanService,
+        serviceTask: Task<Void, any Error>,
+        endpoints: ScanServiceConfiguration.Endpoints,
+        store: MarketDataStore,
+        sessions: SessionStore
     ) {
         self.service = service
         self.serviceTask = serviceTask
@@ -81,14 +92,22 @@ final class Cluster: Sendable {
     }
 
     static func start(
-        nodes: Int, sessions: SessionStore? = nil, configure: (inout ScanServiceConfiguration) -> Void = { _ in }
+        nodes: Int,
+        sessions: SessionStore? = nil,
+        configure: (inout ScanServiceConfiguration) -> Void = { _ in }
     ) async throws -> Cluster {
         let store = try TestMarket.store()
         let sessionStore = try sessions ?? SessionStore.inMemory()
         var config = ScanServiceConfiguration(endpoints: .ephemeral(), lingerMs: 0, nodeTimeoutMs: 5000)
         configure(&config)
         let service = ScanService(
-            configuration: config, symbols: store, bars: store, sessions: sessionStore, jobs: sessionStore, logger: quietLogger)
+            configuration: config,
+            symbols: store,
+            bars: store,
+            sessions: sessionStore,
+            jobs: sessionStore,
+            logger: quietLogger
+        )
         let task = Task { try await service.run() }
         let endpoints: ScanServiceConfiguration.Endpoints
         do {
@@ -98,7 +117,13 @@ final class Cluster: Sendable {
             task.cancel()
             throw error
         }
-        let cluster = Cluster(service: service, serviceTask: task, endpoints: endpoints, store: store, sessions: sessionStore)
+        let cluster = Cluster(
+            service: service,
+            serviceTask: task,
+            endpoints: endpoints,
+            store: store,
+            sessions: sessionStore
+        )
         for i in 0..<nodes { cluster.addNode(name: "node-\(i + 1)") }
         return cluster
     }
@@ -106,8 +131,15 @@ final class Cluster: Sendable {
     @discardableResult
     func addNode(name: String, threads: Int = 2, curve: CurveClientSecurity? = nil) -> EngineNode {
         let config = EngineNodeConfiguration(
-            jobsEndpoint: endpoints.jobs, resultsEndpoint: endpoints.results, controlEndpoint: endpoints.control,
-            threads: threads, name: name, heartbeatIntervalMs: 100, lingerMs: 0, curve: curve)
+            jobsEndpoint: endpoints.jobs,
+            resultsEndpoint: endpoints.results,
+            controlEndpoint: endpoints.control,
+            threads: threads,
+            name: name,
+            heartbeatIntervalMs: 100,
+            lingerMs: 0,
+            curve: curve
+        )
         let node = EngineNode(configuration: config, bars: store, logger: quietLogger)
         let task = Task { try await node.run() }
         nodes.withLock { $0.append((node, task)) }
@@ -139,7 +171,9 @@ final class Cluster: Sendable {
 
 /// Runs `body` with a cluster that is stopped afterwards, even when `body` throws.
 func withCluster(
-    nodes: Int, sessions: SessionStore? = nil, configure: (inout ScanServiceConfiguration) -> Void = { _ in },
+    nodes: Int,
+    sessions: SessionStore? = nil,
+    configure: (inout ScanServiceConfiguration) -> Void = { _ in },
     _ body: (Cluster) async throws -> Void
 ) async throws {
     let cluster = try await Cluster.start(nodes: nodes, sessions: sessions, configure: configure)
@@ -197,7 +231,8 @@ func withClient(_ endpoint: String, _ body: (RawClient) async throws -> Void) as
 }
 
 func runScanBody(symbols: [String]? = nil, formula: String = f1, wait: Bool, extra: String = "") -> String {
-    let criteria = symbols.map { "\"criteria\": {\"symbols\": [\($0.map { "\"\($0)\"" }.joined(separator: ","))]}," } ?? ""
+    let criteria =
+        symbols.map { "\"criteria\": {\"symbols\": [\($0.map { "\"\($0)\"" }.joined(separator: ","))]}," } ?? ""
     return """
         {"formula": {"name": "f1", "source": "\(formula)"}, \(criteria)
          "timeframe": "1d", "date_range": {"from": "2021-01-04", "to": "2022-09-19"}, "mode": "range",

@@ -8,14 +8,26 @@ import Testing
 @Suite struct PackedMatchesTests {
     static let matches = [
         SignalMatch(
-            symbol: "005930", timestamp: BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 19)!), signal: "golden",
-            close: 54_400, values: ["rsi14": 41.5, "gap": .nan]),
+            symbol: "005930",
+            timestamp: BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 19)!),
+            signal: "golden",
+            close: 54_400,
+            values: ["rsi14": 41.5, "gap": .nan]
+        ),
         SignalMatch(
-            symbol: "INDA", timestamp: BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!, signal: "dead",
-            close: -0.125, values: ["rsi14": 70.125]),
+            symbol: "INDA",
+            timestamp: BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!,
+            signal: "dead",
+            close: -0.125,
+            values: ["rsi14": 70.125]
+        ),
         SignalMatch(
-            symbol: "005930", timestamp: BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 20)!), signal: "dead",
-            close: .infinity, values: [:]),
+            symbol: "005930",
+            timestamp: BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 20)!),
+            signal: "dead",
+            close: .infinity,
+            values: [:]
+        ),
     ]
 
     static func same(_ a: [SignalMatch], _ b: [SignalMatch]) -> Bool {
@@ -52,7 +64,8 @@ import Testing
 
     @Test func aCorruptBlobIsAnErrorNotACrash() throws {
         var object = try #require(
-            try JSONSerialization.jsonObject(with: JSONEncoder().encode(PackedMatches(Self.matches))) as? [String: Any])
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(PackedMatches(Self.matches))) as? [String: Any]
+        )
         object["times"] = Data([1, 2, 3]).base64EncodedString()
         let data = try JSONSerialization.data(withJSONObject: object)
         #expect(throws: (any Error).self) { try JSONDecoder().decode(PackedMatches.self, from: data).unpacked() }

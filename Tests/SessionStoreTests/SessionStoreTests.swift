@@ -8,31 +8,51 @@ import Testing
 struct SessionStoreTests {
     static func sampleResult() -> BatchScanResult {
         let daily = SignalMatch(
-            symbol: "005930", timestamp: BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 19)!), signal: "golden",
-            close: 54_400, values: ["rsi14": 41.5, "gap": .nan])
+            symbol: "005930",
+            timestamp: BarTimestamp(day: CalendarDay(year: 2022, month: 9, day: 19)!),
+            signal: "golden",
+            close: 54_400,
+            values: ["rsi14": 41.5, "gap": .nan]
+        )
         let intraday = SignalMatch(
-            symbol: "INDA", timestamp: BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!, signal: "dead",
-            close: 56.25, values: ["rsi14": 70.125])
+            symbol: "INDA",
+            timestamp: BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!,
+            signal: "dead",
+            close: 56.25,
+            values: ["rsi14": 70.125]
+        )
         let signals = SignalAggregator.aggregate([
             SymbolResult(symbol: "005930", matches: [daily], barsScanned: 250),
             SymbolResult(symbol: "INDA", matches: [intraday], barsScanned: 390),
             SymbolResult(symbol: "999999", error: "unknown symbol '999999'"),
         ])
         return BatchScanResult(
-            jobId: "job-1", signals: signals, statistics: SignalAggregator.statistics(signals), processingTimeMs: 12.75,
-            errors: [SymbolError(symbol: "999999", message: "unknown symbol '999999'")])
+            jobId: "job-1",
+            signals: signals,
+            statistics: SignalAggregator.statistics(signals),
+            processingTimeMs: 12.75,
+            errors: [SymbolError(symbol: "999999", message: "unknown symbol '999999'")]
+        )
     }
 
     static func session(_ id: String, status: ScanStatus, created: Double) -> ScanSession {
         ScanSession(
-            id: id, status: status,
+            id: id,
+            status: status,
             request: BatchScanRequest(
-                symbolCriteria: SymbolCriteria(markets: ["KOSPI"], exclude: ["000660"]), timeframe: .daily,
-                dateRange: DateRange(from: CalendarDay(year: 2022, month: 1, day: 3)!, to: CalendarDay(year: 2022, month: 9, day: 19)!),
+                symbolCriteria: SymbolCriteria(markets: ["KOSPI"], exclude: ["000660"]),
+                timeframe: .daily,
+                dateRange: DateRange(
+                    from: CalendarDay(year: 2022, month: 1, day: 3)!,
+                    to: CalendarDay(year: 2022, month: 9, day: 19)!
+                ),
                 formula: Formula(name: "f1", source: "input fast = 5\nsignal up = close > sma(close, fast)"),
-                parameters: ["fast": .number(3), "strict": .bool(true)], mode: .latest),
+                parameters: ["fast": .number(3), "strict": .bool(true)],
+                mode: .latest
+            ),
             progress: ScanProgress(completed: 2, total: 3, matchesSoFar: 2),
-            createdAt: Date(timeIntervalSinceReferenceDate: created))
+            createdAt: Date(timeIntervalSinceReferenceDate: created)
+        )
     }
 
     @Test func sessionRoundTripsWithResultNaNAndIntradayTimestamps() async throws {
@@ -73,9 +93,17 @@ struct SessionStoreTests {
     @Test func jobAndChunkResultsAreStoredAndChunkSavesAreIdempotent() async throws {
         let store = try SessionStore.inMemory()
         let job = ProcessingJob(
-            id: "job-1", symbols: ["005930", "000660", "035720"], timeframe: .daily,
-            dateRange: DateRange(from: CalendarDay(year: 2022, month: 1, day: 3)!, to: CalendarDay(year: 2022, month: 9, day: 19)!),
-            formula: Formula(name: "f", source: "close > 1"), parameters: ["n": .number(2)], mode: .range)
+            id: "job-1",
+            symbols: ["005930", "000660", "035720"],
+            timeframe: .daily,
+            dateRange: DateRange(
+                from: CalendarDay(year: 2022, month: 1, day: 3)!,
+                to: CalendarDay(year: 2022, month: 9, day: 19)!
+            ),
+            formula: Formula(name: "f", source: "close > 1"),
+            parameters: ["n": .number(2)],
+            mode: .range
+        )
         try await store.saveJob(job, chunkSize: 2)
         let stored = try #require(try await store.job(id: "job-1"))
         #expect(stored.job == job)
@@ -84,12 +112,20 @@ struct SessionStoreTests {
 
         let r = Self.sampleResult()
         let chunk0 = [
-            SymbolResult(symbol: "005930", matches: r.signals.matches.filter { $0.symbol == "005930" }, barsScanned: 250),
+            SymbolResult(
+                symbol: "005930",
+                matches: r.signals.matches.filter { $0.symbol == "005930" },
+                barsScanned: 250
+            ),
             SymbolResult(symbol: "000660", error: "cannot read bars", barsScanned: 0),
         ]
         try await store.saveChunkResult(jobId: "job-1", chunkIndex: 0, results: chunk0)
         try await store.saveChunkResult(jobId: "job-1", chunkIndex: 0, results: [])  // a duplicate: ignored
-        try await store.saveChunkResult(jobId: "job-1", chunkIndex: 1, results: [SymbolResult(symbol: "035720", barsScanned: 250)])
+        try await store.saveChunkResult(
+            jobId: "job-1",
+            chunkIndex: 1,
+            results: [SymbolResult(symbol: "035720", barsScanned: 250)]
+        )
         let chunks = try await store.chunkResults(jobId: "job-1")
         #expect(chunks.keys.sorted() == [0, 1])
         #expect(chunks[0] == chunk0)
@@ -108,7 +144,9 @@ struct SessionStoreTests {
         // Another module's migrator on the same file, before and after ours.
         let other = try DatabasePool(path: path)
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("marketdata-v1") { db in try db.execute(sql: "CREATE TABLE symbols (symbol TEXT PRIMARY KEY)") }
+        migrator.registerMigration("marketdata-v1") { db in
+            try db.execute(sql: "CREATE TABLE symbols (symbol TEXT PRIMARY KEY)")
+        }
         try migrator.migrate(other)
 
         let store = try SessionStore(path: path)
@@ -118,7 +156,9 @@ struct SessionStoreTests {
         #expect(try await reopened.session(id: "a")?.status == .pending)
         let mode = try await other.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
-        let applied = try await other.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        let applied = try await other.read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
         #expect(applied == ["marketdata-v1", "sessions-v1"])
     }
 }

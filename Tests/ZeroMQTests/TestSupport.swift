@@ -55,7 +55,9 @@ private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
 /// The wait ends on time even if the operation ignores cancellation, so no test can hang.
 /// (It bounds a wait; it does not time anything.)
 func within<T: Sendable>(
-    _ seconds: Double = 10, _ what: String = "an operation", _ operation: @escaping @Sendable () async throws -> T
+    _ seconds: Double = 10,
+    _ what: String = "an operation",
+    _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let outcome = FirstOutcome(continuation)
@@ -66,7 +68,8 @@ func within<T: Sendable>(
             Task {
                 try? await Task.sleep(for: .seconds(seconds))
                 if !Task.isCancelled, outcome.finish(.failure(TimedOut(what: what))) { work.cancel() }
-            })
+            }
+        )
     }
 }
 
@@ -79,7 +82,9 @@ func receive(_ socket: ZMQSocket, _ seconds: Double = 10) async throws -> ZMQMes
 
 /// The next monitor event matching `predicate`, skipping others.
 func event(
-    in events: ZMQMonitorEvents, _ seconds: Double = 10, where predicate: @escaping @Sendable (ZMQSocketEvent) -> Bool
+    in events: ZMQMonitorEvents,
+    _ seconds: Double = 10,
+    where predicate: @escaping @Sendable (ZMQSocketEvent) -> Bool
 ) async throws -> ZMQSocketEvent {
     let found = try await within(seconds, "a monitor event") { () async throws -> ZMQSocketEvent? in
         for try await event in events where predicate(event) { return event }
@@ -114,7 +119,8 @@ func receiveAny(_ sockets: [ZMQSocket], _ seconds: Double = 10) async throws -> 
 
 /// A fresh context and loop for one test, shut down and terminated afterwards whatever happens.
 func withLoop<T>(
-    capacity: Int = 1024, _ body: (ZMQContext, ZMQLoop) async throws -> T
+    capacity: Int = 1024,
+    _ body: (ZMQContext, ZMQLoop) async throws -> T
 ) async throws -> T {
     let context = try ZMQContext()
     let loop = try ZMQLoop(context: context, name: "test", receiveBufferCapacity: capacity)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ZeroMQ
 
 @Suite("ZAP allow-list")
@@ -10,7 +11,9 @@ struct ZAPAuthenticatorTests {
             let client = try Curve.keyPair()
             let other = try Curve.keyPair()
             let auth = try await ZAPAuthenticator(
-                context: context, allowedClientKeys: [allowed ? client.publicKey : other.publicKey])
+                context: context,
+                allowedClientKeys: [allowed ? client.publicKey : other.publicKey]
+            )
             defer { Task { await auth.stop() } }
 
             var serverOptions = SocketOptions()
@@ -23,7 +26,11 @@ struct ZAPAuthenticatorTests {
             var clientOptions = SocketOptions()
             clientOptions.routingId = Array("c".utf8)
             clientOptions.curve = CurveOptions(
-                isServer: false, publicKey: client.publicKey, secretKey: client.secretKey, serverKey: server.publicKey)
+                isServer: false,
+                publicKey: client.publicKey,
+                secretKey: client.secretKey,
+                serverKey: server.publicKey
+            )
             let dealer = try await loop.makeSocket(.dealer, options: clientOptions, connectingTo: [endpoint])
             _ = try await dealer.trySend(.text("hello"))
             let outcome = try await event(in: events) {
@@ -56,7 +63,10 @@ struct ZAPAuthenticatorTests {
         let reply = ZAPAuthenticator.answer(.text("2.0", "id"), allowedClientKeys: [], domains: [])
         #expect(reply.frames[2] == Array("500".utf8))
         let plain = ZAPAuthenticator.answer(
-            .text("1.0", "7", "d", "127.0.0.1", "", "PLAIN", "u", "p"), allowedClientKeys: [], domains: [])
+            .text("1.0", "7", "d", "127.0.0.1", "", "PLAIN", "u", "p"),
+            allowedClientKeys: [],
+            domains: []
+        )
         #expect(plain.frames[1] == Array("7".utf8))
         #expect(plain.frames[2] == Array("400".utf8))
     }

@@ -135,7 +135,7 @@ struct ZeroMQPatternTests {
             let sender = try await loop.makeSocket(.pair, connectingTo: endpoints)
             // 1 MiB of varied bytes (a multiplicative hash, so no run or period shorter than 256).
             let large = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
-            let frames: [[UInt8]] = [[], Array(0 ... 255), [0], large, [], Array("end".utf8)]
+            let frames: [[UInt8]] = [[], Array(0...255), [0], large, [], Array("end".utf8)]
             try await sender.send(ZMQMessage(frames))
             try await sender.send(ZMQMessage([[]]))
             let received = try await receive(receiver)
@@ -151,7 +151,10 @@ struct ZeroMQPatternTests {
             var routerOptions = SocketOptions()
             routerOptions.maxMessageSize = 1024
             let (router, endpoints) = try await loop.makeSocket(
-                .router, options: routerOptions, binding: ["tcp://127.0.0.1:*"])
+                .router,
+                options: routerOptions,
+                binding: ["tcp://127.0.0.1:*"]
+            )
             var dealerOptions = SocketOptions()
             dealerOptions.routingId = Array("peer-1".utf8)
             dealerOptions.reconnectIntervalMs = 20
@@ -225,7 +228,11 @@ struct ZeroMQPatternTests {
             var clientOptions = SocketOptions()
             clientOptions.routingId = Array("secure".utf8)
             clientOptions.curve = CurveOptions(
-                isServer: false, publicKey: client.publicKey, secretKey: client.secretKey, serverKey: server.publicKey)
+                isServer: false,
+                publicKey: client.publicKey,
+                secretKey: client.secretKey,
+                serverKey: server.publicKey
+            )
             let dealer = try await loop.makeSocket(.dealer, options: clientOptions, connectingTo: [endpoint])
             try await dealer.send(.text("secret"))
             #expect(try await receive(router) == .text("secure", "secret"))
@@ -253,8 +260,11 @@ struct ZeroMQPatternTests {
 
             var clientOptions = SocketOptions()
             clientOptions.curve = CurveOptions(
-                isServer: false, publicKey: client.publicKey, secretKey: client.secretKey,
-                serverKey: impostor.publicKey)
+                isServer: false,
+                publicKey: client.publicKey,
+                secretKey: client.secretKey,
+                serverKey: impostor.publicKey
+            )
             let dealer = try await loop.makeSocket(.dealer, options: clientOptions, connectingTo: [endpoint])
             _ = try await dealer.trySend(.text("secret"))
             let handshake = try await event(in: events) {
@@ -271,7 +281,9 @@ struct ZeroMQPatternTests {
         try await withLoop { _, loop in
             var options = SocketOptions()
             options.curve = CurveOptions(isServer: true, publicKey: "", secretKey: "not a key")
-            let error = await #expect(throws: ZMQError.self) { _ = try await loop.makeSocket(.router, options: options) }
+            let error = await #expect(throws: ZMQError.self) {
+                _ = try await loop.makeSocket(.router, options: options)
+            }
             #expect(error?.errno == ZMQError.invalidArgument)
         }
     }

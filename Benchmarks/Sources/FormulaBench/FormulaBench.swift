@@ -45,7 +45,9 @@ struct FormulaBench {
 
         let universe = (0..<symbols).map { synthetic(seed: UInt64($0) &+ 1, count: barsPerSymbol) }
         let totalBars = symbols * barsPerSymbol
-        print("Formula evaluation, one core: \(symbols) symbols × \(barsPerSymbol) bars = \(totalBars) bars, best/median of \(runs) runs")
+        print(
+            "Formula evaluation, one core: \(symbols) symbols × \(barsPerSymbol) bars = \(totalBars) bars, best/median of \(runs) runs"
+        )
 
         for (name, source) in formulas where only.map({ name.hasPrefix($0) }) ?? true {
             let plan: FormulaPlan
@@ -76,7 +78,8 @@ struct FormulaBench {
             print(
                 "\(pad(name, 17)) \(pad(format(Double(totalBars) / best / 1e6), 8)) M bars/s  "
                     + "(\(format(best * 1e3)) ms best, \(format(median * 1e3)) ms median; "
-                    + "\(plan.operationCount) array ops, \(hits) hits)")
+                    + "\(plan.operationCount) array ops, \(hits) hits)"
+            )
         }
     }
 
@@ -91,7 +94,11 @@ struct FormulaBench {
             z ^= z >> 31
             return Double(z >> 11) / Double(1 << 53)
         }
-        var open = [Double](), high = [Double](), low = [Double](), close = [Double](), volume = [Double]()
+        var open = [Double]()
+        var high = [Double]()
+        var low = [Double]()
+        var close = [Double]()
+        var volume = [Double]()
         open.reserveCapacity(count)
         high.reserveCapacity(count)
         low.reserveCapacity(count)

@@ -11,7 +11,11 @@ extension Indicators {
     /// far (a running extreme), about three comparisons per bar.
     @inline(__always)
     static func slidingExtreme(
-        _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, maximum: Bool, _ body: (Int, Double) -> Void
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        maximum: Bool,
+        _ body: (Int, Double) -> Void
     ) {
         @inline(__always) func pick(_ a: Double, _ b: Double) -> Double {
             maximum ? (a > b ? a : b) : (a < b ? a : b)
@@ -52,7 +56,10 @@ extension Indicators {
 
     /// TA_MAX / TA_MIN over one run.
     static func extremeKernel(
-        _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>,
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>,
         maximum: Bool
     ) {
         let lookback = period - 1
@@ -68,8 +75,12 @@ extension Indicators {
     /// TA_WILLR over one run of bars: `(highest - close) / ((highest - lowest) / -100)`, 0 on a zero range.
     /// The highest highs go to `out` first, then the lowest lows complete each value.
     static func willrKernel(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
-        _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
     ) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
@@ -87,9 +98,15 @@ extension Indicators {
     /// outputs start at `(fastK - 1) + (slowK - 1) + (slowD - 1)`. Fast %K is built in `kOut` (highest
     /// highs, then completed with the lowest lows); the two SMAs run on small rings.
     static func stochKernel(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
-        _ n: Int, fastK: Int, slowK: Int, slowD: Int,
-        _ kOut: UnsafeMutablePointer<Double>, _ dOut: UnsafeMutablePointer<Double>
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ n: Int,
+        fastK: Int,
+        slowK: Int,
+        slowD: Int,
+        _ kOut: UnsafeMutablePointer<Double>,
+        _ dOut: UnsafeMutablePointer<Double>
     ) {
         let lookbackK = fastK - 1
         let lookback = lookbackK + (slowK - 1) + (slowD - 1)

@@ -70,7 +70,13 @@ public enum Indicators {
     }
     /// TA_MACD (outputs macd, signal, histogram)
     public static func macd(
-        _ x: In, fast: Int, slow: Int, signal: Int, macd: Out, signalLine: Out, histogram: Out
+        _ x: In,
+        fast: Int,
+        slow: Int,
+        signal: Int,
+        macd: Out,
+        signalLine: Out,
+        histogram: Out
     ) {
         precondition(signalLine.count == x.count && histogram.count == x.count)
         guard let s = signalLine.baseAddress, let h = histogram.baseAddress, let m = macd.baseAddress else { return }
@@ -125,7 +131,14 @@ public enum Indicators {
     }
     /// TA_STOCH with SMA smoothing for slow %K and %D (outputs slowK, slowD)
     public static func stoch(
-        high: In, low: In, close: In, fastK: Int, slowK: Int, slowD: Int, k: Out, d: Out
+        high: In,
+        low: In,
+        close: In,
+        fastK: Int,
+        slowK: Int,
+        slowD: Int,
+        k: Out,
+        d: Out
     ) {
         priceRuns(high, low, close, nil, k, d) { h, l, c, _, k, d, n in
             stochKernel(h, l, c, n, fastK: fastK, slowK: slowK, slowD: slowD, k, d!)
@@ -136,7 +149,12 @@ public enum Indicators {
     /// column is NaN (outputs get NaN on the other bars). All buffers must have the same length.
     @inline(__always)
     static func priceRuns(
-        _ high: In, _ low: In, _ close: In, _ volume: In?, _ out: Out, _ out2: Out?,
+        _ high: In,
+        _ low: In,
+        _ close: In,
+        _ volume: In?,
+        _ out: Out,
+        _ out2: Out?,
         _ body: (
             UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>?,
             UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>?, Int
@@ -159,9 +177,10 @@ public enum Indicators {
             invalid: { i in
                 o[i] = .nan
                 o2?[i] = .nan
+            },
+            { start, count in
+                body(h + start, l + start, c + start, v.map { $0 + start }, o + start, o2.map { $0 + start }, count)
             }
-        ) { start, count in
-            body(h + start, l + start, c + start, v.map { $0 + start }, o + start, o2.map { $0 + start }, count)
-        }
+        )
     }
 }

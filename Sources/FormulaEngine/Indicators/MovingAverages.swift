@@ -11,7 +11,12 @@ extension Indicators {
     /// Returns false when it met a NaN (the running total then stays NaN to the end), so the caller can run
     /// it again over NaN-free runs: the common NaN-free column costs a single pass.
     @discardableResult
-    static func smaKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>)
+    static func smaKernel(
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
+    )
         -> Bool
     {
         let lookback = period - 1
@@ -151,8 +156,13 @@ extension Indicators {
     /// seeded with the SMA of the first `signal` MACD values. All three outputs start at
     /// `(slow - 1) + (signal - 1)`.
     static func macdKernel(
-        _ x: UnsafePointer<Double>, _ n: Int, fast fastIn: Int, slow slowIn: Int, signal: Int,
-        _ macdOut: UnsafeMutablePointer<Double>, _ signalOut: UnsafeMutablePointer<Double>,
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        fast fastIn: Int,
+        slow slowIn: Int,
+        signal: Int,
+        _ macdOut: UnsafeMutablePointer<Double>,
+        _ signalOut: UnsafeMutablePointer<Double>,
         _ histOut: UnsafeMutablePointer<Double>
     ) {
         let fast = min(fastIn, slowIn)

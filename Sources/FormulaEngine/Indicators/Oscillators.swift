@@ -72,8 +72,12 @@ extension Indicators {
     /// zero. The window sits in a ring summed slot by slot, as TA-Lib does (the mean deviation has no O(1)
     /// update; the summation order keeps the last bits equal).
     static func cciKernel(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
-        _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
     ) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
@@ -110,8 +114,13 @@ extension Indicators {
     /// `100 * positive / total`, 0 for a window without money flow. A whole window of bars without flow
     /// resets the sums to exactly zero, as TA-Lib does.
     static func mfiKernel(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
-        _ volume: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ volume: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
     ) {
         let lookback = period
         guard n > lookback else { return fillNaN(out, 0..<n) }
@@ -172,7 +181,10 @@ extension Indicators {
     /// TA_OBV over one run: starts at the first bar's volume, then adds the volume on an up close and
     /// subtracts it on a down close.
     static func obvKernel(
-        _ close: UnsafePointer<Double>, _ volume: UnsafePointer<Double>, _ n: Int, _ out: UnsafeMutablePointer<Double>
+        _ close: UnsafePointer<Double>,
+        _ volume: UnsafePointer<Double>,
+        _ n: Int,
+        _ out: UnsafeMutablePointer<Double>
     ) {
         guard n > 0 else { return }
         var obv = volume[0]
@@ -196,8 +208,12 @@ extension Indicators {
     /// DX = `100 * |-DI - +DI| / (-DI + +DI)`; the first ADX is the mean of the first `period` DX values,
     /// then Wilder-smoothed. Starts at bar `2 * period - 1`.
     static func adxKernel(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
-        _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
     ) {
         let lookback = 2 * period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }

@@ -40,7 +40,8 @@ extension Indicators {
     /// `x`; positions holding NaN get NaN in `out`. A NaN-free input is a single call on the whole buffer.
     @inline(__always)
     static func eachRun(
-        _ x: In, _ out: Out,
+        _ x: In,
+        _ out: Out,
         _ body: (UnsafePointer<Double>, UnsafeMutablePointer<Double>, Int) -> Void
     ) {
         precondition(out.count == x.count, "an indicator's output must have its input's length")
@@ -63,7 +64,10 @@ extension Indicators {
     /// every other bar (which writes NaN to the outputs). For kernels over several price columns.
     @inline(__always)
     static func eachValidRun(
-        count n: Int, valid: (Int) -> Bool, invalid: (Int) -> Void, _ body: (Int, Int) -> Void
+        count n: Int,
+        valid: (Int) -> Bool,
+        invalid: (Int) -> Void,
+        _ body: (Int, Int) -> Void
     ) {
         var i = 0
         while i < n {

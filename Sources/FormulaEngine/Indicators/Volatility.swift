@@ -38,8 +38,12 @@ extension Indicators {
     /// TA_BBANDS with an SMA middle band over one run: the middle band is `smaKernel`'s SMA, the standard
     /// deviation reuses it (`mean(x²) - sma²`, as TA-Lib does for the SMA type), bands = middle ± k · stddev.
     static func bbandsKernel(
-        _ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ k: Double,
-        _ upper: UnsafeMutablePointer<Double>, _ middle: UnsafeMutablePointer<Double>,
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ k: Double,
+        _ upper: UnsafeMutablePointer<Double>,
+        _ middle: UnsafeMutablePointer<Double>,
         _ lower: UnsafeMutablePointer<Double>
     ) {
         let lookback = period - 1
@@ -89,7 +93,10 @@ extension Indicators {
     /// `|c[-1] - l|`.
     @inline(__always)
     static func trueRange(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>, _ i: Int
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ i: Int
     ) -> Double {
         let h = high[i]
         let l = low[i]
@@ -105,8 +112,12 @@ extension Indicators {
     /// TA_ATR over one run of bars: true range (from bar 1), seeded with the mean of the first `period`
     /// values at bar `period`, then Wilder-smoothed. Period 1 is the plain true range (TA_TRANGE).
     static func atrKernel(
-        _ high: UnsafePointer<Double>, _ low: UnsafePointer<Double>, _ close: UnsafePointer<Double>,
-        _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
     ) {
         let lookback = period
         guard n > lookback else { return fillNaN(out, 0..<n) }

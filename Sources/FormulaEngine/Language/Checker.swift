@@ -62,14 +62,16 @@ struct Checker {
                 if bare != nil {
                     throw error(
                         "only one unnamed condition is allowed; name each one with 'signal NAME = …'",
-                        at: e.start)
+                        at: e.start
+                    )
                 }
                 bare = statement
                 let ref = try checked(e, .boolean, "signal '\(formulaName)' must be boolean")
                 if let line = declarations[formulaName]?.line {
                     throw error(
                         "the unnamed condition is named '\(formulaName)' like the formula, which line \(line) already defines",
-                        at: e.start)
+                        at: e.start
+                    )
                 }
                 signals.append(Root(name: formulaName, ref: ref))
             }
@@ -78,7 +80,8 @@ struct Checker {
             let line = statements.last?.position.line ?? 1
             throw error(
                 "no signal in formula (write 'signal NAME = condition', or the condition alone)",
-                at: SourcePosition(line: line, column: 1))
+                at: SourcePosition(line: line, column: 1)
+            )
         }
     }
 
@@ -142,7 +145,10 @@ struct Checker {
     }
 
     private func requireType(
-        _ type: ValueType, _ ref: Ref, of e: Expression, _ what: String
+        _ type: ValueType,
+        _ ref: Ref,
+        of e: Expression,
+        _ what: String
     ) throws(FormulaError) -> Ref {
         let actual = graph.type(of: ref)
         guard actual == type else { throw error("\(what), this is \(actual.rawValue)", at: e.start) }
@@ -165,7 +171,10 @@ struct Checker {
         case .history(let base, let offset):
             let value = try check(base)
             let n = try integerConstant(
-                offset, minimum: 0, message: "history offset must be a non-negative integer constant")
+                offset,
+                minimum: 0,
+                message: "history offset must be a non-negative integer constant"
+            )
             return graph.history(value, offset: n)
         case .call(let name, let arguments):
             return try call(name, arguments, at: e.anchor)
@@ -181,7 +190,11 @@ struct Checker {
         case "close": return graph.price(.close)
         case "volume": return graph.price(.volume)
         case "hl2":
-            return graph.arithmetic(.divide, graph.arithmetic(.add, graph.price(.high), graph.price(.low)), .constant(2))
+            return graph.arithmetic(
+                .divide,
+                graph.arithmetic(.add, graph.price(.high), graph.price(.low)),
+                .constant(2)
+            )
         case "hlc3":
             let hl = graph.arithmetic(.add, graph.price(.high), graph.price(.low))
             return graph.arithmetic(.divide, graph.arithmetic(.add, hl, graph.price(.close)), .constant(3))
@@ -206,7 +219,10 @@ struct Checker {
     }
 
     private mutating func binary(
-        _ op: BinaryOperator, _ lhs: Expression, _ rhs: Expression, at position: SourcePosition
+        _ op: BinaryOperator,
+        _ lhs: Expression,
+        _ rhs: Expression,
+        at position: SourcePosition
     ) throws(FormulaError) -> Ref {
         let a = try check(lhs)
         let b = try check(rhs)
@@ -218,7 +234,9 @@ struct Checker {
             return graph.logic(and: op == .and, a, b)
         case .equal, .notEqual:
             let (ta, tb) = (graph.type(of: a), graph.type(of: b))
-            if ta != tb { throw error("\(symbol) cannot compare a \(ta.rawValue) value with a \(tb.rawValue) one", at: position) }
+            if ta != tb {
+                throw error("\(symbol) cannot compare a \(ta.rawValue) value with a \(tb.rawValue) one", at: position)
+            }
             if ta == .boolean { return graph.booleanEqual(equal: op == .equal, a, b) }
             return graph.compare(op == .equal ? .equal : .notEqual, a, b)
         default:
@@ -241,7 +259,9 @@ struct Checker {
 
     /// An integer constant in `minimum...100_000` (inputs resolved, constants folded).
     private mutating func integerConstant(
-        _ e: Expression, minimum: Int, message: String
+        _ e: Expression,
+        minimum: Int,
+        message: String
     ) throws(FormulaError) -> Int {
         let ref = try check(e)
         guard let x = ref.constantNumber, x.isFinite, x.rounded() == x, x >= Double(minimum) else {
@@ -267,7 +287,9 @@ struct Checker {
     }
 
     private mutating func call(
-        _ name: String, _ arguments: [Expression], at position: SourcePosition
+        _ name: String,
+        _ arguments: [Expression],
+        at position: SourcePosition
     ) throws(FormulaError) -> Ref {
         guard let spec = FunctionCatalog.spec(name) else {
             if scope[name] != nil || FunctionCatalog.seriesNames.contains(name) || declarations[name] != nil {
@@ -336,7 +358,10 @@ struct Checker {
             let b = try check(args[2])
             let (ta, tb) = (graph.type(of: a), graph.type(of: b))
             if ta != tb {
-                throw error("iff needs both branches numeric or both boolean, these are \(ta.rawValue) and \(tb.rawValue)", at: args[2].start)
+                throw error(
+                    "iff needs both branches numeric or both boolean, these are \(ta.rawValue) and \(tb.rawValue)",
+                    at: args[2].start
+                )
             }
             return graph.select(condition, a, b)
         case "barssince":

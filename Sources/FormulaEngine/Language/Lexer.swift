@@ -22,8 +22,11 @@ struct Lexer {
 
     func error(_ message: String, at position: SourcePosition) -> FormulaError {
         FormulaError(
-            message: message, line: position.line, column: position.column,
-            sourceLine: sourceLine(position.line))
+            message: message,
+            line: position.line,
+            column: position.column,
+            sourceLine: sourceLine(position.line)
+        )
     }
 
     /// Every token of the source, ending with `.end`.

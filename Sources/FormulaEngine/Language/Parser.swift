@@ -167,11 +167,17 @@ struct Parser {
     }
 
     private func combine(
-        _ op: BinaryOperator, _ lhs: Expression, _ rhs: Expression, at anchor: SourcePosition
+        _ op: BinaryOperator,
+        _ lhs: Expression,
+        _ rhs: Expression,
+        at anchor: SourcePosition
     ) throws(FormulaError) -> Expression {
         let depth = max(lhs.depth, rhs.depth) + 1
         if depth > Self.maximumDepth {
-            throw error("formula is nested too deeply (expression longer than \(Self.maximumDepth) operations)", at: anchor)
+            throw error(
+                "formula is nested too deeply (expression longer than \(Self.maximumDepth) operations)",
+                at: anchor
+            )
         }
         return Expression(kind: .binary(op, lhs, rhs), start: lhs.start, anchor: anchor, depth: depth)
     }

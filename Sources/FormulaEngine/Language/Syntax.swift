@@ -1,7 +1,15 @@
 /// Binary operators of the language, by precedence group.
 enum BinaryOperator: String, Sendable {
-    case add = "+", subtract = "-", multiply = "*", divide = "/"
-    case greater = ">", greaterEqual = ">=", less = "<", lessEqual = "<=", equal = "==", notEqual = "!="
+    case add = "+"
+    case subtract = "-"
+    case multiply = "*"
+    case divide = "/"
+    case greater = ">"
+    case greaterEqual = ">="
+    case less = "<"
+    case lessEqual = "<="
+    case equal = "=="
+    case notEqual = "!="
     case and, or
 
     var isComparison: Bool {

@@ -11,10 +11,22 @@ enum Keyword: String, Sendable, CaseIterable {
 
 /// Operators and punctuation.
 enum Symbol: String, Sendable {
-    case plus = "+", minus = "-", star = "*", slash = "/"
-    case greater = ">", greaterEqual = ">=", less = "<", lessEqual = "<="
-    case equalEqual = "==", notEqual = "!=", assign = "="
-    case leftParen = "(", rightParen = ")", leftBracket = "[", rightBracket = "]", comma = ","
+    case plus = "+"
+    case minus = "-"
+    case star = "*"
+    case slash = "/"
+    case greater = ">"
+    case greaterEqual = ">="
+    case less = "<"
+    case lessEqual = "<="
+    case equalEqual = "=="
+    case notEqual = "!="
+    case assign = "="
+    case leftParen = "("
+    case rightParen = ")"
+    case leftBracket = "["
+    case rightBracket = "]"
+    case comma = ","
 }
 
 /// One lexical token of a formula.

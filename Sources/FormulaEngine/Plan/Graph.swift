@@ -218,8 +218,10 @@ struct Graph: Sendable {
             var (a, b) = (a, b)
             if Self.order(a, b) { swap(&a, &b) }
             return make(
-                .booleanEqual(equal: equal, series(a), series(b)), .boolean,
-                lookback: max(lookback(of: a), lookback(of: b)))
+                .booleanEqual(equal: equal, series(a), series(b)),
+                .boolean,
+                lookback: max(lookback(of: a), lookback(of: b))
+            )
         }
     }
 
@@ -232,7 +234,10 @@ struct Graph: Sendable {
             var (a, b) = (a, b)
             if Self.order(a, b) { swap(&a, &b) }
             return make(
-                .logic(and: and, series(a), series(b)), .boolean, lookback: max(lookback(of: a), lookback(of: b)))
+                .logic(and: and, series(a), series(b)),
+                .boolean,
+                lookback: max(lookback(of: a), lookback(of: b))
+            )
         }
     }
 
@@ -262,7 +267,10 @@ struct Graph: Sendable {
     mutating func cross(up: Bool, _ a: Ref, _ b: Ref) -> Ref {
         if a == b || (a.constantNumber != nil && b.constantNumber != nil) { return .boolean(false) }
         return make(
-            .cross(up: up, series(a), series(b)), .boolean, lookback: max(lookback(of: a), lookback(of: b)) + 1)
+            .cross(up: up, series(a), series(b)),
+            .boolean,
+            lookback: max(lookback(of: a), lookback(of: b)) + 1
+        )
     }
 
     mutating func barssince(_ condition: Ref) -> Ref {
@@ -292,15 +300,19 @@ struct Graph: Sendable {
         let longer = max(fast, slow)
         let own = (longer - 1 + 4 * longer) + (signal - 1 + 4 * signal)
         let id = intern(
-            .macd(series(source), fast: fast, slow: slow, signal: signal), .numeric,
-            lookback: lookback(of: source) + own)
+            .macd(series(source), fast: fast, slow: slow, signal: signal),
+            .numeric,
+            lookback: lookback(of: source) + own
+        )
         return make(.output(id, index: output), .numeric, lookback: lookbacks[id])
     }
 
     mutating func bbands(_ source: Ref, period: Int, k: Double, output: Int) -> Ref {
         let id = intern(
-            .bbands(series(source), period: period, k: k.bitPattern), .numeric,
-            lookback: lookback(of: source) + period - 1)
+            .bbands(series(source), period: period, k: k.bitPattern),
+            .numeric,
+            lookback: lookback(of: source) + period - 1
+        )
         return make(.output(id, index: output), .numeric, lookback: lookbacks[id])
     }
 

@@ -161,7 +161,12 @@ enum Kernels {
     /// `rising(x, count)`: x is greater than each of its previous `count` values (all defined);
     /// `falling` mirrored. O(n) with a monotonic deque of indices in `deque` (n slots).
     static func rising(
-        up: Bool, _ x: Numbers, count: Int, _ o: FlagsOut, _ n: Int, deque: UnsafeMutablePointer<Int>
+        up: Bool,
+        _ x: Numbers,
+        count: Int,
+        _ o: FlagsOut,
+        _ n: Int,
+        deque: UnsafeMutablePointer<Int>
     ) {
         var head = 0
         var tail = 0

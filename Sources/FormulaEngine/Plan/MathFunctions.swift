@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #elseif canImport(ucrt)
-    import ucrt
+import ucrt
 #endif
 
 /// The C library's natural logarithm (the standard library has none without Foundation).

@@ -161,7 +161,8 @@ struct Program: Sendable {
                 operation = .bbands(series(a), period: period, k: Double(bitPattern: k), into: outputs)
             case .priceIndicator(let kind, let period): operation = .priceIndicator(kind, period: period, into: o)
             case .obv: operation = .obv(into: o)
-            case .stoch(let k, let slowK, let slowD): operation = .stoch(k: k, slowK: slowK, slowD: slowD, into: outputs)
+            case .stoch(let k, let slowK, let slowD):
+                operation = .stoch(k: k, slowK: slowK, slowD: slowD, into: outputs)
             }
             if let operation { operations.append(operation) }
         }

@@ -69,7 +69,10 @@ final class Cluster: @unchecked Sendable {
     func startService(_ extra: [String] = [], client: RawClient) async throws -> Child {
         serviceArguments = extra
         let child = try processes.start(
-            "scan-service-\(UUID().uuidString.prefix(4))", "scan-service", ["--db", db, "--port-base", String(base)] + extra)
+            "scan-service-\(UUID().uuidString.prefix(4))",
+            "scan-service",
+            ["--db", db, "--port-base", String(base)] + extra
+        )
         service = child
         _ = try await eventually(20, "scan-service to answer PING", interval: .milliseconds(100)) {
             guard child.isRunning else { throw SetupError("scan-service exited: \(child.stderr)") }
@@ -84,9 +87,13 @@ final class Cluster: @unchecked Sendable {
     /// test can catch a scan mid-way whatever the machine's speed.
     func startNode(_ name: String, threads: Int = 4, paceMs: Int = 0, client: RawClient) async throws -> Child {
         let child = try processes.start(
-            name, "engine-node",
-            ["--service", "127.0.0.1:\(base)", "--db", db, "--threads", String(threads), "--name", name,
-             "--pace-ms", String(paceMs)])
+            name,
+            "engine-node",
+            [
+                "--service", "127.0.0.1:\(base)", "--db", db, "--threads", String(threads), "--name", name,
+                "--pace-ms", String(paceMs),
+            ]
+        )
         nodes[name] = child
         _ = try await eventually(20, "node \(name) in PING", interval: .milliseconds(50)) {
             guard child.isRunning else { throw SetupError("engine-node \(name) exited: \(child.stderr)") }
@@ -96,7 +103,10 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Runs `scan` to its end.
-    func scan(_ arguments: [String], within seconds: Double = 60) async throws -> (status: Int32, stdout: String, stderr: String) {
+    func scan(
+        _ arguments: [String],
+        within seconds: Double = 60
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
         try await processes.run("scan-\(UUID().uuidString.prefix(6))", "scan", arguments, within: seconds)
     }
 

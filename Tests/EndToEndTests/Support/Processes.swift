@@ -39,7 +39,13 @@ final class Child: @unchecked Sendable {
     let stdoutURL: URL
     let stderrURL: URL
 
-    init(_ name: String, executable: URL, arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
+    init(
+        _ name: String,
+        executable: URL,
+        arguments: [String],
+        directory: URL,
+        environment: [String: String] = [:]
+    ) throws {
         self.name = name
         stdoutURL = directory.appendingPathComponent("\(name).out")
         stderrURL = directory.appendingPathComponent("\(name).err")
@@ -89,16 +95,29 @@ final class Processes: @unchecked Sendable {
     let directory: URL
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("marketscan-e2e-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "marketscan-e2e-\(UUID().uuidString.prefix(8))"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
     /// Starts one of the built executables (`scan`, `scan-service`, `engine-node`) or, for a name
     /// with a slash, that file (`/usr/bin/env` to find python3).
     @discardableResult
-    func start(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Child {
+    func start(
+        _ name: String,
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) throws -> Child {
         let url = executable.contains("/") ? URL(fileURLWithPath: executable) : try Repo.executable(executable)
-        let child = try Child(name, executable: url, arguments: arguments, directory: directory, environment: environment)
+        let child = try Child(
+            name,
+            executable: url,
+            arguments: arguments,
+            directory: directory,
+            environment: environment
+        )
         lock.lock()
         children.append(child)
         lock.unlock()
@@ -106,7 +125,12 @@ final class Processes: @unchecked Sendable {
     }
 
     /// Runs a tool to its end (bounded) and returns its exit status, stdout and stderr.
-    func run(_ name: String, _ executable: String, _ arguments: [String], within seconds: Double = 60) async throws
+    func run(
+        _ name: String,
+        _ executable: String,
+        _ arguments: [String],
+        within seconds: Double = 60
+    ) async throws
         -> (status: Int32, stdout: String, stderr: String)
     {
         let child = try start(name, executable, arguments)
@@ -158,7 +182,9 @@ enum Ports {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return result == 0
     }

@@ -17,7 +17,9 @@ struct JSONObject: @unchecked Sendable {
 
     subscript(_ key: String) -> Any? { value[key] }
     func object(_ key: String) -> JSONObject? {
-        (value[key] as? [String: Any]).flatMap { try? JSONObject(Array(try JSONSerialization.data(withJSONObject: $0))) }
+        (value[key] as? [String: Any]).flatMap {
+            try? JSONObject(Array(try JSONSerialization.data(withJSONObject: $0)))
+        }
     }
     func string(_ key: String) -> String? { value[key] as? String }
     func int(_ key: String) -> Int? { value[key] as? Int }
@@ -127,7 +129,9 @@ final class RawClient: Sendable {
             if ["completed", "failed", "cancelled"].contains(s.string("status") ?? "") {
                 throw SetupError("session \(id) ended before it could be interrupted (make the scan bigger): \(s.text)")
             }
-            guard let p = s.object("progress"), let done = p.int("completed"), let total = p.int("total") else { return nil }
+            guard let p = s.object("progress"), let done = p.int("completed"), let total = p.int("total") else {
+                return nil
+            }
             return done > 0 && done < total ? s : nil
         }
     }
@@ -138,7 +142,10 @@ final class RawClient: Sendable {
         guard reply.status == "OK", let nodes = reply.body["nodes"] as? [[String: Any]] else {
             throw SetupError("PING: \(reply.body.text)")
         }
-        return Dictionary(nodes.compactMap { n in (n["name"] as? String).map { ($0, n["chunks_done"] as? Int ?? 0) } }, uniquingKeysWith: max)
+        return Dictionary(
+            nodes.compactMap { n in (n["name"] as? String).map { ($0, n["chunks_done"] as? Int ?? 0) } },
+            uniquingKeysWith: max
+        )
     }
 }
 
@@ -169,19 +176,24 @@ final class EventCollector: Sendable {
     func next(within seconds: Double = 20) async throws -> (topic: String, body: JSONObject) {
         let socket = self.socket
         let message = try await within(seconds, "an event") { try await socket.receive() }
-        guard let f = message?.frames, f.count == 2 else { throw SetupError("not an event: \(message?.frames.count ?? 0) frames") }
+        guard let f = message?.frames, f.count == 2 else {
+            throw SetupError("not an event: \(message?.frames.count ?? 0) frames")
+        }
         return (String(decoding: f[0], as: UTF8.self), try JSONObject(f[1]))
     }
 
     /// Events until (and including) the final one of `sessionId`; others are skipped.
-    func untilEnd(of sessionId: String, within seconds: Double = 60) async throws -> [(topic: String, body: JSONObject)] {
+    func untilEnd(of sessionId: String, within seconds: Double = 60) async throws -> [(topic: String, body: JSONObject)]
+    {
         var out: [(String, JSONObject)] = []
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             let e = try await next(within: max(0.1, Double((deadline - .now).components.seconds)))
             guard e.body.string("session_id") == sessionId else { continue }
             out.append(e)
-            if ["completed", "failed", "cancelled"].contains(e.body.string("event") ?? "") { return out.map { (topic: $0.0, body: $0.1) } }
+            if ["completed", "failed", "cancelled"].contains(e.body.string("event") ?? "") {
+                return out.map { (topic: $0.0, body: $0.1) }
+            }
         }
         throw TimedOut(what: "the final event of \(sessionId)")
     }

@@ -39,7 +39,9 @@ private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
 /// Runs `operation`, throwing ``TimedOut`` (and cancelling it) if it has not finished after `seconds`.
 /// The wait ends on time even if the operation ignores cancellation, so no test can hang.
 func within<T: Sendable>(
-    _ seconds: Double, _ what: String, _ operation: @escaping @Sendable () async throws -> T
+    _ seconds: Double,
+    _ what: String,
+    _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let outcome = FirstOutcome(continuation)
@@ -50,13 +52,16 @@ func within<T: Sendable>(
             Task {
                 try? await Task.sleep(for: .seconds(seconds))
                 if !Task.isCancelled, outcome.finish(.failure(TimedOut(what: what))) { work.cancel() }
-            })
+            }
+        )
     }
 }
 
 /// Polls `check` every `interval` until it returns a value; throws ``TimedOut`` after `seconds`.
 func eventually<T: Sendable>(
-    _ seconds: Double, _ what: String, interval: Duration = .milliseconds(20),
+    _ seconds: Double,
+    _ what: String,
+    interval: Duration = .milliseconds(20),
     _ check: @escaping @Sendable () async throws -> T?
 ) async throws -> T {
     try await within(seconds, what) {
