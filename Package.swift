@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: ZeroMQ
@@ -48,6 +49,15 @@ let package = Package(
             dependencies: ["ScanCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "ScanOutput", dependencies: ["ScanCore", "ScanProtocol"]),
+        // The shared PostgreSQL store (market data, sessions, chunk results) for nodes on many hosts.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "ScanCore", "MarketData", "SessionStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // MARK: Processes' libraries
         .target(
@@ -79,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService", "ScanCore", "MarketData", "SessionStore", "ZeroMQ",
+                "ScanService", "ScanCore", "PostgresStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode", "ScanCore", "MarketData", "ZeroMQ",
+                "EngineNode", "ScanCore", "PostgresStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,6 +125,8 @@ let package = Package(
             dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
+        // Starts a throwaway PostgreSQL cluster (scripts/pg-scratch.sh) for its suite.
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "MarketData", "ScanCore"]),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
         .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"], exclude: ["Golden"]),
         .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),

@@ -20,15 +20,25 @@ public final class ChunkExecutor: Sendable {
             var finished = 0
             var results: [SymbolResult?]
             var cancelled = false
+            /// Refused: the store holds other data than the chunk's version.
+            var refused = false
         }
         let progress: Mutex<Progress>
-        /// The plan (or the compile error) and store version, computed once by the first thread.
-        let prepared = Mutex<Result<FormulaPlan, PlanFailure>?>(nil)
+        /// The plan (or the compile error or refusal), computed once by the first thread.
+        let prepared = Mutex<Prepared?>(nil)
 
         init(_ chunk: ChunkMessage) {
             self.chunk = chunk
             progress = Mutex(Progress(results: Array(repeating: nil, count: chunk.symbols.count)))
         }
+    }
+
+    /// What a chunk's first thread found: the plan to run, a formula that does not compile here, or
+    /// a store at another version than the chunk's.
+    enum Prepared: Sendable {
+        case plan(FormulaPlan)
+        case failed(PlanFailure)
+        case refused(StoreVersion?, String)
     }
 
     struct Queue {
@@ -43,6 +53,7 @@ public final class ChunkExecutor: Sendable {
     private let queue = Mutex(Queue())
     private let condition = NSCondition()
     private let completion: @Sendable (ChunkMessage, [SymbolResult]) -> Void
+    private let refusal: @Sendable (ChunkMessage, StoreVersion?, String) -> Void
     private let maxQueued: Int
     public let threadCount: Int
     private let inProgress = Mutex<[ObjectIdentifier: Work]>([:])
@@ -51,14 +62,18 @@ public final class ChunkExecutor: Sendable {
 
     /// - Parameters:
     ///   - completion: called once per chunk that was not dropped, with one result per symbol in order.
+    ///   - refusal: called once per chunk whose ``ChunkMessage/dataVersion`` the store is not at
+    ///     (with the store's version, `nil` when unreadable, and why); such a chunk gets no completion.
     public init(
         bars: any BarRepository,
         cache: SeriesCache,
         threads: Int,
         maxQueued: Int,
         paceMsPerSymbol: Int = 0,
-        completion: @escaping @Sendable (ChunkMessage, [SymbolResult]) -> Void
+        completion: @escaping @Sendable (ChunkMessage, [SymbolResult]) -> Void,
+        refusal: @escaping @Sendable (ChunkMessage, StoreVersion?, String) -> Void = { _, _, _ in }
     ) {
+        self.refusal = refusal
         self.paceMsPerSymbol = max(0, paceMsPerSymbol)
         self.bars = bars
         self.cache = cache
@@ -187,9 +202,12 @@ public final class ChunkExecutor: Sendable {
                 result = SymbolResult(symbol: symbol, error: "cancelled")
             } else {
                 switch prepare(work) {
-                case .failure(let e):
+                case .refused(let version, let why):
+                    refuse(work, version, why)
+                    continue
+                case .failed(let e):
                     result = SymbolResult(symbol: symbol, error: "invalid formula: \(e.description)")
-                case .success(let plan):
+                case .plan(let plan):
                     let key = "\(chunk.jobId)"
                     let scanner: SymbolScanner
                     if let s = scanners[key] {
@@ -221,12 +239,41 @@ public final class ChunkExecutor: Sendable {
         }
     }
 
-    /// Compiles the job's plan once (per job, cached) and checks the store version once per chunk.
-    private func prepare(_ work: Work) -> Result<FormulaPlan, PlanFailure> {
+    /// Stops a refused chunk (once): no thread takes its symbols any more, it is no longer held,
+    /// and the refusal is reported.
+    private func refuse(_ work: Work, _ version: StoreVersion?, _ why: String) {
+        let first = work.progress.withLock { p -> Bool in
+            defer {
+                p.refused = true
+                p.cancelled = true
+            }
+            return !p.refused
+        }
+        inProgress.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(work)) }
+        if first { refusal(work.chunk, version, why) }
+    }
+
+    /// Checks the store version once per chunk (refusing a chunk of other data) and compiles the
+    /// job's plan once per job (cached).
+    private func prepare(_ work: Work) -> Prepared {
         work.prepared.withLock { p in
             if let p { return p }
-            if let version = try? bars.dataVersion() { cache.validate(version: version) }
             let chunk = work.chunk
+            do {
+                let version = try bars.storeVersion()
+                cache.validate(version: version.version)
+                if let wanted = chunk.dataVersion, wanted != version {
+                    let refused = Prepared.refused(version, "store at \(version), chunk wants \(wanted)")
+                    p = refused
+                    return refused
+                }
+            } catch {
+                if let wanted = chunk.dataVersion {
+                    let refused = Prepared.refused(nil, "cannot read the store version (chunk wants \(wanted)): \(error)")
+                    p = refused
+                    return refused
+                }
+            }
             let plan =
                 plans.withLock { $0[chunk.jobId] }
                 ?? {
@@ -248,8 +295,13 @@ public final class ChunkExecutor: Sendable {
                     }
                     return compiled
                 }()
-            p = plan
-            return plan
+            let prepared: Prepared =
+                switch plan {
+                case .success(let compiled): .plan(compiled)
+                case .failure(let failure): .failed(failure)
+                }
+            p = prepared
+            return prepared
         }
     }
 

@@ -106,8 +106,23 @@ public final class EngineNode: Service, Sendable {
                 )
                 outboundContinuation.yield(NodeMessage.result(message).encode())
                 counter.increment()
+            },
+            refusal: { chunk, version, why in
+                let message = ChunkRefusedMessage(
+                    jobId: chunk.jobId,
+                    chunkIndex: chunk.chunkIndex,
+                    attempt: chunk.attempt,
+                    nodeName: name,
+                    nodeVersion: version,
+                    reason: why
+                )
+                outboundContinuation.yield(NodeMessage.refused(message).encode())
             }
         )
+        // The store's version for heartbeats, read on its own thread (a slow or lost database must
+        // never hold up a heartbeat).
+        let probe = StoreVersionProbe(bars: bars, intervalMs: config.heartbeatIntervalMs)
+        defer { probe.stop() }
         let cancelled = CancelledJobs()
         let incarnation = self.incarnation
         let log = logger
@@ -171,7 +186,9 @@ public final class EngineNode: Service, Sendable {
                             threads: config.threads,
                             chunksDone: counter.value,
                             inFlight: held.count,
-                            held: held
+                            held: held,
+                            store: config.storeDescription,
+                            dataVersion: probe.latest
                         )
                         // Never queue heartbeats for an absent service: they would arrive in a burst.
                         _ = try? await results.trySend(ZMQMessage([NodeMessage.heartbeat(hb).encode()]))
@@ -240,4 +257,36 @@ final class ChunkCounter: Sendable {
     private let count = Atomic<Int>(0)
     func increment() { count.add(1, ordering: .relaxed) }
     var value: Int { count.load(ordering: .relaxed) }
+}
+
+/// Reads a store's version about once per interval on a dedicated thread; ``latest`` never blocks.
+final class StoreVersionProbe: Sendable {
+    private let state = Mutex<(latest: StoreVersion?, stopped: Bool)>((latest: nil, stopped: false))
+    private let wake = NSCondition()
+
+    init(bars: any BarRepository, intervalMs: Int) {
+        let thread = Thread { [self] in
+            while !state.withLock({ $0.stopped }) {
+                let version = try? bars.storeVersion()
+                state.withLock { $0.latest = version }
+                wake.lock()
+                if !state.withLock({ $0.stopped }) {
+                    _ = wake.wait(until: Date(timeIntervalSinceNow: Double(intervalMs) / 1000))
+                }
+                wake.unlock()
+            }
+        }
+        thread.name = "engine-node-store-probe"
+        thread.start()
+    }
+
+    /// The version last read; `nil` before the first read or when the store could not be read.
+    var latest: StoreVersion? { state.withLock { $0.latest } }
+
+    func stop() {
+        wake.lock()
+        state.withLock { $0.stopped = true }
+        wake.broadcast()
+        wake.unlock()
+    }
 }

@@ -26,6 +26,8 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
     public var paceMsPerSymbol: Int = 0
     /// CURVE keys for talking to a service that requires them; `nil` for plain TCP.
     public var curve: CurveClientSecurity?
+    /// The node's store as heartbeats show it (`sqlite:PATH`, or the PostgreSQL URL without password).
+    public var storeDescription: String = ""
 
     public init(
         jobsEndpoint: String,

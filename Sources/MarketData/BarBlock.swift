@@ -4,25 +4,25 @@ import GRDB
 import ScanCore
 
 /// Bars of one symbol, stored timeframe and period, as columns (the unit of storage).
-struct BarBlock {
-    var times: [Int64] = []
-    var offsets: [Int32] = []
-    var open: [Double] = []
-    var high: [Double] = []
-    var low: [Double] = []
-    var close: [Double] = []
-    var volume: [Double] = []
+package struct BarBlock: Sendable {
+    package var times: [Int64] = []
+    package var offsets: [Int32] = []
+    package var open: [Double] = []
+    package var high: [Double] = []
+    package var low: [Double] = []
+    package var close: [Double] = []
+    package var volume: [Double] = []
 
-    var count: Int { times.count }
+    package var count: Int { times.count }
 
     /// The storage period of a bar time: the UTC year for daily bars, `year * 100 + month` for minute bars.
-    static func period(of time: Int64, timeframe: Timeframe) -> Int {
+    package static func period(of time: Int64, timeframe: Timeframe) -> Int {
         let (y, m, _) = CalendarDay(epochSeconds: time).parts
         return timeframe == .daily ? y : y * 100 + m
     }
 
     /// The columns selected by ``append(row:)``, in order.
-    static let selectedColumns = "times, offsets, open, high, low, close, volume"
+    package static let selectedColumns = "times, offsets, open, high, low, close, volume"
 
     /// Appends a stored row's packed columns (selected as ``selectedColumns``).
     mutating func append(row: Row, symbol: String) throws {
@@ -40,6 +40,33 @@ struct BarBlock {
         else {
             throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
         }
+    }
+
+    /// Appends packed columns (``selectedColumns`` order: times, offsets, open, high, low, close,
+    /// volume) read from any store; throws when their lengths disagree.
+    package mutating func append(packed columns: [UnsafeRawBufferPointer], symbol: String) throws {
+        let before = times.count
+        var ok = columns.count == 7
+        if ok {
+            ok = PackedColumn.append(columns[0], to: &times) && PackedColumn.append(columns[1], to: &offsets)
+            ok = ok && PackedColumn.append(columns[2], to: &open) && PackedColumn.append(columns[3], to: &high)
+            ok = ok && PackedColumn.append(columns[4], to: &low) && PackedColumn.append(columns[5], to: &close)
+            ok = ok && PackedColumn.append(columns[6], to: &volume)
+        }
+        let n = times.count
+        guard ok, open.count == n, high.count == n, low.count == n, close.count == n, volume.count == n,
+            offsets.isEmpty || offsets.count == n, n >= before
+        else {
+            throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
+        }
+    }
+
+    /// The block's columns packed for storage (``selectedColumns`` order).
+    package var packedColumns: [Data] {
+        [
+            PackedColumn.pack(times), PackedColumn.pack(offsets), PackedColumn.pack(open), PackedColumn.pack(high),
+            PackedColumn.pack(low), PackedColumn.pack(close), PackedColumn.pack(volume),
+        ]
     }
 
     /// A block of `n` zeroed bars (with offsets when `withOffsets`), to be filled by ``fill(row:at:symbol:)``.
@@ -100,7 +127,7 @@ struct BarBlock {
         return n
     }
 
-    mutating func reserve(_ n: Int) {
+    package mutating func reserve(_ n: Int) {
         times.reserveCapacity(n)
         open.reserveCapacity(n)
         high.reserveCapacity(n)
@@ -130,7 +157,7 @@ struct BarBlock {
     }
 
     /// Keeps the first `n` bars, in place.
-    mutating func truncate(to n: Int) {
+    package mutating func truncate(to n: Int) {
         guard n < count else { return }
         times.removeSubrange(n...)
         if !offsets.isEmpty { offsets.removeSubrange(n...) }
@@ -142,7 +169,7 @@ struct BarBlock {
     }
 
     /// The bars in `range` of indices.
-    func slice(_ r: Range<Int>) -> BarBlock {
+    package func slice(_ r: Range<Int>) -> BarBlock {
         BarBlock(
             times: Array(times[r]),
             offsets: offsets.isEmpty ? [] : Array(offsets[r]),
@@ -156,7 +183,7 @@ struct BarBlock {
 
     /// `self` with `newer`'s bars added, a bar of `newer` replacing one of `self` at the same time.
     /// Both must be sorted by time.
-    func merged(with newer: BarBlock) -> BarBlock {
+    package func merged(with newer: BarBlock) -> BarBlock {
         var out = BarBlock()
         out.reserve(count + newer.count)
         var i = 0
@@ -174,7 +201,7 @@ struct BarBlock {
         return out
     }
 
-    func series(symbol: String, timeframe: Timeframe) -> BarSeries {
+    package func series(symbol: String, timeframe: Timeframe) -> BarSeries {
         BarSeries(
             symbol: symbol,
             timeframe: timeframe,
@@ -184,7 +211,7 @@ struct BarBlock {
         )
     }
 
-    init() {}
+    package init() {}
 
     init(
         times: [Int64],

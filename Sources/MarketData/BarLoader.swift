@@ -6,9 +6,9 @@ import ScanCore
 /// Queries order blocks by `first_time` (the same order as `period`) so SQLite walks the
 /// `bar_blocks_span` index in order: ordering by `period` would make it sort the rows, copying
 /// every blob through its sorter.
-enum BarLoader {
+package enum BarLoader {
     /// Largest distance between an instant's UTC date and its local date, in seconds.
-    static let maxOffset: Int64 = 14 * 3600
+    package static let maxOffset: Int64 = 14 * 3600
 
     static func load(
         _ db: Database,
@@ -47,6 +47,13 @@ enum BarLoader {
         guard filled == total else {
             throw MarketDataError(.corruptData, "stored bar blocks of \(symbol) hold fewer bars than their index says")
         }
+        return daily(block, upTo: upper, symbol: symbol, timeframe: timeframe)
+    }
+
+    /// A daily or weekly series from a symbol's daily blocks joined in time order: the bars up to
+    /// `upper` (epoch seconds), resampled to weeks for `1w`. Shared by every store.
+    package static func daily(_ joined: BarBlock, upTo upper: Int64, symbol: String, timeframe: Timeframe) -> BarSeries {
+        var block = joined
         var end = block.count
         while end > 0 && block.times[end - 1] > upper { end -= 1 }
         block.truncate(to: end)
@@ -63,65 +70,107 @@ enum BarLoader {
         range: DateRange,
         lookbackBars: Int
     ) throws -> BarSeries {
-        let minutes = timeframe.minutes ?? 1
-        let lookback = max(0, lookbackBars)
-        // Enough 1-minute bars that at least `lookback + 1` buckets lie before `from`.
-        let needed = timeframe == .minute1 ? lookback : (lookback + 1) * minutes
-        let upper = range.to.adding(days: 1).epochSeconds + maxOffset
-        let surelyBefore = range.from.epochSeconds - maxOffset
+        let window = IntradayWindow(timeframe: timeframe, range: range, lookbackBars: lookbackBars)
         let stmt = try db.cachedStatement(
             sql: """
                 SELECT \(BarBlock.selectedColumns) FROM bar_blocks
                 WHERE symbol = ? AND timeframe = '1m' AND first_time < ? ORDER BY first_time DESC
                 """
         )
-        var blocks: [BarBlock] = []
-        var before = 0
-        var exhausted = true
-        let rows = try Row.fetchCursor(stmt, arguments: [symbol, upper])
+        var collector = window.collector(symbol: symbol)
+        let rows = try Row.fetchCursor(stmt, arguments: [symbol, window.upper])
         while let row = try rows.next() {
             var b = BarBlock()
             try b.append(row: row, symbol: symbol)
+            if try collector.add(b) { break }
+        }
+        return collector.series()
+    }
+}
+
+/// Which minute blocks an intraday load needs and how they become the series (shared by every store):
+/// blocks are read newest first (those starting before ``upper``) and handed to a ``Collector``
+/// until it has enough bars before the range.
+package struct IntradayWindow: Sendable {
+    package let timeframe: Timeframe
+    package let range: DateRange
+    package let lookback: Int
+    /// Enough 1-minute bars that at least `lookback + 1` buckets lie before `from`.
+    let needed: Int
+    /// Blocks starting before this instant may hold bars of the range.
+    package let upper: Int64
+    let surelyBefore: Int64
+
+    package init(timeframe: Timeframe, range: DateRange, lookbackBars: Int) {
+        self.timeframe = timeframe
+        self.range = range
+        let minutes = timeframe.minutes ?? 1
+        lookback = max(0, lookbackBars)
+        needed = timeframe == .minute1 ? lookback : (lookback + 1) * minutes
+        upper = range.to.adding(days: 1).epochSeconds + BarLoader.maxOffset
+        surelyBefore = range.from.epochSeconds - BarLoader.maxOffset
+    }
+
+    package func collector(symbol: String) -> Collector { Collector(window: self, symbol: symbol) }
+
+    /// Gathers blocks, newest first, and assembles the series.
+    package struct Collector {
+        let window: IntradayWindow
+        let symbol: String
+        var blocks: [BarBlock] = []
+        var before = 0
+        var exhausted = true
+
+        /// Adds the next older block; `true` when no older block is needed.
+        package mutating func add(_ b: BarBlock) throws -> Bool {
             if b.offsets.count != b.count {
                 throw MarketDataError(.corruptData, "stored minute bars of \(symbol) lack UTC offsets")
             }
-            before += b.times.reduce(0) { $0 + ($1 < surelyBefore ? 1 : 0) }
+            before += b.times.reduce(0) { $0 + ($1 < window.surelyBefore ? 1 : 0) }
             blocks.append(b)
-            if before >= needed {
+            if before >= window.needed {
                 exhausted = false
-                break
+                return true
             }
+            return false
         }
-        var all = BarBlock()
-        all.reserve(blocks.reduce(0) { $0 + $1.count })
-        all.offsets.reserveCapacity(all.times.capacity)
-        for b in blocks.reversed() {
-            all.times += b.times
-            all.offsets += b.offsets
-            all.open += b.open
-            all.high += b.high
-            all.low += b.low
-            all.close += b.close
-            all.volume += b.volume
-        }
-        let minute = all.series(symbol: symbol, timeframe: .minute1)
-        let span = minute.indices(in: range)
-        if timeframe == .minute1 {
-            let start = max(0, span.lowerBound - lookback)
-            return BarBlock(minute).slice(start..<span.upperBound).series(symbol: symbol, timeframe: .minute1)
-        }
-        var resampled = BarBlock(
-            Resampler.intraday(
-                BarBlock(minute).slice(0..<span.upperBound)
-                    .series(symbol: symbol, timeframe: .minute1),
-                to: timeframe
+
+        /// The series: the range's bars with `lookback` bars before it, resampled when needed.
+        package func series() -> BarSeries {
+            let timeframe = window.timeframe
+            let range = window.range
+            let lookback = window.lookback
+            var all = BarBlock()
+            all.reserve(blocks.reduce(0) { $0 + $1.count })
+            all.offsets.reserveCapacity(all.times.capacity)
+            for b in blocks.reversed() {
+                all.times += b.times
+                all.offsets += b.offsets
+                all.open += b.open
+                all.high += b.high
+                all.low += b.low
+                all.close += b.close
+                all.volume += b.volume
+            }
+            let minute = all.series(symbol: symbol, timeframe: .minute1)
+            let span = minute.indices(in: range)
+            if timeframe == .minute1 {
+                let start = max(0, span.lowerBound - lookback)
+                return BarBlock(minute).slice(start..<span.upperBound).series(symbol: symbol, timeframe: .minute1)
+            }
+            var resampled = BarBlock(
+                Resampler.intraday(
+                    BarBlock(minute).slice(0..<span.upperBound)
+                        .series(symbol: symbol, timeframe: .minute1),
+                    to: timeframe
+                )
             )
-        )
-        // The oldest bucket may be cut short by where loading stopped: drop it unless it is the real start.
-        if !exhausted && resampled.count > 0 { resampled = resampled.slice(1..<resampled.count) }
-        let out = resampled.series(symbol: symbol, timeframe: timeframe)
-        let outSpan = out.indices(in: range)
-        let start = max(0, outSpan.lowerBound - lookback)
-        return resampled.slice(start..<outSpan.upperBound).series(symbol: symbol, timeframe: timeframe)
+            // The oldest bucket may be cut short by where loading stopped: drop it unless it is the real start.
+            if !exhausted && resampled.count > 0 { resampled = resampled.slice(1..<resampled.count) }
+            let out = resampled.series(symbol: symbol, timeframe: timeframe)
+            let outSpan = out.indices(in: range)
+            let start = max(0, outSpan.lowerBound - lookback)
+            return resampled.slice(start..<outSpan.upperBound).series(symbol: symbol, timeframe: timeframe)
+        }
     }
 }

@@ -2,11 +2,22 @@ import GRDB
 import ScanCore
 
 /// Writes a series into bar blocks, merging with what each block already holds.
-enum BlockWriter {
+package enum BlockWriter {
     /// Splits `series` (sorted, validated) by storage period and merges each part into its block.
     static func write(_ series: BarSeries, _ db: Database) throws {
+        for (period, part) in parts(of: series) {
+            let existing = try read(symbol: series.symbol, timeframe: series.timeframe, period: period, db)
+            let block = existing.map { $0.merged(with: part) } ?? part
+            try store(block, symbol: series.symbol, timeframe: series.timeframe, period: period, db)
+        }
+    }
+
+    /// `series` (sorted, validated) split by storage period, oldest first: each part is merged into
+    /// the stored block of its period (``BarBlock/merged(with:)``). Shared by every store.
+    package static func parts(of series: BarSeries) -> [(period: Int, block: BarBlock)] {
         let tf = series.timeframe
         let withOffsets = tf == .minute1
+        var out: [(period: Int, block: BarBlock)] = []
         var start = 0
         while start < series.count {
             let period = BarBlock.period(of: series.times[start], timeframe: tf)
@@ -15,11 +26,10 @@ enum BlockWriter {
             var part = BarBlock()
             part.reserve(end - start)
             for i in start..<end { part.append(from: series, at: i, withOffsets: withOffsets) }
-            let existing = try read(symbol: series.symbol, timeframe: tf, period: period, db)
-            let block = existing.map { $0.merged(with: part) } ?? part
-            try store(block, symbol: series.symbol, timeframe: tf, period: period, db)
+            out.append((period, part))
             start = end
         }
+        return out
     }
 
     static func read(symbol: String, timeframe: Timeframe, period: Int, _ db: Database) throws -> BarBlock? {
@@ -40,11 +50,9 @@ enum BlockWriter {
                 """
         )
         guard let first = b.times.first, let last = b.times.last else { return }
-        try stmt.execute(arguments: [
-            symbol, timeframe.rawValue, period, b.count, first, last,
-            PackedColumn.pack(b.times), PackedColumn.pack(b.offsets), PackedColumn.pack(b.open),
-            PackedColumn.pack(b.high), PackedColumn.pack(b.low), PackedColumn.pack(b.close),
-            PackedColumn.pack(b.volume),
-        ])
+        let packed = b.packedColumns
+        try stmt.execute(
+            arguments: [symbol, timeframe.rawValue, period, b.count, first, last] + StatementArguments(packed)
+        )
     }
 }

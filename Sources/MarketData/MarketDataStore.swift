@@ -126,6 +126,10 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
         }
     }
 
+    public func storeVersion() throws -> StoreVersion {
+        try writer.read { db in try StoreSchema.storeVersion(db) }
+    }
+
     public func loadBars(_ query: BarQuery) throws -> BarSeries {
         try writer.read { db in
             guard try Self.symbolExists(query.symbol, db) else {
@@ -258,7 +262,8 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
         }
     }
 
-    static func validateForWrite(_ s: BarSeries) throws {
+    /// Checks a series before any store writes it (stored timeframe, column lengths, order, daily times).
+    package static func validateForWrite(_ s: BarSeries) throws {
         guard s.timeframe == .daily || s.timeframe == .minute1 else {
             throw MarketDataError(.invalidInput, "only 1d and 1m bars are stored, not \(s.timeframe)")
         }

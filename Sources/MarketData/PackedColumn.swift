@@ -19,6 +19,40 @@ enum PackedColumn {
         pack(values.map(\.bitPattern))
     }
 
+    /// Appends the values packed in `bytes` to `array`; `false` when they are not a whole number of values.
+    static func append<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, to array: inout [T]) -> Bool {
+        let size = MemoryLayout<T>.size
+        guard bytes.count % size == 0 else { return false }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        let n = bytes.count / size
+        let start = array.count
+        array.append(contentsOf: repeatElement(0, count: n))
+        array.withUnsafeMutableBytes { dst in
+            dst.baseAddress!.advanced(by: start * size).copyMemory(from: base, byteCount: n * size)
+        }
+        #if !_endian(little)
+        for i in start..<array.count { array[i] = T(littleEndian: array[i]) }
+        #endif
+        return true
+    }
+
+    static func append(_ bytes: UnsafeRawBufferPointer, to array: inout [Double]) -> Bool {
+        guard bytes.count % 8 == 0 else { return false }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        let n = bytes.count / 8
+        let start = array.count
+        array.append(contentsOf: repeatElement(0, count: n))
+        array.withUnsafeMutableBytes { dst in
+            dst.baseAddress!.advanced(by: start * 8).copyMemory(from: base, byteCount: n * 8)
+        }
+        #if !_endian(little)
+        array.withUnsafeMutableBufferPointer { buf in
+            for i in start..<buf.count { buf[i] = Double(bitPattern: UInt64(littleEndian: buf[i].bitPattern)) }
+        }
+        #endif
+        return true
+    }
+
     /// Appends the values packed in `data` to `array`; `false` when `data` is not a whole number of values.
     static func append<T: FixedWidthInteger>(_ data: Data?, to array: inout [T]) -> Bool {
         guard let data, !data.isEmpty else { return true }

@@ -1,4 +1,5 @@
 import GRDB
+import ScanCore
 
 /// The store's tables, created by a ``DatabaseMigrator`` whose migration names start with
 /// `marketdata-`, so the session store can run its own migrator on the same database file.
@@ -11,7 +12,8 @@ import GRDB
 ///   and volume). Reading a symbol's ten years of daily bars is ten row reads and a few `memcpy`s.
 ///   The covering index `bar_blocks_span` answers "how many bars will this load return" without
 ///   touching the blobs, so a load allocates its columns once, at their final size.
-/// - `marketdata_meta(key PK, value)`: `data_version`, bumped in the same transaction as every write.
+/// - `marketdata_meta(key PK, value)`: `data_version`, bumped in the same transaction as every write,
+///   and `store_id`, the store's random identity (v2).
 enum StoreSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -52,7 +54,25 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("marketdata-v2") { db in
+            // The store's identity (see ScanCore's StoreVersion): a copy of the file keeps it.
+            try db.execute(sql: "INSERT INTO marketdata_meta(key, value) VALUES ('store_id', random())")
+        }
         return migrator
+    }
+
+    /// The store's identity and data version, read in one transaction.
+    static func storeVersion(_ db: Database) throws -> StoreVersion {
+        var id: Int64 = 0
+        var version: Int64 = 0
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM marketdata_meta") {
+            switch row[0] as String {
+            case "store_id": id = row[1]
+            case "data_version": version = row[1]
+            default: break
+            }
+        }
+        return StoreVersion(storeId: UInt64(bitPattern: id), version: version)
     }
 
     /// Bumps `data_version`; call inside every write transaction.

@@ -38,6 +38,23 @@ public struct BatchScanUseCase: Sendable {
         return DateRange(from: to.adding(days: -365), to: to)
     }
 
+    /// Resolves the universe and reads the store version it was resolved against (the version is read
+    /// before and after; a write in between makes it resolve again (a few times), so the two agree).
+    func resolveUniverse(_ criteria: SymbolCriteria) async throws -> (ResolvedUniverse, StoreVersion) {
+        let bars = self.bars
+        var before = try await Blocking.run { try bars.storeVersion() }
+        var attempt = 0
+        while true {
+            let universe = try await symbols.resolve(criteria)
+            let after = try await Blocking.run { try bars.storeVersion() }
+            // Under a steady stream of writes, give up agreeing after a few tries: the nodes then
+            // refuse the chunks as stale and the scan fails naming the versions.
+            if after == before || attempt == 3 { return (universe, after) }
+            before = after
+            attempt += 1
+        }
+    }
+
     /// Scans `request`.
     ///
     /// - Parameters:
@@ -56,7 +73,7 @@ public struct BatchScanUseCase: Sendable {
         let start = clock.now
         _ = try Self.checkFormula(request)
         let range = try await dateRange(for: request)
-        let universe = try await symbols.resolve(request.symbolCriteria)
+        let (universe, version) = try await resolveUniverse(request.symbolCriteria)
         let excluded = Set(request.symbolCriteria.exclude)
         var seen = Set<String>()
         let scanSymbols = universe.symbols.map(\.symbol).filter { !excluded.contains($0) && seen.insert($0).inserted }
@@ -69,7 +86,8 @@ public struct BatchScanUseCase: Sendable {
             dateRange: range,
             formula: request.formula,
             parameters: request.parameters,
-            mode: request.mode
+            mode: request.mode,
+            dataVersion: version
         )
         var results: [SymbolResult] = []
         if !job.symbols.isEmpty && !cancellation.isCancelled {

@@ -126,4 +126,35 @@ public protocol BarRepository: Sendable {
     func loadBars(_ query: BarQuery) throws -> BarSeries
     /// The newest session date stored for a timeframe (via its stored base), `nil` when none.
     func latestDay(for timeframe: Timeframe) throws -> CalendarDay?
+    /// The store's identity and data version: what a node and the service compare to agree that
+    /// they read the same data (see ``StoreVersion``).
+    func storeVersion() throws -> StoreVersion
+}
+
+extension BarRepository {
+    /// An anonymous store (identity 0) at ``dataVersion()``: for stores without an identity, such as
+    /// test doubles. The real stores report the identity they were created with.
+    public func storeVersion() throws -> StoreVersion {
+        StoreVersion(storeId: 0, version: try dataVersion())
+    }
+}
+
+/// Which data a store holds: the store's identity, drawn at random when the store is created (a
+/// copy of an SQLite file, or a PostgreSQL replica, keeps it), and its data version, bumped by every
+/// write. Two stores at the same ``StoreVersion`` hold the same bars; a copy that lags behind has
+/// the same identity and a lower version.
+public struct StoreVersion: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var storeId: UInt64
+    public var version: Int64
+
+    public init(storeId: UInt64, version: Int64) {
+        self.storeId = storeId
+        self.version = version
+    }
+
+    /// `STOREID:VERSION`, the identity as 16 hex digits (e.g. `3f2a9c1b00d4e5f6:17`).
+    public var description: String {
+        let hex = String(storeId, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ":\(version)"
+    }
 }

@@ -15,6 +15,9 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
     public var formula: Formula
     public var parameters: [String: ParameterValue]
     public var mode: ScanMode
+    /// The store version the universe was resolved against: an engine node whose store holds other
+    /// data refuses the job's chunks instead of scanning them. `nil` accepts any data.
+    public var dataVersion: StoreVersion?
 
     public init(
         id: String,
@@ -24,8 +27,10 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         dateRange: DateRange,
         formula: Formula,
         parameters: [String: ParameterValue] = [:],
-        mode: ScanMode = .range
+        mode: ScanMode = .range,
+        dataVersion: StoreVersion? = nil
     ) {
+        self.dataVersion = dataVersion
         self.id = id
         self.jobType = jobType
         self.symbols = symbols

@@ -5,16 +5,18 @@ import ScanCore
 /// length-checked), plus a topic frame on the control PUB (`ctl.cancel | frame`).
 ///
 /// - jobs PUSH → node PULL: ``ChunkMessage``
-/// - node PUSH → results PULL: ``ChunkResultMessage`` and ``HeartbeatMessage``
+/// - node PUSH → results PULL: ``ChunkResultMessage``, ``ChunkRefusedMessage`` and ``HeartbeatMessage``
 /// - control PUB → node SUB: ``CancelMessage`` under topic `ctl.cancel`
 public enum NodeMessage: Sendable, Hashable {
     case chunk(ChunkMessage)
     case result(ChunkResultMessage)
     case heartbeat(HeartbeatMessage)
     case cancel(CancelMessage)
+    case refused(ChunkRefusedMessage)
 
-    /// The binary protocol version this build writes and reads.
-    public static let version: UInt8 = 1
+    /// The binary protocol version this build writes and reads (2: chunks carry the data version,
+    /// heartbeats the node's store, and nodes refuse chunks of other data).
+    public static let version: UInt8 = 2
     static let magic: [UInt8] = [0x4D, 0x53, 0x4E]  // "MSN"
 
     enum Kind: UInt8 {
@@ -22,6 +24,7 @@ public enum NodeMessage: Sendable, Hashable {
         case result = 2
         case heartbeat = 3
         case cancel = 4
+        case refused = 5
     }
 
     /// The topic of cancel messages on the control PUB.
@@ -46,6 +49,9 @@ public enum NodeMessage: Sendable, Hashable {
         case .cancel(let m):
             w.u8(Kind.cancel.rawValue)
             w.string(m.jobId)
+        case .refused(let m):
+            w.u8(Kind.refused.rawValue)
+            m.write(to: &w)
         }
         return w.bytes
     }
@@ -74,6 +80,7 @@ public enum NodeMessage: Sendable, Hashable {
         case .result: message = .result(try ChunkResultMessage.read(from: &r))
         case .heartbeat: message = .heartbeat(try HeartbeatMessage.read(from: &r))
         case .cancel: message = .cancel(CancelMessage(jobId: try r.string("job id")))
+        case .refused: message = .refused(try ChunkRefusedMessage.read(from: &r))
         }
         try r.expectEnd("node message")
         return message
@@ -94,6 +101,9 @@ public struct ChunkMessage: Sendable, Hashable {
     public var mode: ScanMode
     /// Warm-up bars the formula needs before the range (the plan's lookback).
     public var lookback: Int
+    /// The store version the service resolved the universe against; a node whose store is at
+    /// another version refuses the chunk (``ChunkRefusedMessage``). `nil`: any data will do.
+    public var dataVersion: StoreVersion?
 
     public init(
         jobId: String,
@@ -105,8 +115,10 @@ public struct ChunkMessage: Sendable, Hashable {
         formula: Formula,
         parameters: [String: ParameterValue],
         mode: ScanMode,
-        lookback: Int
+        lookback: Int,
+        dataVersion: StoreVersion? = nil
     ) {
+        self.dataVersion = dataVersion
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
@@ -144,6 +156,7 @@ public struct ChunkMessage: Sendable, Hashable {
         }
         w.u8(mode == .range ? 0 : 1)
         w.count(lookback)
+        w.storeVersion(dataVersion)
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkMessage {
@@ -172,6 +185,7 @@ public struct ChunkMessage: Sendable, Hashable {
         let modeByte = try r.u8("mode")
         guard modeByte <= 1 else { throw WireFormatError("unknown mode \(modeByte)") }
         let lookback = Int(try r.u32("lookback"))
+        let dataVersion = try r.storeVersion("data version")
         return ChunkMessage(
             jobId: jobId,
             chunkIndex: index,
@@ -182,7 +196,8 @@ public struct ChunkMessage: Sendable, Hashable {
             formula: formula,
             parameters: params,
             mode: modeByte == 0 ? .range : .latest,
-            lookback: lookback
+            lookback: lookback,
+            dataVersion: dataVersion
         )
     }
 }
@@ -326,6 +341,10 @@ public struct HeartbeatMessage: Sendable, Hashable {
     public var inFlight: Int
     /// Chunks the node holds (queued or running): their leases are extended.
     public var held: [ChunkRef]
+    /// The node's store as shown to people (`sqlite:PATH`, or the PostgreSQL URL without password).
+    public var store: String
+    /// The version of the node's store, `nil` when it could not be read.
+    public var dataVersion: StoreVersion?
 
     public init(
         nodeName: String,
@@ -333,8 +352,12 @@ public struct HeartbeatMessage: Sendable, Hashable {
         threads: Int,
         chunksDone: Int,
         inFlight: Int,
-        held: [ChunkRef] = []
+        held: [ChunkRef] = [],
+        store: String = "",
+        dataVersion: StoreVersion? = nil
     ) {
+        self.store = store
+        self.dataVersion = dataVersion
         self.nodeName = nodeName
         self.incarnation = incarnation
         self.threads = threads
@@ -354,6 +377,8 @@ public struct HeartbeatMessage: Sendable, Hashable {
             w.string(h.jobId)
             w.count(h.chunkIndex)
         }
+        w.string(store)
+        w.storeVersion(dataVersion)
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> HeartbeatMessage {
@@ -367,14 +392,91 @@ public struct HeartbeatMessage: Sendable, Hashable {
         for _ in 0..<hc {
             held.append(ChunkRef(jobId: try r.string("held job id"), chunkIndex: Int(try r.u32("held chunk index"))))
         }
+        let store = try r.string("store")
+        let dataVersion = try r.storeVersion("data version")
         return HeartbeatMessage(
             nodeName: name,
             incarnation: inc,
             threads: threads,
             chunksDone: done,
             inFlight: inFlight,
-            held: held
+            held: held,
+            store: store,
+            dataVersion: dataVersion
         )
+    }
+}
+
+/// A node's answer to a chunk of data it does not hold: its store is at another version than the
+/// chunk's ``ChunkMessage/dataVersion`` (a lagging copy, a replica behind, another store). The
+/// service gives the chunk to another node.
+public struct ChunkRefusedMessage: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+    public var attempt: Int
+    public var nodeName: String
+    /// The version the node's store is at, `nil` when the store could not be read.
+    public var nodeVersion: StoreVersion?
+    /// Why, for people (e.g. `store at 3f2a9c1b00d4e5f6:16, chunk wants 3f2a9c1b00d4e5f6:17`).
+    public var reason: String
+
+    public init(
+        jobId: String,
+        chunkIndex: Int,
+        attempt: Int,
+        nodeName: String,
+        nodeVersion: StoreVersion?,
+        reason: String
+    ) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+        self.attempt = attempt
+        self.nodeName = nodeName
+        self.nodeVersion = nodeVersion
+        self.reason = reason
+    }
+
+    func write(to w: inout BinaryWriter) {
+        w.string(jobId)
+        w.count(chunkIndex)
+        w.count(attempt)
+        w.string(nodeName)
+        w.storeVersion(nodeVersion)
+        w.string(reason)
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkRefusedMessage {
+        ChunkRefusedMessage(
+            jobId: try r.string("job id"),
+            chunkIndex: Int(try r.u32("chunk index")),
+            attempt: Int(try r.u32("attempt")),
+            nodeName: try r.string("node name"),
+            nodeVersion: try r.storeVersion("node version"),
+            reason: try r.string("reason")
+        )
+    }
+}
+
+extension BinaryWriter {
+    /// An optional store version: a presence byte, then the identity (u64) and the version (i64).
+    mutating func storeVersion(_ v: StoreVersion?) {
+        guard let v else {
+            u8(0)
+            return
+        }
+        u8(1)
+        u64(v.storeId)
+        i64(v.version)
+    }
+}
+
+extension BinaryReader {
+    mutating func storeVersion(_ what: String) throws(WireFormatError) -> StoreVersion? {
+        switch try u8("\(what) flag") {
+        case 0: return nil
+        case 1: return StoreVersion(storeId: try u64("\(what) store id"), version: try i64(what))
+        case let f: throw WireFormatError("bad \(what) flag \(f)")
+        }
     }
 }
 

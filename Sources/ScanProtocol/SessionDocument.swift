@@ -195,14 +195,28 @@ public struct NodeDocument: Sendable, Hashable, Codable {
     public var threads: Int
     public var lastSeenMsAgo: Int
     public var chunksDone: Int
+    /// The node's store (`sqlite:PATH`, or a PostgreSQL URL without password); empty when unknown.
+    public var store: String
+    /// The node's store version, `STOREID:VERSION` (see `StoreVersion`); `nil` when unreadable.
+    public var dataVersion: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, threads
+        case name, threads, store
         case lastSeenMsAgo = "last_seen_ms_ago"
         case chunksDone = "chunks_done"
+        case dataVersion = "data_version"
     }
 
-    public init(name: String, threads: Int, lastSeenMsAgo: Int, chunksDone: Int) {
+    public init(
+        name: String,
+        threads: Int,
+        lastSeenMsAgo: Int,
+        chunksDone: Int,
+        store: String = "",
+        dataVersion: String? = nil
+    ) {
+        self.store = store
+        self.dataVersion = dataVersion
         self.name = name
         self.threads = threads
         self.lastSeenMsAgo = lastSeenMsAgo

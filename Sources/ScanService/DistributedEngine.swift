@@ -19,6 +19,23 @@ public struct EngineStopped: Error, Sendable, CustomStringConvertible {
     public var description: String { "the service stopped; the job resumes when it starts again" }
 }
 
+/// Thrown by ``DistributedEngine/processBatch(_:progress:cancellation:)`` when, for a whole lease
+/// period, every node that took a chunk refused it because its store holds other data than the
+/// version the universe was resolved against: the session fails rather than mixing data.
+public struct StaleDataError: Error, Sendable, CustomStringConvertible {
+    /// The version the job needs.
+    public var wanted: StoreVersion?
+    /// What each refusing node's store holds (`nil`: unreadable).
+    public var nodes: [String: StoreVersion?]
+    public var chunk: Int
+
+    public var description: String {
+        let held = nodes.sorted { $0.key < $1.key }.map { "\($0.key) has \($0.value?.description ?? "an unreadable store")" }
+        return "no engine node holds the data this scan was resolved against (store version "
+            + "\(wanted?.description ?? "?")); chunk \(chunk) was refused: \(held.joined(separator: ", "))"
+    }
+}
+
 /// The ``ProcessingEngine`` that spreads a job over engine nodes (DESIGN §6).
 ///
 /// Splits a job into chunks sized from the live nodes' threads, persists the job before the first
@@ -35,6 +52,11 @@ public actor DistributedEngine: ProcessingEngine {
         var queued = false
         var accepted = false
         var results: [SymbolResult]?
+        /// Dispatches refused by nodes holding other data (they do not count as tries).
+        var refusals = 0
+        /// When the first node refused this chunk, and what each refusing node holds.
+        var firstRefusal: ContinuousClock.Instant?
+        var refusedBy: [String: StoreVersion?] = [:]
     }
 
     final class Run {
@@ -244,6 +266,40 @@ public actor DistributedEngine: ProcessingEngine {
         }
     }
 
+    // MARK: Refusals
+
+    /// A node refused a chunk because its store holds other data: the chunk goes to another node
+    /// (after a short pause, so a lone stale node does not spin); when nodes have refused it for a
+    /// whole lease period, the job fails with ``StaleDataError``. A refusal of an earlier dispatch
+    /// than the current one is ignored.
+    public func refused(_ m: ChunkRefusedMessage, now: ContinuousClock.Instant = .now) async {
+        guard let run = runs[m.jobId], m.chunkIndex < run.chunks.count else { return }
+        let i = m.chunkIndex
+        guard !run.chunks[i].accepted, run.chunks[i].attempts == m.attempt, run.chunks[i].leaseDeadline != nil else {
+            return
+        }
+        run.chunks[i].leaseDeadline = nil
+        run.chunks[i].refusals += 1
+        run.chunks[i].refusedBy[m.nodeName] = m.nodeVersion
+        let first = run.chunks[i].firstRefusal ?? now
+        run.chunks[i].firstRefusal = first
+        if now - first >= leaseTimeout {
+            runs[run.job.id] = nil
+            let error = StaleDataError(wanted: run.job.dataVersion, nodes: run.chunks[i].refusedBy, chunk: i)
+            logger.error("job failed: no node holds its data", metadata: ["job": "\(run.job.id)", "error": "\(error)"])
+            run.continuation?.resume(throwing: error)
+            run.continuation = nil
+            await transport.publishCancel(jobId: run.job.id)
+            return
+        }
+        let pause = Duration.milliseconds(50 * min(run.chunks[i].refusals, 20))
+        let ref = ChunkRef(jobId: m.jobId, chunkIndex: i)
+        Task { [weak self] in
+            try? await Task.sleep(for: pause)
+            await self?.enqueue(ref)
+        }
+    }
+
     // MARK: Leases
 
     /// Extends the leases of chunks a node says it holds.
@@ -268,7 +324,7 @@ public actor DistributedEngine: ProcessingEngine {
                 }
                 expired += 1
                 run.chunks[i].leaseDeadline = nil
-                if run.chunks[i].attempts >= maxAttempts {
+                if run.chunks[i].attempts - run.chunks[i].refusals >= maxAttempts {
                     run.chunks[i].accepted = true
                     failed.append((run, i))
                 } else {
@@ -331,7 +387,8 @@ public actor DistributedEngine: ProcessingEngine {
                 formula: job.formula,
                 parameters: job.parameters,
                 mode: job.mode,
-                lookback: run.lookback
+                lookback: run.lookback,
+                dataVersion: job.dataVersion
             )
         ).encode()
     }

@@ -1,3 +1,4 @@
+import ScanCore
 import ScanProtocol
 import Synchronization
 
@@ -11,6 +12,10 @@ public final class NodeRegistry: Sendable {
         public var chunksDone: Int
         public var inFlight: Int
         public var lastSeen: ContinuousClock.Instant
+        /// The node's store as it shows it (`sqlite:PATH` or a PostgreSQL URL without password).
+        public var store: String = ""
+        /// The node's store version at its last heartbeat.
+        public var dataVersion: StoreVersion?
     }
 
     private let nodes = Mutex<[String: Node]>([:])
@@ -27,7 +32,9 @@ public final class NodeRegistry: Sendable {
                 threads: max(1, h.threads),
                 chunksDone: h.chunksDone,
                 inFlight: h.inFlight,
-                lastSeen: now
+                lastSeen: now,
+                store: h.store,
+                dataVersion: h.dataVersion
             )
         }
     }

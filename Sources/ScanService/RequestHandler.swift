@@ -103,7 +103,9 @@ struct RequestHandler: Sendable {
                     name: n.name,
                     threads: n.threads,
                     lastSeenMsAgo: Int((now - n.lastSeen) / .milliseconds(1)),
-                    chunksDone: n.chunksDone
+                    chunksDone: n.chunksDone,
+                    store: n.store,
+                    dataVersion: n.dataVersion?.description
                 )
             }
             let uptime = now - startedAt

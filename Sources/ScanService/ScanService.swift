@@ -199,6 +199,13 @@ public final class ScanService: Service, Sendable {
                 case .heartbeat(let h):
                     nodes.heartbeat(h)
                     if !h.held.isEmpty { await engine.extendLeases(h.held) }
+                case .refused(let r):
+                    nodes.seen(r.nodeName)
+                    logger.warning(
+                        "a node refused a chunk of other data",
+                        metadata: ["job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "node": "\(r.nodeName)", "why": "\(r.reason)"]
+                    )
+                    await engine.refused(r)
                 case .chunk, .cancel:
                     logger.warning("ignored a node message of the wrong kind on the results socket")
                 }

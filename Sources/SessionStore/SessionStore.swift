@@ -88,8 +88,8 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
     // MARK: ScanSessionRepository
 
     public func save(_ session: ScanSession) async throws {
-        let request = try Self.encode(session.request)
-        let result = try session.result.map { try Self.encode(StoredResult($0)) }
+        let request = try SessionRecords.encodeRequest(session.request)
+        let result = try session.result.map(SessionRecords.encodeResult)
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -139,10 +139,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
 
     private static func session(from row: Row) throws -> ScanSession {
         let id: String = row["id"]
-        let statusText: String = row["status"]
-        guard let status = ScanStatus(rawValue: statusText) else {
-            throw SessionStoreError.corrupt("session \(id) has unknown status '\(statusText)'")
-        }
+        let status = try SessionRecords.status(row["status"], session: id)
         let requestData: Data = row["request"]
         let resultData: Data? = row["result"]
         let started: Double? = row["started_at"]
@@ -150,13 +147,13 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         return ScanSession(
             id: id,
             status: status,
-            request: try decode(BatchScanRequest.self, requestData),
+            request: try SessionRecords.decodeRequest(requestData),
             progress: ScanProgress(
                 completed: row["progress_completed"],
                 total: row["progress_total"],
                 matchesSoFar: row["progress_matches"]
             ),
-            result: try resultData.map { try decode(StoredResult.self, $0).unpacked() },
+            result: try resultData.map(SessionRecords.decodeResult),
             error: row["error"],
             createdAt: Date(timeIntervalSinceReferenceDate: row["created_at"]),
             startedAt: started.map(Date.init(timeIntervalSinceReferenceDate:)),
@@ -167,7 +164,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
     // MARK: JobRepository
 
     public func saveJob(_ job: ProcessingJob, chunkSize: Int) async throws {
-        let data = try Self.encode(job)
+        let data = try SessionRecords.encodeJob(job)
         try await writer.write { db in
             // Chunk results of an earlier, different version of this job must not be merged into it.
             try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [job.id])
@@ -184,11 +181,11 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
                 .map { ($0["job"], $0["chunk_size"]) }
         }
         guard let (data, chunkSize) = stored else { return nil }
-        return (try Self.decode(ProcessingJob.self, data), chunkSize)
+        return (try SessionRecords.decodeJob(data), chunkSize)
     }
 
     public func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws {
-        let data = try Self.encode(StoredChunk(results))
+        let data = try SessionRecords.encodeChunk(results)
         try await writer.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO scan_job_chunk (job_id, chunk_index, results) VALUES (?, ?, ?)",
@@ -208,7 +205,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         }
         var out: [Int: [SymbolResult]] = [:]
         for (index, data) in rows {
-            out[index] = try Self.decode(StoredChunk.self, data).unpacked()
+            out[index] = try SessionRecords.decodeChunk(data)
         }
         return out
     }
@@ -218,32 +215,6 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM scan_job WHERE id = ?", arguments: [id])
-        }
-    }
-
-    // MARK: Coding
-
-    private static func encode(_ value: some Encodable) throws -> Data {
-        let e = JSONEncoder()
-        e.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf",
-            negativeInfinity: "-inf",
-            nan: "nan"
-        )
-        return try e.encode(value)
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf",
-            negativeInfinity: "-inf",
-            nan: "nan"
-        )
-        do {
-            return try d.decode(type, from: data)
-        } catch {
-            throw SessionStoreError.corrupt("cannot decode \(T.self): \(error)")
         }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import EngineNode
 import Logging
-import MarketData
+import PostgresStore
 import ScanCore
 import ServiceLifecycle
 import ZeroMQ
@@ -17,8 +17,16 @@ struct EngineNodeCommand: AsyncParsableCommand {
     @Option(help: "The service as HOST or HOST:PORT_BASE (jobs +2, results +3, control +4).")
     var service: String = "127.0.0.1:5555"
 
-    @Option(help: "This node's market-data store; default $MARKETSCAN_DB, else ./marketscan.sqlite.")
+    @Option(help: "This node's SQLite market-data store; default $MARKETSCAN_DB, else ./marketscan.sqlite.")
     var db: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The shared PostgreSQL store instead of SQLite (default $MARKETSCAN_STORE).",
+            valueName: "postgres://USER[:PASS]@HOST[:PORT]/DB"
+        )
+    )
+    var store: String?
 
     @Option(help: "Evaluation threads (default: every core).")
     var threads: Int?
@@ -37,6 +45,7 @@ struct EngineNodeCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedService()
+        _ = try StoreLocation.choose(db: db, store: store)
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if (curveCertificate == nil) != (curveServer == nil) {
             throw ValidationError("--curve-certificate and --curve-server go together")
@@ -64,10 +73,11 @@ struct EngineNodeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "engine-node")
         let (host, portBase) = try parsedService()
-        let path = db ?? MarketDataStore.defaultPath
-        let store = try await Blocking.run { try MarketDataStore.open(path: path) }
+        let location = try StoreLocation.choose(db: db, store: self.store)
+        let store = try await Blocking.run { try location.openMarketData(logger: logger) }
         var configuration = EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name)
         configuration.paceMsPerSymbol = paceMs
+        configuration.storeDescription = location.description
         if let curveCertificate, let curveServer {
             let certificate = try CurveCertificate.load(path: curveCertificate)
             guard certificate.secretKey != nil else {

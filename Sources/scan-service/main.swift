@@ -1,10 +1,9 @@
 import ArgumentParser
 import Logging
-import MarketData
+import PostgresStore
 import ScanCore
 import ScanService
 import ServiceLifecycle
-import SessionStore
 import ZeroMQ
 
 /// `scan-service`: parses arguments and wires the store, the session store and the service.
@@ -17,6 +16,14 @@ struct ScanServiceCommand: AsyncParsableCommand {
 
     @Option(help: "The SQLite store (market data and sessions); default $MARKETSCAN_DB, else ./marketscan.sqlite.")
     var db: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The shared PostgreSQL store instead of SQLite (default $MARKETSCAN_STORE); the service then keeps no local state.",
+            valueName: "postgres://USER[:PASS]@HOST[:PORT]/DB"
+        )
+    )
+    var store: String?
 
     @Option(help: "Host to bind every socket on.")
     var bind: String = "127.0.0.1"
@@ -55,6 +62,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
         guard leaseMs >= 3_000 else {
             throw ValidationError("--lease-ms must be at least 3000 (three node heartbeats of 1 s)")
         }
+        _ = try StoreLocation.choose(db: db, store: store)
         if curveCertificate == nil, !curveAllow.isEmpty {
             throw ValidationError("--curve-allow needs --curve-certificate")
         }
@@ -74,10 +82,11 @@ struct ScanServiceCommand: AsyncParsableCommand {
         if let jobs { endpoints.jobs = jobs }
         if let results { endpoints.results = results }
         if let control { endpoints.control = control }
-        let path = db ?? MarketDataStore.defaultPath
-        // Opening migrates (and may wait on another writer): off the cooperative pool.
-        let store = try await Blocking.run { try MarketDataStore.open(path: path) }
-        let sessions = try await Blocking.run { try SessionStore(path: path) }
+        let location = try StoreLocation.choose(db: db, store: self.store)
+        // Opening connects and migrates (and may wait on another writer): off the cooperative pool.
+        let store = try await Blocking.run { try location.openMarketData(logger: logger) }
+        let sessions = try await Blocking.run { try location.openSessions(logger: logger) }
+        logger.info("store opened", metadata: ["store": "\(location)"])
         var curve: CurveServerSecurity?
         if let curveCertificate {
             let certificate = try CurveCertificate.load(path: curveCertificate)
