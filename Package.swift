@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies are chosen to keep a clean CI build short (see README "Dependencies").
 let package = Package(
     name: "MarketScan",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "scan", targets: ["scan"]),
         .executable(name: "scan-service", targets: ["scan-service"]),
@@ -102,9 +102,11 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Waits with a deadline (`within`, `eventually`), shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ZeroMQTests",
-            dependencies: ["ZeroMQ", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["TestSupport", "ZeroMQ", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "FormulaEngineTests",
@@ -134,11 +136,11 @@ let package = Package(
             name: "ScanServiceTests",
             dependencies: [
                 "EngineNode", "FormulaEngine", "MarketData", "ScanClient", "ScanCore", "ScanProtocol", "ScanService",
-                "SessionStore", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.
-        .testTarget(name: "EndToEndTests", dependencies: ["ScanProtocol", "ZeroMQ"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ScanProtocol", "TestSupport", "ZeroMQ"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,7 @@ import PackageDescription
 //   swift run -c release --package-path Benchmarks LoadBench --db STORE
 let package = Package(
     name: "MarketScanBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "MarketScan", path: "..")
     ],
