@@ -88,14 +88,14 @@ let package = Package(
         .executableTarget(
             name: "scan",
             dependencies: [
-                "FormulaEngine", "MarketData", "ScanClient", "ScanCore", "ScanOutput", "ScanProtocol", "SessionStore",
+                "FormulaEngine", "MarketData", "PostgresStore", "ScanClient", "ScanCore", "ScanOutput", "ScanProtocol",
                 "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService", "ScanCore", "PostgresStore", "ZeroMQ",
+                "PostgresStore", "ScanCore", "ScanService", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode", "ScanCore", "PostgresStore", "ZeroMQ",
+                "EngineNode", "PostgresStore", "ScanCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -137,7 +137,10 @@ let package = Package(
         ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["ScanCore", "ScanProtocol"]),
         // Starts a throwaway PostgreSQL cluster (scripts/pg-scratch.sh) for its suite.
-        .testTarget(name: "PostgresStoreTests", dependencies: ["MarketData", "PostgresStore", "ScanCore"]),
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: ["FormulaEngine", "MarketData", "PostgresStore", "ScanCore"]
+        ),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
         .testTarget(
             name: "ScanOutputTests",

@@ -255,6 +255,8 @@ public final class ChunkExecutor: Sendable {
             return !p.refused
         }
         inProgress.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(work)) }
+        queue.withLock { $0.works.removeAll { $0 === work } }
+        wakeRoomWaiters()  // the socket loop may wait for room this chunk no longer takes
         if first { refusal(work.chunk, version, why) }
     }
 
@@ -274,7 +276,10 @@ public final class ChunkExecutor: Sendable {
                 }
             } catch {
                 if let wanted = chunk.dataVersion {
-                    let refused = Prepared.refused(nil, "cannot read the store version (chunk wants \(wanted)): \(error)")
+                    let refused = Prepared.refused(
+                        nil,
+                        "cannot read the store version (chunk wants \(wanted)): \(error)"
+                    )
                     p = refused
                     return refused
                 }

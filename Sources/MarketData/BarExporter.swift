@@ -9,11 +9,11 @@ import ScanCore
 /// Symbols are written in ascending order, each symbol's bars oldest first. Whole numbers print without
 /// a fraction (`71200`), others with Swift's shortest round-trip form, so values survive the trip exactly.
 public struct BarExporter: Sendable {
-    public let store: MarketDataStore
+    public let store: any MarketDataBackend
     /// `1d` or `1m` (the stored timeframes).
     public let timeframe: Timeframe
 
-    public init(store: MarketDataStore, timeframe: Timeframe) throws {
+    public init(store: any MarketDataBackend, timeframe: Timeframe) throws {
         guard timeframe == .daily || timeframe == .minute1 else {
             throw MarketDataError(.invalidInput, "export writes stored timeframes (1d or 1m), not \(timeframe)")
         }

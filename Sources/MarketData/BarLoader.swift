@@ -52,7 +52,8 @@ package enum BarLoader {
 
     /// A daily or weekly series from a symbol's daily blocks joined in time order: the bars up to
     /// `upper` (epoch seconds), resampled to weeks for `1w`. Shared by every store.
-    package static func daily(_ joined: BarBlock, upTo upper: Int64, symbol: String, timeframe: Timeframe) -> BarSeries {
+    package static func daily(_ joined: BarBlock, upTo upper: Int64, symbol: String, timeframe: Timeframe) -> BarSeries
+    {
         var block = joined
         var end = block.count
         while end > 0 && block.times[end - 1] > upper { end -= 1 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Logging
 import PostgresNIO
 import Synchronization
@@ -68,14 +69,17 @@ final class PostgresConnector: Sendable {
                     throw error
                 } catch {
                     if Self.isConnectionLoss(error) {
-                        connection.close().whenComplete { _ in }
+                        Self.discard(connection)
                     } else {
                         checkin(connection)
                     }
                     throw error
                 }
             } catch {
-                guard Self.isConnectionLoss(error) else { throw describe(error) }
+                guard Self.isConnectionLoss(error) else {
+                    // The caller's own errors (unknown symbol, a cancelled import) pass through as they are.
+                    throw error is PSQLError ? describe(error) : error
+                }
                 let now = ContinuousClock.now
                 let since = downSince.withLock { d -> ContinuousClock.Instant in
                     if d == nil { d = now }
@@ -101,7 +105,7 @@ final class PostgresConnector: Sendable {
 
     /// Runs `body` in one transaction (`BEGIN` … `COMMIT`, `ROLLBACK` when it throws). Blocks.
     func transaction<T>(
-        _ begin: PostgresQuery = "BEGIN",
+        begin: PostgresQuery = "BEGIN",
         _ body: (PostgresConnection) throws -> T
     ) throws -> T {
         try withConnection { connection in
@@ -124,7 +128,7 @@ final class PostgresConnector: Sendable {
         do {
             return try wait(future)
         } catch let error as TimedOut {
-            connection.close().whenComplete { _ in }
+            Self.discard(connection)
             throw error
         }
     }
@@ -144,10 +148,16 @@ final class PostgresConnector: Sendable {
             defer { c = [] }
             return c
         }
-        for c in all { c.close().whenComplete { _ in } }
+        for c in all { Self.discard(c) }
     }
 
     deinit { close() }
+
+    /// Closes a connection without waiting; the closure keeps it alive until it is closed
+    /// (postgres-nio requires a connection to be closed before it is released).
+    static func discard(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
 
     // MARK: Pool
 
@@ -165,7 +175,7 @@ final class PostgresConnector: Sendable {
             c.append(connection)
             return false
         }
-        if extra { connection.close().whenComplete { _ in } }
+        if extra { Self.discard(connection) }
     }
 
     private func connect() throws -> PostgresConnection {
@@ -226,7 +236,10 @@ final class PostgresConnector: Sendable {
             )
         }
         guard let e = error as? PSQLError else {
-            return PostgresStoreError(.unreachable, url: shown, "cannot connect: \(error)")
+            if Self.isConnectionLoss(error) {
+                return PostgresStoreError(.unreachable, url: shown, "cannot connect: \(error)")
+            }
+            return PostgresStoreError(.query, url: shown, "\(error)")
         }
         switch e.code {
         case .server:
@@ -241,14 +254,21 @@ final class PostgresConnector: Sendable {
                 }
             return PostgresStoreError(kind, url: shown, "\(message) (SQLSTATE \(state))")
         case .connectionError:
-            let why = e.underlying.map { "\($0)" } ?? "connection failed"
+            var why = e.underlying.map { "\($0)" } ?? "connection failed"
+            if let nio = e.underlying as? NIOConnectionError, !nio.connectionErrors.isEmpty {
+                why = nio.connectionErrors.map { "\($0.error)" }.joined(separator: "; ")
+            }
             return PostgresStoreError(.unreachable, url: shown, "cannot connect: \(why)")
         case .serverClosedConnection, .uncleanShutdown:
             return PostgresStoreError(.unreachable, url: shown, "the server closed the connection")
         case .clientClosedConnection:
             return PostgresStoreError(.unreachable, url: shown, "the connection was closed")
         case .authMechanismRequiresPassword:
-            return PostgresStoreError(.authentication, url: shown, "the server asks for a password; give one in the URL")
+            return PostgresStoreError(
+                .authentication,
+                url: shown,
+                "the server asks for a password; give one in the URL"
+            )
         case .unsupportedAuthMechanism:
             return PostgresStoreError(
                 .authentication,

@@ -24,7 +24,10 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
 
     /// Connects to `url`, checks the credentials and the database, and creates or migrates the
     /// market-data tables. Blocks; throws ``PostgresStoreError`` naming the URL.
-    public static func open(url: PostgresURL, logger: Logger = Logger(label: "postgres-store")) throws
+    public static func open(
+        url: PostgresURL,
+        logger: Logger = Logger(label: "postgres-store")
+    ) throws
         -> PostgresMarketDataStore
     {
         let connector = PostgresConnector(url: url, logger: logger)
@@ -57,7 +60,14 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
             let (symbol, name, market, sector, cap, active) = try row.decode(
                 (String, String, String, String, Double?, Bool).self
             )
-            return SymbolInfo(symbol: symbol, name: name, market: market, sector: sector, marketCap: cap, active: active)
+            return SymbolInfo(
+                symbol: symbol,
+                name: name,
+                market: market,
+                sector: sector,
+                marketCap: cap,
+                active: active
+            )
         }
     }
 
@@ -140,10 +150,13 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
             )
             guard let row = rows.first else { return nil }
             let (last, offsetBytes) = try row.decode((Int64, ByteBuffer).self)
-            let offset = offsetBytes.readableBytes >= 4
+            let offset =
+                offsetBytes.readableBytes >= 4
                 ? offsetBytes.getInteger(
                     at: offsetBytes.readerIndex + offsetBytes.readableBytes - 4,
-                    endianness: .little, as: Int32.self) ?? 0 : 0
+                    endianness: .little,
+                    as: Int32.self
+                ) ?? 0 : 0
             return CalendarDay(epochSeconds: last, utcOffset: offset)
         }
     }
@@ -327,12 +340,14 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
     func read<T>(snapshot: Bool = false, _ body: (PostgresConnection) throws -> T) throws -> T {
         do {
             if snapshot {
-                return try connector.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+                return try connector.transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
             }
             return try connector.withConnection(body)
         } catch let error as MarketDataError {
             throw error
-        } catch {
+        } catch let error as PostgresStoreError {
+            throw error
+        } catch let error as PSQLError {
             throw connector.describe(error)
         }
     }
@@ -342,7 +357,9 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
             return try connector.transaction(body)
         } catch let error as MarketDataError {
             throw error
-        } catch {
+        } catch let error as PostgresStoreError {
+            throw error
+        } catch let error as PSQLError {
             throw connector.describe(error)
         }
     }

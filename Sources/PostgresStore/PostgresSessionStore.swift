@@ -22,7 +22,10 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, S
 
     /// Connects to `url` and creates or migrates the session tables. Blocks; throws
     /// ``PostgresStoreError`` naming the URL.
-    public static func open(url: PostgresURL, logger: Logger = Logger(label: "postgres-store")) throws
+    public static func open(
+        url: PostgresURL,
+        logger: Logger = Logger(label: "postgres-store")
+    ) throws
         -> PostgresSessionStore
     {
         let connector = PostgresConnector(url: url, logger: logger)
@@ -175,6 +178,7 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, S
     // MARK: Running
 
     /// Runs `body` on a `Blocking` thread, in a transaction when asked; errors name the URL.
+    @discardableResult
     func run<T: Sendable>(
         transaction: Bool = false,
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
@@ -183,9 +187,7 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, S
         return try await Blocking.run {
             do {
                 return transaction ? try connector.transaction(body) : try connector.withConnection(body)
-            } catch let error as SessionStoreError {
-                throw error
-            } catch {
+            } catch let error as PSQLError {
                 throw connector.describe(error)
             }
         }

@@ -29,7 +29,11 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         // The error shows the text with anything between "://user:" and "@" masked.
         let shown = Self.masked(text)
         func bad(_ why: String) -> PostgresStoreError {
-            PostgresStoreError(.invalidURL, url: shown, "\(why); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+            PostgresStoreError(
+                .invalidURL,
+                url: shown,
+                "\(why); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+            )
         }
         let rest: Substring
         if text.hasPrefix("postgres://") {

@@ -43,7 +43,9 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Opens (creating and migrating) the session store. Blocks.
-    public func openSessions(logger: Logger = Logger(label: "store")) throws
+    public func openSessions(
+        logger: Logger = Logger(label: "store")
+    ) throws
         -> any ScanSessionRepository & JobRepository
     {
         switch self {

@@ -33,6 +33,7 @@ public enum WatchScreen {
             for n in nodes {
                 lines.append(
                     "  \(n.name)  \(n.threads) threads  \(n.chunksDone) chunks done  seen \(n.lastSeenMsAgo) ms ago"
+                        + (n.store.isEmpty ? "" : "  \(n.store)") + "  data \(n.dataVersion ?? "?")"
                 )
             }
         } else {

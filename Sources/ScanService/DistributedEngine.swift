@@ -30,7 +30,9 @@ public struct StaleDataError: Error, Sendable, CustomStringConvertible {
     public var chunk: Int
 
     public var description: String {
-        let held = nodes.sorted { $0.key < $1.key }.map { "\($0.key) has \($0.value?.description ?? "an unreadable store")" }
+        let held = nodes.sorted { $0.key < $1.key }.map {
+            "\($0.key) has \($0.value?.description ?? "an unreadable store")"
+        }
         return "no engine node holds the data this scan was resolved against (store version "
             + "\(wanted?.description ?? "?")); chunk \(chunk) was refused: \(held.joined(separator: ", "))"
     }

@@ -206,7 +206,10 @@ public final class ScanService: Service, Sendable {
                     nodes.seen(r.nodeName)
                     logger.warning(
                         "a node refused a chunk of other data",
-                        metadata: ["job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "node": "\(r.nodeName)", "why": "\(r.reason)"]
+                        metadata: [
+                            "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "node": "\(r.nodeName)",
+                            "why": "\(r.reason)",
+                        ]
                     )
                     await engine.refused(r)
                 case .chunk, .cancel:

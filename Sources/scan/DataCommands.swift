@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MarketData
+import PostgresStore
 import ScanCore
 import ScanOutput
 
@@ -10,8 +11,9 @@ struct DataCommand: AsyncParsableCommand {
         commandName: "data",
         abstract: "Import, sample and generate market data.",
         discussion: """
-            Every subcommand writes to the SQLite store given by --db; without it, $MARKETSCAN_DB, \
-            else marketscan.sqlite in the current directory.
+            Every subcommand uses the SQLite store given by --db, or the PostgreSQL store given by \
+            --store postgres://USER[:PASS]@HOST[:PORT]/DB; without either, $MARKETSCAN_STORE, then \
+            $MARKETSCAN_DB, else marketscan.sqlite in the current directory.
             """,
         subcommands: [
             ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self,
@@ -21,12 +23,33 @@ struct DataCommand: AsyncParsableCommand {
     )
 }
 
-/// The `--db` option shared by the data commands.
+/// The `--db`/`--store` options shared by the data commands.
 struct StoreOption: ParsableArguments {
     @Option(name: .long, help: "The SQLite store (default: $MARKETSCAN_DB, else ./marketscan.sqlite).")
     var db: String?
 
-    var path: String { db ?? MarketDataStore.defaultPath }
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The shared PostgreSQL store instead (default: $MARKETSCAN_STORE).",
+            valueName: "postgres://USER[:PASS]@HOST[:PORT]/DB"
+        )
+    )
+    var store: String?
+
+    func validate() throws { _ = try location }
+
+    /// The chosen store (an invalid URL throws, its password hidden).
+    var location: StoreLocation { get throws { try StoreLocation.choose(db: db, store: store) } }
+
+    /// The store as messages name it (`PATH`, or the URL without password).
+    var path: String {
+        switch try? location {
+        case .sqlite(let path)?: path
+        case .postgres(let url)?: url.description
+        case nil: db ?? MarketDataStore.defaultPath
+        }
+    }
 }
 
 /// Prints an error to stderr and exits non-zero, for errors a person should read.
@@ -70,10 +93,10 @@ struct ImportSymbolsCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() async throws {
-        let (file, path) = (file, store.path)
+        let (file, path, location) = (file, store.path, try store.location)
         do {
             let count = try await Blocking.run {
-                try SymbolImporter(store: MarketDataStore.open(path: path)).importFile(path: file)
+                try SymbolImporter(store: location.openMarketData()).importFile(path: file)
             }
             print("imported \(NumberFormat.thousands(count)) symbols into \(path)")
         } catch {
@@ -113,12 +136,12 @@ struct ImportBarsCommand: AsyncParsableCommand {
             createSymbols: createSymbols,
             strict: strict
         )
-        let (file, path) = (file, store.path)
+        let (file, path, location) = (file, store.path, try store.location)
         do {
             let report = try await Blocking.run {
                 let bar = taskProgress("import")
                 defer { bar?.finish() }
-                return try BarImporter(store: MarketDataStore.open(path: path), options: options)
+                return try BarImporter(store: location.openMarketData(), options: options)
                     .importFile(path: file, progress: importProgress(bar))
             }
             reportWarnings(report)
@@ -141,12 +164,12 @@ struct SampleCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() async throws {
-        let path = store.path
+        let (path, location) = (store.path, try store.location)
         do {
             let report = try await Blocking.run {
                 let bar = taskProgress("sample")
                 defer { bar?.finish() }
-                return try SampleData.load(into: MarketDataStore.open(path: path), progress: importProgress(bar))
+                return try SampleData.load(into: location.openMarketData(), progress: importProgress(bar))
             }
             reportWarnings(report.bars)
             print(
@@ -188,14 +211,14 @@ struct GenerateCommand: AsyncParsableCommand {
             timeframe: timeframe,
             seed: seed
         )
-        let path = store.path
+        let (path, location) = (store.path, try store.location)
         do {
             let (bars, seconds) = try await Blocking.run {
                 let start = Date()
                 let bar = taskProgress("generate")
                 defer { bar?.finish() }
                 let generator = try MarketGenerator(config)
-                let bars = try generator.write(into: MarketDataStore.open(path: path)) { done, total in
+                let bars = try generator.write(into: location.openMarketData()) { done, total in
                     bar?.update(Int64(done), of: Int64(total), note: "symbols")
                 }
                 return (bars, Date().timeIntervalSince(start))
@@ -219,18 +242,18 @@ struct InfoCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOption
 
     func run() async throws {
-        let path = store.path
+        let (path, location) = (store.path, try store.location)
         do {
             let text = try await Blocking.run {
-                let store = try MarketDataStore.open(path: path)
+                let store = try location.openMarketData()
                 let symbols = try store.allSymbols()
                 var lines = [
                     "store: \(path)",
                     "symbols: \(NumberFormat.thousands(symbols.count)) (\(symbols.filter(\.active).count) active)",
-                    "data version: \(try store.dataVersion())",
+                    "data version: \(try store.storeVersion())",
                 ]
                 for tf in [Timeframe.daily, .minute1] {
-                    let count = try store.storedBarCount(timeframe: tf)
+                    let count = try store.storedBarCount(timeframe: tf, symbol: nil)
                     let latest = try store.latestDay(for: tf).map { ", latest \($0)" } ?? ""
                     lines.append("\(tf) bars: \(NumberFormat.thousands(count))\(latest)")
                 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MarketData
+import PostgresStore
 import ScanCore
 import ScanOutput
 
@@ -31,12 +32,12 @@ struct ExportCommand: AsyncParsableCommand {
         let tf = timeframe
         let list = symbols.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
-        let (file, path) = (file, store.path)
+        let (file, location) = (file, try store.location)
         do {
             let report = try await Blocking.run {
                 let bar = taskProgress("export")
                 defer { bar?.finish() }
-                return try BarExporter(store: MarketDataStore.open(path: path), timeframe: tf).export(
+                return try BarExporter(store: location.openMarketData(), timeframe: tf).export(
                     symbols: list.isEmpty ? nil : list,
                     to: file
                 ) { done, total in bar?.update(Int64(done), of: Int64(total), note: "symbols") }

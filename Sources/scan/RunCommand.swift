@@ -2,11 +2,11 @@ import ArgumentParser
 import FormulaEngine
 import Foundation
 import MarketData
+import PostgresStore
 import ScanClient
 import ScanCore
 import ScanOutput
 import ScanProtocol
-import SessionStore
 
 /// `scan run`: one scan, in this process (`--local`, the default) or through a service (`--endpoint`).
 ///
@@ -80,6 +80,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Database file (default: $MARKETSCAN_DB, else ./marketscan.sqlite).")
     var db: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --local: the shared PostgreSQL store instead of --db (default: $MARKETSCAN_STORE).",
+            valueName: "postgres://USER[:PASS]@HOST[:PORT]/DB"
+        )
+    )
+    var store: String?
+
     @Option(name: .long, help: "With --local: evaluation threads (default: every core).")
     var threads: Int?
 
@@ -105,7 +114,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Where the scan runs. Chosen in one place: ``parse()``.
     enum Runner {
-        case local(db: String)
+        case local(StoreLocation)
         case service(ClientOptions)
     }
 
@@ -147,11 +156,16 @@ struct RunCommand: AsyncParsableCommand {
         if client.endpoint != nil {
             if local { throw ValidationError("give --local or --endpoint, not both") }
             if db != nil { throw ValidationError("--db goes with --local, not --endpoint") }
+            if store != nil { throw ValidationError("--store goes with --local, not --endpoint") }
             runner = .service(client)
-        } else if !local, db == nil, client.environmentEndpoint != nil {
+        } else if !local, db == nil, store == nil, client.environmentEndpoint != nil {
             runner = .service(client)
         } else {
-            runner = .local(db: Self.databasePath(db))
+            do {
+                runner = .local(try StoreLocation.choose(db: db, store: store))
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
         let formulaName =
             name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
@@ -245,8 +259,8 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         switch parsed.runner {
-        case .local(let db):
-            try await runLocal(parsed, plan: plan, db: db)
+        case .local(let location):
+            try await runLocal(parsed, plan: plan, location: location)
         case .service(let client):
             // The service-mode run (RemoteRun.swift): RUN_SCAN, progress from the events socket,
             // Ctrl-C → CANCEL, then its ResultDocument through `emit` like the local run.
@@ -254,10 +268,17 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    private func runLocal(_ parsed: Parsed, plan: FormulaPlan, db: String) async throws {
-        // Opening migrates (and may wait on another writer): off the cooperative pool.
-        let store = try await Blocking.run { try Self.openMarketData(path: db) }
-        let sessions = try await Blocking.run { try SessionStore(path: db) }
+    private func runLocal(_ parsed: Parsed, plan: FormulaPlan, location: StoreLocation) async throws {
+        // Opening connects and migrates (and may wait on another writer): off the cooperative pool.
+        let store: any MarketDataBackend
+        let sessions: any ScanSessionRepository & JobRepository
+        do {
+            store = try await Blocking.run { try location.openMarketData() }
+            sessions = try await Blocking.run { try location.openSessions() }
+        } catch {
+            Self.printError("Error: \(error)")
+            throw ExitCode.failure
+        }
         var request = parsed.request
         if parsed.from != nil || parsed.to != nil {
             let timeframe = request.timeframe
@@ -307,11 +328,6 @@ struct RunCommand: AsyncParsableCommand {
         if output.output != nil, format == .table || ProgressBar.isAvailable {
             Self.printError(ResultRenderer.summary(doc))
         }
-    }
-
-    /// The local market-data store (symbols and bars) in the database file at `path`.
-    static func openMarketData(path: String) throws -> any SymbolRepository & BarRepository {
-        try MarketDataStore.open(path: path)
     }
 
     static func printError(_ text: String) {

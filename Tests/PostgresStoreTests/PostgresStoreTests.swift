@@ -1,3 +1,4 @@
+import FormulaEngine
 import Foundation
 import MarketData
 import PostgresStore
@@ -9,7 +10,9 @@ struct PostgresURLTests {
     @Test("parses user, password, host, port and database; hides the password")
     func parses() throws {
         let url = try PostgresURL(parsing: "postgres://scan:s%40cret@db.example:6543/market")
-        #expect(url == PostgresURL(user: "scan", password: "s@cret", host: "db.example", port: 6543, database: "market"))
+        #expect(
+            url == PostgresURL(user: "scan", password: "s@cret", host: "db.example", port: 6543, database: "market")
+        )
         #expect(url.description == "postgres://scan:***@db.example:6543/market")
         let bare = try PostgresURL(parsing: "postgresql://scan@[::1]/m")
         #expect(bare.host == "::1" && bare.port == 5432 && bare.password == nil)
@@ -60,15 +63,21 @@ struct PostgresStoreTests {
             try minutes.write(into: store)
         }
         #expect(try pg.allSymbols() == lite.allSymbols())
-        #expect(try pg.storedBarCount(timeframe: .daily, symbol: nil) == lite.storedBarCount(timeframe: .daily, symbol: nil))
+        #expect(
+            try pg.storedBarCount(timeframe: .daily, symbol: nil) == lite.storedBarCount(timeframe: .daily, symbol: nil)
+        )
         #expect(try pg.latestDay(for: .daily) == lite.latestDay(for: .daily))
         #expect(try pg.latestDay(for: .minute5) == lite.latestDay(for: .minute5))
         let symbols = try lite.allSymbols().map(\.symbol)
-        let range = DateRange(from: CalendarDay(year: 2021, month: 3, day: 1)!, to: CalendarDay(year: 2022, month: 6, day: 30)!)
+        let range = DateRange(
+            from: CalendarDay(year: 2021, month: 3, day: 1)!,
+            to: CalendarDay(year: 2022, month: 6, day: 30)!
+        )
         for tf in [Timeframe.daily, .weekly] {
             let a = try pg.loadBars(symbols: symbols + ["NOPE"], timeframe: tf, range: range, lookbackBars: 50)
             let b = try lite.loadBars(symbols: symbols + ["NOPE"], timeframe: tf, range: range, lookbackBars: 50)
             #expect(a.unknown == ["NOPE"] && b.unknown == ["NOPE"])
+            #expect(b.series.values.filter { $0.count > 0 }.count == 48, "the sample's symbols have bars")
             for s in symbols {
                 #expect(Self.same(a.series[s], b.series[s]), "\(s) \(tf)")
             }
@@ -76,7 +85,12 @@ struct PostgresStoreTests {
         let minuteSymbol = MarketGenerator.code(1)
         let last = try #require(try lite.latestDay(for: .minute1))
         for tf in [Timeframe.minute1, .minute15] {
-            let q = BarQuery(symbol: minuteSymbol, timeframe: tf, range: DateRange(from: last.adding(days: -5), to: last), lookbackBars: 40)
+            let q = BarQuery(
+                symbol: minuteSymbol,
+                timeframe: tf,
+                range: DateRange(from: last.adding(days: -5), to: last),
+                lookbackBars: 40
+            )
             #expect(Self.same(try pg.loadBars(q), try lite.loadBars(q)), "\(tf)")
         }
         #expect(throws: MarketDataError.self) {
@@ -86,7 +100,7 @@ struct PostgresStoreTests {
 
     static func same(_ a: BarSeries?, _ b: BarSeries?) -> Bool {
         guard let a, let b else { return false }
-        return a.count > 0 && a.times == b.times && a.utcOffsets == b.utcOffsets && a.columns.open == b.columns.open
+        return a.times == b.times && a.utcOffsets == b.utcOffsets && a.columns.open == b.columns.open
             && a.columns.high == b.columns.high && a.columns.low == b.columns.low && a.columns.close == b.columns.close
             && a.columns.volume == b.columns.volume
     }
@@ -102,7 +116,12 @@ struct PostgresStoreTests {
         _ = try store.allSymbols()
         #expect(try store.storeVersion() == v1)
         // A failed write (unknown symbol) changes nothing.
-        let bars = BarSeries(symbol: "B", timeframe: .daily, times: [86_400], columns: PriceColumns(open: [1], high: [1], low: [1], close: [1], volume: [1]))
+        let bars = BarSeries(
+            symbol: "B",
+            timeframe: .daily,
+            times: [86_400],
+            columns: PriceColumns(open: [1], high: [1], low: [1], close: [1], volume: [1])
+        )
         #expect(throws: MarketDataError.self) { try store.writeBars([bars], createSymbols: false) }
         #expect(try store.storeVersion() == v1)
         let reopened = try PostgresMarketDataStore.open(url: url)
@@ -126,7 +145,12 @@ struct PostgresStoreTests {
             close: 2.5,
             values: ["rsi": .nan]
         )
-        var session = ScanSession(id: "s1", status: .running, request: request, createdAt: Date(timeIntervalSinceReferenceDate: 1000.25))
+        var session = ScanSession(
+            id: "s1",
+            status: .running,
+            request: request,
+            createdAt: Date(timeIntervalSinceReferenceDate: 1000.25)
+        )
         try await store.save(session)
         session.status = .completed
         session.result = BatchScanUseCase.result(
@@ -138,7 +162,9 @@ struct PostgresStoreTests {
         session.finishedAt = Date(timeIntervalSinceReferenceDate: 2000.5)
         try await store.save(session)
         let back = try #require(try await store.session(id: "s1"))
-        #expect(back.status == .completed && back.finishedAt == session.finishedAt && back.createdAt == session.createdAt)
+        #expect(
+            back.status == .completed && back.finishedAt == session.finishedAt && back.createdAt == session.createdAt
+        )
         #expect(back.result?.signals.matches.first?.close == 2.5)
         #expect(back.result?.signals.matches.first?.values["rsi"]?.isNaN == true)
         #expect(try await store.list(status: .completed, limit: 10).map(\.id) == ["s1"])
@@ -154,7 +180,11 @@ struct PostgresStoreTests {
             dataVersion: StoreVersion(storeId: 7, version: 3)
         )
         try await store.saveJob(job, chunkSize: 1)
-        try await store.saveChunkResult(jobId: "s1", chunkIndex: 0, results: [SymbolResult(symbol: "A", matches: [match])])
+        try await store.saveChunkResult(
+            jobId: "s1",
+            chunkIndex: 0,
+            results: [SymbolResult(symbol: "A", matches: [match])]
+        )
         try await store.saveChunkResult(jobId: "s1", chunkIndex: 0, results: [SymbolResult(symbol: "A", error: "x")])
         let stored = try #require(try await store.job(id: "s1"))
         #expect(stored.job == job && stored.chunkSize == 1)
@@ -194,7 +224,10 @@ struct PostgresStoreTests {
     func newerSchema() throws {
         let url = try database()
         _ = try PostgresMarketDataStore.open(url: url)
-        try ScratchServer.running().sql(url.database, "UPDATE marketscan_schema SET version = 99 WHERE component = 'marketdata'")
+        try ScratchServer.running().sql(
+            url.database,
+            "UPDATE marketscan_schema SET version = 99 WHERE component = 'marketdata'"
+        )
         #expect {
             _ = try PostgresMarketDataStore.open(url: url)
         } throws: { error in

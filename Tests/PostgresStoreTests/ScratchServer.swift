@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A throwaway PostgreSQL cluster (scripts/pg-scratch.sh) in a temporary directory on a free port,
 /// started once for a suite by the ``ScratchServer/Trait`` and stopped (and its directory removed)
 /// when the suite ends, whether its tests passed or not.
@@ -23,15 +27,20 @@ final class ScratchServer: Sendable {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString.prefix(8))")
         url = try Self.run(["start", directory.path, "0"])
-        port = Int(try String(contentsOf: directory.appendingPathComponent("port"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        port =
+            Int(
+                try String(contentsOf: directory.appendingPathComponent("port"), encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            ) ?? 0
     }
 
     /// A new empty database owned by `marketscan`; its URL.
     func createDatabase(_ name: String) throws -> String { try Self.run(["createdb", directory.path, name]) }
 
     /// Runs one statement in `database` as the superuser.
-    func sql(_ database: String, _ statement: String) throws { try Self.run(["sql", directory.path, database, statement]) }
+    func sql(_ database: String, _ statement: String) throws {
+        try Self.run(["sql", directory.path, database, statement])
+    }
 
     /// A fast restart (every connection is cut).
     func restart() throws { _ = try Self.run(["restart", directory.path]) }
@@ -45,27 +54,44 @@ final class ScratchServer: Sendable {
         var description: String
     }
 
-    /// Runs the script; its stdout, trimmed. Throws with its stderr when it fails.
+    /// Runs the script; its stdout, trimmed. Throws with its stderr when it fails. Output goes
+    /// through files, not pipes: the server it starts inherits descriptors and would hold a pipe open.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("pg-scratch-\(UUID().uuidString)")
+        let outURL = base.appendingPathExtension("out")
+        let errURL = base.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        // posix_spawn + waitpid: Foundation's Process can miss the exit of a child whose grandchild
+        // (the server) lives on, leaving waitUntilExit hanging.
+        let argv =
+            [
+                "/bin/bash", "-c",
+                "out=$1; err=$2; shift 2; exec /bin/bash \"$0\" \"$@\" <\"/dev/null\" >\"$out\" 2>\"$err\"",
+                script, outURL.path, errURL.path,
+            ] + arguments
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/bash", nil, nil, &cArgs, environ) == 0 else {
+            throw Failure(description: "cannot start \(script)")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitCode = (status >> 8) & 0xff
+        let output = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        guard status & 0x7f == 0, exitCode == 0 else {
+            let errors = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
             throw Failure(
-                description: "pg-scratch.sh \(arguments.joined(separator: " ")) failed (\(p.terminationStatus)): "
-                    + (String(data: errors, encoding: .utf8) ?? "")
+                description: "pg-scratch.sh \(arguments.joined(separator: " ")) failed (status \(status)): \(errors)"
             )
         }
-        return String(data: output, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Starts a server for the suite it is applied to and stops it afterwards.

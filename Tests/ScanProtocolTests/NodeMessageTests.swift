@@ -47,7 +47,13 @@ func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
         formula: Formula(name: g.text(), source: g.text(max: 200)),
         parameters: params,
         mode: Bool.random(using: &g) ? .range : .latest,
-        lookback: Int.random(in: 0...5000, using: &g)
+        lookback: Int.random(in: 0...5000, using: &g),
+        dataVersion: Bool.random(using: &g)
+            ? StoreVersion(
+                storeId: UInt64.random(in: 0...UInt64.max, using: &g),
+                version: Int64.random(in: 0...99, using: &g)
+            )
+            : nil
     )
 }
 
@@ -146,6 +152,43 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             let garbage = (0..<Int.random(in: 0...64, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
             _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, 1] + garbage)
         }
+    }
+
+    @Test("store versions: in chunks, heartbeats (the protocol/README example) and refusals")
+    func storeVersions() throws {
+        let readme: [UInt8] = [
+            0x4d, 0x53, 0x4e, 0x02, 0x03, 0x06, 0x00, 0x00, 0x00, 0x6e, 0x6f, 0x64, 0x65, 0x2d, 0x61,
+            0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x04, 0x00, 0x00, 0x00,
+            0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+            0x04, 0x00, 0x00, 0x00, 0x37, 0x66, 0x30, 0x63, 0x02, 0x00, 0x00, 0x00,
+            0x08, 0x00, 0x00, 0x00, 0x73, 0x71, 0x6c, 0x69, 0x74, 0x65, 0x3a, 0x61, 0x01,
+            0xab, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ]
+        let heartbeat = HeartbeatMessage(
+            nodeName: "node-a",
+            incarnation: 0x1122_3344_5566_7788,
+            threads: 4,
+            chunksDone: 17,
+            inFlight: 1,
+            held: [ChunkRef(jobId: "7f0c", chunkIndex: 2)],
+            store: "sqlite:a",
+            dataVersion: StoreVersion(storeId: 0xab, version: 5)
+        )
+        #expect(NodeMessage.heartbeat(heartbeat).encode() == readme)
+        #expect(try NodeMessage.decode(readme) == .heartbeat(heartbeat))
+        #expect(StoreVersion(storeId: 0xab, version: 5).description == "00000000000000ab:5")
+        let refused = ChunkRefusedMessage(
+            jobId: "j",
+            chunkIndex: 3,
+            attempt: 2,
+            nodeName: "n",
+            nodeVersion: nil,
+            reason: "cannot read the store version"
+        )
+        #expect(try NodeMessage.decode(NodeMessage.refused(refused).encode()) == .refused(refused))
+        var bad = NodeMessage.refused(refused).encode()
+        bad[bad.count - 34] = 7  // the node version's presence flag
+        #expect(throws: WireFormatError.self) { try NodeMessage.decode(bad) }
     }
 
     @Test func headerIsChecked() {

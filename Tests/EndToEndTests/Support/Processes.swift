@@ -145,6 +145,14 @@ final class Processes: @unchecked Sendable {
         return (status, child.stdout, child.stderr)
     }
 
+    /// Kills the children whose name starts with `prefix`.
+    func killAll(named prefix: String) {
+        lock.lock()
+        let some = children.filter { $0.name.hasPrefix(prefix) }
+        lock.unlock()
+        for c in some { c.kill() }
+    }
+
     func killAll() {
         lock.lock()
         let all = children
