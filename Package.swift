@@ -105,7 +105,11 @@ let package = Package(
             dependencies: ["FormulaEngine", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "MarketData", "SessionStore"]),
+        .testTarget(
+            name: "ScanCoreTests",
+            dependencies: ["ScanCore", "MarketData", "SessionStore"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "MarketDataTests",
             dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")]

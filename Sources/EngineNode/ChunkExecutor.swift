@@ -200,7 +200,11 @@ public final class ChunkExecutor: Sendable {
                             plan: plan,
                             timeframe: chunk.timeframe,
                             dateRange: chunk.dateRange,
-                            mode: chunk.mode
+                            mode: chunk.mode,
+                            study: chunk.study,
+                            explain: chunk.explain,
+                            parameters: chunk.parameters,
+                            formula: chunk.formula
                         )
                         scanners[key] = scanner
                     }

@@ -94,6 +94,10 @@ public struct ChunkMessage: Sendable, Hashable {
     public var mode: ScanMode
     /// Warm-up bars the formula needs before the range (the plan's lookback).
     public var lookback: Int
+    /// The event study to run on each match (`nil`: none).
+    public var study: StudySpec?
+    /// Whether each symbol reports its condition funnel.
+    public var explain: Bool
 
     public init(
         jobId: String,
@@ -105,8 +109,12 @@ public struct ChunkMessage: Sendable, Hashable {
         formula: Formula,
         parameters: [String: ParameterValue],
         mode: ScanMode,
-        lookback: Int
+        lookback: Int,
+        study: StudySpec? = nil,
+        explain: Bool = false
     ) {
+        self.study = study
+        self.explain = explain
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
@@ -144,6 +152,7 @@ public struct ChunkMessage: Sendable, Hashable {
         }
         w.u8(mode == .range ? 0 : 1)
         w.count(lookback)
+        w.analysis(study: study, explain: explain)
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkMessage {
@@ -172,6 +181,7 @@ public struct ChunkMessage: Sendable, Hashable {
         let modeByte = try r.u8("mode")
         guard modeByte <= 1 else { throw WireFormatError("unknown mode \(modeByte)") }
         let lookback = Int(try r.u32("lookback"))
+        let (study, explain) = try r.analysis()
         return ChunkMessage(
             jobId: jobId,
             chunkIndex: index,
@@ -182,7 +192,9 @@ public struct ChunkMessage: Sendable, Hashable {
             formula: formula,
             parameters: params,
             mode: modeByte == 0 ? .range : .latest,
-            lookback: lookback
+            lookback: lookback,
+            study: study,
+            explain: explain
         )
     }
 }
@@ -251,7 +263,9 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
                     w.f64(v)
                 }
+                w.forward(m.forward)
             }
+            w.analysis(of: r)
         }
     }
 
@@ -266,7 +280,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         let cc = try r.count("column name count", minItemBytes: 4)
         var columns: [String] = []
         for _ in 0..<cc { columns.append(try r.string("column name")) }
-        let n = try r.count("result count", minItemBytes: 17)
+        let n = try r.count("result count", minItemBytes: 19)
         var results: [SymbolResult] = []
         results.reserveCapacity(n)
         for _ in 0..<n {
@@ -274,7 +288,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
             var error: String?
             if try r.bool("error flag") { error = try r.string("error message") }
             let bars = Int(clamping: try r.u64("bars scanned"))
-            let mc = try r.count("match count", minItemBytes: 25)
+            let mc = try r.count("match count", minItemBytes: 26)
             var matches: [SignalMatch] = []
             matches.reserveCapacity(mc)
             for _ in 0..<mc {
@@ -300,17 +314,29 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
                     values[columns[ci]] = try r.f64("column value")
                 }
+                let forward = try r.forward()
                 matches.append(
                     SignalMatch(
                         symbol: symbol,
                         timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
                         signal: signals[si],
                         close: close,
-                        values: values
+                        values: values,
+                        forward: forward
                     )
                 )
             }
-            results.append(SymbolResult(symbol: symbol, matches: matches, error: error, barsScanned: bars))
+            let (baseline, funnel) = try r.analysis(symbol: symbol)
+            results.append(
+                SymbolResult(
+                    symbol: symbol,
+                    matches: matches,
+                    error: error,
+                    barsScanned: bars,
+                    baseline: baseline,
+                    funnel: funnel
+                )
+            )
         }
         return ChunkResultMessage(jobId: jobId, chunkIndex: index, attempt: attempt, nodeName: node, results: results)
     }

@@ -331,7 +331,9 @@ public actor DistributedEngine: ProcessingEngine {
                 formula: job.formula,
                 parameters: job.parameters,
                 mode: job.mode,
-                lookback: run.lookback
+                lookback: run.lookback,
+                study: job.study,
+                explain: job.explain
             )
         ).encode()
     }
