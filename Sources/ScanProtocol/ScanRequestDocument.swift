@@ -109,8 +109,15 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
                 }
                 entry = parsed
             }
-            do {
-                spec = try StudySpec(horizons: s.horizons, entry: entry)
+            do throws(StudySpecError) {
+                var horizons: [Int] = []
+                for h in s.horizons {
+                    guard h.isFinite, h == h.rounded(), abs(h) <= 1e9 else {
+                        throw StudySpecError.notPositive(NumberText.plain(h))
+                    }
+                    horizons.append(Int(h))
+                }
+                spec = try StudySpec(horizons: horizons, entry: entry)
             } catch {
                 throw .badRequest("field 'study.horizons': \(error.description)")
             }
@@ -141,12 +148,19 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
 
 /// `{"horizons": [int, …], "entry": "close" | "next-open"}` (checked by ``ScanRequestDocument/validated()``).
 public struct StudyDocument: Sendable, Hashable, Codable {
-    public var horizons: [Int]
+    /// Numbers, so that `1.5` is refused by ``ScanRequestDocument/validated()`` with the study's own message.
+    public var horizons: [Double]
     public var entry: String?
 
     public init(horizons: [Int], entry: String? = nil) {
-        self.horizons = horizons
+        self.horizons = horizons.map(Double.init)
         self.entry = entry
+    }
+}
+
+private enum NumberText {
+    static func plain(_ x: Double) -> String {
+        x.isFinite && x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
     }
 }
 
