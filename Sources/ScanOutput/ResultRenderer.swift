@@ -1,5 +1,6 @@
 import Foundation
 import ScanProtocol
+import ScanCore
 
 /// The output formats of `scan run` and `scan sessions results`.
 public enum OutputFormat: String, Sendable, CaseIterable {
@@ -9,6 +10,8 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case json
     /// One row per match (see ``ResultRenderer/csv(_:context:)``).
     case csv
+    /// A self-contained HTML report with charts (see ``HTMLReport``).
+    case html
 }
 
 /// What a renderer needs beyond the result: symbol names, and the formula's columns in declaration order.
@@ -19,11 +22,19 @@ public struct OutputContext: Sendable {
     public var columns: [String]?
     /// Table rows shown before the table is cut.
     public var maxTableRows: Int
+    /// What the HTML report shows beyond the result (the scan as asked, price histories).
+    public var report: ReportInputs?
 
-    public init(names: [String: String] = [:], columns: [String]? = nil, maxTableRows: Int = 50) {
+    public init(
+        names: [String: String] = [:],
+        columns: [String]? = nil,
+        maxTableRows: Int = 50,
+        report: ReportInputs? = nil
+    ) {
         self.names = names
         self.columns = columns
         self.maxTableRows = maxTableRows
+        self.report = report
     }
 
     func columns(of doc: ResultDocument) -> [String] {
@@ -43,6 +54,20 @@ public enum ResultRenderer {
         case .table: table(doc, context: context)
         case .json: try json(doc)
         case .csv: csv(doc, context: context)
+        case .html:
+            HTMLReport.render(
+                doc,
+                inputs: context.report
+                    ?? ReportInputs(
+                        formula: Formula(name: doc.jobId, source: ""),
+                        universe: "",
+                        timeframe: .daily,
+                        dateRange: nil,
+                        mode: .range,
+                        names: context.names,
+                        columns: context.columns
+                    )
+            )
         }
     }
 
