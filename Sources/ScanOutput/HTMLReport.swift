@@ -34,13 +34,18 @@ private struct Page {
     /// A number with its exact value and key; `text` is what people read.
     func number(_ x: Double?, key: String, text: String) -> String {
         let v = x.map(NumberFormat.plain) ?? ""
-        return "<span class=\"num\" data-key=\"\(SVGChart.escape(key))\" data-value=\"\(v)\">\(SVGChart.escape(text))</span>"
+        return
+            "<span class=\"num\" data-key=\"\(SVGChart.escape(key))\" data-value=\"\(v)\">\(SVGChart.escape(text))</span>"
     }
 
     func count(_ n: Int, key: String) -> String { number(Double(n), key: key, text: NumberFormat.thousands(n)) }
 
     func pct(_ x: Double?, key: String) -> String {
         number(x, key: key, text: x.map { SVGChart.percent($0) } ?? "–")
+    }
+
+    func share(_ x: Double?, key: String) -> String {
+        number(x, key: key, text: x.map { SVGChart.share($0) } ?? "–")
     }
 
     mutating func header(_ doc: ResultDocument, _ inputs: ReportInputs) {
@@ -125,13 +130,15 @@ private struct Page {
                 let key = "study.\(s.signal).h\(h.horizon)"
                 let e = h.events
                 let b = k < base.horizons.count ? base.horizons[k].returns : SampleStats(events: 0, incomplete: 0)
-                body += "<tr><td>\(h.horizon) bar\(h.horizon == 1 ? "" : "s")</td><td>\(count(e.events, key: key + ".events"))</td>"
+                body +=
+                    "<tr><td>\(h.horizon) bar\(h.horizon == 1 ? "" : "s")</td><td>\(count(e.events, key: key + ".events"))</td>"
                 body += "<td>\(count(e.incomplete, key: key + ".incomplete"))</td>"
                 body += "<td>\(pct(e.mean, key: key + ".mean"))</td><td>\(pct(e.median, key: key + ".median"))</td>"
-                body += "<td>\(pct(e.std, key: key + ".std"))</td><td>\(pct(e.hitRate, key: key + ".hit_rate"))</td>"
+                body +=
+                    "<td>\(share(e.std, key: key + ".std"))</td><td>\(share(e.hitRate, key: key + ".hit_rate"))</td>"
                 body += "<td>\(pct(e.ciLow, key: key + ".ci95_low")) … \(pct(e.ciHigh, key: key + ".ci95_high"))</td>"
                 body += "<td>\(pct(b.mean, key: "baseline.h\(h.horizon).mean"))</td>"
-                body += "<td>\(pct(b.hitRate, key: "baseline.h\(h.horizon).hit_rate"))</td>"
+                body += "<td>\(share(b.hitRate, key: "baseline.h\(h.horizon).hit_rate"))</td>"
                 let cls = (h.excessMean ?? 0) >= 0 ? "pos" : "neg"
                 body += "<td class=\"\(cls)\">\(pct(h.excessMean, key: key + ".excess_mean"))</td></tr>"
             }
@@ -163,7 +170,8 @@ private struct Page {
             for (k, c) in s.clauses.enumerated() {
                 let key = "funnel.\(s.signal).c\(k)"
                 body += "<tr><td>\(k + 1)</td><td class=\"left\"><code>\(SVGChart.escape(c.clause))</code></td>"
-                body += "<td>\(count(c.bars, key: key + ".bars"))</td><td>\(count(c.symbols, key: key + ".symbols"))</td>"
+                body +=
+                    "<td>\(count(c.bars, key: key + ".bars"))</td><td>\(count(c.symbols, key: key + ".symbols"))</td>"
                 body += "<td>\(count(c.survivingBars, key: key + ".surviving_bars"))</td>"
                 body += "<td>\(count(c.survivingSymbols, key: key + ".surviving_symbols"))</td></tr>"
             }
@@ -175,8 +183,10 @@ private struct Page {
                 "<table class=\"stats\"><thead><tr><th>symbol</th><th>date</th><th>signal</th><th>failed clause</th><th>left</th><th>right</th></tr></thead><tbody>"
             for (i, m) in funnel.nearMisses.enumerated() {
                 body += "<tr><td>\(SVGChart.escape(m.symbol))</td><td>\(SVGChart.escape(m.timestamp))</td>"
-                body += "<td>\(SVGChart.escape(m.signal))</td><td class=\"left\"><code>\(SVGChart.escape(m.clause))</code></td>"
-                body += "<td>\(number(m.left, key: "near.\(i).left", text: m.left.map { NumberFormat.grouped($0) } ?? "–"))</td>"
+                body +=
+                    "<td>\(SVGChart.escape(m.signal))</td><td class=\"left\"><code>\(SVGChart.escape(m.clause))</code></td>"
+                body +=
+                    "<td>\(number(m.left, key: "near.\(i).left", text: m.left.map { NumberFormat.grouped($0) } ?? "–"))</td>"
                 body +=
                     "<td>\(number(m.right, key: "near.\(i).right", text: m.right.map { NumberFormat.grouped($0) } ?? "–"))</td></tr>"
             }
@@ -257,7 +267,8 @@ private struct Page {
             let key = "match.\(i)"
             body += "<tr><td>\(SVGChart.escape(m.symbol))</td><td>\(SVGChart.escape(inputs.names[m.symbol] ?? ""))</td>"
             body += "<td>\(SVGChart.escape(m.timestamp))</td><td>\(SVGChart.escape(m.signal))</td>"
-            body += "<td>\(number(m.close, key: key + ".close", text: m.close.map { NumberFormat.grouped($0) } ?? "–"))</td>"
+            body +=
+                "<td>\(number(m.close, key: key + ".close", text: m.close.map { NumberFormat.grouped($0) } ?? "–"))</td>"
             for c in columns {
                 let v = m.values[c] ?? nil
                 body += "<td>\(number(v, key: key + ".\(c)", text: v.map { NumberFormat.grouped($0) } ?? "–"))</td>"
@@ -267,7 +278,8 @@ private struct Page {
                     let r = k < f.returns.count ? f.returns[k] : nil
                     body += "<td class=\"\((r ?? 0) >= 0 ? "pos" : "neg")\">\(pct(r, key: key + ".r\(h)"))</td>"
                 }
-                body += "<td>\(pct(f.maxFavorable, key: key + ".mfe"))</td><td>\(pct(f.maxAdverse, key: key + ".mae"))</td>"
+                body +=
+                    "<td>\(pct(f.maxFavorable, key: key + ".mfe"))</td><td>\(pct(f.maxAdverse, key: key + ".mae"))</td>"
             } else if !horizons.isEmpty {
                 body += String(repeating: "<td>–</td>", count: horizons.count + 2)
             }
@@ -349,6 +361,7 @@ private struct Page {
         for(var j=0;j<charts.length;j++){var b=charts[j].getBBox();
         charts[j].setAttribute('data-drawn',(b.width>0&&b.height>0&&charts[j].childElementCount>1)?'1':'0');}
         document.body.setAttribute('data-charts',String(charts.length));
+        document.body.setAttribute('data-height',String(document.documentElement.scrollHeight));
         })();
         """
 }

@@ -41,13 +41,15 @@ enum SVGChart {
         var out = svgOpen(w, h, label: title)
         out += "<text class=\"chart-title\" x=\"\(left)\" y=\"18\">\(escape(title))</text>"
         for t in ticks(lo, hi) {
-            out += "<line class=\"grid\" x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(y(t)))\" y2=\"\(f(y(t)))\"/>"
+            out +=
+                "<line class=\"grid\" x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(y(t)))\" y2=\"\(f(y(t)))\"/>"
             out +=
                 "<text class=\"tick\" x=\"\(f(left - 6))\" y=\"\(f(y(t) + 4))\" text-anchor=\"end\">\(percent(t, digits: 1))</text>"
         }
         out += "<line class=\"zero\" x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(y(0)))\" y2=\"\(f(y(0)))\"/>"
         for (k, hz) in horizons.enumerated() {
-            out += "<text class=\"tick\" x=\"\(f(x(k)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(hz)</text>"
+            out +=
+                "<text class=\"tick\" x=\"\(f(x(k)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(hz)</text>"
         }
         out +=
             "<text class=\"axis\" x=\"\(f(left + plotW / 2))\" y=\"\(f(h - 6))\" text-anchor=\"middle\">bars after the signal</text>"
@@ -68,7 +70,9 @@ enum SVGChart {
                 let d = points.enumerated().map { i, p in "\(i == 0 ? "M" : "L")\(f(p.0)),\(f(p.1))" }.joined()
                 out += "<path class=\"line \(s.cssClass)\(s.dashed ? " dashed" : "")\" d=\"\(d)\"/>"
             }
-            for p in points { out += "<circle class=\"dot \(s.cssClass)\" cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"3.5\"/>" }
+            for p in points {
+                out += "<circle class=\"dot \(s.cssClass)\" cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"3.5\"/>"
+            }
             let ly = top + 14 + Double(n) * 20
             let lx = left + plotW + 16
             out +=
@@ -99,7 +103,8 @@ enum SVGChart {
             out += "<rect class=\"bar alone\" x=\"\(f(labelW))\" y=\"\(f(y0 + 4))\" width=\"\(f(wa))\" height=\"16\"/>"
             out +=
                 "<text class=\"value\" x=\"\(f(labelW + wa + 6))\" y=\"\(f(y0 + 16))\">\(NumberFormat.thousands(c.alone))</text>"
-            out += "<rect class=\"bar surviving\" x=\"\(f(labelW))\" y=\"\(f(y0 + 22))\" width=\"\(f(ws))\" height=\"16\"/>"
+            out +=
+                "<rect class=\"bar surviving\" x=\"\(f(labelW))\" y=\"\(f(y0 + 22))\" width=\"\(f(ws))\" height=\"16\"/>"
             out +=
                 "<text class=\"value\" x=\"\(f(labelW + ws + 6))\" y=\"\(f(y0 + 34))\">\(NumberFormat.thousands(c.surviving))</text>"
         }
@@ -197,6 +202,12 @@ enum SVGChart {
         for _ in 0..<digits { scale *= 10 }
         let v = (x * 100 * scale).rounded() / scale
         return (v > 0 ? "+" : "") + NumberFormat.grouped(v, decimals: digits) + " %"
+    }
+
+    /// `45.83 %` (a share, no sign).
+    static func share(_ x: Double) -> String {
+        guard x.isFinite else { return "–" }
+        return NumberFormat.grouped((x * 10_000).rounded() / 100, decimals: 2) + " %"
     }
 
     static func escape(_ s: String) -> String {

@@ -364,9 +364,10 @@ struct RunCommand: AsyncParsableCommand {
             columns: columns
         )
         let days = doc.signals.matches.compactMap { BarTimestamp(parsing: $0.timestamp)?.day }
-        guard let bars, let range = request.dateRange ?? days.min().flatMap({ lo in days.max().map { DateRange(from: lo, to: $0) } })
-        else {
-            inputs.pricesNote = "price charts need the bars: run with --local, or keep the market data at --db's default path"
+        let span = days.min().flatMap { lo in days.max().map { DateRange(from: lo, to: $0) } }
+        guard let bars, let range = request.dateRange ?? span else {
+            inputs.pricesNote =
+                "price charts need the bars: run with --local, or keep the market data at --db's default path"
             return inputs
         }
         let symbols = ReportInputs.chartedSymbols(doc)
