@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "ScanService",
             dependencies: [
-                "ScanCore", "ScanProtocol", "MarketData", "SessionStore", "ZeroMQ",
+                "ScanCore", "ScanProtocol", "MarketData", "SessionStore", "ZeroMQ", "FormulaEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -34,6 +34,12 @@ public struct BatchScanUseCase: Sendable {
         let bars = self.bars
         let timeframe = request.timeframe
         let latest = try await Blocking.run { try bars.latestDay(for: timeframe) }
+        return Self.defaultRange(latest: latest)
+    }
+
+    /// The default date range given the newest stored session of the timeframe: the 365 days up to
+    /// it (up to today when the store holds none).
+    public static func defaultRange(latest: CalendarDay?) -> DateRange {
         let to = latest ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
         return DateRange(from: to.adding(days: -365), to: to)
     }
