@@ -104,21 +104,28 @@ public enum FeedCodec {
             return .failure(FeedRefusal(.malformed, "the second frame must be \"\(verb)\""))
         }
         let data = Data(frames[2])
+        // "NaN" and "Infinity" (as strings) decode, so that they are refused as non-finite.
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity",
+            negativeInfinity: "-Infinity",
+            nan: "NaN"
+        )
         let single: Bool
         do {
-            single = try JSONDecoder().decode(ShapeProbe.self, from: data).isSingleBar
+            single = try decoder.decode(ShapeProbe.self, from: data).isSingleBar
         } catch {
             return .failure(FeedRefusal(.malformed, "the body must be a JSON object: a bar or {\"bars\": [...]}"))
         }
         if single {
-            guard let bar = try? JSONDecoder().decode(LenientBar.self, from: data) else {
+            guard let bar = try? decoder.decode(LenientBar.self, from: data) else {
                 return .failure(FeedRefusal(.malformed, "unreadable bar"))
             }
             return .success([bar.value])
         }
         let batch: LenientBatch
         do {
-            batch = try JSONDecoder().decode(LenientBatch.self, from: data)
+            batch = try decoder.decode(LenientBatch.self, from: data)
         } catch {
             return .failure(FeedRefusal(.malformed, "field 'bars' must be an array of bar objects"))
         }
