@@ -284,7 +284,8 @@ final class WatchManager: Sendable {
         let bars = self.bars
         let range: DateRange
         do {
-            range = BatchScanUseCase.defaultRange(latest: try await Blocking.run { try bars.latestDay(for: tf) })
+            let newest = try await Blocking.run { try bars.latestDay(for: tf) }
+            range = try DateRange.resolving(from: nil, to: nil, newest: newest)
         } catch {
             logger.error("could not read the newest stored day", metadata: ["error": "\(error)"])
             return live

@@ -5,6 +5,7 @@ import ScanProtocol
 import ScanService
 import SessionStore
 import Synchronization
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -85,12 +86,12 @@ final class LiveService: Sendable {
         )
         self.service = service
         task = Task { try await service.run() }
-        endpoints = try await withTimeout(10, "service bound") { try await service.boundEndpoints() }
+        endpoints = try await within(10, "service bound") { try await service.boundEndpoints() }
     }
 
     func stop() async {
         service.shutdown()
-        _ = try? await withTimeout(15, "service stopped") { try await self.task.value }
+        _ = try? await within(15, "service stopped") { try await self.task.value }
     }
 
     /// Loads the sample's symbols and its bars before `day` into `database`.
@@ -276,7 +277,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
                 var lastSeq = started.watch.seq
                 for (k, bar) in day.enumerated() {
                     try await feeder.send([bar])
-                    let watch = try await withTimeout(20, "bar \(k + 1) applied") {
+                    let watch = try await within(20, "bar \(k + 1) applied") {
                         while true {
                             let w = try await client.request("GET_WATCH", #"{"watch_id": "\#(id)"}"#)
                                 .decode(WatchReply.self).watch
