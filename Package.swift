@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "ScanClient",
             dependencies: [
-                "ScanCore", "ScanProtocol", "ZeroMQ",
+                "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
