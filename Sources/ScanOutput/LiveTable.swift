@@ -14,7 +14,7 @@ public enum LiveTable {
                 DisplayWidth.truncate(w.request.formula.name ?? "formula", to: 24),
             ]
         }
-        return table(header, rows)
+        return DisplayWidth.table(header, rows)
     }
 
     /// A watch and its current set.
@@ -42,7 +42,7 @@ public enum LiveTable {
             [e.symbol, e.signal, e.timestamp + (e.forming ? " (forming)" : ""), grouped(e.close)]
                 + columns.map { grouped(e.values[$0] ?? nil) }
         }
-        return table(header, rows)
+        return DisplayWidth.table(header, rows)
     }
 
     /// One line per event: `+ INDA above 2025-06-17T10:02:00-04:00 close 56.01 rsi14=61.2 [seq 7]`.
@@ -64,16 +64,5 @@ public enum LiveTable {
     static func number(_ x: Double?) -> String {
         guard let x else { return "-" }
         return NumberFormat.plain(x)
-    }
-
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let widths = header.indices.map { i in
-            ([header[i]] + rows.map { $0[i] }).map { DisplayWidth.of($0) }.max() ?? 0
-        }
-        func line(_ cells: [String]) -> String {
-            cells.indices.map { i in DisplayWidth.pad(cells[i], to: widths[i]) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MarketData
+import ScanClient
 import ScanCore
 import ScanProtocol
 import ScanService
@@ -21,31 +22,9 @@ enum IntradaySample {
         throw TimedOut(what: "../shared/data/intraday_1m/bars.csv not found from \(#filePath)")
     }
 
-    /// Every bar of the file as a final `1m` feed bar, in file order (symbol, then time).
+    /// Every bar of the file as a final `1m` feed bar, sorted by time then symbol.
     static func bars() throws -> [FeedBar] {
-        let text = try String(contentsOfFile: path(), encoding: .utf8)
-        var out: [FeedBar] = []
-        for line in text.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: ",").map(String.init)
-            guard f.count == 7, let ts = BarTimestamp(parsing: f[1]) else {
-                throw TimedOut(what: "unreadable sample row \(line)")
-            }
-            let v = f[2...].compactMap(Double.init)
-            guard v.count == 5 else { throw TimedOut(what: "unreadable sample row \(line)") }
-            out.append(
-                FeedBar(
-                    symbol: f[0],
-                    timeframe: .minute1,
-                    timestamp: ts,
-                    open: v[0],
-                    high: v[1],
-                    low: v[2],
-                    close: v[3],
-                    volume: v[4]
-                )
-            )
-        }
-        return out
+        try FeedReplay(path: path(), timeframe: .minute1).batches.flatMap { $0 }
     }
 }
 
