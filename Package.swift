@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "ScanService",
             dependencies: [
-                "ScanCore", "ScanProtocol", "MarketData", "SessionStore", "ZeroMQ",
+                "ScanCore", "FormulaEngine", "ScanProtocol", "MarketData", "SessionStore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

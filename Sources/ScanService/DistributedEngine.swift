@@ -96,15 +96,11 @@ public actor DistributedEngine: ProcessingEngine {
 
     public func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult] {
         guard !stopped else { throw EngineStopped() }
-        let plan = try FormulaPlan.compile(
-            source: job.formula.source,
-            name: job.formula.name,
-            parameters: job.parameters
-        )
         // A node spreads even one chunk over all its threads, so chunks are counted per node: two each
         // (one being evaluated, one queued behind it), enough to even out the work and to re-lease a
         // dead node's share, few enough that per-chunk costs (a message, a persisted result) stay small.
