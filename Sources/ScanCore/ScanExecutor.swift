@@ -111,8 +111,8 @@ public final class ScanExecutor: Sendable {
     private struct State {
         /// Batches with symbols no thread took yet, oldest first.
         var waiting: [ScanBatch] = []
-        /// Batches that have not ended (waiting or being scanned).
-        var active: [ObjectIdentifier: ScanBatch] = [:]
+        /// Batches that have not ended (waiting or being scanned), in the order they came.
+        var active: [ScanBatch] = []
         var roomWaiters: [(limit: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var stopped = false
     }
@@ -139,7 +139,7 @@ public final class ScanExecutor: Sendable {
         let accepted = state.withLock { s -> Bool in
             guard !s.stopped else { return false }
             s.waiting.append(batch)
-            s.active[ObjectIdentifier(batch)] = batch
+            s.active.append(batch)
             return true
         }
         guard accepted else { return }
@@ -153,7 +153,7 @@ public final class ScanExecutor: Sendable {
     public func cancel(jobId: String) {
         let batches = state.withLock { s -> [ScanBatch] in
             s.waiting.removeAll { $0.jobId == jobId }
-            return s.active.values.filter { $0.jobId == jobId }
+            return s.active.filter { $0.jobId == jobId }
         }
         for batch in batches {
             let ends = batch.progress.withLock { p -> Bool in
@@ -165,9 +165,9 @@ public final class ScanExecutor: Sendable {
         wakeRoomWaiters()
     }
 
-    /// The batches that have not ended, as (job, chunk).
+    /// The batches that have not ended and were not cancelled, as (job, chunk), oldest first.
     public func held() -> [(jobId: String, chunkIndex: Int)] {
-        state.withLock { s in s.active.values.map { ($0.jobId, $0.chunkIndex) } }
+        state.withLock { $0.active }.filter { !$0.isCancelled }.map { ($0.jobId, $0.chunkIndex) }
     }
 
     /// Waits until fewer than `limit` batches have symbols no thread took yet (or the executor stopped).
@@ -256,7 +256,7 @@ public final class ScanExecutor: Sendable {
     }
 
     private func end(_ batch: ScanBatch) {
-        state.withLock { _ = $0.active.removeValue(forKey: ObjectIdentifier(batch)) }
+        state.withLock { $0.active.removeAll { $0 === batch } }
         let end = batch.progress.withLock { p in BatchEnd(results: p.results.compactMap { $0 }, cancelled: p.cancelled)
         }
         batch.onEnd(end)

@@ -3,10 +3,11 @@ import Foundation
 import ScanCore
 import ScanProtocol
 import Synchronization
+import TestSupport
 import Testing
 
-/// The node's executor on the bundled sample: chunks complete whole and in order, and a dropped
-/// chunk is neither delivered nor held once the symbols being scanned finish (issue 16, defect 5).
+/// The node's executor on the bundled sample: chunks complete whole and in order (a dropped chunk:
+/// `HardeningTests.aCancelledRunningChunkIsNotHeldForever`).
 @Suite("Engine node chunk executor")
 struct ChunkExecutorTests {
     static let range = DateRange(
@@ -59,60 +60,5 @@ struct ChunkExecutorTests {
         #expect(byIndex[2]?.results.isEmpty == true)
         #expect(byIndex.values.allSatisfy { $0.results.allSatisfy { $0.error == nil } })
         #expect(executor.held().isEmpty)
-    }
-
-    @Test func aDroppedChunkIsNotHeldOnceItsRunningSymbolsFinish() async throws {
-        let store = try TestMarket.store()
-        let symbols = Array(try store.allSymbols().map(\.symbol).prefix(24))
-        let bars = GatedBars(store)
-        defer { bars.open() }
-        let delivered = Mutex(0)
-        let executor = ChunkExecutor(
-            bars: bars,
-            cache: SeriesCache(maxBars: 1_000_000),
-            threads: 2,
-            maxQueued: 4
-        ) { _, _ in delivered.withLock { $0 += 1 } }
-        defer { executor.stop() }
-        executor.submit(Self.chunk("job", 0, symbols))
-        // Both threads are inside a symbol of the chunk when it is dropped.
-        try await eventually(10, "two symbols being loaded") { bars.waiting == 2 }
-        executor.drop(jobId: "job")
-        bars.open()
-        try await eventually(10, "the dropped chunk is no longer held") { executor.held().isEmpty }
-        // Another job still runs to the end on the same threads.
-        executor.submit(Self.chunk("next", 0, Array(symbols.prefix(2))))
-        try await eventually(10, "the next job's chunk is delivered") { delivered.withLock { $0 } == 1 }
-        #expect(executor.held().isEmpty)
-    }
-}
-
-/// A store whose loads wait until ``open()`` (so a test can catch a chunk mid-way on any machine).
-private final class GatedBars: BarRepository {
-    private let inner: any BarRepository
-    private let gate = NSCondition()
-    private let state = Mutex((isOpen: false, waiting: 0))
-
-    init(_ inner: any BarRepository) { self.inner = inner }
-
-    /// Loads waiting at the gate now.
-    var waiting: Int { state.withLock { $0.waiting } }
-
-    func open() {
-        gate.lock()
-        state.withLock { $0.isOpen = true }
-        gate.broadcast()
-        gate.unlock()
-    }
-
-    func dataVersion() throws -> Int64 { try inner.dataVersion() }
-    func latestDay(for timeframe: Timeframe) throws -> CalendarDay? { try inner.latestDay(for: timeframe) }
-    func loadBars(_ query: BarQuery) throws -> BarSeries {
-        gate.lock()
-        state.withLock { $0.waiting += 1 }
-        while !state.withLock({ $0.isOpen }) { gate.wait() }
-        state.withLock { $0.waiting -= 1 }
-        gate.unlock()
-        return try inner.loadBars(query)
     }
 }
