@@ -13,7 +13,7 @@ public protocol NodeTransport: Sendable {
     func publishCancel(jobId: String) async
 }
 
-/// Thrown by ``DistributedEngine/processBatch(_:progress:cancellation:)`` when the service stops
+/// Thrown by ``DistributedEngine/processBatch(_:plan:progress:cancellation:)`` when the service stops
 /// mid-job: the session stays `running` in the store and is resumed on the next start.
 public struct EngineStopped: Error, Sendable, CustomStringConvertible {
     public var description: String { "the service stopped; the job resumes when it starts again" }
@@ -65,7 +65,7 @@ public actor DistributedEngine: ProcessingEngine {
     private let nodes: NodeRegistry
     private let leaseTimeout: Duration
     private let maxAttempts: Int
-    /// Chunks per live node a job is split into (see ``processBatch(_:progress:cancellation:)``).
+    /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
     private let logger: Logger
     private var runs: [String: Run] = [:]
