@@ -1,3 +1,4 @@
+import FormulaEngine
 import Synchronization
 
 /// The kind of work a ``ProcessingJob`` describes.
@@ -61,6 +62,24 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         mode = try c.decode(ScanMode.self, forKey: .mode)
         study = try c.decodeIfPresent(StudySpec.self, forKey: .study)
         explain = try c.decodeIfPresent(Bool.self, forKey: .explain) ?? false
+    }
+
+    /// Checks and compiles the job's formula with its parameters: the job's one plan, which every
+    /// stage after the check receives rather than compiling it again.
+    /// - Throws: ``FormulaError`` with the located message.
+    public func compilePlan() throws -> FormulaPlan {
+        try FormulaPlan.compile(source: formula.source, name: formula.name, parameters: parameters)
+    }
+
+    /// The formula compiled with its clauses, for the condition funnel (see ``ExplainedPlan``).
+    /// - Throws: ``FormulaError`` with the located message.
+    public func compileExplainedPlan() throws -> ExplainedPlan {
+        try ExplainedPlan.compile(
+            source: formula.source,
+            name: formula.name,
+            parameters: parameters,
+            operands: mode == .latest
+        )
     }
 
     /// Splits the symbols into consecutive chunks of at most `size` symbols (the last may be smaller).
@@ -132,13 +151,16 @@ public final class CancellationToken: Sendable {
 
 /// Runs jobs: in this process on every core, or spread over engine nodes.
 public protocol ProcessingEngine: Sendable {
-    /// Scans every symbol of `job` and returns one ``SymbolResult`` per symbol that finished.
+    /// Scans every symbol of `job` with `plan` (compiled from the job's formula and parameters, once
+    /// per job: see ``ProcessingJob/compilePlan()``) and returns one ``SymbolResult`` per symbol that
+    /// finished.
     ///
     /// - `progress` is called as symbols finish (completed ends at total when nothing was cancelled).
     /// - On cancellation (the token or the task), returns the results finished so far.
     /// - Throws only when the engine as a whole fails; a symbol that fails becomes its own error.
     func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult]

@@ -19,38 +19,26 @@ public final class SymbolScanner {
 
     /// - Parameters:
     ///   - study: forward returns for each match and the symbol's baseline sums.
-    ///   - explain: the condition funnel (and in `latest` mode the near misses) of each signal. The
-    ///     formula is compiled again with its clauses; if that fails the symbol has no funnel counts.
+    ///   - explained: the formula compiled with its clauses (``ExplainedPlan``): each symbol then
+    ///     reports its condition funnel (and in `latest` mode its near misses).
     public init(
         plan: FormulaPlan,
         timeframe: Timeframe,
         dateRange: DateRange,
         mode: ScanMode,
         study: StudySpec? = nil,
-        explain: Bool = false,
-        parameters: [String: ParameterValue] = [:],
-        formula: Formula? = nil
+        explained: ExplainedPlan? = nil
     ) {
         self.plan = plan
         self.timeframe = timeframe
         self.dateRange = dateRange
         self.mode = mode
         self.study = study
-        let explained =
-            explain
-            ? formula.flatMap {
-                try? ExplainedPlan.compile(
-                    source: $0.source,
-                    name: $0.name,
-                    parameters: parameters,
-                    operands: mode == .latest
-                )
-            } : nil
         self.explained = explained
         self.evaluator = FormulaEvaluator(plan: explained?.plan ?? plan)
     }
 
-    /// A scanner for `job` with its already compiled `plan`.
+    /// A scanner for `job` with its already compiled `plan` (and, when the job explains, its clauses).
     public convenience init(plan: FormulaPlan, job: ProcessingJob) {
         self.init(
             plan: plan,
@@ -58,9 +46,7 @@ public final class SymbolScanner {
             dateRange: job.dateRange,
             mode: job.mode,
             study: job.study,
-            explain: job.explain,
-            parameters: job.parameters,
-            formula: job.formula
+            explained: job.explain ? try? job.compileExplainedPlan() : nil
         )
     }
 
