@@ -1,3 +1,4 @@
+import ScanCore
 import ZeroMQ
 
 /// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
@@ -63,6 +64,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var nodeTimeoutMs: Int
     /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
     public var curve: CurveServerSecurity?
+    /// Which finished sessions the store keeps (pruned at start and every ``retentionIntervalMs``).
+    public var retention: RetentionPolicy
+    /// How often the retention policy is applied.
+    public var retentionIntervalMs: Int
 
     public init(
         endpoints: Endpoints = Endpoints(),
@@ -77,7 +82,9 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         highWaterMark: Int32 = 1_000,
         lingerMs: Int32 = 500,
         nodeTimeoutMs: Int = 5_000,
-        curve: CurveServerSecurity? = nil
+        curve: CurveServerSecurity? = nil,
+        retention: RetentionPolicy = .keepAll,
+        retentionIntervalMs: Int = 60_000
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
@@ -92,5 +99,7 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
         self.curve = curve
+        self.retention = retention
+        self.retentionIntervalMs = retentionIntervalMs
     }
 }
