@@ -2,6 +2,7 @@ import Foundation
 import ScanCore
 import ScanProtocol
 import ScanService
+import TestSupport
 import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct RetentionServiceTests {
