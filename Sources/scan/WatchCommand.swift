@@ -3,13 +3,13 @@ import Foundation
 import ScanClient
 import ScanOutput
 
-/// `scan watch`: a live view of a scan-service — every running scan's progress bar and the live
-/// engine nodes — redrawn four times a second until Ctrl-C. When stdout is not a terminal it prints
+/// `scan watch`: a live view of a scan-service — every running scan's progress bar, the live
+/// engine nodes, the live watches and the bar feed — redrawn four times a second until Ctrl-C. When stdout is not a terminal it prints
 /// one line per event instead (`--count N` stops after N events).
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch every running scan's progress and the live engine nodes of a scan-service."
+        abstract: "Watch every running scan's progress, the live engine nodes and the live watches of a scan-service."
     )
 
     @OptionGroup var client: ClientOptions
@@ -52,7 +52,8 @@ struct WatchCommand: AsyncParsableCommand {
                         sessions: s.sessions,
                         endpoint: c.configuration.endpoint,
                         ping: s.ping,
-                        pingError: s.pingError
+                        pingError: s.pingError,
+                        watches: s.watches
                     )
                 )
             }
