@@ -147,21 +147,10 @@ struct LiveCommand: AsyncParsableCommand {
         @Argument(help: "The watch id.")
         var id: String
 
-        @Option(name: .long, help: "The service's events endpoint (default: the --endpoint port + 1).")
-        var events: String?
-
-        @Option(name: .long, help: "Stop after this many events (scripts).")
-        var count: Int?
-
-        func validate() throws {
-            if let events, !events.hasPrefix("tcp://") {
-                throw ValidationError("--events '\(events)': expected tcp://HOST:PORT")
-            }
-            if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-        }
+        @OptionGroup var eventOptions: EventOptions
 
         func run() async throws {
-            let c = try await ScanClient.connect(try client.configuration(events: events))
+            let c = try await ScanClient.connect(try client.configuration(events: eventOptions.events))
             let follow: LiveFollow
             do {
                 follow = try await c.followWatch(id)
@@ -187,7 +176,7 @@ struct LiveCommand: AsyncParsableCommand {
                         seen += 1
                         WatchCommand.out(terminal ? LiveTable.screen(w, last: e) : LiveTable.eventLine(e) + "\n")
                     }
-                    if let count, seen >= count { break }
+                    if let count = eventOptions.count, seen >= count { break }
                 }
             } catch {
                 failure = error

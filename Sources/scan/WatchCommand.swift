@@ -14,21 +14,10 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Option(name: .long, help: "The service's events endpoint (default: the --endpoint port + 1).")
-    var events: String?
-
-    @Option(name: .long, help: "Stop after this many events (scripts; mostly with piped output).")
-    var count: Int?
-
-    func validate() throws {
-        if let events, !events.hasPrefix("tcp://") {
-            throw ValidationError("--events '\(events)': expected tcp://HOST:PORT")
-        }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-    }
+    @OptionGroup var follow: EventOptions
 
     func run() async throws {
-        let c = try await ScanClient.connect(try await client.configuration(events: events))
+        let c = try await ScanClient.connect(try await client.configuration(events: follow.events))
         let live = isatty(1) == 1
         let watch: ServiceWatch
         do {
@@ -57,7 +46,7 @@ struct WatchCommand: AsyncParsableCommand {
                     )
                 )
             }
-            if let count, seen >= count { break }
+            if let count = follow.count, seen >= count { break }
         }
         if live { Self.out(WatchScreen.showCursor) }
         interrupts.stop()
