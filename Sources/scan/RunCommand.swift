@@ -218,7 +218,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let bar = format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
         let observer = ScanSessionObserver(progress: { _, p in bar?.update(p) })
-        let session = try await useCase.execute(request, observer: observer, cancellation: cancellation)
+        let session = try await useCase.execute(request, plan: plan, observer: observer, cancellation: cancellation)
         bar?.finish()
 
         guard let result = session.result, session.status != .failed else {
