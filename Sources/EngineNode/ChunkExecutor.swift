@@ -46,6 +46,7 @@ public final class ChunkExecutor: Sendable {
     private let maxQueued: Int
     public let threadCount: Int
     private let inProgress = Mutex<[ObjectIdentifier: Work]>([:])
+    private let symbolCount = Atomic<Int>(0)
     /// Pause after each symbol (see ``EngineNodeConfiguration/paceMsPerSymbol``).
     private let paceMsPerSymbol: Int
 
@@ -127,6 +128,10 @@ public final class ChunkExecutor: Sendable {
             seen.insert(ObjectIdentifier(w)).inserted && !w.progress.withLock { $0.cancelled }
         }.map(\.chunk)
     }
+
+    /// Symbols evaluated so far (heartbeats report it: a node holding chunks whose count stands still
+    /// is stalled).
+    public var symbolsDone: Int { symbolCount.load(ordering: .relaxed) }
 
     /// Stops the threads after the symbol each is on. Idempotent.
     public func stop() {
@@ -259,6 +264,7 @@ public final class ChunkExecutor: Sendable {
     }
 
     private func finish(_ work: Work, _ index: Int, _ result: SymbolResult) {
+        symbolCount.add(1, ordering: .relaxed)
         let done = work.progress.withLock { p -> (results: [SymbolResult], cancelled: Bool)? in
             p.results[index] = result
             p.finished += 1
