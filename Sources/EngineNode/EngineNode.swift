@@ -166,9 +166,7 @@ public final class EngineNode: Service, Sendable {
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        let held = executor.held().map {
-                            HeldChunk(jobId: $0.jobId, chunkIndex: $0.chunkIndex, lease: $0.lease)
-                        }
+                        let held = executor.held()
                         let hb = HeartbeatMessage(
                             nodeName: name,
                             incarnation: incarnation,

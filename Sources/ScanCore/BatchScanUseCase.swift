@@ -28,19 +28,19 @@ public struct BatchScanUseCase: Sendable {
     /// stored session of the timeframe; up to today when the store holds none).
     public func dateRange(for request: BatchScanRequest) async throws -> DateRange {
         if let range = request.dateRange {
-            guard range.from <= range.to else { throw ScanError.invalidDateRange(range) }
-            return range
+            return try DateRange.resolving(from: range.from, to: range.to, newest: nil)
         }
         let bars = self.bars
         let timeframe = request.timeframe
         let latest = try await Blocking.run { try bars.latestDay(for: timeframe) }
-        let to = latest ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
-        return DateRange(from: to.adding(days: -365), to: to)
+        return try DateRange.resolving(from: nil, to: nil, newest: latest)
     }
 
     /// Scans `request`.
     ///
     /// - Parameters:
+    ///   - plan: the request's formula compiled by ``checkFormula(_:)``, the one plan of the job (the
+    ///     engine runs it as given); `nil` compiles it here.
     ///   - jobId: the job's id (the service uses its session id); a new UUID when `nil`.
     ///   - progress: called as symbols finish (see ``ProcessingEngine``).
     ///   - cancellation: stops the scan; the result then holds the finished part and is marked cancelled.
@@ -48,13 +48,14 @@ public struct BatchScanUseCase: Sendable {
     ///   request, and whatever the engine or the symbol repository throws when they fail as a whole.
     public func execute(
         _ request: BatchScanRequest,
+        plan: FormulaPlan? = nil,
         jobId: String? = nil,
         progress: @escaping @Sendable (ScanProgress) -> Void = { _ in },
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> BatchScanResult {
         let clock = ContinuousClock()
         let start = clock.now
-        _ = try Self.checkFormula(request)
+        let plan = try plan ?? Self.checkFormula(request)
         let range = try await dateRange(for: request)
         let universe = try await symbols.resolve(request.symbolCriteria)
         let excluded = Set(request.symbolCriteria.exclude)
@@ -73,7 +74,7 @@ public struct BatchScanUseCase: Sendable {
         )
         var results: [SymbolResult] = []
         if !job.symbols.isEmpty && !cancellation.isCancelled {
-            results = try await engine.processBatch(job, progress: progress, cancellation: cancellation)
+            results = try await engine.processBatch(job, plan: plan, progress: progress, cancellation: cancellation)
         } else if job.symbols.isEmpty {
             progress(ScanProgress(completed: 0, total: 0, matchesSoFar: 0))
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ScanClient
+import ScanCore
 
 /// The options every command that talks to a scan-service shares.
 struct ClientOptions: ParsableArguments {
@@ -31,18 +32,21 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
-    var resolvedEndpoint: String {
-        if let endpoint { return endpoint }
-        if let env = ProcessInfo.processInfo.environment["MARKETSCAN_ENDPOINT"], !env.isEmpty { return env }
-        return "tcp://127.0.0.1:5555"
+    /// `$MARKETSCAN_ENDPOINT`, when set and not empty.
+    var environmentEndpoint: String? {
+        ProcessInfo.processInfo.environment["MARKETSCAN_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    func configuration(events: String? = nil) throws -> ScanClient.Configuration {
-        ScanClient.Configuration(
+    var resolvedEndpoint: String { endpoint ?? environmentEndpoint ?? "tcp://127.0.0.1:5555" }
+
+    /// The client's configuration; reads the CURVE certificates (off the cooperative pool).
+    func configuration(events: String? = nil) async throws -> ScanClient.Configuration {
+        let (certificate, server) = (curveCertificate, curveServer)
+        return ScanClient.Configuration(
             endpoint: resolvedEndpoint,
             eventsEndpoint: events,
             requestTimeout: .milliseconds(Int(timeout * 1000)),
-            curve: try ClientCurve.options(certificate: curveCertificate, server: curveServer)
+            curve: try await Blocking.run { try ClientCurve.options(certificate: certificate, server: server) }
         )
     }
 }

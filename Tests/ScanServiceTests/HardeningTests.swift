@@ -6,6 +6,7 @@ import ScanProtocol
 import ScanService
 import SessionStore
 import Synchronization
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -22,7 +23,10 @@ import ZeroMQ
             cache: SeriesCache(maxBars: 100_000),
             threads: 2,
             maxQueued: 2,
-            paceMsPerSymbol: 50,
+            // 24 symbols on 2 threads take 6 s: the chunk is still running when it is dropped even when a
+            // loaded machine polls late (at 50 ms it could finish first and complete, and the "next
+            // chunk completes" wait below would see that completion instead).
+            paceMsPerSymbol: 500,
             completion: { _, _ in completed.withLock { $0 += 1 } }
         )
         defer { executor.stop() }
@@ -104,7 +108,7 @@ extension HardeningTests {
         func push(_ m: NodeMessage) async throws { try await socket.send(ZMQMessage([m.encode()])) }
         func chunk() async throws -> ChunkMessage {
             let socket = socket
-            let m = try await withTimeout(10, "a chunk") { try await socket.receive() }
+            let m = try await within(10, "a chunk") { try await socket.receive() }
             guard let m, case .chunk(let c) = try NodeMessage.decode(m.frames[0]) else {
                 throw TimedOut(what: "a chunk")
             }

@@ -4,6 +4,7 @@ import ScanProtocol
 import ScanService
 import SessionStore
 import Synchronization
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -61,7 +62,10 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         defer { dispatcher.cancel() }
         // No live node counts as one, 4 chunks each → chunks of 8 (the minimum): 3 chunks.
         let j = job("job-1", symbols: 20)
-        let run = Task { try await engine.processBatch(j, progress: { _ in }, cancellation: CancellationToken()) }
+        let plan = try j.compilePlan()
+        let run = Task {
+            try await engine.processBatch(j, plan: plan, progress: { _ in }, cancellation: CancellationToken())
+        }
 
         try await eventually(10, "3 chunks dispatched") { transport.sent.withLock { $0.count } == 3 }
         let first = transport.sent.withLock { $0 }
@@ -151,7 +155,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         #expect(await engine.expireLeases(now: t + .seconds(123)) == 1)
         #expect(await engine.accept(answer(c1, node: "n1")) == .accepted)
 
-        let results = try await withTimeout(10, "job result") { try await run.value }
+        let results = try await within(10, "job result") { try await run.value }
         #expect(results.map(\.symbol) == j.symbols)
         let failed = results.filter { $0.error?.contains("after 2 attempts") == true }.map(\.symbol)
         #expect(failed == first[2].symbols)
@@ -181,15 +185,21 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         defer { dispatcher.cancel() }
         let token = CancellationToken()
         let progress = Mutex<[ScanProgress]>([])
+        let plan = try j.compilePlan()
         let run = Task {
-            try await engine.processBatch(j, progress: { p in progress.withLock { $0.append(p) } }, cancellation: token)
+            try await engine.processBatch(
+                j,
+                plan: plan,
+                progress: { p in progress.withLock { $0.append(p) } },
+                cancellation: token
+            )
         }
         try await eventually(10, "2 missing chunks dispatched") { transport.sent.withLock { $0.count } == 2 }
         #expect(transport.sent.withLock { $0.map(\.chunkIndex) } == [0, 2])
         #expect(progress.withLock { $0.first?.completed } == 8)
         #expect(await engine.accept(answer(transport.sent.withLock { $0[0] })) == .accepted)
         token.cancel()
-        let results = try await withTimeout(10, "cancelled job") { try await run.value }
+        let results = try await within(10, "cancelled job") { try await run.value }
         #expect(results.map(\.symbol) == Array(j.symbols[0..<16]))
         try await eventually(5, "cancel published") { transport.cancels.withLock { $0 } == ["job-2"] }
         #expect(await engine.accept(answer(transport.sent.withLock { $0[1] })) == .unknownJob)
@@ -208,7 +218,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
             try await hole.connect(cluster.endpoints.jobs)
             try await withClient(cluster.endpoints.api) { client in
                 let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
-                let taken = try await withTimeout(10, "black hole got a chunk") { try await hole.receive() }
+                let taken = try await within(10, "black hole got a chunk") { try await hole.receive() }
                 #expect(taken != nil)
                 await holeLoop.shutdown()  // the node dies holding chunks
                 cluster.addNode(name: "rescuer")
