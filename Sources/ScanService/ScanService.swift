@@ -82,6 +82,7 @@ public final class ScanService: Service, Sendable {
             throw error
         }
         let startedAt = ContinuousClock.now
+        let sessions = self.sessions
         let nodes = NodeRegistry(
             timeout: .milliseconds(config.nodeTimeoutMs),
             stallTimeout: .milliseconds(config.chunkLeaseTimeoutMs)
@@ -195,6 +196,14 @@ public final class ScanService: Service, Sendable {
                     }
                 }
                 group.addTask { await manager.resumeUnfinished() }
+                group.addTask {
+                    await RetentionSweeper(
+                        policy: config.retention,
+                        sessions: sessions,
+                        interval: .milliseconds(max(10, config.retentionIntervalMs)),
+                        logger: log
+                    ).run()
+                }
                 group.addTask {
                     for await frames in liveStream { _ = try? await sockets.events.trySend(ZMQMessage(frames)) }
                 }

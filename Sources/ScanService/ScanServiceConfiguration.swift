@@ -1,3 +1,4 @@
+import ScanCore
 import ZeroMQ
 
 /// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
@@ -74,6 +75,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     /// CURVE encryption with an allow-list per role (client keys on api/events, node keys on
     /// jobs/results/control); `nil` for plain TCP.
     public var curve: CurveServerSecurity?
+    /// Which finished sessions the store keeps (pruned at start and every ``retentionIntervalMs``).
+    public var retention: RetentionPolicy
+    /// How often the retention policy is applied.
+    public var retentionIntervalMs: Int
     /// Live watches running at once; more `WATCH_START`s are answered `busy`.
     public var maxWatches: Int
     /// Largest number of bars in one feed message (more: the message is refused as `too_large`).
@@ -97,6 +102,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         lingerMs: Int32 = 500,
         nodeTimeoutMs: Int = 5_000,
         curve: CurveServerSecurity? = nil,
+        retention: RetentionPolicy = .keepAll,
+        retentionIntervalMs: Int = 60_000,
         maxWatches: Int = 10,
         maxFeedBars: Int = 10_000,
         liveThreads: Int = 2
@@ -116,6 +123,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
         self.curve = curve
+        self.retention = retention
+        self.retentionIntervalMs = retentionIntervalMs
         self.maxWatches = maxWatches
         self.maxFeedBars = maxFeedBars
         self.liveThreads = liveThreads

@@ -67,6 +67,17 @@ struct ScanServiceCommand: AsyncParsableCommand {
     )
     var curveAllow: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Finished sessions to keep (newest first); older ones are deleted with their results.",
+            discussion: "Running sessions are never deleted. Applied at start and every minute."
+        )
+    )
+    var keepSessions: Int = 1_000
+
+    @Option(help: "Also delete finished sessions that finished more than this many days ago.")
+    var keepDays: Double?
+
     func validate() throws {
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
@@ -78,6 +89,10 @@ struct ScanServiceCommand: AsyncParsableCommand {
         }
         guard chunkDeadlineMs >= leaseMs else {
             throw ValidationError("--chunk-deadline-ms must be at least --lease-ms (\(leaseMs))")
+        }
+        guard keepSessions >= 1 else { throw ValidationError("--keep-sessions must be at least 1") }
+        if let keepDays, !(keepDays > 0 && keepDays <= 36_500) {
+            throw ValidationError("--keep-days must be more than 0 and at most 36500")
         }
         let allows = curveAllow + curveAllowClient + curveAllowNode
         if curveCertificate == nil, !allows.isEmpty {
@@ -132,6 +147,10 @@ struct ScanServiceCommand: AsyncParsableCommand {
                 chunkLeaseTimeoutMs: leaseMs,
                 chunkDeadlineMs: chunkDeadlineMs,
                 curve: curve,
+                retention: RetentionPolicy(
+                    keepSessions: keepSessions,
+                    maxAge: keepDays.map { .seconds($0 * 86_400) }
+                ),
                 maxWatches: maxWatches
             ),
             symbols: store,
