@@ -83,6 +83,7 @@ public final class ScanService: Service, Sendable {
             throw error
         }
         let startedAt = ContinuousClock.now
+        let sessions = self.sessions
         let nodes = NodeRegistry(timeout: .milliseconds(config.nodeTimeoutMs))
         let engine = DistributedEngine(
             transport: SocketNodeTransport(jobs: sockets.jobs, control: sockets.control, logger: logger),
@@ -192,6 +193,14 @@ public final class ScanService: Service, Sendable {
                     }
                 }
                 group.addTask { await manager.resumeUnfinished() }
+                group.addTask {
+                    await RetentionSweeper(
+                        policy: config.retention,
+                        sessions: sessions,
+                        interval: .milliseconds(max(10, config.retentionIntervalMs)),
+                        logger: log
+                    ).run()
+                }
                 group.addTask {
                     for await frames in liveStream { _ = try? await sockets.events.trySend(ZMQMessage(frames)) }
                 }

@@ -1,3 +1,4 @@
+import ScanCore
 import ZeroMQ
 
 /// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
@@ -68,6 +69,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var nodeTimeoutMs: Int
     /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
     public var curve: CurveServerSecurity?
+    /// Which finished sessions the store keeps (pruned at start and every ``retentionIntervalMs``).
+    public var retention: RetentionPolicy
+    /// How often the retention policy is applied.
+    public var retentionIntervalMs: Int
     /// Live watches running at once; more `WATCH_START`s are answered `busy`.
     public var maxWatches: Int
     /// Largest number of bars in one feed message (more: the message is refused as `too_large`).
@@ -89,6 +94,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         lingerMs: Int32 = 500,
         nodeTimeoutMs: Int = 5_000,
         curve: CurveServerSecurity? = nil,
+        retention: RetentionPolicy = .keepAll,
+        retentionIntervalMs: Int = 60_000,
         maxWatches: Int = 10,
         maxFeedBars: Int = 10_000,
         liveThreads: Int = 2
@@ -106,6 +113,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
         self.curve = curve
+        self.retention = retention
+        self.retentionIntervalMs = retentionIntervalMs
         self.maxWatches = maxWatches
         self.maxFeedBars = maxFeedBars
         self.liveThreads = liveThreads

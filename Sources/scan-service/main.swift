@@ -52,6 +52,17 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "CURVE: a client or node public certificate (or key) allowed to connect; repeatable.")
     var curveAllow: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Finished sessions to keep (newest first); older ones are deleted with their results.",
+            discussion: "Running sessions are never deleted. Applied at start and every minute."
+        )
+    )
+    var keepSessions: Int = 1_000
+
+    @Option(help: "Also delete finished sessions that finished more than this many days ago.")
+    var keepDays: Double?
+
     func validate() throws {
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
@@ -60,6 +71,10 @@ struct ScanServiceCommand: AsyncParsableCommand {
         // lease shorter than a few heartbeats expires chunks that are being worked on.
         guard leaseMs >= 3_000 else {
             throw ValidationError("--lease-ms must be at least 3000 (three node heartbeats of 1 s)")
+        }
+        guard keepSessions >= 1 else { throw ValidationError("--keep-sessions must be at least 1") }
+        if let keepDays, !(keepDays > 0 && keepDays <= 36_500) {
+            throw ValidationError("--keep-days must be more than 0 and at most 36500")
         }
         if curveCertificate == nil, !curveAllow.isEmpty {
             throw ValidationError("--curve-allow needs --curve-certificate")
@@ -100,6 +115,10 @@ struct ScanServiceCommand: AsyncParsableCommand {
                 maxRunningSessions: maxSessions,
                 chunkLeaseTimeoutMs: leaseMs,
                 curve: curve,
+                retention: RetentionPolicy(
+                    keepSessions: keepSessions,
+                    maxAge: keepDays.map { .seconds($0 * 86_400) }
+                ),
                 maxWatches: maxWatches
             ),
             symbols: store,
