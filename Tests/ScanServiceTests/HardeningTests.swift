@@ -15,7 +15,7 @@ import ZeroMQ
     /// Defect 5: a chunk cancelled while it runs is no longer reported as held once its running
     /// symbols are done (its unclaimed symbols are never run).
     @Test func aCancelledRunningChunkIsNotHeldForever() async throws {
-        let store = LoadCountingBars(try TestMarket.store())
+        let store = LoadCountingBars(try await TestMarket.store())
         let symbols = try await store.inner.resolve(SymbolCriteria()).symbols.prefix(24).map(\.symbol)
         let completed = Mutex(0)
         let executor = ChunkExecutor(

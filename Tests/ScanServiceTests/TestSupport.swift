@@ -11,19 +11,19 @@ import TestSupport
 import Testing
 import ZeroMQ
 
-/// The bundled sample (48 KRX symbols, daily bars 2015–2022) in one in-memory store shared by tests.
+/// The bundled sample (48 KRX symbols, daily bars 2015–2022) in one in-memory store shared by tests,
+/// loaded once off the cooperative pool (a load holding a pool thread, and tests blocked on a lock
+/// waiting for it, stalled every test in the process, so waits with a deadline timed out).
 enum TestMarket {
-    static let shared = Mutex<MarketDataStore?>(nil)
-
-    static func store() throws -> MarketDataStore {
-        try shared.withLock { s in
-            if let s { return s }
+    private static let loading = Task {
+        try await Blocking.run { () throws -> MarketDataStore in
             let store = try MarketDataStore.inMemory()
             _ = try SampleData.load(into: store)
-            s = store
             return store
         }
     }
+
+    static func store() async throws -> MarketDataStore { try await loading.value }
 }
 
 let quietLogger: Logger = {
@@ -63,7 +63,7 @@ final class Cluster: Sendable {
         sessions: SessionStore? = nil,
         configure: (inout ScanServiceConfiguration) -> Void = { _ in }
     ) async throws -> Cluster {
-        let store = try TestMarket.store()
+        let store = try await TestMarket.store()
         let sessionStore = try sessions ?? SessionStore.inMemory()
         var config = ScanServiceConfiguration(endpoints: .ephemeral(), lingerMs: 0, nodeTimeoutMs: 5000)
         configure(&config)
@@ -214,7 +214,7 @@ func runScanBody(symbols: [String]? = nil, formula: String = f1, wait: Bool, ext
 
 /// The same scan run in this process (what `scan run --local` computes).
 func localResult(_ request: BatchScanRequest) async throws -> BatchScanResult {
-    let store = try TestMarket.store()
+    let store = try await TestMarket.store()
     return try await BatchScanUseCase(symbols: store, bars: store, engine: InProcessEngine(bars: store, threads: 2))
         .execute(request)
 }
