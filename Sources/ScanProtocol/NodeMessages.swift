@@ -14,7 +14,7 @@ public enum NodeMessage: Sendable, Hashable {
     case cancel(CancelMessage)
 
     /// The binary protocol version this build writes and reads.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     static let magic: [UInt8] = [0x4D, 0x53, 0x4E]  // "MSN"
 
     enum Kind: UInt8 {
@@ -86,6 +86,9 @@ public struct ChunkMessage: Sendable, Hashable {
     public var chunkIndex: Int
     /// 1 for the first dispatch, +1 for each re-dispatch after an expired lease.
     public var attempt: Int
+    /// This dispatch's secret: only the node that pulled the chunk knows it, and its result and
+    /// heartbeats must name it.
+    public var lease: LeaseToken
     public var symbols: [String]
     public var timeframe: Timeframe
     public var dateRange: DateRange
@@ -110,6 +113,7 @@ public struct ChunkMessage: Sendable, Hashable {
         parameters: [String: ParameterValue],
         mode: ScanMode,
         lookback: Int,
+        lease: LeaseToken = .none,
         study: StudySpec? = nil,
         explain: Bool = false
     ) {
@@ -118,6 +122,7 @@ public struct ChunkMessage: Sendable, Hashable {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
+        self.lease = lease
         self.symbols = symbols
         self.timeframe = timeframe
         self.dateRange = dateRange
@@ -131,6 +136,7 @@ public struct ChunkMessage: Sendable, Hashable {
         w.string(jobId)
         w.count(chunkIndex)
         w.count(attempt)
+        lease.write(to: &w)
         w.count(symbols.count)
         for s in symbols { w.string(s) }
         w.string(timeframe.rawValue)
@@ -159,6 +165,7 @@ public struct ChunkMessage: Sendable, Hashable {
         let jobId = try r.string("job id")
         let index = Int(try r.u32("chunk index"))
         let attempt = Int(try r.u32("attempt"))
+        let lease = try LeaseToken.read(from: &r)
         let n = try r.count("symbol count", minItemBytes: 4)
         var symbols: [String] = []
         symbols.reserveCapacity(n)
@@ -193,6 +200,7 @@ public struct ChunkMessage: Sendable, Hashable {
             parameters: params,
             mode: modeByte == 0 ? .range : .latest,
             lookback: lookback,
+            lease: lease,
             study: study,
             explain: explain
         )
@@ -204,13 +212,23 @@ public struct ChunkResultMessage: Sendable, Hashable {
     public var jobId: String
     public var chunkIndex: Int
     public var attempt: Int
+    /// The lease of the chunk message this answers (``ChunkMessage/lease``).
+    public var lease: LeaseToken
     public var nodeName: String
     public var results: [SymbolResult]
 
-    public init(jobId: String, chunkIndex: Int, attempt: Int, nodeName: String, results: [SymbolResult]) {
+    public init(
+        jobId: String,
+        chunkIndex: Int,
+        attempt: Int,
+        lease: LeaseToken = .none,
+        nodeName: String,
+        results: [SymbolResult]
+    ) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
+        self.lease = lease
         self.nodeName = nodeName
         self.results = results
     }
@@ -219,6 +237,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         w.string(jobId)
         w.count(chunkIndex)
         w.count(attempt)
+        lease.write(to: &w)
         w.string(nodeName)
         // Name tables: signals and columns are few; matches refer to them by index.
         var signalIndex: [String: Int] = [:]
@@ -273,6 +292,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         let jobId = try r.string("job id")
         let index = Int(try r.u32("chunk index"))
         let attempt = Int(try r.u32("attempt"))
+        let lease = try LeaseToken.read(from: &r)
         let node = try r.string("node name")
         let sc = try r.count("signal name count", minItemBytes: 4)
         var signals: [String] = []
@@ -338,7 +358,14 @@ public struct ChunkResultMessage: Sendable, Hashable {
                 )
             )
         }
-        return ChunkResultMessage(jobId: jobId, chunkIndex: index, attempt: attempt, nodeName: node, results: results)
+        return ChunkResultMessage(
+            jobId: jobId,
+            chunkIndex: index,
+            attempt: attempt,
+            lease: lease,
+            nodeName: node,
+            results: results
+        )
     }
 }
 
@@ -349,22 +376,27 @@ public struct HeartbeatMessage: Sendable, Hashable {
     public var incarnation: UInt64
     public var threads: Int
     public var chunksDone: Int
+    /// Symbols evaluated since the node started: while the node holds chunks it must grow, else the
+    /// node is stalled (its evaluation hangs) and its leases are not extended.
+    public var symbolsDone: Int
     public var inFlight: Int
-    /// Chunks the node holds (queued or running): their leases are extended.
-    public var held: [ChunkRef]
+    /// Chunks the node holds (queued or running), each with its lease: those leases are extended.
+    public var held: [HeldChunk]
 
     public init(
         nodeName: String,
         incarnation: UInt64,
         threads: Int,
         chunksDone: Int,
+        symbolsDone: Int = 0,
         inFlight: Int,
-        held: [ChunkRef] = []
+        held: [HeldChunk] = []
     ) {
         self.nodeName = nodeName
         self.incarnation = incarnation
         self.threads = threads
         self.chunksDone = chunksDone
+        self.symbolsDone = symbolsDone
         self.inFlight = inFlight
         self.held = held
     }
@@ -374,11 +406,13 @@ public struct HeartbeatMessage: Sendable, Hashable {
         w.u64(incarnation)
         w.count(threads)
         w.u64(UInt64(clamping: chunksDone))
+        w.u64(UInt64(clamping: symbolsDone))
         w.count(inFlight)
         w.count(held.count)
         for h in held {
             w.string(h.jobId)
             w.count(h.chunkIndex)
+            h.lease.write(to: &w)
         }
     }
 
@@ -387,17 +421,25 @@ public struct HeartbeatMessage: Sendable, Hashable {
         let inc = try r.u64("incarnation")
         let threads = Int(try r.u32("threads"))
         let done = Int(clamping: try r.u64("chunks done"))
+        let symbolsDone = Int(clamping: try r.u64("symbols done"))
         let inFlight = Int(try r.u32("in flight"))
-        let hc = try r.count("held count", minItemBytes: 8)
-        var held: [ChunkRef] = []
+        let hc = try r.count("held count", minItemBytes: 24)
+        var held: [HeldChunk] = []
         for _ in 0..<hc {
-            held.append(ChunkRef(jobId: try r.string("held job id"), chunkIndex: Int(try r.u32("held chunk index"))))
+            held.append(
+                HeldChunk(
+                    jobId: try r.string("held job id"),
+                    chunkIndex: Int(try r.u32("held chunk index")),
+                    lease: try LeaseToken.read(from: &r)
+                )
+            )
         }
         return HeartbeatMessage(
             nodeName: name,
             incarnation: inc,
             threads: threads,
             chunksDone: done,
+            symbolsDone: symbolsDone,
             inFlight: inFlight,
             held: held
         )
@@ -412,6 +454,58 @@ public struct ChunkRef: Sendable, Hashable {
     public init(jobId: String, chunkIndex: Int) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
+    }
+}
+
+/// A chunk a node holds, with the lease it got it under (heartbeats list them).
+public struct HeldChunk: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+    public var lease: LeaseToken
+
+    public init(jobId: String, chunkIndex: Int, lease: LeaseToken) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+        self.lease = lease
+    }
+
+    public var ref: ChunkRef { ChunkRef(jobId: jobId, chunkIndex: chunkIndex) }
+}
+
+/// A random 128-bit secret naming one dispatch of one chunk. The service draws a new one for every
+/// dispatch (from the system's cryptographic generator) and sends it only inside the chunk message,
+/// so only the node that pulled that message can name it: a result or a heartbeat without it is
+/// not from the chunk's holder. Never printed whole.
+public struct LeaseToken: Sendable, Hashable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// No lease (all zero): never issued by a service.
+    public static let none = LeaseToken(high: 0, low: 0)
+
+    /// A fresh secret.
+    public static func random() -> LeaseToken {
+        var g = SystemRandomNumberGenerator()
+        var token = LeaseToken(high: g.next(), low: g.next())
+        if token == .none { token.low = 1 }
+        return token
+    }
+
+    /// Its first 16 bits in hex: enough to tell leases apart in logs, useless to a forger.
+    public var description: String { String(high >> 48, radix: 16) }
+
+    func write(to w: inout BinaryWriter) {
+        w.u64(high)
+        w.u64(low)
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> LeaseToken {
+        LeaseToken(high: try r.u64("lease"), low: try r.u64("lease"))
     }
 }
 
