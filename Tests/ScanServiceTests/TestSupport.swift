@@ -96,7 +96,12 @@ final class Cluster: Sendable {
     }
 
     @discardableResult
-    func addNode(name: String, threads: Int = 2, curve: CurveClientSecurity? = nil) -> EngineNode {
+    func addNode(
+        name: String,
+        threads: Int = 2,
+        curve: CurveClientSecurity? = nil,
+        bars: (any BarRepository)? = nil
+    ) -> EngineNode {
         let config = EngineNodeConfiguration(
             jobsEndpoint: endpoints.jobs,
             resultsEndpoint: endpoints.results,
@@ -107,7 +112,7 @@ final class Cluster: Sendable {
             lingerMs: 0,
             curve: curve
         )
-        let node = EngineNode(configuration: config, bars: store, logger: quietLogger)
+        let node = EngineNode(configuration: config, bars: bars ?? store, logger: quietLogger)
         let task = Task { try await node.run() }
         nodes.withLock { $0.append((node, task)) }
         return node
@@ -212,4 +217,20 @@ func localResult(_ request: BatchScanRequest) async throws -> BatchScanResult {
     let store = try await TestMarket.store()
     return try await BatchScanUseCase(symbols: store, bars: store, engine: InProcessEngine(bars: store, threads: 2))
         .execute(request)
+}
+
+/// The session's result equals the in-process scan's, with no symbol in error.
+func expectTrueResult(_ client: RawClient, _ id: String, _ started: SessionReply, within: Double = 30) async throws {
+    try await eventually(within, "session completes") {
+        try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
+            .session.status == "completed"
+    }
+    let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+    let local = ResultDocument(
+        try await localResult(try started.session.request.validated()),
+        sessionId: id,
+        status: .completed
+    )
+    #expect(result.result.signals == local.signals)
+    #expect(result.result.errorsCount == 0)
 }
