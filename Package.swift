@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "ScanService",
             dependencies: [
-                "FormulaEngine", "ScanCore", "ScanProtocol", "ZeroMQ",
+                "FormulaEngine", "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "ScanClient",
             dependencies: [
-                "ScanCore", "ScanProtocol", "ZeroMQ",
+                "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
@@ -123,7 +123,11 @@ let package = Package(
             dependencies: ["FormulaEngine", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ScanCoreTests", dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"]),
+        .testTarget(
+            name: "ScanCoreTests",
+            dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "MarketDataTests",
             dependencies: [

@@ -125,6 +125,24 @@ enum PostgresSchema {
                 PRIMARY KEY (job_id, chunk_index)
             )
             """,
+            // Live watches (SessionStore's `sessions-watches-v1`).
+            """
+            CREATE TABLE live_watch (
+                id text PRIMARY KEY,
+                created_at double precision NOT NULL,
+                seq bigint NOT NULL,
+                request bytea NOT NULL,
+                entries bytea NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE live_watch_event (
+                watch_id text NOT NULL,
+                seq bigint NOT NULL,
+                event bytea NOT NULL,
+                PRIMARY KEY (watch_id, seq)
+            )
+            """,
         ]
     ]
 }

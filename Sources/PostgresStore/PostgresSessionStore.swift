@@ -12,7 +12,7 @@ import SessionStore
 ///
 /// Every method is `async` and does its I/O on a `Blocking` thread (postgres-nio's futures are
 /// waited for there, never on the cooperative pool).
-public final class PostgresSessionStore: ScanSessionRepository, JobRepository, Sendable {
+public final class PostgresSessionStore: ScanSessionRepository, JobRepository, WatchRepository, Sendable {
     let connector: PostgresConnector
 
     /// The store's URL (``PostgresURL/description`` hides the password).
@@ -115,6 +115,118 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, S
             startedAt: started.map(Date.init(timeIntervalSinceReferenceDate:)),
             finishedAt: finished.map(Date.init(timeIntervalSinceReferenceDate:))
         )
+    }
+
+    /// Deletes finished sessions outside `policy`, with their jobs and chunk results, in one transaction.
+    public func prune(_ policy: RetentionPolicy, now: Date = Date()) async throws -> Int {
+        if policy.keepsEverything { return 0 }
+        let final = ScanStatus.allCases.filter(\.isFinal).map(\.rawValue)
+        let cutoff = policy.cutoff(now: now)?.timeIntervalSinceReferenceDate
+        let keep = policy.keepSessions.map(Int64.init)
+        return try await run(transaction: true) { c in
+            var doomed = Set<String>()
+            if let keep {
+                for row in try self.connector.run(
+                    """
+                    SELECT id FROM scan_session WHERE status = ANY(\(final))
+                    ORDER BY created_at DESC, id DESC OFFSET \(keep)
+                    """,
+                    on: c
+                ) { doomed.insert(try row.decode(String.self)) }
+            }
+            if let cutoff {
+                for row in try self.connector.run(
+                    """
+                    SELECT id FROM scan_session WHERE status = ANY(\(final))
+                    AND COALESCE(finished_at, created_at) < \(cutoff)
+                    """,
+                    on: c
+                ) { doomed.insert(try row.decode(String.self)) }
+            }
+            let ids = Array(doomed)
+            guard !ids.isEmpty else { return 0 }
+            try self.connector.run("DELETE FROM scan_job_chunk WHERE job_id = ANY(\(ids))", on: c)
+            try self.connector.run("DELETE FROM scan_job WHERE id = ANY(\(ids))", on: c)
+            try self.connector.run("DELETE FROM scan_session WHERE id = ANY(\(ids))", on: c)
+            return ids.count
+        }
+    }
+
+    // MARK: WatchRepository
+
+    public func saveWatch(_ watch: StoredWatch) async throws {
+        let request = try SessionRecords.encode(watch.request)
+        let entries = try SessionRecords.encode(watch.entries)
+        try await run { c in
+            try self.connector.run(
+                """
+                INSERT INTO live_watch (id, created_at, seq, request, entries)
+                VALUES (\(watch.id), \(watch.createdAt.timeIntervalSinceReferenceDate), \(Int64(watch.seq)),
+                    \(request), \(entries))
+                ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, seq = excluded.seq,
+                    request = excluded.request, entries = excluded.entries
+                """,
+                on: c
+            )
+        }
+    }
+
+    public func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]) async throws {
+        let encoded = try events.map { (Int64($0.seq), try SessionRecords.encode($0)) }
+        let set = try SessionRecords.encode(entries)
+        try await run(transaction: true) { c in
+            for (n, data) in encoded {
+                try self.connector.run(
+                    """
+                    INSERT INTO live_watch_event (watch_id, seq, event) VALUES (\(watchId), \(n), \(data))
+                    ON CONFLICT (watch_id, seq) DO UPDATE SET event = excluded.event
+                    """,
+                    on: c
+                )
+            }
+            try self.connector.run(
+                "UPDATE live_watch SET seq = \(Int64(seq)), entries = \(set) WHERE id = \(watchId)",
+                on: c
+            )
+        }
+    }
+
+    public func deleteWatch(id: String) async throws {
+        try await run(transaction: true) { c in
+            try self.connector.run("DELETE FROM live_watch_event WHERE watch_id = \(id)", on: c)
+            try self.connector.run("DELETE FROM live_watch WHERE id = \(id)", on: c)
+        }
+    }
+
+    public func watches() async throws -> [StoredWatch] {
+        let rows: [(String, Double, Int64, Data, Data)] = try await run { c in
+            try self.connector.run(
+                "SELECT id, created_at, seq, request, entries FROM live_watch ORDER BY created_at, id",
+                on: c
+            ).map { try $0.decode((String, Double, Int64, Data, Data).self) }
+        }
+        return try rows.map { id, created, seq, request, entries in
+            StoredWatch(
+                id: id,
+                request: try SessionRecords.decode(WatchRequest.self, request),
+                createdAt: Date(timeIntervalSinceReferenceDate: created),
+                seq: Int(seq),
+                entries: try SessionRecords.decode([WatchEntry].self, entries)
+            )
+        }
+    }
+
+    public func events(watchId: String, after: Int, limit: Int) async throws -> [WatchEvent] {
+        let blobs: [Data] = try await run { c in
+            try self.connector.run(
+                """
+                SELECT event FROM live_watch_event WHERE watch_id = \(watchId) AND seq > \(Int64(after))
+                ORDER BY seq LIMIT \(Int64(max(0, limit)))
+                """,
+                on: c
+            ).map { try $0.decode(Data.self) }
+        }
+        return try blobs.map { try SessionRecords.decode(WatchEvent.self, $0) }
     }
 
     // MARK: JobRepository

@@ -46,7 +46,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     public func openSessions(
         logger: Logger = Logger(label: "store")
     ) throws
-        -> any ScanSessionRepository & JobRepository
+        -> any ScanSessionRepository & JobRepository & WatchRepository
     {
         switch self {
         case .sqlite(let path): try SessionStore(path: path)

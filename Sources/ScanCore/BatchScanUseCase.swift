@@ -56,6 +56,8 @@ public struct BatchScanUseCase: Sendable {
     /// Scans `request`.
     ///
     /// - Parameters:
+    ///   - plan: the request's formula compiled by ``checkFormula(_:)``, the one plan of the job (the
+    ///     engine runs it as given); `nil` compiles it here.
     ///   - jobId: the job's id (the service uses its session id); a new UUID when `nil`.
     ///   - progress: called as symbols finish (see ``ProcessingEngine``).
     ///   - cancellation: stops the scan; the result then holds the finished part and is marked cancelled.
@@ -63,13 +65,14 @@ public struct BatchScanUseCase: Sendable {
     ///   request, and whatever the engine or the symbol repository throws when they fail as a whole.
     public func execute(
         _ request: BatchScanRequest,
+        plan: FormulaPlan? = nil,
         jobId: String? = nil,
         progress: @escaping @Sendable (ScanProgress) -> Void = { _ in },
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> BatchScanResult {
         let clock = ContinuousClock()
         let start = clock.now
-        _ = try Self.checkFormula(request)
+        let plan = try plan ?? Self.checkFormula(request)
         let range = try await dateRange(for: request)
         let (universe, version) = try await resolveUniverse(request.symbolCriteria)
         let excluded = Set(request.symbolCriteria.exclude)
@@ -85,18 +88,50 @@ public struct BatchScanUseCase: Sendable {
             formula: request.formula,
             parameters: request.parameters,
             mode: request.mode,
+            study: request.study,
+            explain: request.explain,
             dataVersion: version
         )
         var results: [SymbolResult] = []
         if !job.symbols.isEmpty && !cancellation.isCancelled {
-            results = try await engine.processBatch(job, progress: progress, cancellation: cancellation)
+            results = try await engine.processBatch(job, plan: plan, progress: progress, cancellation: cancellation)
         } else if job.symbols.isEmpty {
             progress(ScanProgress(completed: 0, total: 0, matchesSoFar: 0))
         }
         let cancelled = cancellation.isCancelled || Task.isCancelled
         results += unknown.map { SymbolResult(symbol: $0, error: "unknown symbol '\($0)'") }
         let elapsed = clock.now - start
-        return Self.result(jobId: job.id, results: results, processingTime: elapsed, cancelled: cancelled)
+        var result = Self.result(jobId: job.id, results: results, processingTime: elapsed, cancelled: cancelled)
+        Self.analyse(&result, request: request, plan: plan, results: results)
+        return result
+    }
+
+    /// Adds the event study and the condition funnel the request asked for to `result`.
+    public static func analyse(
+        _ result: inout BatchScanResult,
+        request: BatchScanRequest,
+        plan: FormulaPlan,
+        results: [SymbolResult]
+    ) {
+        if let spec = request.study {
+            result.study = StudyReport.aggregate(
+                spec: spec,
+                mode: request.mode,
+                signalNames: plan.signalNames,
+                matches: result.signals.matches,
+                results: results
+            )
+        }
+        if request.explain,
+            let explained = try? ExplainedPlan.compile(
+                source: request.formula.source,
+                name: request.formula.name,
+                parameters: request.parameters,
+                operands: request.mode == .latest
+            )
+        {
+            result.funnel = FunnelReport.aggregate(explained, results: results)
+        }
     }
 
     /// Aggregates per-symbol results into a ``BatchScanResult`` (matches sorted by timestamp, symbol,

@@ -1,3 +1,4 @@
+import FormulaEngine
 import Synchronization
 
 /// The kind of work a ``ProcessingJob`` describes.
@@ -15,6 +16,10 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
     public var formula: Formula
     public var parameters: [String: ParameterValue]
     public var mode: ScanMode
+    /// The event study each symbol's matches get (`nil`: none).
+    public var study: StudySpec?
+    /// Whether each symbol reports its condition funnel.
+    public var explain: Bool
     /// The store version the universe was resolved against: an engine node whose store holds other
     /// data refuses the job's chunks instead of scanning them. `nil` accepts any data.
     public var dataVersion: StoreVersion?
@@ -28,8 +33,12 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         formula: Formula,
         parameters: [String: ParameterValue] = [:],
         mode: ScanMode = .range,
+        study: StudySpec? = nil,
+        explain: Bool = false,
         dataVersion: StoreVersion? = nil
     ) {
+        self.study = study
+        self.explain = explain
         self.dataVersion = dataVersion
         self.id = id
         self.jobType = jobType
@@ -39,6 +48,43 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         self.formula = formula
         self.parameters = parameters
         self.mode = mode
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, jobType, symbols, timeframe, dateRange, formula, parameters, mode, study, explain
+    }
+
+    /// Decodes jobs stored before `study` and `explain` existed as well.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        jobType = try c.decode(JobType.self, forKey: .jobType)
+        symbols = try c.decode([String].self, forKey: .symbols)
+        timeframe = try c.decode(Timeframe.self, forKey: .timeframe)
+        dateRange = try c.decode(DateRange.self, forKey: .dateRange)
+        formula = try c.decode(Formula.self, forKey: .formula)
+        parameters = try c.decode([String: ParameterValue].self, forKey: .parameters)
+        mode = try c.decode(ScanMode.self, forKey: .mode)
+        study = try c.decodeIfPresent(StudySpec.self, forKey: .study)
+        explain = try c.decodeIfPresent(Bool.self, forKey: .explain) ?? false
+    }
+
+    /// Checks and compiles the job's formula with its parameters: the job's one plan, which every
+    /// stage after the check receives rather than compiling it again.
+    /// - Throws: ``FormulaError`` with the located message.
+    public func compilePlan() throws -> FormulaPlan {
+        try FormulaPlan.compile(source: formula.source, name: formula.name, parameters: parameters)
+    }
+
+    /// The formula compiled with its clauses, for the condition funnel (see ``ExplainedPlan``).
+    /// - Throws: ``FormulaError`` with the located message.
+    public func compileExplainedPlan() throws -> ExplainedPlan {
+        try ExplainedPlan.compile(
+            source: formula.source,
+            name: formula.name,
+            parameters: parameters,
+            operands: mode == .latest
+        )
     }
 
     /// Splits the symbols into consecutive chunks of at most `size` symbols (the last may be smaller).
@@ -110,13 +156,16 @@ public final class CancellationToken: Sendable {
 
 /// Runs jobs: in this process on every core, or spread over engine nodes.
 public protocol ProcessingEngine: Sendable {
-    /// Scans every symbol of `job` and returns one ``SymbolResult`` per symbol that finished.
+    /// Scans every symbol of `job` with `plan` (compiled from the job's formula and parameters, once
+    /// per job: see ``ProcessingJob/compilePlan()``) and returns one ``SymbolResult`` per symbol that
+    /// finished.
     ///
     /// - `progress` is called as symbols finish (completed ends at total when nothing was cancelled).
     /// - On cancellation (the token or the task), returns the results finished so far.
     /// - Throws only when the engine as a whole fails; a symbol that fails becomes its own error.
     func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult]

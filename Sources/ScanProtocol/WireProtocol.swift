@@ -24,4 +24,8 @@ public enum Verb: String, Sendable, Hashable, CaseIterable {
     case cancel = "CANCEL"
     case listSessions = "LIST_SESSIONS"
     case ping = "PING"
+    case watchStart = "WATCH_START"
+    case watchStop = "WATCH_STOP"
+    case listWatches = "LIST_WATCHES"
+    case getWatch = "GET_WATCH"
 }

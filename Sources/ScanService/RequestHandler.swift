@@ -9,6 +9,9 @@ import ScanProtocol
 struct RequestHandler: Sendable {
     let manager: SessionManager
     let nodes: NodeRegistry
+    /// The bar feed and the live watches; `nil` when the service runs without live scans.
+    let feed: BarFeed?
+    let watches: WatchManager?
     let maxRequestBytes: Int
     let startedAt: ContinuousClock.Instant
     let logger: Logger
@@ -48,18 +51,16 @@ struct RequestHandler: Sendable {
     private func answer(_ request: ClientRequest, envelope: [[UInt8]], requestId: JSONScalar?) async throws {
         switch request {
         case .runScan(let scan, let wait):
+            // The job's one compiled plan: checked here, then run by the session and its engine.
+            let plan: FormulaPlan
             do {
-                _ = try FormulaPlan.compile(
-                    source: scan.formula.source,
-                    name: scan.formula.name,
-                    parameters: scan.parameters
-                )
+                plan = try BatchScanUseCase.checkFormula(scan)
             } catch let e as FormulaError {
                 throw ProtocolError(.invalidFormula, e.description)
             } catch {
                 throw ProtocolError(.invalidFormula, "\(error)")
             }
-            let session = try await manager.start(scan)
+            let session = try await manager.start(scan, plan: plan)
             if !wait {
                 try await ok(SessionReply(session: SessionDocument(session)), envelope, requestId)
                 return
@@ -96,11 +97,14 @@ struct RequestHandler: Sendable {
             let list = try await manager.list(status: status, limit: limit)
             try await ok(SessionListReply(sessions: list.map(SessionDocument.init)), envelope, requestId)
 
+        case .watchStart, .watchStop, .listWatches, .getWatch:
+            try await answerWatch(request, envelope: envelope, requestId: requestId)
+
         case .ping:
             let now = ContinuousClock.now
             let nodeDocs = nodes.live(at: now).map { n in
                 NodeDocument(
-                    name: n.name,
+                    name: n.displayName,
                     threads: n.threads,
                     lastSeenMsAgo: Int((now - n.lastSeen) / .milliseconds(1)),
                     chunksDone: n.chunksDone,
@@ -113,11 +117,31 @@ struct RequestHandler: Sendable {
                 PingReply(
                     uptimeS: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
                     nodes: nodeDocs,
-                    sessionsRunning: manager.runningCount
+                    sessionsRunning: manager.runningCount,
+                    watchesRunning: watches?.runningCount,
+                    feed: feed?.status
                 ),
                 envelope,
                 requestId
             )
+        }
+    }
+
+    private func answerWatch(_ request: ClientRequest, envelope: [[UInt8]], requestId: JSONScalar?) async throws {
+        guard let watches else {
+            throw ProtocolError(.busy, "this service runs without live scans (no market-data store for a bar feed)")
+        }
+        switch request {
+        case .watchStart(let w):
+            try await ok(WatchReply(watch: try await watches.start(w)), envelope, requestId)
+        case .watchStop(let id):
+            try await ok(WatchReply(watch: try await watches.stop(id)), envelope, requestId)
+        case .listWatches:
+            try await ok(WatchListReply(watches: watches.list()), envelope, requestId)
+        case .getWatch(let id, let after, let limit):
+            try await ok(try await watches.get(id, eventsAfter: after, limit: limit), envelope, requestId)
+        default:
+            throw ProtocolError.badRequest("not a watch verb: \(request.verb.rawValue)")
         }
     }
 

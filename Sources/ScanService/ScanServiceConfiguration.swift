@@ -1,8 +1,9 @@
+import ScanCore
 import ZeroMQ
 
 /// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
 public struct ScanServiceConfiguration: Sendable, Hashable {
-    /// The five endpoints the service binds.
+    /// The endpoints the service binds.
     public struct Endpoints: Sendable, Hashable {
         /// ROUTER for client requests (port base + 0).
         public var api: String
@@ -14,25 +15,30 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         public var results: String
         /// PUB for node control (`ctl.cancel`) (port base + 4).
         public var control: String
+        /// PULL for the bar feed (port base + 5); `nil`: no feed socket. Bound only by a service
+        /// with live scans (a market-data backend and a watch repository).
+        public var feed: String?
 
-        public init(api: String, events: String, jobs: String, results: String, control: String) {
+        public init(api: String, events: String, jobs: String, results: String, control: String, feed: String? = nil) {
             self.api = api
             self.events = events
             self.jobs = jobs
             self.results = results
             self.control = control
+            self.feed = feed
         }
 
-        /// `tcp://HOST:BASE+0 … BASE+4`: api 5555, events 5556, jobs 5557, results 5558, control 5559 by default.
+        /// `tcp://HOST:BASE+0 … BASE+5`: api 5555, events 5556, jobs 5557, results 5558, control 5559,
+        /// feed 5560 by default.
         public init(host: String = "127.0.0.1", portBase: Int = 5555) {
             func ep(_ offset: Int) -> String { "tcp://\(host):\(portBase + offset)" }
-            self.init(api: ep(0), events: ep(1), jobs: ep(2), results: ep(3), control: ep(4))
+            self.init(api: ep(0), events: ep(1), jobs: ep(2), results: ep(3), control: ep(4), feed: ep(5))
         }
 
         /// Every endpoint on `tcp://HOST:*` (ephemeral ports; tests read the bound ones back).
         public static func ephemeral(host: String = "127.0.0.1") -> Endpoints {
             let ep = "tcp://\(host):*"
-            return Endpoints(api: ep, events: ep, jobs: ep, results: ep, control: ep)
+            return Endpoints(api: ep, events: ep, jobs: ep, results: ep, control: ep, feed: ep)
         }
     }
 
@@ -42,7 +48,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     /// How long a dispatched chunk may go without a result (or a heartbeat naming it) before it is
     /// dispatched again.
     public var chunkLeaseTimeoutMs: Int
-    /// Dispatches of one chunk before its symbols are reported as errors.
+    /// However often heartbeats renew a chunk's lease, it expires this long after the dispatch.
+    public var chunkDeadlineMs: Int
+    /// Expired leases (whose node was alive and working) of one chunk before its symbols are
+    /// reported as errors. Expiries of leases held by a dead, stopped or stalled node do not count.
     public var maxChunkAttempts: Int
     /// Largest request body answered normally; larger ones get `too_large`.
     public var maxRequestBytes: Int
@@ -53,6 +62,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var resultsMaxMessageBytes: Int64
     /// SNDHWM of the jobs PUSH, per node: a few chunks, so no node hoards work.
     public var jobsSendHighWaterMark: Int32
+    /// ZMTP heartbeat interval of the jobs PUSH (timeout: three intervals).
+    public var jobsHeartbeatIntervalMs: Int32
     /// SNDHWM of the events PUB (events beyond it are dropped for that subscriber; `seq` shows the gap).
     public var eventsSendHighWaterMark: Int32
     /// RCVHWM/SNDHWM of the ROUTER and the results PULL.
@@ -61,36 +72,61 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var lingerMs: Int32
     /// A node not heard from for this long is no longer listed as live.
     public var nodeTimeoutMs: Int
-    /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
+    /// CURVE encryption with an allow-list per role (client keys on api/events, node keys on
+    /// jobs/results/control); `nil` for plain TCP.
     public var curve: CurveServerSecurity?
+    /// Which finished sessions the store keeps (pruned at start and every ``retentionIntervalMs``).
+    public var retention: RetentionPolicy
+    /// How often the retention policy is applied.
+    public var retentionIntervalMs: Int
+    /// Live watches running at once; more `WATCH_START`s are answered `busy`.
+    public var maxWatches: Int
+    /// Largest number of bars in one feed message (more: the message is refused as `too_large`).
+    public var maxFeedBars: Int
+    /// Threads that evaluate watches (in this process).
+    public var liveThreads: Int
 
     public init(
         endpoints: Endpoints = Endpoints(),
         maxRunningSessions: Int = 8,
         chunkLeaseTimeoutMs: Int = 15_000,
+        chunkDeadlineMs: Int = 300_000,
         maxChunkAttempts: Int = 3,
         maxRequestBytes: Int = 1 << 20,
         apiSocketMaxMessageBytes: Int64 = 16 << 20,
         resultsMaxMessageBytes: Int64 = 256 << 20,
-        jobsSendHighWaterMark: Int32 = 4,
+        jobsSendHighWaterMark: Int32 = 2,
+        jobsHeartbeatIntervalMs: Int32 = 1_000,
         eventsSendHighWaterMark: Int32 = 10_000,
         highWaterMark: Int32 = 1_000,
         lingerMs: Int32 = 500,
         nodeTimeoutMs: Int = 5_000,
-        curve: CurveServerSecurity? = nil
+        curve: CurveServerSecurity? = nil,
+        retention: RetentionPolicy = .keepAll,
+        retentionIntervalMs: Int = 60_000,
+        maxWatches: Int = 10,
+        maxFeedBars: Int = 10_000,
+        liveThreads: Int = 2
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
         self.chunkLeaseTimeoutMs = chunkLeaseTimeoutMs
+        self.chunkDeadlineMs = max(chunkLeaseTimeoutMs, chunkDeadlineMs)
         self.maxChunkAttempts = maxChunkAttempts
         self.maxRequestBytes = maxRequestBytes
         self.apiSocketMaxMessageBytes = apiSocketMaxMessageBytes
         self.resultsMaxMessageBytes = resultsMaxMessageBytes
         self.jobsSendHighWaterMark = jobsSendHighWaterMark
+        self.jobsHeartbeatIntervalMs = max(10, jobsHeartbeatIntervalMs)
         self.eventsSendHighWaterMark = eventsSendHighWaterMark
         self.highWaterMark = highWaterMark
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
         self.curve = curve
+        self.retention = retention
+        self.retentionIntervalMs = retentionIntervalMs
+        self.maxWatches = maxWatches
+        self.maxFeedBars = maxFeedBars
+        self.liveThreads = liveThreads
     }
 }

@@ -1,3 +1,4 @@
+import FormulaEngine
 import Foundation
 import Logging
 import ScanCore
@@ -38,6 +39,8 @@ final class SessionManager: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let shutdownFlag: ShutdownFlag
+    /// Where transitions wait (and are retried) when the store fails.
+    private let durable: DurableSessions
 
     init(
         symbols: any SymbolRepository,
@@ -51,7 +54,13 @@ final class SessionManager: Sendable {
     ) {
         self.jobs = jobs
         let flag = ShutdownFlag()
-        let guarded = ShutdownGuardedSessions(inner: sessions, flag: flag)
+        // A final state stored late: its job's chunks are no longer needed (see `launch`).
+        let durable = DurableSessions(inner: sessions, logger: logger) { stored in
+            guard stored.status.isFinal else { return }
+            try? await jobs.deleteJob(id: stored.id)
+        }
+        self.durable = durable
+        let guarded = ShutdownGuardedSessions(inner: durable, flag: flag)
         self.shutdownFlag = flag
         self.sessions = guarded
         self.useCase = RunScanUseCase(
@@ -67,8 +76,8 @@ final class SessionManager: Sendable {
 
     // MARK: Requests
 
-    /// Creates, persists and starts a session (its formula was already checked).
-    func start(_ request: BatchScanRequest) async throws(ProtocolError) -> ScanSession {
+    /// Creates, persists and starts a session; `plan` is its formula, already checked and compiled.
+    func start(_ request: BatchScanRequest, plan: FormulaPlan) async throws(ProtocolError) -> ScanSession {
         let id = UUID().uuidString.lowercased()
         try state.withLock { (s: inout State) throws(ProtocolError) in
             guard !s.stopping else { throw ProtocolError(.busy, "the service is shutting down") }
@@ -89,7 +98,7 @@ final class SessionManager: Sendable {
             throw ProtocolError(.busy, "could not store the session: \(error)")
         }
         statusChanged(session)
-        launch(session)
+        launch(session, plan: plan)
         return session
     }
 
@@ -142,7 +151,7 @@ final class SessionManager: Sendable {
                 }
                 guard fresh else { continue }
                 logger.info("resuming session", metadata: ["session": "\(session.id)", "status": "\(session.status)"])
-                launch(session)
+                launch(session, plan: nil)
             }
         } catch {
             logger.error("could not list unfinished sessions", metadata: ["error": "\(error)"])
@@ -159,6 +168,7 @@ final class SessionManager: Sendable {
         shutdownFlag.set()
         await engineStop()
         for t in tasks { await t.value }
+        await durable.flush()
         let waiters = state.withLock { s -> [CheckedContinuation<ScanSession?, Never>] in
             defer { for id in s.active.keys { s.active[id]?.waiters = [] } }
             return s.active.values.flatMap(\.waiters)
@@ -168,7 +178,8 @@ final class SessionManager: Sendable {
 
     // MARK: Running
 
-    private func launch(_ session: ScanSession) {
+    /// Runs the session in its own task; a resumed session (`plan` nil) compiles its formula there.
+    private func launch(_ session: ScanSession, plan: FormulaPlan?) {
         let id = session.id
         guard let token = state.withLock({ $0.active[id]?.token }) else { return }
         let observer = ScanSessionObserver(
@@ -177,10 +188,17 @@ final class SessionManager: Sendable {
         )
         let task = Task {
             do {
-                let final = try await self.useCase.run(session, observer: observer, cancellation: token)
+                let final = try await self.useCase.run(
+                    session,
+                    plan: plan,
+                    observer: observer,
+                    cancellation: token
+                )
                 // The final result is stored whole: the job's chunk results are no longer needed for a
                 // resume. (A session stopped by shutdown is not final in the store and keeps them.)
-                if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
+                // (Nor is one whose final state still waits to be stored: a restart would resume it.)
+                if final.status.isFinal, self.durable.isStored(id),
+                    !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
                 {
                     do { try await self.jobs.deleteJob(id: id) } catch {
                         self.logger.warning(
@@ -191,8 +209,14 @@ final class SessionManager: Sendable {
                 }
                 self.ended(final)
             } catch {
-                self.logger.error("session could not be stored", metadata: ["session": "\(id)", "error": "\(error)"])
-                self.ended(nil, id: id)
+                // Not a store failure (those wait in `durable`): say what happened, and keep it.
+                self.logger.error("session could not run", metadata: ["session": "\(id)", "error": "\(error)"])
+                var failed = session
+                failed.status = .failed
+                failed.error = "the session could not run: \(error)"
+                failed.finishedAt = Date()
+                try? await self.durable.save(failed)
+                self.ended(failed)
             }
         }
         state.withLock { $0.active[id]?.task = task }
@@ -296,4 +320,6 @@ struct ShutdownGuardedSessions: ScanSessionRepository {
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
         try await inner.list(status: status, limit: limit)
     }
+
+    func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int { try await inner.prune(policy, now: now) }
 }

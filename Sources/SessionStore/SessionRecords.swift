@@ -31,7 +31,7 @@ package enum SessionRecords {
         return status
     }
 
-    static func encode(_ value: some Encodable) throws -> Data {
+    package static func encode(_ value: some Encodable) throws -> Data {
         let e = JSONEncoder()
         e.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf",
@@ -41,7 +41,7 @@ package enum SessionRecords {
         return try e.encode(value)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "inf",

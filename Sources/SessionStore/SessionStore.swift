@@ -4,12 +4,13 @@ import ScanCore
 
 /// Scan sessions and resumable jobs in SQLite (GRDB), by default in the market-data database file.
 ///
-/// Tables `scan_session`, `scan_job` and `scan_job_chunk` are created by migrations named
+/// Tables `scan_session`, `scan_job`, `scan_job_chunk` (and the live watches' tables, see
+/// `WatchStore.swift`) are created by migrations named
 /// `sessions-…` (MarketData runs its own migrator on the same file). A file database is opened as a
 /// WAL `DatabasePool`. Requests, results and chunk results are stored as JSON blobs; matches are packed
 /// column-wise. Dates are stored as seconds since 2001-01-01 (`Date.timeIntervalSinceReferenceDate`)
 /// so they read back exactly. All async methods run on GRDB's own queues, never the cooperative pool.
-public final class SessionStore: ScanSessionRepository, JobRepository, Sendable {
+public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepository, Sendable {
     public let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it. Blocks.
@@ -82,6 +83,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
                     """
             )
         }
+        m.registerMigration("sessions-watches-v1") { db in try WatchTables.create(db) }
         return m
     }
 
@@ -134,6 +136,47 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
                 )
             }
             return try rows.map(Self.session(from:))
+        }
+    }
+
+    /// Deletes finished sessions outside `policy`, and their jobs and chunk results, in one transaction.
+    /// Freed pages are reused by later writes (the file does not shrink without a `VACUUM`).
+    public func prune(_ policy: RetentionPolicy, now: Date = Date()) async throws -> Int {
+        if policy.keepsEverything { return 0 }
+        let final = ScanStatus.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let cutoff = policy.cutoff(now: now)?.timeIntervalSinceReferenceDate
+        let keep = policy.keepSessions
+        return try await writer.write { db in
+            var doomed = Set<String>()
+            if let keep {
+                // Everything after the newest `keep` finished sessions.
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM scan_session WHERE status IN (\(final))
+                        ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?
+                        """,
+                    arguments: [keep]
+                )
+                doomed.formUnion(ids)
+            }
+            if let cutoff {
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM scan_session WHERE status IN (\(final))
+                        AND COALESCE(finished_at, created_at) < ?
+                        """,
+                    arguments: [cutoff]
+                )
+                doomed.formUnion(ids)
+            }
+            for id in doomed {
+                try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM scan_job WHERE id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM scan_session WHERE id = ?", arguments: [id])
+            }
+            return doomed.count
         }
     }
 

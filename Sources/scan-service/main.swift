@@ -28,7 +28,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Host to bind every socket on.")
     var bind: String = "127.0.0.1"
 
-    @Option(help: "First port: api +0, events +1, jobs +2, results +3, control +4.")
+    @Option(help: "First port: api +0, events +1, jobs +2, results +3, control +4, feed +5.")
     var portBase: Int = 5555
 
     @Option(help: "ROUTER endpoint for requests (overrides the port base).")
@@ -41,6 +41,11 @@ struct ScanServiceCommand: AsyncParsableCommand {
     var results: String?
     @Option(help: "PUB endpoint for node control.")
     var control: String?
+    @Option(help: "PULL endpoint for the bar feed (live scans).")
+    var feed: String?
+
+    @Option(help: "Live watches running at once; more WATCH_STARTs are answered 'busy'.")
+    var maxWatches: Int = 10
 
     @Option(help: "Sessions running at once; more RUN_SCANs are answered 'busy'.")
     var maxSessions: Int = 8
@@ -48,27 +53,62 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a dispatched chunk may go without a result before it is dispatched again.")
     var leaseMs: Int = 15_000
 
+    @Option(help: "Milliseconds after its dispatch a chunk's lease ends, however often heartbeats renew it.")
+    var chunkDeadlineMs: Int = 300_000
+
     @Option(help: "CURVE: this service's secret certificate (from `scan keygen`); enables encryption on every socket.")
     var curveCertificate: String?
 
-    @Option(help: "CURVE: a client or node public certificate (or key) allowed to connect; repeatable.")
+    @Option(help: "CURVE: a client's public certificate (or key) allowed on the api and events sockets; repeatable.")
+    var curveAllowClient: [String] = []
+
+    @Option(
+        help:
+            "CURVE: an engine node's public certificate (or key) allowed on the jobs, results and control sockets; repeatable."
+    )
+    var curveAllowNode: [String] = []
+
+    @Option(
+        help:
+            "Deprecated: a key allowed in both roles (client and node); use --curve-allow-client / --curve-allow-node."
+    )
     var curveAllow: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Finished sessions to keep (newest first); older ones are deleted with their results.",
+            discussion: "Running sessions are never deleted. Applied at start and every minute."
+        )
+    )
+    var keepSessions: Int = 1_000
+
+    @Option(help: "Also delete finished sessions that finished more than this many days ago.")
+    var keepDays: Double?
 
     func validate() throws {
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        guard maxWatches >= 1 else { throw ValidationError("--max-watches must be at least 1") }
         // Nodes heartbeat every second, naming the chunks they hold (which extends their leases): a
         // lease shorter than a few heartbeats expires chunks that are being worked on.
         guard leaseMs >= 3_000 else {
             throw ValidationError("--lease-ms must be at least 3000 (three node heartbeats of 1 s)")
         }
         _ = try StoreLocation.choose(db: db, store: store)
-        if curveCertificate == nil, !curveAllow.isEmpty {
-            throw ValidationError("--curve-allow needs --curve-certificate")
+        guard chunkDeadlineMs >= leaseMs else {
+            throw ValidationError("--chunk-deadline-ms must be at least --lease-ms (\(leaseMs))")
         }
-        if curveCertificate != nil, curveAllow.isEmpty {
+        guard keepSessions >= 1 else { throw ValidationError("--keep-sessions must be at least 1") }
+        if let keepDays, !(keepDays > 0 && keepDays <= 36_500) {
+            throw ValidationError("--keep-days must be more than 0 and at most 36500")
+        }
+        let allows = curveAllow + curveAllowClient + curveAllowNode
+        if curveCertificate == nil, !allows.isEmpty {
+            throw ValidationError("--curve-allow-client/--curve-allow-node need --curve-certificate")
+        }
+        if curveCertificate != nil, curveAllow.isEmpty, curveAllowClient.isEmpty || curveAllowNode.isEmpty {
             throw ValidationError(
-                "--curve-certificate needs at least one --curve-allow (the clients and nodes allowed)"
+                "--curve-certificate needs at least one --curve-allow-client (clients) and one --curve-allow-node (engine nodes)"
             )
         }
     }
@@ -82,6 +122,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
         if let jobs { endpoints.jobs = jobs }
         if let results { endpoints.results = results }
         if let control { endpoints.control = control }
+        if let feed { endpoints.feed = feed }
         let location = try StoreLocation.choose(db: db, store: self.store)
         // Opening connects and migrates (and may wait on another writer): off the cooperative pool.
         let store = try await Blocking.run { try location.openMarketData(logger: logger) }
@@ -93,20 +134,40 @@ struct ScanServiceCommand: AsyncParsableCommand {
             guard certificate.secretKey != nil else {
                 throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
             }
-            let allowed = try curveAllow.map { try CurveCertificate.load(path: $0).publicKey }
-            curve = CurveServerSecurity(certificate: certificate, allowedClientKeys: Set(allowed))
+            func keys(_ paths: [String]) throws -> Set<String> {
+                Set(try paths.map { try CurveCertificate.load(path: $0).publicKey })
+            }
+            let both = try keys(curveAllow)
+            if !both.isEmpty {
+                logger.warning(
+                    "--curve-allow is deprecated: its keys may act as clients and as engine nodes; use --curve-allow-client and --curve-allow-node"
+                )
+            }
+            curve = CurveServerSecurity(
+                certificate: certificate,
+                allowedClientKeys: both.union(try keys(curveAllowClient)),
+                allowedNodeKeys: both.union(try keys(curveAllowNode))
+            )
         }
         let service = ScanService(
             configuration: ScanServiceConfiguration(
                 endpoints: endpoints,
                 maxRunningSessions: maxSessions,
                 chunkLeaseTimeoutMs: leaseMs,
-                curve: curve
+                chunkDeadlineMs: chunkDeadlineMs,
+                curve: curve,
+                retention: RetentionPolicy(
+                    keepSessions: keepSessions,
+                    maxAge: keepDays.map { .seconds($0 * 86_400) }
+                ),
+                maxWatches: maxWatches
             ),
             symbols: store,
             bars: store,
             sessions: sessions,
             jobs: sessions,
+            marketData: store,
+            watches: sessions,
             logger: logger
         )
         let group = ServiceGroup(

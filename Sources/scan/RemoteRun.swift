@@ -20,12 +20,13 @@ extension RunCommand {
             // which selects the same bars (none lies beyond today); only the reported range differs.
             request.dateRange = try parsed.dateRange(newest: nil, newestIs: "today")
         }
-        let client = try await ScanClient.connect(try options.configuration())
+        let client = try await ScanClient.connect(try await options.configuration())
         do {
             let doc = try await follow(request, on: client)
             await client.close()
             let names = await Self.localNames(of: doc)
-            try await emit(doc, names: names, columns: plan.columnNames)
+            let bars = format == .html ? await Self.localStore() : nil
+            try await emit(doc, names: names, columns: plan.columnNames, request: request, bars: bars)
             if doc.status == ScanStatus.cancelled.rawValue { throw ExitCode(130) }
         } catch let failure as RemoteRunFailure {
             await client.close()
@@ -41,10 +42,7 @@ extension RunCommand {
     /// `cancelled`). Throws ``RemoteRunFailure`` for a failed session.
     private func follow(_ request: BatchScanRequest, on client: ScanClient) async throws -> ResultDocument {
         let session = try await client.start(request)
-        let interrupts = await Interrupts.trap { presses in
-            if presses > 1 { Interrupts.exitNow() }
-            session.cancel()
-        }
+        let interrupts = await Interrupts.cancelling { session.cancel() }
         let bar = format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
         var last = session.initial
         do {
@@ -72,13 +70,19 @@ extension RunCommand {
     /// local store when one is at the default path ($MARKETSCAN_DB, else ./marketscan.sqlite);
     /// otherwise the name column stays empty.
     static func localNames(of doc: ResultDocument) async -> [String: String] {
-        let path = databasePath(nil)
-        guard FileManager.default.fileExists(atPath: path),
-            let store = try? await Blocking.run({ try MarketDataStore.open(path: path) })
-        else { return [:] }
+        guard let store = await localStore() else { return [:] }
         let symbols = Array(Set(doc.signals.matches.map(\.symbol)))
         guard let infos = try? await store.symbols(symbols) else { return [:] }
         return Dictionary(infos.map { ($0.symbol, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+extension RunCommand {
+    /// The market data at the default path ($MARKETSCAN_DB, else ./marketscan.sqlite), when there is one.
+    static func localStore() async -> MarketDataStore? {
+        let path = databasePath(nil)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? await Blocking.run { try MarketDataStore.open(path: path) }
     }
 }
 

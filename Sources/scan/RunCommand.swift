@@ -18,38 +18,15 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Scan a universe with a formula and print every bar where a signal fired.",
         discussion: """
             Output formats: table (for people; long results are cut), json (the result document of the \
-            wire protocol, keys sorted) and csv (header symbol,name,timestamp,signal,close,<formula columns>, \
-            one row per match). Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
+            wire protocol, keys sorted), csv (header symbol,name,timestamp,signal,close,<formula columns>, \
+            one row per match) and html (a self-contained report with charts; use --output FILE). \
+            --study 1,5,20 adds what happened after each signal (forward returns against a baseline of every \
+            bar); --explain adds the condition funnel of each signal. Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
             130 cancelled (Ctrl-C; the partial result is printed).
             """
     )
 
-    @Option(name: .long, help: "The formula text.")
-    var formula: String?
-
-    @Option(name: .long, help: "A file holding the formula.")
-    var formulaFile: String?
-
-    @Option(name: .long, help: "The formula's name (default: the file's base name, else 'scan').")
-    var name: String?
-
-    @Option(name: .long, help: "Explicit symbols, comma-separated (wins over market/sector/cap filters).")
-    var symbols: [String] = []
-
-    @Option(name: .long, help: "A market to include (repeatable).")
-    var market: [String] = []
-
-    @Option(name: .long, help: "A sector to include (repeatable).")
-    var sector: [String] = []
-
-    @Option(name: .long, help: "Minimum market capitalisation.")
-    var minMarketCap: String?
-
-    @Option(name: .long, help: "Maximum market capitalisation.")
-    var maxMarketCap: String?
-
-    @Option(name: .long, help: "Symbols to leave out, comma-separated.")
-    var exclude: [String] = []
+    @OptionGroup var scan: FormulaOptions
 
     @Option(name: .long, help: "Bar size.")
     var timeframe: Timeframe = .daily
@@ -60,11 +37,20 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Last session date, YYYY-MM-DD (default: the newest stored session).")
     var to: String?
 
-    @Option(name: .long, help: "Override a formula input: name=value, value a number or true/false (repeatable).")
-    var param: [String] = []
-
     @Option(name: .long, help: "range: every bar in the range; latest: only each symbol's last bar.")
     var mode: ScanMode = .range
+
+    @Option(
+        name: .long,
+        help: "Event study: forward returns at these horizons in bars, comma-separated (e.g. 1,5,20; at most 16)."
+    )
+    var study: String?
+
+    @Option(name: .long, help: "Where the study enters: at the signal bar's close, or the next bar's open.")
+    var entry: StudyEntry?
+
+    @Flag(name: .long, help: "The condition funnel: bars and symbols passing each clause of each signal.")
+    var explain = false
 
     @Flag(name: .long, help: "Scan in this process on every core (the default).")
     var local = false
@@ -124,32 +110,22 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func parse() throws -> Parsed {
-        if formula != nil && formulaFile != nil { throw ValidationError("give --formula or --formula-file, not both") }
-        if formula == nil && formulaFile == nil {
-            throw ValidationError("a formula is needed: --formula TEXT or --formula-file FILE")
-        }
+        let formula = try scan.parsedFormula()
         let fromDay = try from.map { try Self.day($0, option: "--from") }
         let toDay = try to.map { try Self.day($0, option: "--to") }
         if let fromDay, let toDay, fromDay > toDay { throw ValidationError("--from \(fromDay) is after --to \(toDay)") }
-        let minCap = try minMarketCap.map { try Self.number($0, option: "--min-market-cap") }
-        let maxCap = try maxMarketCap.map { try Self.number($0, option: "--max-market-cap") }
-        if let minCap, let maxCap, minCap > maxCap {
-            throw ValidationError("--min-market-cap is larger than --max-market-cap")
+        let parameters = try scan.parameters()
+        let criteria = try scan.criteria()
+        var spec: StudySpec?
+        if let study {
+            do {
+                spec = try StudySpec(parsing: study, entry: entry ?? .close)
+            } catch {
+                throw ValidationError("--study '\(study)': \(error.description)")
+            }
+        } else if entry != nil {
+            throw ValidationError("--entry goes with --study (the horizons to measure, e.g. --study 1,5,20)")
         }
-        var parameters: [String: ParameterValue] = [:]
-        for p in param {
-            let (k, v) = try Self.parameter(p)
-            parameters[k] = v
-        }
-        let explicit = Self.list(symbols)
-        let criteria = SymbolCriteria(
-            symbols: explicit.isEmpty ? nil : explicit,
-            markets: market.isEmpty ? nil : market,
-            sectors: sector.isEmpty ? nil : sector,
-            minMarketCap: minCap,
-            maxMarketCap: maxCap,
-            exclude: Self.list(exclude)
-        )
 
         // --endpoint (or $MARKETSCAN_ENDPOINT without --local) runs the scan on a service.
         let runner: Runner
@@ -167,15 +143,15 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        let formulaName =
-            name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
         let request = BatchScanRequest(
             symbolCriteria: criteria,
             timeframe: timeframe,
             dateRange: nil,
-            formula: Formula(name: formulaName, source: formula ?? ""),
+            formula: formula,
             parameters: parameters,
-            mode: mode
+            mode: mode,
+            study: spec,
+            explain: explain
         )
         return Parsed(request: request, from: fromDay, to: toDay, runner: runner)
     }
@@ -240,15 +216,7 @@ struct RunCommand: AsyncParsableCommand {
 
     private func runScan() async throws {
         var parsed = try parse()
-        if let file = formulaFile {
-            do {
-                parsed.request.formula.source = try await Blocking.run {
-                    try String(contentsOfFile: file, encoding: .utf8)
-                }
-            } catch {
-                throw ValidationError("--formula-file '\(file)': cannot read it (\(error.localizedDescription))")
-            }
-        }
+        parsed.request.formula.source = try await scan.source()
         // The formula is checked before anything is opened or read.
         let plan: FormulaPlan
         do {
@@ -292,15 +260,12 @@ struct RunCommand: AsyncParsableCommand {
             sessions: sessions
         )
         let cancellation = CancellationToken()
-        let interrupts = await Interrupts.trap { presses in  // Ctrl-C cancels; a second one exits at once
-            if presses > 1 { Interrupts.exitNow() }
-            cancellation.cancel()
-        }
+        let interrupts = await Interrupts.cancelling { cancellation.cancel() }
         defer { interrupts.stop() }
 
         let bar = format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
         let observer = ScanSessionObserver(progress: { _, p in bar?.update(p) })
-        let session = try await useCase.execute(request, observer: observer, cancellation: cancellation)
+        let session = try await useCase.execute(request, plan: plan, observer: observer, cancellation: cancellation)
         bar?.finish()
 
         guard let result = session.result, session.status != .failed else {
@@ -315,19 +280,63 @@ struct RunCommand: AsyncParsableCommand {
         try await emit(
             ResultDocument(result, status: session.status),
             names: names,
-            columns: plan.columnNames
+            columns: plan.columnNames,
+            request: request,
+            bars: store
         )
         if session.status == .cancelled { throw ExitCode(130) }
     }
 
-    /// Prints (or writes to `--output`) the result in `format`.
-    func emit(_ doc: ResultDocument, names: [String: String], columns: [String]?) async throws {
-        try await output.write(
-            ResultRenderer.render(doc, as: format, context: OutputContext(names: names, columns: columns))
-        )
+    /// Prints (or writes to `--output`) the result in `format`. The HTML report also charts the top
+    /// symbols' prices, read from `bars` when given.
+    func emit(
+        _ doc: ResultDocument,
+        names: [String: String],
+        columns: [String]?,
+        request: BatchScanRequest,
+        bars: (any BarRepository)?
+    ) async throws {
+        var context = OutputContext(names: names, columns: columns)
+        if format == .html {
+            context.report = await Self.reportInputs(doc, names: names, columns: columns, request: request, bars: bars)
+        }
+        try await output.write(ResultRenderer.render(doc, as: format, context: context))
         if output.output != nil, format == .table || ProgressBar.isAvailable {
             Self.printError(ResultRenderer.summary(doc))
         }
+    }
+
+    /// The HTML report's inputs: the scan as asked and the closes of its top symbols.
+    static func reportInputs(
+        _ doc: ResultDocument,
+        names: [String: String],
+        columns: [String]?,
+        request: BatchScanRequest,
+        bars: (any BarRepository)?
+    ) async -> ReportInputs {
+        var inputs = ReportInputs(
+            formula: request.formula,
+            universe: ReportInputs.describe(request.symbolCriteria),
+            timeframe: request.timeframe,
+            dateRange: request.dateRange,
+            mode: request.mode,
+            names: names,
+            columns: columns
+        )
+        let days = doc.signals.matches.compactMap { BarTimestamp(parsing: $0.timestamp)?.day }
+        let span = days.min().flatMap { lo in days.max().map { DateRange(from: lo, to: $0) } }
+        guard let bars, let range = request.dateRange ?? span else {
+            inputs.pricesNote =
+                "price charts need the bars: run with --local, or keep the market data at --db's default path"
+            return inputs
+        }
+        let symbols = ReportInputs.chartedSymbols(doc)
+        let timeframe = request.timeframe
+        inputs.prices =
+            (try? await Blocking.run {
+                ReportInputs.loadPrices(symbols, bars: bars, timeframe: timeframe, range: range)
+            }) ?? [:]
+        return inputs
     }
 
     static func printError(_ text: String) {

@@ -48,6 +48,15 @@ func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
         parameters: params,
         mode: Bool.random(using: &g) ? .range : .latest,
         lookback: Int.random(in: 0...5000, using: &g),
+        lease: LeaseToken(high: g.next(), low: g.next()),
+        study: Bool.random(using: &g)
+            ? try? StudySpec(
+                horizons: Array(
+                    Set((0..<Int.random(in: 1...16, using: &g)).map { _ in Int.random(in: 1...1000, using: &g) })
+                ),
+                entry: Bool.random(using: &g) ? .close : .nextOpen
+            ) : nil,
+        explain: Bool.random(using: &g),
         dataVersion: Bool.random(using: &g)
             ? StoreVersion(
                 storeId: UInt64.random(in: 0...UInt64.max, using: &g),
@@ -55,6 +64,22 @@ func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
             )
             : nil
     )
+}
+
+extension SplitMix64 {
+    mutating func sample() -> SampleSums {
+        SampleSums(
+            count: Int.random(in: 0...1000, using: &self),
+            sum: Double.random(in: -10...10, using: &self),
+            sumOfSquares: Double.random(in: 0...10, using: &self),
+            positives: Int.random(in: 0...1000, using: &self),
+            incomplete: Int.random(in: 0...10, using: &self)
+        )
+    }
+
+    mutating func finiteOrNil() -> Double? {
+        Bool.random(using: &self) ? nil : Double.random(in: -1e6...1e6, using: &self)
+    }
 }
 
 func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
@@ -75,20 +100,56 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
                 ),
                 signal: signals.randomElement(using: &g)!,
                 close: Double.random(in: 0...1e6, using: &g),
-                values: values
+                values: values,
+                forward: Bool.random(using: &g)
+                    ? ForwardOutcome(
+                        returns: (0..<Int.random(in: 1...16, using: &g)).map { _ in g.double() },
+                        maxFavorable: g.double(),
+                        maxAdverse: g.double()
+                    ) : nil
             )
         }
+        let h = Int.random(in: 1...16, using: &g)
         return SymbolResult(
             symbol: symbol,
             matches: matches,
             error: Bool.random(using: &g) ? nil : g.text(max: 50),
-            barsScanned: Int.random(in: 0...100_000, using: &g)
+            barsScanned: Int.random(in: 0...100_000, using: &g),
+            baseline: Bool.random(using: &g)
+                ? BaselineSums(
+                    returns: (0..<h).map { _ in g.sample() },
+                    maxFavorable: g.sample(),
+                    maxAdverse: g.sample()
+                )
+                : nil,
+            funnel: Bool.random(using: &g)
+                ? FunnelCounts(
+                    signals: (0..<Int.random(in: 0...3, using: &g)).map { _ in
+                        let n = Int.random(in: 1...4, using: &g)
+                        return ClauseCounts(
+                            alone: (0..<n).map { _ in Int.random(in: 0...500, using: &g) },
+                            surviving: (0..<n).map { _ in Int.random(in: 0...500, using: &g) }
+                        )
+                    },
+                    nearMisses: (0..<Int.random(in: 0...2, using: &g)).map { _ in
+                        NearMiss(
+                            symbol: symbol,
+                            timestamp: g.text(),
+                            signal: g.text(),
+                            clause: g.text(max: 40),
+                            clauseIndex: Int.random(in: 0...5, using: &g),
+                            left: g.finiteOrNil(),
+                            right: g.finiteOrNil()
+                        )
+                    }
+                ) : nil
         )
     }
     return ChunkResultMessage(
         jobId: g.text(),
         chunkIndex: Int.random(in: 0...500, using: &g),
         attempt: Int.random(in: 1...3, using: &g),
+        lease: LeaseToken(high: g.next(), low: g.next()),
         nodeName: g.text(),
         results: results
     )
@@ -118,8 +179,12 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             incarnation: 0xDEAD_BEEF_0102,
             threads: 8,
             chunksDone: 123,
+            symbolsDone: 4567,
             inFlight: 2,
-            held: [ChunkRef(jobId: "j", chunkIndex: 3), ChunkRef(jobId: "k", chunkIndex: 0)]
+            held: [
+                HeldChunk(jobId: "j", chunkIndex: 3, lease: .random()),
+                HeldChunk(jobId: "k", chunkIndex: 0, lease: LeaseToken(high: 1, low: 2)),
+            ]
         )
         #expect(try NodeMessage.decode(NodeMessage.heartbeat(hb).encode()) == .heartbeat(hb))
         let c = NodeMessage.cancel(CancelMessage(jobId: "job-9"))
@@ -150,27 +215,35 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             }
             _ = try? NodeMessage.decode(bytes)
             let garbage = (0..<Int.random(in: 0...64, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
-            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, 1] + garbage)
+            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, NodeMessage.version] + garbage)
         }
     }
 
     @Test("store versions: in chunks, heartbeats (the protocol/README example) and refusals")
     func storeVersions() throws {
-        let readme: [UInt8] = [
-            0x4d, 0x53, 0x4e, 0x02, 0x03, 0x06, 0x00, 0x00, 0x00, 0x6e, 0x6f, 0x64, 0x65, 0x2d, 0x61,
-            0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x04, 0x00, 0x00, 0x00,
-            0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-            0x04, 0x00, 0x00, 0x00, 0x37, 0x66, 0x30, 0x63, 0x02, 0x00, 0x00, 0x00,
-            0x08, 0x00, 0x00, 0x00, 0x73, 0x71, 0x6c, 0x69, 0x74, 0x65, 0x3a, 0x61, 0x01,
-            0xab, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        ]
+        let readme: [UInt8] =
+            [0x4d, 0x53, 0x4e, 0x03, 0x03, 0x06, 0x00, 0x00, 0x00] + Array("node-a".utf8)
+            + [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x04, 0x00, 0x00, 0x00]
+            + [0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+            + [0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00] + Array("7f0c".utf8)
+            + [0x02, 0x00, 0x00, 0x00] + (1...16).map { UInt8($0) }
+            + [0x08, 0x00, 0x00, 0x00] + Array("sqlite:a".utf8)
+            + [0x01, 0xab, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+        #expect(readme.count == 108)
         let heartbeat = HeartbeatMessage(
             nodeName: "node-a",
             incarnation: 0x1122_3344_5566_7788,
             threads: 4,
             chunksDone: 17,
+            symbolsDone: 300,
             inFlight: 1,
-            held: [ChunkRef(jobId: "7f0c", chunkIndex: 2)],
+            held: [
+                HeldChunk(
+                    jobId: "7f0c",
+                    chunkIndex: 2,
+                    lease: LeaseToken(high: 0x0807_0605_0403_0201, low: 0x100f_0e0d_0c0b_0a09)
+                )
+            ],
             store: "sqlite:a",
             dataVersion: StoreVersion(storeId: 0xab, version: 5)
         )
@@ -206,11 +279,20 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
 
     @Test func hugeCountsAreRejectedWithoutAllocating() {
         var w = BinaryWriter()
-        for b: UInt8 in [0x4D, 0x53, 0x4E, 1, 1] { w.u8(b) }
+        for b: UInt8 in [0x4D, 0x53, 0x4E, NodeMessage.version, 1] { w.u8(b) }
         w.string("job")
         w.u32(0)
         w.u32(1)
+        w.u64(7)  // lease
+        w.u64(8)
         w.u32(UInt32.max)  // symbol count
         #expect(throws: WireFormatError.self) { try NodeMessage.decode(w.bytes) }
+    }
+
+    @Test func leaseTokensAreFreshAndNeverPrintedWhole() {
+        let tokens = (0..<1000).map { _ in LeaseToken.random() }
+        #expect(Set(tokens).count == 1000)
+        #expect(!tokens.contains(.none))
+        #expect(tokens.allSatisfy { $0.description.count <= 4 })
     }
 }
