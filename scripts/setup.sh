@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with only the Swift toolchain lacks for building and testing
-# MarketScan: libzmq (C library + headers), a headless browser for the HTML report's test (Debian's
+# MarketScan: libzmq (C library + headers), PostgreSQL's server and iproute2 (store and cluster tests),
+# a headless browser for the HTML report's test (Debian's
 # chromium) and the Python packages the protocol example tests use.
 # Idempotent: installs nothing that is already there.
 set -euo pipefail
@@ -13,6 +14,10 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 # The HTML report is tested in a real headless browser (Tests/ScanOutputTests/HTMLReportBrowserTests.swift).
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need_apt+=(chromium)
+# The PostgreSQL store's tests start throwaway clusters (scripts/pg-scratch.sh) with the server binaries;
+# the cluster tests build network namespaces (deploy/netns-cluster.sh) with iproute2.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt-get)" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

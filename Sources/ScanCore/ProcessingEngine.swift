@@ -51,10 +51,10 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, jobType, symbols, timeframe, dateRange, formula, parameters, mode, study, explain
+        case id, jobType, symbols, timeframe, dateRange, formula, parameters, mode, study, explain, dataVersion
     }
 
-    /// Decodes jobs stored before `study` and `explain` existed as well.
+    /// Decodes jobs stored before `study`, `explain` and `dataVersion` existed as well.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
@@ -67,6 +67,7 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         mode = try c.decode(ScanMode.self, forKey: .mode)
         study = try c.decodeIfPresent(StudySpec.self, forKey: .study)
         explain = try c.decodeIfPresent(Bool.self, forKey: .explain) ?? false
+        dataVersion = try c.decodeIfPresent(StoreVersion.self, forKey: .dataVersion)
     }
 
     /// Checks and compiles the job's formula with its parameters: the job's one plan, which every

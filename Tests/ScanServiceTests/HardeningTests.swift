@@ -320,6 +320,7 @@ final class HangingBars: BarRepository {
         condition.unlock()
     }
     func dataVersion() throws -> Int64 { try inner.dataVersion() }
+    func storeVersion() throws -> StoreVersion { try inner.storeVersion() }
     func latestDay(for timeframe: Timeframe) throws -> CalendarDay? { try inner.latestDay(for: timeframe) }
     func loadBars(_ query: BarQuery) throws -> BarSeries {
         count.withLock { $0 += 1 }
@@ -336,6 +337,7 @@ final class LoadCountingBars: BarRepository {
     let loads = Mutex(0)
     init(_ inner: MarketDataStore) { self.inner = inner }
     func dataVersion() throws -> Int64 { try inner.dataVersion() }
+    func storeVersion() throws -> StoreVersion { try inner.storeVersion() }
     func latestDay(for timeframe: Timeframe) throws -> CalendarDay? { try inner.latestDay(for: timeframe) }
     func loadBars(_ query: BarQuery) throws -> BarSeries {
         loads.withLock { $0 += 1 }
