@@ -106,9 +106,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "MarketData", "SessionStore"]),
+        // Fixtures/ holds import files in other tools' layouts, read from the source tree.
         .testTarget(
             name: "MarketDataTests",
-            dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "SessionStoreTests",
