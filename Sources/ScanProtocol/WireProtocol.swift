@@ -24,4 +24,5 @@ public enum Verb: String, Sendable, Hashable, CaseIterable {
     case cancel = "CANCEL"
     case listSessions = "LIST_SESSIONS"
     case ping = "PING"
+    case listSymbols = "LIST_SYMBOLS"
 }

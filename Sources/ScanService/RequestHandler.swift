@@ -9,6 +9,8 @@ import ScanProtocol
 struct RequestHandler: Sendable {
     let manager: SessionManager
     let nodes: NodeRegistry
+    /// Answers `LIST_SYMBOLS`; `nil` when the service's symbol repository cannot list.
+    let catalog: (any SymbolCatalog)?
     let maxRequestBytes: Int
     let startedAt: ContinuousClock.Instant
     let logger: Logger
@@ -95,6 +97,12 @@ struct RequestHandler: Sendable {
         case .listSessions(let status, let limit):
             let list = try await manager.list(status: status, limit: limit)
             try await ok(SessionListReply(sessions: list.map(SessionDocument.init)), envelope, requestId)
+
+        case .listSymbols(let query):
+            guard let catalog else {
+                throw ProtocolError(.busy, "this service's market-data store cannot list its symbols")
+            }
+            try await ok(SymbolListReply(catalog.listSymbols(query)), envelope, requestId)
 
         case .ping:
             let now = ContinuousClock.now

@@ -24,7 +24,8 @@ public final class ScanService: Service, Sendable {
     private let stopRequested = AsyncValue<Void>()
 
     /// - Parameters:
-    ///   - symbols: resolves universes (the market-data store).
+    ///   - symbols: resolves universes (the market-data store); when it is also a ``SymbolCatalog``
+    ///     (``MarketDataStore`` is), `LIST_SYMBOLS` lists its symbols.
     ///   - bars: only for the newest stored day when a request has no date range.
     ///   - sessions, jobs: where sessions and finished chunks are persisted (the session store).
     public init(
@@ -102,6 +103,7 @@ public final class ScanService: Service, Sendable {
         let handler = RequestHandler(
             manager: manager,
             nodes: nodes,
+            catalog: symbols as? any SymbolCatalog,
             maxRequestBytes: config.maxRequestBytes,
             startedAt: startedAt,
             logger: logger,
