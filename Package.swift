@@ -116,7 +116,7 @@ let package = Package(
             name: "SessionStoreTests",
             dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol"]),
+        .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol", "ScanCore", "FormulaEngine"]),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
         .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"], exclude: ["Golden"]),
         .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),

@@ -1,3 +1,4 @@
+import FormulaEngine
 import Foundation
 import ScanCore
 import Testing
@@ -68,5 +69,54 @@ import Testing
             return
         }
         #expect(e.message == "field 'limit' must be a non-negative integer (got -1)")
+    }
+}
+
+/// §10.2 of protocol/README.md shows the very bodies the service sends.
+@Suite struct ProtocolExampleTests {
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("protocol/README.md")
+
+    @Test("each request of §10.2 is answered with the body shown")
+    func errorExamples() throws {
+        let text = try String(contentsOf: Self.readme, encoding: .utf8)
+        let section = try #require(
+            text.components(separatedBy: "### 10.2 Errors").last?.components(separatedBy: "### 10.3").first
+        )
+        let lines = section.split(separator: "\n").filter { $0.hasPrefix("\"\" | ") }
+        #expect(lines.count >= 10)
+        for pair in stride(from: 0, to: lines.count - 1, by: 2) {
+            func parts(_ line: Substring) -> [String] {
+                line.split(separator: "|", maxSplits: 3).map { $0.trimmingCharacters(in: .whitespaces) }
+            }
+            let request = parts(lines[pair])
+            let reply = parts(lines[pair + 1])
+            let frames: [[UInt8]] = [
+                [1], [], Array(request[1].dropFirst().dropLast().utf8),
+                Array(request[2].dropFirst().dropLast().utf8), Array(request[3].utf8),
+            ]
+            let decoded = RequestCodec.decode(routerFrames: frames)
+            let error: ProtocolError
+            switch decoded.result {
+            case .failure(let e): error = e
+            case .success(.runScan(let scan, _)):
+                do {
+                    _ = try FormulaPlan.compile(
+                        source: scan.formula.source,
+                        name: scan.formula.name,
+                        parameters: scan.parameters
+                    )
+                    Issue.record("\(request[3]) compiled")
+                    continue
+                } catch let e as FormulaError {
+                    error = ProtocolError(.invalidFormula, e.description)
+                }
+            case .success(let other):
+                Issue.record("\(request[3]) decoded as \(other)")
+                continue
+            }
+            let body = try #require(ReplyCodec.error(error, envelope: [], requestId: decoded.requestId).last)
+            #expect(String(decoding: body, as: UTF8.self) == reply[3], "for \(lines[pair])")
+        }
     }
 }
