@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies are chosen to keep a clean CI build short (see README "Dependencies").
 let package = Package(
     name: "MarketScan",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "scan", targets: ["scan"]),
         .executable(name: "scan-service", targets: ["scan-service"]),
@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "ScanService",
             dependencies: [
-                "ScanCore", "ScanProtocol", "MarketData", "SessionStore", "ZeroMQ",
+                "FormulaEngine", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -61,25 +61,31 @@ let package = Package(
         .target(
             name: "EngineNode",
             dependencies: [
-                "ScanCore", "ScanProtocol", "MarketData", "FormulaEngine", "ZeroMQ",
+                "FormulaEngine", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "ScanClient", dependencies: ["ScanCore", "ScanProtocol", "ZeroMQ"]),
+        .target(
+            name: "ScanClient",
+            dependencies: [
+                "ScanCore", "ScanProtocol", "ZeroMQ",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
 
         // MARK: Executables (argument parsing and wiring only)
         .executableTarget(
             name: "scan",
             dependencies: [
-                "ScanCore", "MarketData", "SessionStore", "ScanClient", "ScanOutput", "ScanProtocol", "ZeroMQ",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "FormulaEngine", "MarketData", "ScanClient", "ScanCore", "ScanOutput", "ScanProtocol", "SessionStore",
+                "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "ScanService", "ScanCore", "MarketData", "SessionStore", "ZeroMQ",
+                "MarketData", "ScanCore", "ScanService", "SessionStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode", "ScanCore", "MarketData", "ZeroMQ",
+                "EngineNode", "MarketData", "ScanCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,32 +102,47 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Waits with a deadline (`within`, `eventually`), shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ZeroMQTests",
-            dependencies: ["ZeroMQ", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["TestSupport", "ZeroMQ", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "FormulaEngineTests",
             dependencies: ["FormulaEngine", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "MarketData", "SessionStore"]),
+        .testTarget(name: "ScanCoreTests", dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"]),
         // Fixtures/ holds import files in other tools' layouts, read from the source tree.
         .testTarget(
             name: "MarketDataTests",
-            dependencies: ["MarketData", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "FormulaEngine", "MarketData", "ScanCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "SessionStoreTests",
-            dependencies: ["SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ScanCore", "SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ScanProtocolTests", dependencies: ["ScanProtocol", "ScanCore", "FormulaEngine"]),
+        .testTarget(name: "ScanProtocolTests", dependencies: ["FormulaEngine", "ScanCore", "ScanProtocol"]),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
-        .testTarget(name: "ScanOutputTests", dependencies: ["ScanOutput", "MarketData"], exclude: ["Golden"]),
-        .testTarget(name: "ScanServiceTests", dependencies: ["ScanService", "EngineNode", "ScanClient", "MarketData"]),
+        .testTarget(
+            name: "ScanOutputTests",
+            dependencies: ["FormulaEngine", "MarketData", "ScanCore", "ScanOutput", "ScanProtocol"],
+            exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "ScanServiceTests",
+            dependencies: [
+                "EngineNode", "FormulaEngine", "MarketData", "ScanClient", "ScanCore", "ScanProtocol", "ScanService",
+                "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.
-        .testTarget(name: "EndToEndTests", dependencies: ["ScanProtocol", "ZeroMQ", "MarketData"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ScanProtocol", "TestSupport", "ZeroMQ"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -106,21 +106,26 @@ public final class ChunkExecutor: Sendable {
         }
         for w in dropped { w.progress.withLock { $0.cancelled = true } }
         for w in inProgress.withLock({ Array($0.values) }) where w.chunk.jobId == jobId {
-            w.progress.withLock { $0.cancelled = true }
+            // Once cancelled no symbol is claimed any more: when every claimed one is done (now, or
+            // when the last running one finishes) the chunk is no longer held.
+            let idle = w.progress.withLock { p -> Bool in
+                p.cancelled = true
+                return p.finished == p.nextSymbol
+            }
+            if idle { inProgress.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(w)) } }
         }
         plans.withLock { _ = $0.removeValue(forKey: jobId) }
         wakeRoomWaiters()
     }
 
-    /// The chunks held now (queued or running), for heartbeats.
-    public func held() -> [ChunkRef] {
-        let queued = queue.withLock {
-            $0.works.map { ChunkRef(jobId: $0.chunk.jobId, chunkIndex: $0.chunk.chunkIndex) }
-        }
-        let running = inProgress.withLock {
-            $0.values.map { ChunkRef(jobId: $0.chunk.jobId, chunkIndex: $0.chunk.chunkIndex) }
-        }
-        return Array(Set(queued + running))
+    /// The chunks held now (queued or running, not cancelled), for heartbeats.
+    public func held() -> [ChunkMessage] {
+        let queued = queue.withLock { $0.works }
+        let running = inProgress.withLock { Array($0.values) }
+        var seen = Set<ObjectIdentifier>()
+        return (queued + running).filter { w in
+            seen.insert(ObjectIdentifier(w)).inserted && !w.progress.withLock { $0.cancelled }
+        }.map(\.chunk)
     }
 
     /// Stops the threads after the symbol each is on. Idempotent.
@@ -257,6 +262,8 @@ public final class ChunkExecutor: Sendable {
         let done = work.progress.withLock { p -> (results: [SymbolResult], cancelled: Bool)? in
             p.results[index] = result
             p.finished += 1
+            // A cancelled chunk's unclaimed symbols are never run: it ends with its last claimed one.
+            if p.cancelled, p.finished == p.nextSymbol { return ([], true) }
             guard p.finished == work.chunk.symbols.count else { return nil }
             return (p.results.map { $0 ?? SymbolResult(symbol: "", error: "missing") }, p.cancelled)
         }

@@ -28,14 +28,12 @@ public struct BatchScanUseCase: Sendable {
     /// stored session of the timeframe; up to today when the store holds none).
     public func dateRange(for request: BatchScanRequest) async throws -> DateRange {
         if let range = request.dateRange {
-            guard range.from <= range.to else { throw ScanError.invalidDateRange(range) }
-            return range
+            return try DateRange.resolving(from: range.from, to: range.to, newest: nil)
         }
         let bars = self.bars
         let timeframe = request.timeframe
         let latest = try await Blocking.run { try bars.latestDay(for: timeframe) }
-        let to = latest ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
-        return DateRange(from: to.adding(days: -365), to: to)
+        return try DateRange.resolving(from: nil, to: nil, newest: latest)
     }
 
     /// Scans `request`.

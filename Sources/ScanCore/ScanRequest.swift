@@ -1,4 +1,5 @@
 import FormulaEngine
+import Foundation
 
 /// Which symbols a scan covers.
 ///
@@ -46,6 +47,24 @@ public struct DateRange: Sendable, Hashable, Codable, CustomStringConvertible {
     public func contains(_ day: CalendarDay) -> Bool { from <= day && day <= to }
 
     public var description: String { "\(from)…\(to)" }
+
+    /// How many days before `to` a range starts when no `from` is given: the last year of data.
+    public static let defaultLength = 365
+
+    /// The one date-range rule (DESIGN §2): the bounds given, `to` defaulting to `newest` (the newest
+    /// stored session of the timeframe, or today when that is unknown or the store holds none) and
+    /// `from` to ``defaultLength`` days before `to`.
+    /// - Throws: ``ScanError/invalidDateRange(_:)`` when `from` comes after `to`.
+    public static func resolving(
+        from: CalendarDay?,
+        to: CalendarDay?,
+        newest: CalendarDay?
+    ) throws(ScanError) -> DateRange {
+        let to = to ?? newest ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
+        let range = DateRange(from: from ?? to.adding(days: -defaultLength), to: to)
+        guard range.from <= range.to else { throw .invalidDateRange(range) }
+        return range
+    }
 }
 
 /// A trader's formula: a name and its source text (DESIGN §3).

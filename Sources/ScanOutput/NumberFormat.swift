@@ -1,5 +1,22 @@
-/// How numbers are written in tables and CSV files (no locale, no Foundation formatters).
-enum NumberFormat {
+/// How numbers are written in tables, CSV files and messages (no locale, no Foundation formatters).
+public enum NumberFormat {
+    /// A count with thousands separators: `1,234,567`, `-1,000`.
+    public static func thousands(_ n: Int) -> String {
+        (n < 0 ? "-" : "") + grouping(String(n.magnitude))
+    }
+
+    /// `digits` (no sign) in groups of three separated by commas.
+    private static func grouping(_ digits: String) -> String {
+        var digits = digits
+        var groups: [Substring] = []
+        while digits.count > 3 {
+            groups.insert(Substring(digits.suffix(3)), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(Substring(digits), at: 0)
+        return groups.joined(separator: ",")
+    }
+
     /// CSV: integral values without a fraction (`71000`), others in Swift's shortest round-trip form;
     /// NaN and infinities as an empty field.
     static func plain(_ x: Double) -> String {
@@ -18,14 +35,7 @@ enum NumberFormat {
         guard scaled < 9e18 else { return String(x) }
         let n = Int64(scaled)
         let whole = integral ? n : n / Int64(scale)
-        var digits = String(whole)
-        var groups: [Substring] = []
-        while digits.count > 3 {
-            groups.insert(Substring(digits.suffix(3)), at: 0)
-            digits.removeLast(3)
-        }
-        groups.insert(Substring(digits), at: 0)
-        var out = (x < 0 && scaled != 0 ? "-" : "") + groups.joined(separator: ",")
+        var out = (x < 0 && scaled != 0 ? "-" : "") + grouping(String(whole))
         if !integral && decimals > 0 {
             let frac = String(n % Int64(scale))
             out += "." + String(repeating: "0", count: decimals - frac.count) + frac

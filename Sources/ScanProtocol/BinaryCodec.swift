@@ -6,28 +6,28 @@ public struct WireFormatError: Error, Sendable, Hashable, CustomStringConvertibl
 }
 
 /// Appends little-endian values to a byte buffer. Not thread-safe (a value type; use one per message).
-public struct BinaryWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+package struct BinaryWriter: Sendable {
+    package private(set) var bytes: [UInt8]
 
-    public init(capacity: Int = 256) {
+    package init(capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    public mutating func u16(_ v: UInt16) { append(v.littleEndian) }
-    public mutating func u32(_ v: UInt32) { append(v.littleEndian) }
-    public mutating func u64(_ v: UInt64) { append(v.littleEndian) }
-    public mutating func i32(_ v: Int32) { append(v.littleEndian) }
-    public mutating func i64(_ v: Int64) { append(v.littleEndian) }
-    public mutating func f64(_ v: Double) { append(v.bitPattern.littleEndian) }
-    public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    package mutating func u8(_ v: UInt8) { bytes.append(v) }
+    package mutating func u16(_ v: UInt16) { append(v.littleEndian) }
+    package mutating func u32(_ v: UInt32) { append(v.littleEndian) }
+    package mutating func u64(_ v: UInt64) { append(v.littleEndian) }
+    package mutating func i32(_ v: Int32) { append(v.littleEndian) }
+    package mutating func i64(_ v: Int64) { append(v.littleEndian) }
+    package mutating func f64(_ v: Double) { append(v.bitPattern.littleEndian) }
+    package mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
     /// A count or size as `u32`; values that do not fit are clamped (callers never send 4 G items).
-    public mutating func count(_ n: Int) { u32(UInt32(clamping: n)) }
+    package mutating func count(_ n: Int) { u32(UInt32(clamping: n)) }
 
     /// `u32` byte length, then UTF-8.
-    public mutating func string(_ s: String) {
+    package mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { buf in
             count(buf.count)
@@ -42,17 +42,17 @@ public struct BinaryWriter: Sendable {
 
 /// Reads little-endian values with bounds checks: every read of malformed input throws
 /// ``WireFormatError``, never traps.
-public struct BinaryReader: Sendable {
-    public let bytes: [UInt8]
-    public private(set) var position: Int
+package struct BinaryReader: Sendable {
+    package let bytes: [UInt8]
+    package private(set) var position: Int
 
-    public init(_ bytes: [UInt8], position: Int = 0) {
+    package init(_ bytes: [UInt8], position: Int = 0) {
         self.bytes = bytes
         self.position = position
     }
 
-    public var remaining: Int { bytes.count - position }
-    public var isAtEnd: Bool { position == bytes.count }
+    package var remaining: Int { bytes.count - position }
+    package var isAtEnd: Bool { position == bytes.count }
 
     private mutating func take<T: FixedWidthInteger>(_: T.Type, _ what: String) throws(WireFormatError) -> T {
         let size = MemoryLayout<T>.size
@@ -66,17 +66,17 @@ public struct BinaryReader: Sendable {
         return T(littleEndian: v)
     }
 
-    public mutating func u8(_ what: String = "u8") throws(WireFormatError) -> UInt8 { try take(UInt8.self, what) }
-    public mutating func u16(_ what: String = "u16") throws(WireFormatError) -> UInt16 { try take(UInt16.self, what) }
-    public mutating func u32(_ what: String = "u32") throws(WireFormatError) -> UInt32 { try take(UInt32.self, what) }
-    public mutating func u64(_ what: String = "u64") throws(WireFormatError) -> UInt64 { try take(UInt64.self, what) }
-    public mutating func i32(_ what: String = "i32") throws(WireFormatError) -> Int32 { try take(Int32.self, what) }
-    public mutating func i64(_ what: String = "i64") throws(WireFormatError) -> Int64 { try take(Int64.self, what) }
-    public mutating func f64(_ what: String = "f64") throws(WireFormatError) -> Double {
+    package mutating func u8(_ what: String = "u8") throws(WireFormatError) -> UInt8 { try take(UInt8.self, what) }
+    package mutating func u16(_ what: String = "u16") throws(WireFormatError) -> UInt16 { try take(UInt16.self, what) }
+    package mutating func u32(_ what: String = "u32") throws(WireFormatError) -> UInt32 { try take(UInt32.self, what) }
+    package mutating func u64(_ what: String = "u64") throws(WireFormatError) -> UInt64 { try take(UInt64.self, what) }
+    package mutating func i32(_ what: String = "i32") throws(WireFormatError) -> Int32 { try take(Int32.self, what) }
+    package mutating func i64(_ what: String = "i64") throws(WireFormatError) -> Int64 { try take(Int64.self, what) }
+    package mutating func f64(_ what: String = "f64") throws(WireFormatError) -> Double {
         Double(bitPattern: try take(UInt64.self, what))
     }
 
-    public mutating func bool(_ what: String = "bool") throws(WireFormatError) -> Bool {
+    package mutating func bool(_ what: String = "bool") throws(WireFormatError) -> Bool {
         switch try u8(what) {
         case 0: return false
         case 1: return true
@@ -86,7 +86,7 @@ public struct BinaryReader: Sendable {
 
     /// A `u32` count of items that take at least `minItemBytes` each; larger than the rest of the
     /// message could hold → error (so a garbage count never allocates gigabytes).
-    public mutating func count(_ what: String, minItemBytes: Int = 1) throws(WireFormatError) -> Int {
+    package mutating func count(_ what: String, minItemBytes: Int = 1) throws(WireFormatError) -> Int {
         let n = Int(try u32(what))
         guard n <= remaining / max(1, minItemBytes) else {
             throw WireFormatError("\(what) \(n) is more than the remaining \(remaining) bytes can hold")
@@ -94,7 +94,7 @@ public struct BinaryReader: Sendable {
         return n
     }
 
-    public mutating func string(_ what: String = "string") throws(WireFormatError) -> String {
+    package mutating func string(_ what: String = "string") throws(WireFormatError) -> String {
         let n = try count("\(what) length")
         let slice = bytes[position..<(position + n)]
         guard let s = String(validating: slice, as: UTF8.self) else {
@@ -105,7 +105,7 @@ public struct BinaryReader: Sendable {
     }
 
     /// Throws unless every byte was read.
-    public func expectEnd(_ what: String) throws(WireFormatError) {
+    package func expectEnd(_ what: String) throws(WireFormatError) {
         guard isAtEnd else { throw WireFormatError("\(what): \(remaining) unexpected trailing bytes") }
     }
 }

@@ -108,8 +108,11 @@ public final class ScanService: Service, Sendable {
             startedAt: startedAt,
             logger: logger,
             reply: { frames in
+                // Never waits for the peer: without ROUTER_MANDATORY a ROUTER drops what does not fit in
+                // that peer's pipe (its HWM bounds what is queued for it), so a client that does not read
+                // its replies loses only its own replies and never holds up anyone else's.
                 do {
-                    try await router.send(ZMQMessage(frames))
+                    _ = try await router.trySend(ZMQMessage(frames))
                 } catch {
                     log.debug("reply not delivered", metadata: ["error": "\(error)"])
                 }
@@ -222,7 +225,7 @@ struct Sockets: Sendable {
     static func make(_ loop: ZMQLoop, _ c: ScanServiceConfiguration) async throws -> Sockets {
         var api = SocketOptions()
         api.lingerMs = c.lingerMs
-        api.routerMandatory = true
+        api.routerMandatory = false  // see the `reply` of `RequestHandler`: a full or gone peer's reply is dropped
         api.maxMessageSize = c.apiSocketMaxMessageBytes
         api.sendHighWaterMark = c.highWaterMark
         api.receiveHighWaterMark = c.highWaterMark

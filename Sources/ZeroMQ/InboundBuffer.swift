@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The bounded buffer between a loop's thread (the only producer) and the tasks consuming a socket's
 /// received messages (or monitor events).
 ///
@@ -43,7 +45,7 @@ final class InboundBuffer<Element: Sendable>: Sendable {
     }
 
     let capacity: Int
-    private let state = Locked(State())
+    private let state = Mutex(State())
     private let onRoom: @Sendable () -> Void
 
     init(capacity: Int, onRoom: @escaping @Sendable () -> Void) {

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -33,7 +35,7 @@ final class LoopCore: Sendable {
     /// The wake pipe: tasks write one byte (only when none is pending); the thread polls the read end.
     let wakeReadFD: Int32
     let wakeWriteFD: Int32
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     init(context: ZMQContext, name: String, receiveBufferCapacity: Int) throws(ZMQError) {
         self.context = context

@@ -1,4 +1,5 @@
 import CZeroMQ
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ final class LoopThread {
     private var pollItems: [zmq_pollitem_t] = []
     private var polledEntries: [SocketEntry] = []
 
-    private static let monitorCounter = Locked<UInt64>(0)
+    private static let monitorCounter = Mutex<UInt64>(0)
 
     init(core: LoopCore) {
         self.core = core

@@ -27,6 +27,10 @@ public struct SocketOptions: Sendable, Hashable {
     public var lingerMs: Int32 = 0
     public var sendHighWaterMark: Int32?
     public var receiveHighWaterMark: Int32?
+    /// ZMQ_SNDBUF / ZMQ_RCVBUF: the kernel's socket buffer sizes in bytes (a fixed size also turns
+    /// off the kernel's buffer auto-tuning, so little can hide in TCP buffers).
+    public var kernelSendBufferBytes: Int32?
+    public var kernelReceiveBufferBytes: Int32?
     /// ZMQ_MAXMSGSIZE in bytes: a peer sending more is disconnected and the message dropped.
     public var maxMessageSize: Int64?
     public var routerMandatory: Bool?
@@ -53,6 +57,8 @@ extension SocketOptions {
         try setInt(socket, ZMQ_LINGER, max(0, lingerMs), "ZMQ_LINGER")
         if let value = sendHighWaterMark { try setInt(socket, ZMQ_SNDHWM, value, "ZMQ_SNDHWM") }
         if let value = receiveHighWaterMark { try setInt(socket, ZMQ_RCVHWM, value, "ZMQ_RCVHWM") }
+        if let value = kernelSendBufferBytes { try setInt(socket, ZMQ_SNDBUF, value, "ZMQ_SNDBUF") }
+        if let value = kernelReceiveBufferBytes { try setInt(socket, ZMQ_RCVBUF, value, "ZMQ_RCVBUF") }
         if let value = maxMessageSize {
             var raw = value
             try set(socket, ZMQ_MAXMSGSIZE, &raw, MemoryLayout<Int64>.size, "ZMQ_MAXMSGSIZE")

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Synchronization
 
 /// A libzmq context. Thread-safe (libzmq contexts are): any thread or task may use it.
 ///
@@ -10,7 +11,7 @@ import Foundation
 public final class ZMQContext: Sendable {
     /// The `void *` from `zmq_ctx_new`. Thread-safe by libzmq's contract.
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
-    private let terminated = Locked(false)
+    private let terminated = Mutex(false)
 
     public init(ioThreads: Int32 = 1) throws {
         guard let handle = zmq_ctx_new() else { throw ZMQError.last("zmq_ctx_new") }

@@ -31,11 +31,12 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
-    var resolvedEndpoint: String {
-        if let endpoint { return endpoint }
-        if let env = ProcessInfo.processInfo.environment["MARKETSCAN_ENDPOINT"], !env.isEmpty { return env }
-        return "tcp://127.0.0.1:5555"
+    /// `$MARKETSCAN_ENDPOINT`, when set and not empty.
+    var environmentEndpoint: String? {
+        ProcessInfo.processInfo.environment["MARKETSCAN_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
     }
+
+    var resolvedEndpoint: String { endpoint ?? environmentEndpoint ?? "tcp://127.0.0.1:5555" }
 
     func configuration(events: String? = nil) throws -> ScanClient.Configuration {
         ScanClient.Configuration(

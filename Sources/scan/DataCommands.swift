@@ -40,22 +40,12 @@ private func warn(_ text: String) {
     FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
 }
 
-private func thousands(_ n: Int) -> String {
-    let s = String(n)
-    var out = ""
-    for (i, ch) in s.reversed().enumerated() {
-        if i > 0 && i % 3 == 0 && ch != "-" { out.append(",") }
-        out.append(ch)
-    }
-    return String(out.reversed())
-}
-
 /// Reports an import's OHLC warnings on stderr.
 private func reportWarnings(_ report: BarImporter.Report) {
     guard report.warningCount > 0 else { return }
     let lines = report.warnings.prefix(10).map { String($0.line) }.joined(separator: ", ")
     warn(
-        "\(thousands(report.warningCount)) row\(report.warningCount == 1 ? "" : "s") imported unchanged with high below "
+        "\(NumberFormat.thousands(report.warningCount)) row\(report.warningCount == 1 ? "" : "s") imported unchanged with high below "
             + "max(open, close) or low above min(open, close) (first lines: \(lines)); --strict refuses them"
     )
 }
@@ -85,7 +75,7 @@ struct ImportSymbolsCommand: AsyncParsableCommand {
             let count = try await Blocking.run {
                 try SymbolImporter(store: MarketDataStore.open(path: path)).importFile(path: file)
             }
-            print("imported \(thousands(count)) symbols into \(path)")
+            print("imported \(NumberFormat.thousands(count)) symbols into \(path)")
         } catch {
             throw fail(error)
         }
@@ -104,7 +94,7 @@ struct ImportBarsCommand: AsyncParsableCommand {
 
     @Argument(help: "The CSV file.") var file: String
     @Option(help: "The stored timeframe of the file: 1d (dates) or 1m (timestamps with offset).")
-    var timeframe: String = "1d"
+    var timeframe: Timeframe = .daily
     @Flag(help: "Add symbols the store does not know instead of refusing their rows.")
     var createSymbols = false
     @Flag(help: "Refuse rows whose high is below max(open, close) or low above min(open, close).")
@@ -112,14 +102,14 @@ struct ImportBarsCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOption
 
     func validate() throws {
-        guard let tf = Timeframe(rawValue: timeframe), tf == .daily || tf == .minute1 else {
+        guard timeframe == .daily || timeframe == .minute1 else {
             throw ValidationError("--timeframe must be 1d or 1m (other timeframes are resampled), not '\(timeframe)'")
         }
     }
 
     func run() async throws {
         let options = BarImporter.Options(
-            timeframe: Timeframe(rawValue: timeframe) ?? .daily,
+            timeframe: timeframe,
             createSymbols: createSymbols,
             strict: strict
         )
@@ -134,7 +124,7 @@ struct ImportBarsCommand: AsyncParsableCommand {
             reportWarnings(report)
             let created = report.createdSymbols > 0 ? " (\(report.createdSymbols) new symbols)" : ""
             print(
-                "imported \(thousands(report.rows)) \(options.timeframe) bars of \(report.symbols) symbols\(created) into \(path)"
+                "imported \(NumberFormat.thousands(report.rows)) \(options.timeframe) bars of \(report.symbols) symbols\(created) into \(path)"
             )
         } catch {
             throw fail(error)
@@ -160,7 +150,7 @@ struct SampleCommand: AsyncParsableCommand {
             }
             reportWarnings(report.bars)
             print(
-                "loaded the sample: \(report.symbols) symbols, \(thousands(report.bars.rows)) daily bars into \(path)"
+                "loaded the sample: \(report.symbols) symbols, \(NumberFormat.thousands(report.bars.rows)) daily bars into \(path)"
             )
         } catch {
             throw fail(error)
@@ -180,13 +170,13 @@ struct GenerateCommand: AsyncParsableCommand {
 
     @Option(help: "Number of symbols.") var symbols: Int
     @Option(help: "Number of trading days.") var days: Int
-    @Option(help: "1d or 1m.") var timeframe: String = "1d"
+    @Option(help: "1d or 1m.") var timeframe: Timeframe = .daily
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @OptionGroup var store: StoreOption
 
     func validate() throws {
         guard symbols > 0, days > 0 else { throw ValidationError("--symbols and --days must be positive") }
-        guard let tf = Timeframe(rawValue: timeframe), tf == .daily || tf == .minute1 else {
+        guard timeframe == .daily || timeframe == .minute1 else {
             throw ValidationError("--timeframe must be 1d or 1m, not '\(timeframe)'")
         }
     }
@@ -195,7 +185,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let config = MarketGenerator.Config(
             symbols: symbols,
             days: days,
-            timeframe: Timeframe(rawValue: timeframe) ?? .daily,
+            timeframe: timeframe,
             seed: seed
         )
         let path = store.path
@@ -212,7 +202,7 @@ struct GenerateCommand: AsyncParsableCommand {
             }
             let secs = (seconds * 10).rounded() / 10
             print(
-                "generated \(thousands(bars)) \(config.timeframe) bars of \(config.symbols) symbols (seed \(config.seed)) into \(path) in \(secs) s"
+                "generated \(NumberFormat.thousands(bars)) \(config.timeframe) bars of \(config.symbols) symbols (seed \(config.seed)) into \(path) in \(secs) s"
             )
         } catch {
             throw fail(error)
@@ -223,58 +213,26 @@ struct GenerateCommand: AsyncParsableCommand {
 struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show what the store holds; --time-load also times loading every daily series."
+        abstract: "Show what the store holds (timing the bulk load is Benchmarks/'s LoadBench)."
     )
 
-    @Flag(help: "Load every symbol's whole daily history (bulk load, as an engine node does) and print the time.")
-    var timeLoad = false
-    @Option(help: "How many times to repeat the timed load (the fastest is reported).")
-    var repeats = 5
     @OptionGroup var store: StoreOption
 
     func run() async throws {
-        let (path, timeLoad, repeats) = (store.path, timeLoad, max(1, repeats))
+        let path = store.path
         do {
             let text = try await Blocking.run {
                 let store = try MarketDataStore.open(path: path)
                 let symbols = try store.allSymbols()
                 var lines = [
-                    "store: \(path)", "symbols: \(thousands(symbols.count)) (\(symbols.filter(\.active).count) active)",
+                    "store: \(path)",
+                    "symbols: \(NumberFormat.thousands(symbols.count)) (\(symbols.filter(\.active).count) active)",
                     "data version: \(try store.dataVersion())",
                 ]
                 for tf in [Timeframe.daily, .minute1] {
                     let count = try store.storedBarCount(timeframe: tf)
                     let latest = try store.latestDay(for: tf).map { ", latest \($0)" } ?? ""
-                    lines.append("\(tf) bars: \(thousands(count))\(latest)")
-                }
-                if timeLoad, let last = try store.latestDay(for: .daily) {
-                    let range = DateRange(from: last, to: last)
-                    var best = Double.infinity
-                    var bestCPU = Double.infinity
-                    var bars = 0
-                    func cpuNanoseconds() -> Double {
-                        var t = timespec()
-                        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-                        return Double(t.tv_sec) * 1e9 + Double(t.tv_nsec)
-                    }
-                    for _ in 0..<repeats {
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        let cpu = cpuNanoseconds()
-                        let batch = try store.loadBars(
-                            symbols: symbols.map(\.symbol),
-                            timeframe: .daily,
-                            range: range,
-                            lookbackBars: 0
-                        )
-                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                        bestCPU = min(bestCPU, (cpuNanoseconds() - cpu) / 1e6)
-                        bars = batch.series.values.reduce(0) { $0 + $1.count }
-                    }
-                    lines.append(
-                        "bulk load of every daily series: \(thousands(bars)) bars of \(symbols.count) symbols, "
-                            + "best of \(repeats): \((best * 10).rounded() / 10) ms wall, "
-                            + "\((bestCPU * 10).rounded() / 10) ms CPU"
-                    )
+                    lines.append("\(tf) bars: \(NumberFormat.thousands(count))\(latest)")
                 }
                 return lines.joined(separator: "\n")
             }

@@ -17,18 +17,18 @@ struct ExportCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The CSV file to write.") var file: String
-    @Option(help: "The stored timeframe to export: 1d or 1m.") var timeframe: String = "1d"
+    @Option(help: "The stored timeframe to export: 1d or 1m.") var timeframe: Timeframe = .daily
     @Option(help: "Symbols to export, comma-separated (default: every stored symbol).") var symbols: [String] = []
     @OptionGroup var store: StoreOption
 
     func validate() throws {
-        guard let tf = Timeframe(rawValue: timeframe), tf == .daily || tf == .minute1 else {
+        guard timeframe == .daily || timeframe == .minute1 else {
             throw ValidationError("--timeframe must be 1d or 1m (the stored timeframes), not '\(timeframe)'")
         }
     }
 
     func run() async throws {
-        let tf = Timeframe(rawValue: timeframe) ?? .daily
+        let tf = timeframe
         let list = symbols.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         let (file, path) = (file, store.path)

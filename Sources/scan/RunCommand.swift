@@ -1,8 +1,8 @@
 import ArgumentParser
-import Dispatch
 import FormulaEngine
 import Foundation
 import MarketData
+import ScanClient
 import ScanCore
 import ScanOutput
 import ScanProtocol
@@ -51,8 +51,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Symbols to leave out, comma-separated.")
     var exclude: [String] = []
 
-    @Option(name: .long, help: "Bar size: 1d, 1w, 1m, 5m, 15m, 60m.")
-    var timeframe: String = "1d"
+    @Option(name: .long, help: "Bar size.")
+    var timeframe: Timeframe = .daily
 
     @Option(name: .long, help: "First session date, YYYY-MM-DD (default: a year before --to).")
     var from: String?
@@ -64,31 +64,24 @@ struct RunCommand: AsyncParsableCommand {
     var param: [String] = []
 
     @Option(name: .long, help: "range: every bar in the range; latest: only each symbol's last bar.")
-    var mode: String = "range"
+    var mode: ScanMode = .range
 
     @Flag(name: .long, help: "Scan in this process on every core (the default).")
     var local = false
 
-    @Option(name: .long, help: "Scan through a scan-service at tcp://HOST:PORT.")
-    var endpoint: String?
+    @OptionGroup(title: "Through a scan-service (instead of --local)")
+    var client: ClientOptions
 
-    @Option(name: .long, help: "Output: table, json or csv.")
-    var format: String = "table"
+    @Option(name: .long, help: "Output format.")
+    var format: OutputFormat = .table
 
-    @Option(name: .long, help: "Write the output to FILE instead of stdout.")
-    var output: String?
+    @OptionGroup var output: OutputOption
 
     @Option(name: .long, help: "Database file (default: $MARKETSCAN_DB, else ./marketscan.sqlite).")
     var db: String?
 
     @Option(name: .long, help: "With --local: evaluation threads (default: every core).")
     var threads: Int?
-
-    @Option(name: .long, help: "With --endpoint: this client's CURVE secret certificate (`scan keygen`).")
-    var curveCertificate: String?
-
-    @Option(name: .long, help: "With --endpoint: the service's CURVE public certificate or key.")
-    var curveServer: String?
 
     // MARK: Validation
 
@@ -97,14 +90,23 @@ struct RunCommand: AsyncParsableCommand {
         var request: BatchScanRequest
         var from: CalendarDay?
         var to: CalendarDay?
-        var format: OutputFormat
         var runner: Runner
+
+        /// The range `--from`/`--to` give, by ScanCore's rule; `newest` (what `newestIs` names in
+        /// the message) stands in for a missing `--to`.
+        func dateRange(newest: CalendarDay?, newestIs: String) throws -> DateRange {
+            do {
+                return try DateRange.resolving(from: from, to: to, newest: newest)
+            } catch .invalidDateRange(let r) {
+                throw ValidationError("--from \(r.from) is after \(newestIs) \(r.to); give --to")
+            }
+        }
     }
 
     /// Where the scan runs. Chosen in one place: ``parse()``.
     enum Runner {
         case local(db: String)
-        case endpoint(String)
+        case service(ClientOptions)
     }
 
     func validate() throws {
@@ -116,17 +118,6 @@ struct RunCommand: AsyncParsableCommand {
         if formula != nil && formulaFile != nil { throw ValidationError("give --formula or --formula-file, not both") }
         if formula == nil && formulaFile == nil {
             throw ValidationError("a formula is needed: --formula TEXT or --formula-file FILE")
-        }
-        guard let tf = Timeframe(rawValue: timeframe) else {
-            throw ValidationError(
-                "--timeframe '\(timeframe)': expected one of \(Timeframe.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
-        }
-        guard let scanMode = ScanMode(rawValue: mode) else {
-            throw ValidationError("--mode '\(mode)': expected range or latest")
-        }
-        guard let outputFormat = OutputFormat(rawValue: format) else {
-            throw ValidationError("--format '\(format)': expected table, json or csv")
         }
         let fromDay = try from.map { try Self.day($0, option: "--from") }
         let toDay = try to.map { try Self.day($0, option: "--to") }
@@ -151,14 +142,14 @@ struct RunCommand: AsyncParsableCommand {
             exclude: Self.list(exclude)
         )
 
+        // --endpoint (or $MARKETSCAN_ENDPOINT without --local) runs the scan on a service.
         let runner: Runner
-        if let endpoint {
+        if client.endpoint != nil {
             if local { throw ValidationError("give --local or --endpoint, not both") }
             if db != nil { throw ValidationError("--db goes with --local, not --endpoint") }
-            guard endpoint.hasPrefix("tcp://") else {
-                throw ValidationError("--endpoint '\(endpoint)': expected tcp://HOST:PORT")
-            }
-            runner = .endpoint(endpoint)
+            runner = .service(client)
+        } else if !local, db == nil, client.environmentEndpoint != nil {
+            runner = .service(client)
         } else {
             runner = .local(db: Self.databasePath(db))
         }
@@ -166,13 +157,13 @@ struct RunCommand: AsyncParsableCommand {
             name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
         let request = BatchScanRequest(
             symbolCriteria: criteria,
-            timeframe: tf,
+            timeframe: timeframe,
             dateRange: nil,
             formula: Formula(name: formulaName, source: formula ?? ""),
             parameters: parameters,
-            mode: scanMode
+            mode: mode
         )
-        return Parsed(request: request, from: fromDay, to: toDay, format: outputFormat, runner: runner)
+        return Parsed(request: request, from: fromDay, to: toDay, runner: runner)
     }
 
     static func databasePath(_ option: String?) -> String {
@@ -237,7 +228,9 @@ struct RunCommand: AsyncParsableCommand {
         var parsed = try parse()
         if let file = formulaFile {
             do {
-                parsed.request.formula.source = try String(contentsOfFile: file, encoding: .utf8)
+                parsed.request.formula.source = try await Blocking.run {
+                    try String(contentsOfFile: file, encoding: .utf8)
+                }
             } catch {
                 throw ValidationError("--formula-file '\(file)': cannot read it (\(error.localizedDescription))")
             }
@@ -254,10 +247,10 @@ struct RunCommand: AsyncParsableCommand {
         switch parsed.runner {
         case .local(let db):
             try await runLocal(parsed, plan: plan, db: db)
-        case .endpoint(let endpoint):
-            // ENDPOINT: the service-mode run (RemoteRun.swift): RUN_SCAN, progress from the events
-            // socket, Ctrl-C → CANCEL, then its ResultDocument through `emit` like the local run.
-            try await runRemote(parsed, plan: plan, endpoint: endpoint)
+        case .service(let client):
+            // The service-mode run (RemoteRun.swift): RUN_SCAN, progress from the events socket,
+            // Ctrl-C → CANCEL, then its ResultDocument through `emit` like the local run.
+            try await runRemote(parsed, plan: plan, client: client)
         }
     }
 
@@ -267,19 +260,9 @@ struct RunCommand: AsyncParsableCommand {
         let sessions = try await Blocking.run { try SessionStore(path: db) }
         var request = parsed.request
         if parsed.from != nil || parsed.to != nil {
-            let to: CalendarDay
-            if let given = parsed.to {
-                to = given
-            } else {
-                let timeframe = request.timeframe
-                to =
-                    try await Blocking.run { try store.latestDay(for: timeframe) }
-                    ?? CalendarDay(epochSeconds: Int64(Date().timeIntervalSince1970))
-            }
-            request.dateRange = DateRange(from: parsed.from ?? to.adding(days: -365), to: to)
-            if let range = request.dateRange, range.from > range.to {
-                throw ValidationError("--from \(range.from) is after the newest stored session \(range.to); give --to")
-            }
+            let timeframe = request.timeframe
+            let newest = parsed.to == nil ? try await Blocking.run { try store.latestDay(for: timeframe) } : nil
+            request.dateRange = try parsed.dateRange(newest: newest, newestIs: "the newest stored session")
         }
 
         let engine = InProcessEngine(bars: store, threads: threads)
@@ -288,10 +271,13 @@ struct RunCommand: AsyncParsableCommand {
             sessions: sessions
         )
         let cancellation = CancellationToken()
-        let interrupt = Self.cancelOnInterrupt(cancellation)
-        defer { interrupt.cancel() }
+        let interrupts = await Interrupts.trap { presses in  // Ctrl-C cancels; a second one exits at once
+            if presses > 1 { Interrupts.exitNow() }
+            cancellation.cancel()
+        }
+        defer { interrupts.stop() }
 
-        let bar = parsed.format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
+        let bar = format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
         let observer = ScanSessionObserver(progress: { _, p in bar?.update(p) })
         let session = try await useCase.execute(request, observer: observer, cancellation: cancellation)
         bar?.finish()
@@ -305,9 +291,8 @@ struct RunCommand: AsyncParsableCommand {
             (try await store.symbols(matched)).map { ($0.symbol, $0.name) },
             uniquingKeysWith: { a, _ in a }
         )
-        try emit(
+        try await emit(
             ResultDocument(result, status: session.status),
-            format: parsed.format,
             names: names,
             columns: plan.columnNames
         )
@@ -315,38 +300,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Prints (or writes to `--output`) the result in `format`.
-    func emit(_ doc: ResultDocument, format: OutputFormat, names: [String: String], columns: [String]?) throws {
-        let text = try ResultRenderer.render(doc, as: format, context: OutputContext(names: names, columns: columns))
-        if let output {
-            do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
-            } catch {
-                throw ValidationError("--output '\(output)': cannot write it (\(error.localizedDescription))")
-            }
-            if format == .table || ProgressBar.isAvailable { Self.printError(ResultRenderer.summary(doc)) }
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+    func emit(_ doc: ResultDocument, names: [String: String], columns: [String]?) async throws {
+        try await output.write(
+            ResultRenderer.render(doc, as: format, context: OutputContext(names: names, columns: columns))
+        )
+        if output.output != nil, format == .table || ProgressBar.isAvailable {
+            Self.printError(ResultRenderer.summary(doc))
         }
     }
 
     /// The local market-data store (symbols and bars) in the database file at `path`.
     static func openMarketData(path: String) throws -> any SymbolRepository & BarRepository {
         try MarketDataStore.open(path: path)
-    }
-
-    /// Ctrl-C cancels the scan once (a second Ctrl-C exits at once).
-    static func cancelOnInterrupt(_ token: CancellationToken) -> any DispatchSourceSignal {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            if token.isCancelled {
-                signal(SIGINT, SIG_DFL)
-                raise(SIGINT)
-            }
-            token.cancel()
-        }
-        source.resume()
-        return source
     }
 
     static func printError(_ text: String) {

@@ -49,34 +49,23 @@ struct SessionsCommand: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Option(name: .long, help: "Only sessions with this status: pending, running, completed, failed, cancelled.")
-        var status: String?
+        @Option(name: .long, help: "Only sessions with this status.")
+        var status: ScanStatus?
 
         @Option(name: .long, help: "At most this many sessions (1…1000).")
         var limit: Int = 50
 
-        @Option(name: .long, help: "Output: table or json.")
-        var format: String = "table"
+        @Option(name: .long, help: "Output format.")
+        var format: DocumentFormat = .table
 
         func validate() throws {
-            if let status, ScanStatus(rawValue: status) == nil {
-                throw ValidationError(
-                    "--status '\(status)': expected one of \(ScanStatus.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
-            }
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
-            guard format == "table" || format == "json" else {
-                throw ValidationError("--format '\(format)': expected table or json")
-            }
         }
 
         func run() async throws {
             try await SessionsCommand.withClient(client) { c in
-                let sessions = try await c.listSessions(
-                    status: status.flatMap(ScanStatus.init(rawValue:)),
-                    limit: limit
-                )
-                if format == "json" {
+                let sessions = try await c.listSessions(status: status, limit: limit)
+                if format == .json {
                     SessionsCommand.write(try SessionsCommand.json(SessionListReply(sessions: sessions)))
                 } else {
                     SessionsCommand.write(SessionTable.render(sessions))
@@ -95,20 +84,14 @@ struct SessionsCommand: AsyncParsableCommand {
         @Argument(help: "The session id.")
         var id: String
 
-        @Option(name: .long, help: "Output: table or json.")
-        var format: String = "table"
-
-        func validate() throws {
-            guard format == "table" || format == "json" else {
-                throw ValidationError("--format '\(format)': expected table or json")
-            }
-        }
+        @Option(name: .long, help: "Output format.")
+        var format: DocumentFormat = .table
 
         func run() async throws {
             try await SessionsCommand.withClient(client) { c in
                 let session = try await c.session(id)
                 SessionsCommand.write(
-                    format == "json" ? try SessionsCommand.json(session) : SessionTable.details(session)
+                    format == .json ? try SessionsCommand.json(session) : SessionTable.details(session)
                 )
             }
         }
@@ -146,8 +129,8 @@ struct SessionsCommand: AsyncParsableCommand {
         @Argument(help: "The session id.")
         var id: String
 
-        @Option(name: .long, help: "Output: table, json or csv.")
-        var format: String = "table"
+        @Option(name: .long, help: "Output format.")
+        var format: OutputFormat = .table
 
         @Option(name: .long, help: "Skip this many matches.")
         var offset: Int = 0
@@ -155,74 +138,19 @@ struct SessionsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "At most this many matches (default: all).")
         var limit: Int?
 
-        @Option(name: .long, help: "Write the output to FILE instead of stdout.")
-        var output: String?
+        @OptionGroup var output: OutputOption
 
         func validate() throws {
-            guard OutputFormat(rawValue: format) != nil else {
-                throw ValidationError("--format '\(format)': expected table, json or csv")
-            }
             guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
             if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         }
 
         func run() async throws {
-            let format = OutputFormat(rawValue: self.format) ?? .table
             try await SessionsCommand.withClient(client) { c in
                 let doc = try await c.result(id, offset: offset, limit: limit)
                 let names = await RunCommand.localNames(of: doc)
-                let text = try ResultRenderer.render(doc, as: format, context: OutputContext(names: names))
-                if let output {
-                    do {
-                        try text.write(toFile: output, atomically: true, encoding: .utf8)
-                    } catch {
-                        throw ValidationError("--output '\(output)': cannot write it (\(error.localizedDescription))")
-                    }
-                } else {
-                    FileHandle.standardOutput.write(Data(text.utf8))
-                }
+                try await output.write(ResultRenderer.render(doc, as: format, context: OutputContext(names: names)))
             }
         }
-    }
-}
-
-/// Session lists and details as text.
-enum SessionTable {
-    static func render(_ sessions: [SessionDocument]) -> String {
-        if sessions.isEmpty { return "no sessions" }
-        let header = ["SESSION", "STATUS", "PROGRESS", "MATCHES", "CREATED", "FORMULA"]
-        let rows = sessions.map { s in
-            [
-                s.sessionId, s.status, progressText(s.progress), String(s.progress.matchesSoFar), s.createdAt,
-                DisplayWidth.truncate(s.request.formula.name ?? "formula", to: 24),
-            ]
-        }
-        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map { DisplayWidth.of($0) }.max() ?? 0
-        }
-        func line(_ cells: [String]) -> String {
-            cells.indices.map { i in DisplayWidth.pad(cells[i], to: widths[i]) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
-    }
-
-    static func progressText(_ p: ProgressDocument) -> String {
-        p.total > 0 ? "\(p.completed)/\(p.total)" : "\(p.completed)/?"
-    }
-
-    static func details(_ s: SessionDocument) -> String {
-        var lines = [
-            "session   \(s.sessionId)",
-            "status    \(s.status)",
-            "progress  \(progressText(s.progress)) symbols, \(s.progress.matchesSoFar) matches",
-            "formula   \(s.request.formula.name ?? "formula"): \(s.request.formula.source.replacingOccurrences(of: "\n", with: " ⏎ "))",
-            "timeframe \(s.request.timeframe ?? "1d"), mode \(s.request.mode ?? "range")"
-                + (s.request.dateRange.map { ", \($0.from) … \($0.to)" } ?? ""),
-            "created   \(s.createdAt)",
-        ]
-        if let t = s.startedAt { lines.append("started   \(t)") }
-        if let t = s.finishedAt { lines.append("finished  \(t)") }
-        if let e = s.error { lines.append("error     \(e)") }
-        return lines.joined(separator: "\n")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ScanProtocol
+import TestSupport
 import Testing
 
 extension EndToEndTests {

@@ -45,9 +45,12 @@ struct CLIErrorExitTests {
     @Test(arguments: [
         (["run"], "a formula is needed"),
         (["run", "--formula", "close > 1", "--formula-file", "f.txt"], "not both"),
-        (["run", "--formula", "close > 1", "--timeframe", "2h"], "--timeframe '2h'"),
-        (["run", "--formula", "close > 1", "--mode", "all"], "--mode 'all'"),
-        (["run", "--formula", "close > 1", "--format", "xml"], "--format 'xml'"),
+        (
+            ["run", "--formula", "close > 1", "--timeframe", "2h"],
+            "The value '2h' is invalid for '--timeframe <timeframe>'"
+        ),
+        (["run", "--formula", "close > 1", "--mode", "all"], "The value 'all' is invalid for '--mode <mode>'"),
+        (["run", "--formula", "close > 1", "--format", "xml"], "The value 'xml' is invalid for '--format <format>'"),
         (["run", "--formula", "close > 1", "--from", "2022-13-01"], "--from '2022-13-01'"),
         (["run", "--formula", "close > 1", "--from", "2022-09-01", "--to", "2022-01-01"], "is after"),
         (["run", "--formula", "close > 1", "--param", "fast"], "--param 'fast'"),

@@ -1,5 +1,6 @@
 import Foundation
 import ScanProtocol
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -23,7 +24,7 @@ struct CurveTests {
         try await socket.connect(endpoint)
         _ = try await socket.trySend(ZMQMessage([[], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{}".utf8)]))
         do {
-            let message = try await withTimeout(seconds, "PING reply") { try await socket.receive() }
+            let message = try await within(seconds, "PING reply") { try await socket.receive() }
             return try message.map { try ReplyCodec.decode($0.frames) }
         } catch is TimedOut {
             return nil
@@ -60,12 +61,12 @@ struct CurveTests {
                 try await ping(cluster.endpoints.api, client: stranger, serverKey: server.publicKey, seconds: 1) == nil
             )
             // Plain TCP against a CURVE server: refused as well.
-            let plain = try await withTimeout(5, "plain client") { () -> Bool in
+            let plain = try await within(5, "plain client") { () -> Bool in
                 let loop = try ZMQLoop(context: try ZMQContext(), name: "plain")
                 defer { Task { await loop.shutdown() } }
                 let s = try await loop.makeSocket(.dealer, connectingTo: [cluster.endpoints.api])
                 _ = try await s.trySend(ZMQMessage([[], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{}".utf8)]))
-                return (try? await withTimeout(1, "plain reply") { try await s.receive() }) != nil
+                return (try? await within(1, "plain reply") { try await s.receive() }) != nil
             }
             #expect(plain == false)
         }

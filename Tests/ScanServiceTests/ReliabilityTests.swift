@@ -4,6 +4,7 @@ import ScanProtocol
 import ScanService
 import SessionStore
 import Synchronization
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -107,7 +108,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         #expect(await engine.expireLeases(now: .now + .seconds(122)) == 1)
         #expect(await engine.accept(answer(again.first { $0.chunkIndex == 1 }!)) == .accepted)
 
-        let results = try await withTimeout(10, "job result") { try await run.value }
+        let results = try await within(10, "job result") { try await run.value }
         #expect(results.map(\.symbol) == j.symbols)
         let failed = results.filter { $0.error?.contains("after 2 attempts") == true }.map(\.symbol)
         #expect(failed == first[2].symbols)
@@ -169,7 +170,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         #expect(progress.withLock { $0.first?.completed } == 8)
         #expect(await engine.accept(answer(transport.sent.withLock { $0[0] })) == .accepted)
         token.cancel()
-        let results = try await withTimeout(10, "cancelled job") { try await run.value }
+        let results = try await within(10, "cancelled job") { try await run.value }
         #expect(results.map(\.symbol) == Array(j.symbols[0..<16]))
         try await eventually(5, "cancel published") { transport.cancels.withLock { $0 } == ["job-2"] }
         #expect(await engine.accept(answer(transport.sent.withLock { $0[1] })) == .unknownJob)
@@ -188,7 +189,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
             try await hole.connect(cluster.endpoints.jobs)
             try await withClient(cluster.endpoints.api) { client in
                 let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
-                let taken = try await withTimeout(10, "black hole got a chunk") { try await hole.receive() }
+                let taken = try await within(10, "black hole got a chunk") { try await hole.receive() }
                 #expect(taken != nil)
                 await holeLoop.shutdown()  // the node dies holding chunks
                 cluster.addNode(name: "rescuer")

@@ -2,6 +2,7 @@ import Foundation
 import ScanCore
 import ScanProtocol
 import ScanService
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -46,15 +47,20 @@ import ZeroMQ
             subOptions.subscriptions = [Array("scan.".utf8)]
             let sub = try await subLoop.makeSocket(.sub, options: subOptions)
             try await sub.connect(cluster.endpoints.events)
-            try await Task.sleep(for: .milliseconds(200))  // let the subscription reach the PUB
 
             try await withClient(cluster.endpoints.api) { client in
+                // The subscription is live once an event of a probe scan arrives (no fixed wait).
+                let probe = runScanBody(symbols: ["005930"], wait: true)
+                try await eventually(20, "the event subscription to be live") {
+                    _ = try await client.request("RUN_SCAN", probe)
+                    return (try? await within(0.5, "a probe event") { try await sub.receive() }) != nil
+                }
                 let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
                 #expect(started.result == nil)
                 #expect(["pending", "running"].contains(started.session.status))
                 let id = started.session.sessionId
 
-                let events = try await withTimeout(20, "completed event") {
+                let events = try await within(20, "completed event") {
                     var got: [EventDocument] = []
                     while let m = try await sub.receive() {
                         let e = try EventCodec.decode(m.frames)

@@ -7,42 +7,9 @@ import ScanProtocol
 import ScanService
 import SessionStore
 import Synchronization
+import TestSupport
 import Testing
 import ZeroMQ
-
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out: \(what)" }
-}
-
-/// Runs `body`, failing with ``TimedOut`` after `seconds`.
-func withTimeout<T: Sendable>(
-    _ seconds: Double,
-    _ what: String,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimedOut(what: what)
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TimedOut(what: what) }
-        return first
-    }
-}
-
-/// Polls `condition` every 20 ms until it holds, failing after `seconds`.
-func eventually(
-    _ seconds: Double = 10,
-    _ what: String,
-    _ condition: @escaping @Sendable () async throws -> Bool
-) async throws {
-    try await withTimeout(seconds, what) {
-        while try await !condition() { try await Task.sleep(for: .milliseconds(20)) }
-    }
-}
 
 /// The bundled sample (48 KRX symbols, daily bars 2015–2022) in one in-memory store shared by tests.
 enum TestMarket {
@@ -111,7 +78,7 @@ final class Cluster: Sendable {
         let task = Task { try await service.run() }
         let endpoints: ScanServiceConfiguration.Endpoints
         do {
-            endpoints = try await withTimeout(10, "service bound") { try await service.boundEndpoints() }
+            endpoints = try await within(10, "service bound") { try await service.boundEndpoints() }
         } catch {
             service.shutdown()
             task.cancel()
@@ -154,13 +121,13 @@ final class Cluster: Sendable {
         }
         guard let (n, t) = entry else { return }
         n.shutdown()
-        _ = try? await withTimeout(10, "node stopped") { try await t.value }
+        _ = try? await within(10, "node stopped") { try await t.value }
     }
 
     /// Stops the service only (nodes keep running).
     func stopService() async {
         service.shutdown()
-        _ = try? await withTimeout(10, "service stopped") { try await self.serviceTask.value }
+        _ = try? await within(10, "service stopped") { try await self.serviceTask.value }
     }
 
     func stop() async {
@@ -205,7 +172,7 @@ final class RawClient: Sendable {
 
     func receiveReply(timeout: Double = 15) async throws -> Reply {
         let socket = self.socket
-        let message = try await withTimeout(timeout, "reply") { try await socket.receive() }
+        let message = try await within(timeout, "reply") { try await socket.receive() }
         guard let message else { throw TimedOut(what: "socket closed") }
         return try ReplyCodec.decode(message.frames)
     }

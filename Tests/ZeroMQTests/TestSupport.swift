@@ -1,77 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
 import ZeroMQ
-
-/// A wait that did not finish in time.
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Resumes a continuation once, from whichever of the operation and the timer finishes first.
-/// (NSLock rather than `Mutex`, which needs macOS 15.)
-private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<T, any Error>?
-        var timer: Task<Void, Never>?
-    }
-    private let lock = NSLock()
-    private var storage: State
-    private var state: FirstOutcome<T> { self }
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        storage = State(continuation: continuation)
-    }
-
-    private func withLock<R>(_ body: (inout State) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&storage)
-    }
-
-    func setTimer(_ timer: Task<Void, Never>) {
-        let finished = state.withLock { state in
-            state.timer = timer
-            return state.continuation == nil
-        }
-        if finished { timer.cancel() }
-    }
-
-    /// `false` if the other side already finished.
-    @discardableResult
-    func finish(_ result: Result<T, any Error>) -> Bool {
-        let (continuation, timer) = state.withLock { state in
-            defer { state.continuation = nil }
-            return (state.continuation, state.timer)
-        }
-        guard let continuation else { return false }
-        timer?.cancel()
-        continuation.resume(with: result)
-        return true
-    }
-}
-
-/// Runs `operation`, throwing ``TimedOut`` (and cancelling it) if it has not finished after `seconds`.
-/// The wait ends on time even if the operation ignores cancellation, so no test can hang.
-/// (It bounds a wait; it does not time anything.)
-func within<T: Sendable>(
-    _ seconds: Double = 10,
-    _ what: String = "an operation",
-    _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let outcome = FirstOutcome(continuation)
-        let work = Task {
-            do { outcome.finish(.success(try await operation())) } catch { outcome.finish(.failure(error)) }
-        }
-        outcome.setTimer(
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                if !Task.isCancelled, outcome.finish(.failure(TimedOut(what: what))) { work.cancel() }
-            }
-        )
-    }
-}
 
 /// The next message of `socket`, failing if none arrives in time or the socket ends.
 func receive(_ socket: ZMQSocket, _ seconds: Double = 10) async throws -> ZMQMessage {

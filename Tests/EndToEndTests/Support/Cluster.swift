@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Market-data stores made once per test run and copied for each test.
 actor Fixtures {

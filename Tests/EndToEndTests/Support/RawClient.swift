@@ -1,5 +1,6 @@
 import Foundation
 import ScanProtocol
+import TestSupport
 import ZeroMQ
 
 /// A JSON object from a reply or event body.
