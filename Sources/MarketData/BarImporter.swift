@@ -209,7 +209,7 @@ public struct BarImporter {
             throw MarketDataError(.invalidInput, "bars can be imported as 1d or 1m, not \(tf) (it is resampled)")
         }
         let known = Set(try store.allSymbols().map(\.symbol))
-        var findings = Findings(names: paths.count == 1 ? [nil] : paths)
+        var findings = Findings(names: paths == [description] ? [nil] : paths)
         var collected = Collected()
         // Reading progress counts bytes over all files.
         let sizes = paths.map { p in (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int64) ?? 0 }

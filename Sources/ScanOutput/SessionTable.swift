@@ -13,14 +13,7 @@ public enum SessionTable {
                 DisplayWidth.truncate(s.request.formula.name ?? "formula", to: 24),
             ]
         }
-        let widths = header.indices.map { i in
-            ([header[i]] + rows.map { $0[i] }).map { DisplayWidth.of($0) }.max() ?? 0
-        }
-        func line(_ cells: [String]) -> String {
-            cells.indices.map { i in DisplayWidth.pad(cells[i], to: widths[i]) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+        return TextTable.render(header: header, rows: rows)
     }
 
     /// `completed/total` symbols (`completed/?` before the total is known).
