@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "ScanService",
             dependencies: [
-                "FormulaEngine", "ScanCore", "ScanProtocol", "ZeroMQ",
+                "FormulaEngine", "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "ScanClient",
             dependencies: [
-                "ScanCore", "ScanProtocol", "ZeroMQ",
+                "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),

@@ -68,6 +68,10 @@ public final class EventSubscription: Sendable {
     /// The decoded events, in arrival order. Single consumer. Ends when the subscription is closed.
     public var events: Events { Events(messages: socket.messages) }
 
+    /// The decoded live-watch events (`live.<watch_id>.<event>`), in arrival order. Single consumer;
+    /// use either this or ``events``.
+    public var liveEvents: LiveEvents { LiveEvents(messages: socket.messages) }
+
     /// Closes the socket; the ``events`` sequence ends. Idempotent.
     public func close() async { await socket.close() }
 
@@ -82,6 +86,27 @@ public final class EventSubscription: Sendable {
             public mutating func next() async throws -> EventDocument? {
                 while let message = try await inner.next() {
                     if let event = try? EventCodec.decode(message.frames) { return event }
+                }
+                return nil
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inner: messages.makeAsyncIterator()) }
+    }
+}
+
+extension EventSubscription {
+    /// An `AsyncSequence` of ``LiveEventDocument``.
+    public struct LiveEvents: AsyncSequence, Sendable {
+        public typealias Element = LiveEventDocument
+        let messages: ZMQMessageStream
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var inner: ZMQMessageStream.AsyncIterator
+
+            public mutating func next() async throws -> LiveEventDocument? {
+                while let message = try await inner.next() {
+                    if let event = try? LiveEventCodec.decode(message.frames) { return event }
                 }
                 return nil
             }

@@ -33,6 +33,15 @@ public final class Interrupts: Sendable {
         )
     }
 
+    /// The scan commands' Ctrl-C: the first press calls `cancel` (the scan ends `cancelled` and its
+    /// partial result is printed), a second one ends the process at once (``exitNow()``).
+    public static func cancelling(_ cancel: @escaping @Sendable () -> Void) async -> Interrupts {
+        await trap { presses in
+            if presses > 1 { exitNow() }
+            cancel()
+        }
+    }
+
     /// Stops calling the handler.
     public func stop() { task.cancel() }
 

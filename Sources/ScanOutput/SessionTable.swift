@@ -13,7 +13,7 @@ public enum SessionTable {
                 DisplayWidth.truncate(s.request.formula.name ?? "formula", to: 24),
             ]
         }
-        return TextTable.render(header: header, rows: rows)
+        return DisplayWidth.table(header, rows)
     }
 
     /// `completed/total` symbols (`completed/?` before the total is known).

@@ -20,6 +20,6 @@ public enum SymbolTable {
         let footer =
             "\(NumberFormat.thousands(listing.total)) symbol\(listing.total == 1 ? "" : "s")\(shown); markets: "
             + (listing.markets.isEmpty ? "none" : listing.markets.joined(separator: ", "))
-        return TextTable.render(header: header, rows: rows, rightAligned: [4, 5]) + "\n" + footer
+        return DisplayWidth.table(header, rows, rightAligned: [4, 5]) + "\n" + footer
     }
 }

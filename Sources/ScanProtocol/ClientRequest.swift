@@ -12,6 +12,12 @@ public enum ClientRequest: Sendable, Hashable {
     case ping
     /// `LIST_SYMBOLS`: the symbols of the service's market-data store.
     case listSymbols(SymbolQuery)
+    /// `WATCH_START`: the checked standing scan (formula not compiled yet).
+    case watchStart(WatchRequest)
+    case watchStop(watchId: String)
+    case listWatches
+    /// `GET_WATCH`, with the events after `eventsAfter` when given (at most `limit`).
+    case getWatch(watchId: String, eventsAfter: Int?, limit: Int)
 
     public var verb: Verb {
         switch self {
@@ -22,6 +28,10 @@ public enum ClientRequest: Sendable, Hashable {
         case .listSessions: .listSessions
         case .ping: .ping
         case .listSymbols: .listSymbols
+        case .watchStart: .watchStart
+        case .watchStop: .watchStop
+        case .listWatches: .listWatches
+        case .getWatch: .getWatch
         }
     }
 }
@@ -175,6 +185,42 @@ public enum RequestCodec {
             return .ping
         case .listSymbols:
             return .listSymbols(try decodeBody(ListSymbolsBody.self, from: data).validated())
+        case .watchStart, .watchStop, .listWatches, .getWatch:
+            return try decodeWatchRequest(verb, data)
+        }
+    }
+
+    /// Default and largest number of events `GET_WATCH` returns.
+    public static let maxWatchEvents = 1000
+
+    static func decodeWatchRequest(_ verb: Verb, _ data: Data) throws -> ClientRequest {
+        func watchId(_ id: String) throws(ProtocolError) -> String {
+            guard !id.isEmpty else { throw ProtocolError.badRequest("field 'watch_id' must not be empty") }
+            return id
+        }
+        switch verb {
+        case .watchStart:
+            return .watchStart(try decodeBody(WatchStartBody.self, from: data).validated())
+        case .watchStop:
+            return .watchStop(watchId: try watchId(decodeBody(WatchIdBody.self, from: data).watchId))
+        case .getWatch:
+            let b = try decodeBody(GetWatchBody.self, from: data)
+            if let a = b.eventsAfter, a < 0 {
+                throw ProtocolError.badRequest("field 'events_after' must be a non-negative integer (got \(a))")
+            }
+            if let l = b.limit, l < 1 || l > maxWatchEvents {
+                throw ProtocolError.badRequest(
+                    "field 'limit' must be an integer from 1 to \(maxWatchEvents) (got \(l))"
+                )
+            }
+            return .getWatch(
+                watchId: try watchId(b.watchId),
+                eventsAfter: b.eventsAfter,
+                limit: b.limit ?? maxWatchEvents
+            )
+        default:
+            _ = try decodeBody(ListWatchesBody.self, from: data)
+            return .listWatches
         }
     }
 

@@ -231,18 +231,33 @@ public struct PingReply: Sendable, Hashable, Codable {
     public var uptimeS: Double
     public var nodes: [NodeDocument]
     public var sessionsRunning: Int
+    /// Live watches running (absent from services without live scans).
+    public var watchesRunning: Int?
+    /// The bar feed's counters (absent from services without a feed).
+    public var feed: FeedStatusDocument?
 
     enum CodingKeys: String, CodingKey {
         case version
         case uptimeS = "uptime_s"
         case nodes
         case sessionsRunning = "sessions_running"
+        case watchesRunning = "watches_running"
+        case feed
     }
 
-    public init(version: String = WireProtocol.version, uptimeS: Double, nodes: [NodeDocument], sessionsRunning: Int) {
+    public init(
+        version: String = WireProtocol.version,
+        uptimeS: Double,
+        nodes: [NodeDocument],
+        sessionsRunning: Int,
+        watchesRunning: Int? = nil,
+        feed: FeedStatusDocument? = nil
+    ) {
         self.version = version
         self.uptimeS = uptimeS
         self.nodes = nodes
         self.sessionsRunning = sessionsRunning
+        self.watchesRunning = watchesRunning
+        self.feed = feed
     }
 }

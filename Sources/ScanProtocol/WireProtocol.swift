@@ -25,4 +25,8 @@ public enum Verb: String, Sendable, Hashable, CaseIterable {
     case listSessions = "LIST_SESSIONS"
     case ping = "PING"
     case listSymbols = "LIST_SYMBOLS"
+    case watchStart = "WATCH_START"
+    case watchStop = "WATCH_STOP"
+    case listWatches = "LIST_WATCHES"
+    case getWatch = "GET_WATCH"
 }

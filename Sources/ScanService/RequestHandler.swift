@@ -11,6 +11,9 @@ struct RequestHandler: Sendable {
     let nodes: NodeRegistry
     /// Answers `LIST_SYMBOLS`; `nil` when the service's symbol repository cannot list.
     let catalog: (any SymbolCatalog)?
+    /// The bar feed and the live watches; `nil` when the service runs without live scans.
+    let feed: BarFeed?
+    let watches: WatchManager?
     let maxRequestBytes: Int
     let startedAt: ContinuousClock.Instant
     let logger: Logger
@@ -103,6 +106,8 @@ struct RequestHandler: Sendable {
                 throw ProtocolError(.busy, "this service's market-data store cannot list its symbols")
             }
             try await ok(SymbolListReply(catalog.listSymbols(query)), envelope, requestId)
+        case .watchStart, .watchStop, .listWatches, .getWatch:
+            try await answerWatch(request, envelope: envelope, requestId: requestId)
 
         case .ping:
             let now = ContinuousClock.now
@@ -119,11 +124,31 @@ struct RequestHandler: Sendable {
                 PingReply(
                     uptimeS: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
                     nodes: nodeDocs,
-                    sessionsRunning: manager.runningCount
+                    sessionsRunning: manager.runningCount,
+                    watchesRunning: watches?.runningCount,
+                    feed: feed?.status
                 ),
                 envelope,
                 requestId
             )
+        }
+    }
+
+    private func answerWatch(_ request: ClientRequest, envelope: [[UInt8]], requestId: JSONScalar?) async throws {
+        guard let watches else {
+            throw ProtocolError(.busy, "this service runs without live scans (no market-data store for a bar feed)")
+        }
+        switch request {
+        case .watchStart(let w):
+            try await ok(WatchReply(watch: try await watches.start(w)), envelope, requestId)
+        case .watchStop(let id):
+            try await ok(WatchReply(watch: try await watches.stop(id)), envelope, requestId)
+        case .listWatches:
+            try await ok(WatchListReply(watches: watches.list()), envelope, requestId)
+        case .getWatch(let id, let after, let limit):
+            try await ok(try await watches.get(id, eventsAfter: after, limit: limit), envelope, requestId)
+        default:
+            throw ProtocolError.badRequest("not a watch verb: \(request.verb.rawValue)")
         }
     }
 

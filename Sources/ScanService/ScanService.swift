@@ -1,13 +1,14 @@
 import Foundation
 import Logging
+import MarketData
 import ScanCore
 import ScanProtocol
 import ServiceLifecycle
 import ZeroMQ
 
 /// The scan service (DESIGN §1, §5, §6): a ROUTER for requests, a PUB for events, a PUSH for job
-/// chunks, a PULL for results and heartbeats, and a PUB for node control, all owned by one
-/// ``ZMQLoop`` thread.
+/// chunks, a PULL for results and heartbeats, a PUB for node control and, with live scans, a PULL
+/// for the bar feed, all owned by one ``ZMQLoop`` thread.
 ///
 /// `run()` binds, resumes unfinished sessions and serves until graceful shutdown (SIGINT/SIGTERM
 /// through a `ServiceGroup`), task cancellation or ``shutdown()``; it then stops taking requests,
@@ -19,6 +20,8 @@ public final class ScanService: Service, Sendable {
     private let bars: any BarRepository
     private let sessions: any ScanSessionRepository
     private let jobs: any JobRepository
+    private let marketData: (any MarketDataBackend)?
+    private let watchStore: (any WatchRepository)?
     private let logger: Logger
     private let ready = AsyncValue<ScanServiceConfiguration.Endpoints>()
     private let stopRequested = AsyncValue<Void>()
@@ -28,12 +31,16 @@ public final class ScanService: Service, Sendable {
     ///     (``MarketDataStore`` is), `LIST_SYMBOLS` lists its symbols.
     ///   - bars: only for the newest stored day when a request has no date range.
     ///   - sessions, jobs: where sessions and finished chunks are persisted (the session store).
+    ///   - marketData, watches: live scans (issue 14) when both are given: the bar feed appends final
+    ///     bars to `marketData` (the same store `bars` reads), watches are persisted in `watches`.
     public init(
         configuration: ScanServiceConfiguration,
         symbols: any SymbolRepository,
         bars: any BarRepository,
         sessions: any ScanSessionRepository,
         jobs: any JobRepository,
+        marketData: (any MarketDataBackend)? = nil,
+        watches: (any WatchRepository)? = nil,
         logger: Logger = Logger(label: "scan-service")
     ) {
         self.configuration = configuration
@@ -41,6 +48,8 @@ public final class ScanService: Service, Sendable {
         self.bars = bars
         self.sessions = sessions
         self.jobs = jobs
+        self.marketData = marketData
+        self.watchStore = watches
         self.logger = logger
     }
 
@@ -66,7 +75,7 @@ public final class ScanService: Service, Sendable {
                     domains: [curve.domain]
                 )
             }
-            sockets = try await Sockets.make(loop, config)
+            sockets = try await Sockets.make(loop, config, withFeed: marketData != nil && watchStore != nil)
             endpoints = try await sockets.bind(config.endpoints)
         } catch {
             ready.resolve(.failure(error))
@@ -98,12 +107,42 @@ public final class ScanService: Service, Sendable {
             maxRunning: config.maxRunningSessions,
             logger: logger
         )
+        let (liveStream, liveContinuation) = AsyncStream.makeStream(
+            of: [[UInt8]].self,
+            bufferingPolicy: .bufferingNewest(10_000)
+        )
+        var live: (feed: BarFeed, watches: WatchManager)?
+        if let marketData, let watchStore {
+            let log = logger
+            let feed = BarFeed(store: marketData, maxBars: config.maxFeedBars, logger: logger) { refusal in
+                guard let body = try? JSONCoding.encode(refusal) else { return }
+                liveContinuation.yield([Array(FeedRefusalDocument.topic.utf8), body])
+            }
+            let watches = WatchManager(
+                symbols: symbols,
+                bars: bars,
+                repository: watchStore,
+                feed: feed,
+                maxWatches: config.maxWatches,
+                threads: config.liveThreads,
+                logger: logger
+            ) { event in
+                do {
+                    liveContinuation.yield(try LiveEventCodec.encode(event))
+                } catch {
+                    log.error("could not encode a live event", metadata: ["error": "\(error)"])
+                }
+            }
+            live = (feed, watches)
+        }
         let router = sockets.api
         let log = logger
         let handler = RequestHandler(
             manager: manager,
             nodes: nodes,
             catalog: symbols as? any SymbolCatalog,
+            feed: live?.feed,
+            watches: live?.watches,
             maxRequestBytes: config.maxRequestBytes,
             startedAt: startedAt,
             logger: logger,
@@ -123,6 +162,7 @@ public final class ScanService: Service, Sendable {
             metadata: [
                 "api": "\(endpoints.api)", "events": "\(endpoints.events)", "jobs": "\(endpoints.jobs)",
                 "results": "\(endpoints.results)", "control": "\(endpoints.control)",
+                "feed": "\(endpoints.feed ?? "none")",
             ]
         )
         ready.resolve(.success(endpoints))
@@ -154,11 +194,33 @@ public final class ScanService: Service, Sendable {
                     }
                 }
                 group.addTask { await manager.resumeUnfinished() }
+                group.addTask {
+                    for await frames in liveStream { _ = try? await sockets.events.trySend(ZMQMessage(frames)) }
+                }
+                if let live, let feedSocket = sockets.feed {
+                    // The watches' task ends by their shutdown (never by cancellation), so every
+                    // request queued to it is answered.
+                    let watchTask = Task.detached { await live.watches.run() }
+                    group.addTask { await watchTask.value }
+                    live.watches.resumeStored()
+                    group.addTask {
+                        do {
+                            for try await message in feedSocket.messages {
+                                let applied = await live.feed.ingest(message.frames)
+                                if !applied.isEmpty { live.watches.barsChanged(applied) }
+                            }
+                        } catch {
+                            log.error("feed socket failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
 
                 _ = try? await self.stopRequested.wait()
                 log.info("scan-service stopping")
                 await manager.shutdown(engineStop: { await engine.stop() })
+                live?.watches.shutdown()
                 eventContinuation.finish()
+                liveContinuation.finish()
                 group.cancelAll()
             }
         } onCancelOrGracefulShutdown: {
@@ -214,15 +276,16 @@ public final class ScanService: Service, Sendable {
     }
 }
 
-/// The service's five sockets.
+/// The service's five sockets, and the feed PULL with live scans.
 struct Sockets: Sendable {
     let api: ZMQSocket
     let events: ZMQSocket
     let jobs: ZMQSocket
     let results: ZMQSocket
     let control: ZMQSocket
+    let feed: ZMQSocket?
 
-    static func make(_ loop: ZMQLoop, _ c: ScanServiceConfiguration) async throws -> Sockets {
+    static func make(_ loop: ZMQLoop, _ c: ScanServiceConfiguration, withFeed: Bool) async throws -> Sockets {
         var api = SocketOptions()
         api.lingerMs = c.lingerMs
         api.routerMandatory = false  // see the `reply` of `RequestHandler`: a full or gone peer's reply is dropped
@@ -248,7 +311,13 @@ struct Sockets: Sendable {
         control.lingerMs = c.lingerMs
         control.sendHighWaterMark = c.highWaterMark
 
+        var feed = SocketOptions()
+        feed.lingerMs = c.lingerMs
+        feed.maxMessageSize = c.apiSocketMaxMessageBytes
+        feed.receiveHighWaterMark = c.highWaterMark
+
         if let curve = c.curve {
+            curve.apply(to: &feed)
             curve.apply(to: &api)
             curve.apply(to: &events)
             curve.apply(to: &jobs)
@@ -260,7 +329,8 @@ struct Sockets: Sendable {
             events: try await loop.makeSocket(.pub, options: events),
             jobs: try await loop.makeSocket(.push, options: jobs),
             results: try await loop.makeSocket(.pull, options: results),
-            control: try await loop.makeSocket(.pub, options: control)
+            control: try await loop.makeSocket(.pub, options: control),
+            feed: withFeed && c.endpoints.feed != nil ? try await loop.makeSocket(.pull, options: feed) : nil
         )
     }
 
@@ -270,8 +340,14 @@ struct Sockets: Sendable {
             events: try await events.bind(e.events),
             jobs: try await jobs.bind(e.jobs),
             results: try await results.bind(e.results),
-            control: try await control.bind(e.control)
+            control: try await control.bind(e.control),
+            feed: try await bindFeed(e.feed)
         )
+    }
+
+    private func bindFeed(_ endpoint: String?) async throws -> String? {
+        guard let feed, let endpoint else { return nil }
+        return try await feed.bind(endpoint)
     }
 }
 

@@ -2,7 +2,7 @@ import ZeroMQ
 
 /// Everything a ``ScanService`` is configured with. Plain data; build it in `main` and hand it over.
 public struct ScanServiceConfiguration: Sendable, Hashable {
-    /// The five endpoints the service binds.
+    /// The endpoints the service binds.
     public struct Endpoints: Sendable, Hashable {
         /// ROUTER for client requests (port base + 0).
         public var api: String
@@ -14,25 +14,30 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         public var results: String
         /// PUB for node control (`ctl.cancel`) (port base + 4).
         public var control: String
+        /// PULL for the bar feed (port base + 5); `nil`: no feed socket. Bound only by a service
+        /// with live scans (a market-data backend and a watch repository).
+        public var feed: String?
 
-        public init(api: String, events: String, jobs: String, results: String, control: String) {
+        public init(api: String, events: String, jobs: String, results: String, control: String, feed: String? = nil) {
             self.api = api
             self.events = events
             self.jobs = jobs
             self.results = results
             self.control = control
+            self.feed = feed
         }
 
-        /// `tcp://HOST:BASE+0 … BASE+4`: api 5555, events 5556, jobs 5557, results 5558, control 5559 by default.
+        /// `tcp://HOST:BASE+0 … BASE+5`: api 5555, events 5556, jobs 5557, results 5558, control 5559,
+        /// feed 5560 by default.
         public init(host: String = "127.0.0.1", portBase: Int = 5555) {
             func ep(_ offset: Int) -> String { "tcp://\(host):\(portBase + offset)" }
-            self.init(api: ep(0), events: ep(1), jobs: ep(2), results: ep(3), control: ep(4))
+            self.init(api: ep(0), events: ep(1), jobs: ep(2), results: ep(3), control: ep(4), feed: ep(5))
         }
 
         /// Every endpoint on `tcp://HOST:*` (ephemeral ports; tests read the bound ones back).
         public static func ephemeral(host: String = "127.0.0.1") -> Endpoints {
             let ep = "tcp://\(host):*"
-            return Endpoints(api: ep, events: ep, jobs: ep, results: ep, control: ep)
+            return Endpoints(api: ep, events: ep, jobs: ep, results: ep, control: ep, feed: ep)
         }
     }
 
@@ -63,6 +68,12 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var nodeTimeoutMs: Int
     /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
     public var curve: CurveServerSecurity?
+    /// Live watches running at once; more `WATCH_START`s are answered `busy`.
+    public var maxWatches: Int
+    /// Largest number of bars in one feed message (more: the message is refused as `too_large`).
+    public var maxFeedBars: Int
+    /// Threads that evaluate watches (in this process).
+    public var liveThreads: Int
 
     public init(
         endpoints: Endpoints = Endpoints(),
@@ -77,7 +88,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         highWaterMark: Int32 = 1_000,
         lingerMs: Int32 = 500,
         nodeTimeoutMs: Int = 5_000,
-        curve: CurveServerSecurity? = nil
+        curve: CurveServerSecurity? = nil,
+        maxWatches: Int = 10,
+        maxFeedBars: Int = 10_000,
+        liveThreads: Int = 2
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
@@ -92,5 +106,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
         self.curve = curve
+        self.maxWatches = maxWatches
+        self.maxFeedBars = maxFeedBars
+        self.liveThreads = liveThreads
     }
 }

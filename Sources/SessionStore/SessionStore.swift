@@ -4,12 +4,13 @@ import ScanCore
 
 /// Scan sessions and resumable jobs in SQLite (GRDB), by default in the market-data database file.
 ///
-/// Tables `scan_session`, `scan_job` and `scan_job_chunk` are created by migrations named
+/// Tables `scan_session`, `scan_job`, `scan_job_chunk` (and the live watches' tables, see
+/// `WatchStore.swift`) are created by migrations named
 /// `sessions-…` (MarketData runs its own migrator on the same file). A file database is opened as a
 /// WAL `DatabasePool`. Requests, results and chunk results are stored as JSON blobs; matches are packed
 /// column-wise. Dates are stored as seconds since 2001-01-01 (`Date.timeIntervalSinceReferenceDate`)
 /// so they read back exactly. All async methods run on GRDB's own queues, never the cooperative pool.
-public final class SessionStore: ScanSessionRepository, JobRepository, Sendable {
+public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepository, Sendable {
     public let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it. Blocks.
@@ -82,6 +83,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
                     """
             )
         }
+        m.registerMigration("sessions-watches-v1") { db in try WatchTables.create(db) }
         return m
     }
 
@@ -223,7 +225,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
 
     // MARK: Coding
 
-    private static func encode(_ value: some Encodable) throws -> Data {
+    static func encode(_ value: some Encodable) throws -> Data {
         let e = JSONEncoder()
         e.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf",
@@ -233,7 +235,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, Sendable 
         return try e.encode(value)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "inf",

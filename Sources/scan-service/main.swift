@@ -21,7 +21,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Host to bind every socket on.")
     var bind: String = "127.0.0.1"
 
-    @Option(help: "First port: api +0, events +1, jobs +2, results +3, control +4.")
+    @Option(help: "First port: api +0, events +1, jobs +2, results +3, control +4, feed +5.")
     var portBase: Int = 5555
 
     @Option(help: "ROUTER endpoint for requests (overrides the port base).")
@@ -34,6 +34,11 @@ struct ScanServiceCommand: AsyncParsableCommand {
     var results: String?
     @Option(help: "PUB endpoint for node control.")
     var control: String?
+    @Option(help: "PULL endpoint for the bar feed (live scans).")
+    var feed: String?
+
+    @Option(help: "Live watches running at once; more WATCH_STARTs are answered 'busy'.")
+    var maxWatches: Int = 10
 
     @Option(help: "Sessions running at once; more RUN_SCANs are answered 'busy'.")
     var maxSessions: Int = 8
@@ -50,6 +55,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        guard maxWatches >= 1 else { throw ValidationError("--max-watches must be at least 1") }
         // Nodes heartbeat every second, naming the chunks they hold (which extends their leases): a
         // lease shorter than a few heartbeats expires chunks that are being worked on.
         guard leaseMs >= 3_000 else {
@@ -74,6 +80,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
         if let jobs { endpoints.jobs = jobs }
         if let results { endpoints.results = results }
         if let control { endpoints.control = control }
+        if let feed { endpoints.feed = feed }
         let path = db ?? MarketDataStore.defaultPath
         // Opening migrates (and may wait on another writer): off the cooperative pool.
         let store = try await Blocking.run { try MarketDataStore.open(path: path) }
@@ -92,12 +99,15 @@ struct ScanServiceCommand: AsyncParsableCommand {
                 endpoints: endpoints,
                 maxRunningSessions: maxSessions,
                 chunkLeaseTimeoutMs: leaseMs,
-                curve: curve
+                curve: curve,
+                maxWatches: maxWatches
             ),
             symbols: store,
             bars: store,
             sessions: sessions,
             jobs: sessions,
+            marketData: store,
+            watches: sessions,
             logger: logger
         )
         let group = ServiceGroup(

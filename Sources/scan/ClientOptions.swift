@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ScanClient
+import ScanCore
 
 /// The options every command that talks to a scan-service shares.
 struct ClientOptions: ParsableArguments {
@@ -38,12 +39,14 @@ struct ClientOptions: ParsableArguments {
 
     var resolvedEndpoint: String { endpoint ?? environmentEndpoint ?? "tcp://127.0.0.1:5555" }
 
-    func configuration(events: String? = nil) throws -> ScanClient.Configuration {
-        ScanClient.Configuration(
+    /// The client's configuration; reads the CURVE certificates (off the cooperative pool).
+    func configuration(events: String? = nil) async throws -> ScanClient.Configuration {
+        let (certificate, server) = (curveCertificate, curveServer)
+        return ScanClient.Configuration(
             endpoint: resolvedEndpoint,
             eventsEndpoint: events,
             requestTimeout: .milliseconds(Int(timeout * 1000)),
-            curve: try ClientCurve.options(certificate: curveCertificate, server: curveServer)
+            curve: try await Blocking.run { try ClientCurve.options(certificate: certificate, server: server) }
         )
     }
 }

@@ -19,7 +19,7 @@ extension RunCommand {
             // which selects the same bars (none lies beyond today); only the reported range differs.
             request.dateRange = try parsed.dateRange(newest: nil, newestIs: "today")
         }
-        let client = try await ScanClient.connect(try options.configuration())
+        let client = try await ScanClient.connect(try await options.configuration())
         do {
             let doc = try await follow(request, on: client)
             let names = await Self.serviceNames(of: doc, from: client)
@@ -40,10 +40,7 @@ extension RunCommand {
     /// `cancelled`). Throws ``RemoteRunFailure`` for a failed session.
     private func follow(_ request: BatchScanRequest, on client: ScanClient) async throws -> ResultDocument {
         let session = try await client.start(request)
-        let interrupts = await Interrupts.trap { presses in
-            if presses > 1 { Interrupts.exitNow() }
-            session.cancel()
-        }
+        let interrupts = await Interrupts.cancelling { session.cancel() }
         let bar = format == .table && ProgressBar.isAvailable ? ProgressBar() : nil
         var last = session.initial
         do {

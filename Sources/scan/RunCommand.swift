@@ -271,10 +271,7 @@ struct RunCommand: AsyncParsableCommand {
             sessions: sessions
         )
         let cancellation = CancellationToken()
-        let interrupts = await Interrupts.trap { presses in  // Ctrl-C cancels; a second one exits at once
-            if presses > 1 { Interrupts.exitNow() }
-            cancellation.cancel()
-        }
+        let interrupts = await Interrupts.cancelling { cancellation.cancel() }
         defer { interrupts.stop() }
 
         let bar = format == .table && ProgressBar.isAvailable ? ProgressBar() : nil

@@ -18,7 +18,7 @@ struct SessionsCommand: AsyncParsableCommand {
 
     /// Runs `body` with a connected client; service errors and timeouts print on stderr and exit 1.
     static func withClient(_ options: ClientOptions, _ body: (ScanClient) async throws -> Void) async throws {
-        let client = try await ScanClient.connect(try options.configuration())
+        let client = try await ScanClient.connect(try await options.configuration())
         do {
             try await body(client)
             await client.close()

@@ -28,7 +28,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let c = try await ScanClient.connect(try client.configuration(events: events))
+        let c = try await ScanClient.connect(try await client.configuration(events: events))
         let live = isatty(1) == 1
         let watch: ServiceWatch
         do {

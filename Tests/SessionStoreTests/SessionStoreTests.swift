@@ -159,6 +159,6 @@ struct SessionStoreTests {
         let applied = try await other.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
-        #expect(applied == ["marketdata-v1", "sessions-v1"])
+        #expect(applied == ["marketdata-v1", "sessions-v1", "sessions-watches-v1"])
     }
 }

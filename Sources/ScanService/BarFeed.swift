@@ -1,0 +1,273 @@
+import Foundation
+import Logging
+import MarketData
+import ScanCore
+import ScanProtocol
+import Synchronization
+
+/// The bar feed (issue 14): checks the bars pushed to the feed PULL, appends final bars to the
+/// market-data store in order and keeps forming bars in memory; counts every refusal.
+///
+/// ``ingest(_:)`` is called by one task, one message at a time (the socket's order). The state sits
+/// behind a mutex so `PING` and the watches read it from any task.
+final class BarFeed: Sendable {
+    struct Key: Hashable, Sendable {
+        var symbol: String
+        var timeframe: Timeframe
+    }
+
+    /// What one message changed, for the watches.
+    struct Applied: Sendable {
+        /// Symbols with new final bars, by timeframe.
+        var finals: [Timeframe: Set<String>] = [:]
+        /// Symbols with a new forming bar, by timeframe.
+        var forming: [Timeframe: Set<String>] = [:]
+        /// The feed's accepted-bar count once this message was applied.
+        var acceptedTotal = 0
+
+        var isEmpty: Bool { finals.isEmpty && forming.isEmpty }
+    }
+
+    private struct State {
+        /// The newest final bar's time per symbol and timeframe (`Int64.min`: the store has none).
+        var lastFinal: [Key: Int64] = [:]
+        var forming: [Key: FeedBar] = [:]
+        var known: Set<String> = []
+        var barsFinal = 0
+        var barsForming = 0
+        var refused: [FeedRefusalReason: Int] = [:]
+        var lastRefusal: FeedRefusalDocument?
+    }
+
+    private let store: any MarketDataBackend
+    private let maxBars: Int
+    private let logger: Logger
+    private let refusalPublished: @Sendable (FeedRefusalDocument) -> Void
+    private let state = Mutex(State())
+
+    /// - Parameter refusalPublished: called with every refusal (the service publishes `feed.refused`).
+    init(
+        store: any MarketDataBackend,
+        maxBars: Int,
+        logger: Logger,
+        refusalPublished: @escaping @Sendable (FeedRefusalDocument) -> Void
+    ) {
+        self.store = store
+        self.maxBars = max(1, maxBars)
+        self.logger = logger
+        self.refusalPublished = refusalPublished
+    }
+
+    /// Bars accepted since the service started (final and forming).
+    var acceptedTotal: Int { state.withLock { $0.barsFinal + $0.barsForming } }
+
+    /// The counters for `PING`.
+    var status: FeedStatusDocument {
+        state.withLock { s in
+            FeedStatusDocument(
+                barsFinal: s.barsFinal,
+                barsForming: s.barsForming,
+                refused: Dictionary(
+                    uniqueKeysWithValues: FeedRefusalReason.allCases.map { ($0.rawValue, s.refused[$0] ?? 0) }
+                ),
+                lastRefusal: s.lastRefusal
+            )
+        }
+    }
+
+    /// The forming bars of `symbols` (those that have one) in a timeframe.
+    func formingBars(_ timeframe: Timeframe, _ symbols: some Sequence<String>) -> [String: FeedBar] {
+        state.withLock { s in
+            var out: [String: FeedBar] = [:]
+            for symbol in symbols {
+                if let bar = s.forming[Key(symbol: symbol, timeframe: timeframe)] { out[symbol] = bar }
+            }
+            return out
+        }
+    }
+
+    /// Checks and applies one message received on the feed socket. Never throws: whatever is wrong
+    /// is refused, counted and published.
+    func ingest(_ frames: [[UInt8]]) async -> Applied {
+        let decoded: [Result<FeedBar, FeedRefusal>]
+        switch FeedCodec.decode(frames, maxBars: maxBars) {
+        case .failure(let r):
+            refuse([r])
+            return Applied(acceptedTotal: acceptedTotal)
+        case .success(let bars): decoded = bars
+        }
+        var refusals: [FeedRefusal] = []
+        var bars: [FeedBar] = []
+        for d in decoded {
+            switch d {
+            case .success(let b): bars.append(b)
+            case .failure(let r): refusals.append(r)
+            }
+        }
+        let known = await knownSymbols(Set(bars.map(\.symbol)))
+        bars = bars.filter { b in
+            if known.contains(b.symbol) { return true }
+            refusals.append(FeedRefusal(.unknownSymbol, "unknown symbol '\(b.symbol)'", symbol: b.symbol))
+            return false
+        }
+        let lastFinal = await lastFinalTimes(Set(bars.map { Key(symbol: $0.symbol, timeframe: $0.timeframe) }))
+
+        // Check the order bar by bar against what the store and the earlier bars of this message hold.
+        var last = lastFinal
+        var forming = state.withLock { s in s.forming }
+        var finals: [Key: [FeedBar]] = [:]
+        var finalOrder: [Key] = []
+        var formingTaken: [FeedBar] = []
+        for b in bars {
+            let key = Key(symbol: b.symbol, timeframe: b.timeframe)
+            let t = b.timestamp.epochSeconds
+            let previous = last[key] ?? Int64.min
+            if t <= previous {
+                refusals.append(
+                    FeedRefusal(
+                        .outOfOrder,
+                        "\(b.final ? "final" : "forming") \(b.timeframe) bar of \(b.symbol) at \(b.timestamp) is not after its last final bar"
+                            + (previous == Int64.min ? "" : " (\(stamp(previous, like: b.timestamp)))"),
+                        symbol: b.symbol
+                    )
+                )
+                continue
+            }
+            if b.final {
+                last[key] = t
+                if finals[key] == nil { finalOrder.append(key) }
+                finals[key, default: []].append(b)
+                if let f = forming[key], f.timestamp.epochSeconds <= t { forming[key] = nil }
+            } else {
+                if let f = forming[key], t < f.timestamp.epochSeconds {
+                    refusals.append(
+                        FeedRefusal(
+                            .outOfOrder,
+                            "forming \(b.timeframe) bar of \(b.symbol) at \(b.timestamp) is before its forming bar at \(f.timestamp)",
+                            symbol: b.symbol
+                        )
+                    )
+                    continue
+                }
+                forming[key] = b
+                formingTaken.append(b)
+            }
+        }
+
+        var applied = Applied()
+        var written = 0
+        if !finalOrder.isEmpty {
+            let series = finalOrder.map { key in
+                BarSeries(feedBars: finals[key] ?? [], symbol: key.symbol, timeframe: key.timeframe)
+            }
+            let store = self.store
+            do {
+                try await Blocking.run { try store.writeBars(series, createSymbols: false) }
+                written = series.reduce(0) { $0 + $1.count }
+                for key in finalOrder { applied.finals[key.timeframe, default: []].insert(key.symbol) }
+            } catch {
+                logger.error("could not append fed bars", metadata: ["error": "\(error)"])
+                for key in finalOrder {
+                    refusals.append(
+                        FeedRefusal(
+                            .storeFailed,
+                            "\(finals[key]?.count ?? 0) \(key.timeframe) bar(s) of \(key.symbol) not appended: \(error)",
+                            symbol: key.symbol
+                        )
+                    )
+                }
+                last = lastFinal
+            }
+        }
+        for b in formingTaken { applied.forming[b.timeframe, default: []].insert(b.symbol) }
+        applied.acceptedTotal = state.withLock { s in
+            for (key, t) in last { s.lastFinal[key] = t }
+            s.forming = forming
+            s.barsFinal += written
+            s.barsForming += formingTaken.count
+            return s.barsFinal + s.barsForming
+        }
+        refuse(refusals)
+        return applied
+    }
+
+    // MARK: Helpers
+
+    private func refuse(_ refusals: [FeedRefusal]) {
+        guard !refusals.isEmpty else { return }
+        let docs = state.withLock { s in
+            refusals.map { r -> FeedRefusalDocument in
+                s.refused[r.reason, default: 0] += 1
+                let doc = FeedRefusalDocument(r, count: s.refused[r.reason] ?? 1)
+                s.lastRefusal = doc
+                return doc
+            }
+        }
+        for d in docs {
+            logger.debug("refused a fed bar", metadata: ["reason": "\(d.reason)", "message": "\(d.message)"])
+            refusalPublished(d)
+        }
+    }
+
+    /// The symbols of `wanted` the store knows (asking the store only about those not seen before).
+    private func knownSymbols(_ wanted: Set<String>) async -> Set<String> {
+        let missing = state.withLock { s in wanted.subtracting(s.known) }
+        if !missing.isEmpty {
+            do {
+                let found = try await store.symbols(Array(missing)).map(\.symbol)
+                state.withLock { s in s.known.formUnion(found) }
+            } catch {
+                logger.warning("could not look symbols up", metadata: ["error": "\(error)"])
+            }
+        }
+        return state.withLock { s in wanted.intersection(s.known) }
+    }
+
+    /// The newest stored final bar time of each key, read from the store for keys not seen before.
+    private func lastFinalTimes(_ keys: Set<Key>) async -> [Key: Int64] {
+        let missing = state.withLock { s in keys.filter { s.lastFinal[$0] == nil } }
+        if !missing.isEmpty {
+            let store = self.store
+            do {
+                let read = try await Blocking.run { () throws -> [Key: Int64] in
+                    var out: [Key: Int64] = [:]
+                    var newest: [Timeframe: CalendarDay?] = [:]
+                    for key in missing {
+                        if newest[key.timeframe] == nil {
+                            newest[key.timeframe] = try store.latestDay(for: key.timeframe)
+                        }
+                        guard let day = newest[key.timeframe] ?? nil else {
+                            out[key] = Int64.min
+                            continue
+                        }
+                        // The newest bar: the last of the newest day, or of the last bar before it.
+                        let s = try store.loadBars(
+                            BarQuery(
+                                symbol: key.symbol,
+                                timeframe: key.timeframe,
+                                range: DateRange(from: day, to: day),
+                                lookbackBars: 1
+                            )
+                        )
+                        out[key] = s.times.last ?? Int64.min
+                    }
+                    return out
+                }
+                state.withLock { s in
+                    for (k, t) in read where s.lastFinal[k] == nil { s.lastFinal[k] = t }
+                }
+            } catch {
+                logger.warning("could not read the newest stored bars", metadata: ["error": "\(error)"])
+            }
+        }
+        return state.withLock { s in
+            var out: [Key: Int64] = [:]
+            for k in keys { out[k] = s.lastFinal[k] ?? Int64.min }
+            return out
+        }
+    }
+
+    private func stamp(_ t: Int64, like b: BarTimestamp) -> String {
+        BarTimestamp(epochSeconds: t, utcOffsetSeconds: b.utcOffsetSeconds, isIntraday: b.isIntraday).description
+    }
+}

@@ -1,0 +1,376 @@
+import FormulaEngine
+import Foundation
+import Logging
+import ScanCore
+import ScanProtocol
+import Synchronization
+
+/// Runs the live watches (issue 14): standing `latest`-mode scans re-evaluated for the symbols whose
+/// bars changed, publishing `live.<watch_id>.enter|exit` as the set changes.
+///
+/// One task (``run()``) owns every change to the watches: starts, stops, resumes and evaluation
+/// rounds arrive as commands and are carried out one after another, so a round never races a start
+/// or a stop. Bars mark their symbols dirty (``barsChanged(_:)``); a round takes every dirty symbol
+/// at once, so a burst of bars costs one round. Reads (`LIST_WATCHES`, `GET_WATCH`) take a snapshot.
+final class WatchManager: Sendable {
+    struct Live: Sendable {
+        let id: String
+        let request: WatchRequest
+        let createdAt: Date
+        let plans: WatchEvaluator.Plans
+        var symbols: [String]
+        var symbolSet: Set<String>
+        var unknown: [String]
+        var set: [WatchKey: WatchEntry] = [:]
+        var seq = 0
+        var barsApplied = 0
+        var errors: [String: String] = [:]
+        var range: DateRange?
+    }
+
+    private enum Command: Sendable {
+        case start(WatchRequest, CheckedContinuation<Result<WatchDocument, ProtocolError>, Never>)
+        case stop(String, CheckedContinuation<Result<WatchDocument, ProtocolError>, Never>)
+        case resume
+        case evaluate
+    }
+
+    private struct State {
+        var watches: [String: Live] = [:]
+        var dirtyFinal: [Timeframe: Set<String>] = [:]
+        var dirtyForming: [Timeframe: Set<String>] = [:]
+        var pendingApplied = 0
+        var evaluationQueued = false
+        var stopping = false
+    }
+
+    private let symbols: any SymbolRepository
+    private let bars: any BarRepository
+    private let repository: any WatchRepository
+    private let feed: BarFeed
+    private let evaluator: WatchEvaluator
+    private let maxWatches: Int
+    private let logger: Logger
+    private let publish: @Sendable (LiveEventDocument) -> Void
+    private let state = Mutex(State())
+    private let commands: AsyncStream<Command>
+    private let continuation: AsyncStream<Command>.Continuation
+
+    init(
+        symbols: any SymbolRepository,
+        bars: any BarRepository,
+        repository: any WatchRepository,
+        feed: BarFeed,
+        maxWatches: Int,
+        threads: Int,
+        logger: Logger,
+        publish: @escaping @Sendable (LiveEventDocument) -> Void
+    ) {
+        self.symbols = symbols
+        self.bars = bars
+        self.repository = repository
+        self.feed = feed
+        self.evaluator = WatchEvaluator(bars: bars, threads: max(1, threads))
+        self.maxWatches = max(1, maxWatches)
+        self.logger = logger
+        self.publish = publish
+        (commands, continuation) = AsyncStream.makeStream(of: Command.self)
+    }
+
+    var runningCount: Int { state.withLock { $0.watches.count } }
+
+    // MARK: Requests
+
+    /// Starts a watch: checks the formula and the limit, evaluates every symbol, publishes an
+    /// `enter` for each entry of the first set and persists it.
+    func start(_ request: WatchRequest) async throws(ProtocolError) -> WatchDocument {
+        do {
+            _ = try WatchEvaluator.Plans(request)
+        } catch let e as FormulaError {
+            throw ProtocolError(.invalidFormula, e.description)
+        } catch {
+            throw ProtocolError(.invalidFormula, "\(error)")
+        }
+        let result = await withCheckedContinuation { c in
+            if case .terminated = continuation.yield(.start(request, c)) {
+                c.resume(returning: .failure(stoppingError))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Stops a watch, deletes it and its events from the store and publishes `stopped`.
+    func stop(_ id: String) async throws(ProtocolError) -> WatchDocument {
+        let result = await withCheckedContinuation { c in
+            if case .terminated = continuation.yield(.stop(id, c)) { c.resume(returning: .failure(stoppingError)) }
+        }
+        return try result.get()
+    }
+
+    func list() -> [WatchDocument] {
+        state.withLock { s in s.watches.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
+            .map { document($0, withMatches: false) }
+    }
+
+    /// The watch with its set, and its logged events after `eventsAfter` when asked.
+    func get(_ id: String, eventsAfter: Int?, limit: Int) async throws -> WatchReply {
+        guard let live = state.withLock({ $0.watches[id] }) else { throw ProtocolError.notFound("no watch '\(id)'") }
+        var events: [LiveEventDocument]?
+        if let after = eventsAfter {
+            events = try await repository.events(watchId: id, after: after, limit: limit).map {
+                LiveEventDocument(watchId: id, event: $0, confirm: live.request.confirm)
+            }
+        }
+        return WatchReply(watch: document(live, withMatches: true), events: events)
+    }
+
+    /// Marks the symbols `applied` changed as dirty and queues an evaluation round.
+    func barsChanged(_ applied: BarFeed.Applied) {
+        let queue = state.withLock { s -> Bool in
+            for (tf, set) in applied.finals { s.dirtyFinal[tf, default: []].formUnion(set) }
+            for (tf, set) in applied.forming { s.dirtyForming[tf, default: []].formUnion(set) }
+            s.pendingApplied = max(s.pendingApplied, applied.acceptedTotal)
+            guard !s.evaluationQueued, !s.stopping else { return false }
+            s.evaluationQueued = true
+            return true
+        }
+        if queue { continuation.yield(.evaluate) }
+    }
+
+    /// Queues the resumption of every persisted watch (their sets recomputed).
+    func resumeStored() { continuation.yield(.resume) }
+
+    /// Stops taking commands; ``run()`` returns once the one in progress is done.
+    func shutdown() {
+        state.withLock { $0.stopping = true }
+        continuation.finish()
+    }
+
+    private var stoppingError: ProtocolError { ProtocolError(.busy, "the service is shutting down") }
+
+    // MARK: The owning task
+
+    /// Carries out the commands in order until ``shutdown()`` (then the queued ones, so every request
+    /// is answered). Run it where task cancellation does not reach it: it ends by ``shutdown()``.
+    func run() async {
+        var resumed = false
+        for await command in commands {
+            switch command {
+            case .start(let request, let c):
+                c.resume(returning: await doStart(request))
+            case .stop(let id, let c):
+                c.resume(returning: await doStop(id))
+            case .resume:
+                if !resumed {
+                    resumed = true
+                    await doResume()
+                }
+            case .evaluate:
+                await doEvaluate()
+            }
+        }
+    }
+
+    private func doStart(_ request: WatchRequest) async -> Result<WatchDocument, ProtocolError> {
+        let count = state.withLock { $0.watches.count }
+        guard count < maxWatches else {
+            return .failure(
+                ProtocolError(.busy, "\(count) watches are running; the limit is \(maxWatches); stop one first")
+            )
+        }
+        do {
+            let id = UUID().uuidString.lowercased()
+            let createdAt = Date()
+            let live = try await prepare(id: id, request: request, createdAt: createdAt)
+            try await repository.saveWatch(
+                StoredWatch(id: id, request: request, createdAt: createdAt, seq: 0, entries: [])
+            )
+            state.withLock { $0.watches[id] = live }
+            let updated = await evaluateAll(live)
+            return .success(document(updated, withMatches: true))
+        } catch let e as ProtocolError {
+            return .failure(e)
+        } catch {
+            return .failure(ProtocolError(.busy, "could not start the watch: \(error)"))
+        }
+    }
+
+    private func doStop(_ id: String) async -> Result<WatchDocument, ProtocolError> {
+        guard let live = state.withLock({ $0.watches[id] }) else {
+            return .failure(.notFound("no watch '\(id)'"))
+        }
+        do {
+            try await repository.deleteWatch(id: id)
+        } catch {
+            return .failure(ProtocolError(.busy, "could not delete watch '\(id)': \(error)"))
+        }
+        state.withLock { _ = $0.watches.removeValue(forKey: id) }
+        publish(LiveEventDocument(stoppedWatch: id, seq: live.seq + 1, confirm: live.request.confirm))
+        var doc = document(live, withMatches: true)
+        doc.status = "stopped"
+        return .success(doc)
+    }
+
+    private func doResume() async {
+        let stored: [StoredWatch]
+        do {
+            stored = try await repository.watches()
+        } catch {
+            logger.error("could not read the stored watches", metadata: ["error": "\(error)"])
+            return
+        }
+        for w in stored where state.withLock({ $0.watches[w.id] == nil }) {
+            do {
+                var live = try await prepare(id: w.id, request: w.request, createdAt: w.createdAt)
+                live.seq = w.seq
+                live.set = Dictionary(w.entries.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+                state.withLock { $0.watches[w.id] = live }
+                logger.info("resuming watch", metadata: ["watch": "\(w.id)", "seq": "\(w.seq)"])
+                _ = await evaluateAll(live)
+            } catch {
+                logger.error("could not resume watch", metadata: ["watch": "\(w.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Compiles a watch and resolves its universe.
+    private func prepare(id: String, request: WatchRequest, createdAt: Date) async throws -> Live {
+        let plans = try WatchEvaluator.Plans(request)
+        let universe = try await symbols.resolve(request.symbolCriteria)
+        let excluded = Set(request.symbolCriteria.exclude)
+        var seen = Set<String>()
+        let list = universe.symbols.map(\.symbol).filter { !excluded.contains($0) && seen.insert($0).inserted }
+        let unknown = universe.unknown.filter { !excluded.contains($0) && seen.insert($0).inserted }
+        let live = Live(
+            id: id,
+            request: request,
+            createdAt: createdAt,
+            plans: plans,
+            symbols: list,
+            symbolSet: Set(list),
+            unknown: unknown
+        )
+        return live
+    }
+
+    /// Evaluates every symbol of a watch (a start, a resume) and applies the outcome.
+    private func evaluateAll(_ live: Live) async -> Live {
+        let applied = state.withLock { $0.pendingApplied }
+        let fed = max(applied, feed.acceptedTotal)
+        return await evaluate(live, symbols: live.symbols, applied: fed, forceRange: true)
+    }
+
+    private func doEvaluate() async {
+        let (finals, forming, applied, watches) = state.withLock { s in
+            defer {
+                s.dirtyFinal = [:]
+                s.dirtyForming = [:]
+                s.evaluationQueued = false
+            }
+            return (s.dirtyFinal, s.dirtyForming, s.pendingApplied, Array(s.watches.values))
+        }
+        for w in watches.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
+            var dirty = finals[w.request.timeframe] ?? []
+            if w.request.confirm == .tick { dirty.formUnion(forming[w.request.timeframe] ?? []) }
+            let mine = w.symbols.filter { dirty.contains($0) }
+            _ = await evaluate(w, symbols: mine, applied: applied, forceRange: false)
+        }
+    }
+
+    /// Re-evaluates `symbols` of a watch, diffs its set, persists and publishes the events.
+    private func evaluate(_ watch: Live, symbols wanted: [String], applied: Int, forceRange: Bool) async -> Live {
+        var live = watch
+        let tf = live.request.timeframe
+        let bars = self.bars
+        let range: DateRange
+        do {
+            let newest = try await Blocking.run { try bars.latestDay(for: tf) }
+            range = try DateRange.resolving(from: nil, to: nil, newest: newest)
+        } catch {
+            logger.error("could not read the newest stored day", metadata: ["error": "\(error)"])
+            return live
+        }
+        // A new day moves the latest scan's range: evaluate every symbol against it.
+        let symbols = (forceRange || range != live.range) ? live.symbols : wanted
+        var outcomes: [String: WatchEvaluator.Outcome] = [:]
+        if !symbols.isEmpty {
+            let forming = live.request.confirm == .tick ? feed.formingBars(tf, symbols) : [:]
+            do {
+                outcomes = try await evaluator.evaluate(
+                    live.plans,
+                    timeframe: tf,
+                    range: range,
+                    symbols: symbols,
+                    forming: forming
+                )
+            } catch {
+                logger.error("could not evaluate a watch", metadata: ["watch": "\(live.id)", "error": "\(error)"])
+                return live
+            }
+        }
+        var fresh: [WatchEntry] = []
+        var newest: [String: WatchEntry] = [:]
+        for s in symbols {
+            guard let o = outcomes[s] else { continue }
+            fresh += o.entries
+            if let n = o.newest { newest[s] = n }
+            live.errors[s] = o.error
+        }
+        let (set, events) = WatchDiff.apply(
+            current: live.set,
+            evaluated: Set(symbols),
+            fresh: fresh,
+            seq: live.seq,
+            exitEntries: newest
+        )
+        live.set = set
+        live.seq += events.count
+        live.range = range
+        live.barsApplied = max(live.barsApplied, applied)
+        if !events.isEmpty {
+            do {
+                try await repository.recordEvents(
+                    watchId: live.id,
+                    events: events,
+                    seq: live.seq,
+                    entries: set.values.sorted { $0.key < $1.key }
+                )
+            } catch {
+                logger.error(
+                    "could not persist a watch's events",
+                    metadata: ["watch": "\(live.id)", "error": "\(error)"]
+                )
+            }
+        }
+        let current = live
+        let stillThere = state.withLock { s -> Bool in
+            guard s.watches[current.id] != nil else { return false }
+            s.watches[current.id] = current
+            return true
+        }
+        if stillThere {
+            for e in events { publish(LiveEventDocument(watchId: live.id, event: e, confirm: live.request.confirm)) }
+        }
+        return live
+    }
+
+    private func document(_ w: Live, withMatches: Bool) -> WatchDocument {
+        let entries = w.set.values.sorted { $0.key < $1.key }
+        var errors = w.unknown.map { ResultDocument.ErrorEntry(symbol: $0, message: "unknown symbol '\($0)'") }
+        errors += w.errors.sorted { $0.key < $1.key }.map {
+            ResultDocument.ErrorEntry(symbol: $0.key, message: $0.value)
+        }
+        return WatchDocument(
+            watchId: w.id,
+            status: "running",
+            request: WatchStartBody(w.request),
+            createdAt: WireTime.format(w.createdAt),
+            seq: w.seq,
+            barsApplied: w.barsApplied,
+            symbols: w.symbols.count,
+            matchCount: entries.count,
+            matches: withMatches ? entries.map(WatchEntryDocument.init) : nil,
+            errors: errors
+        )
+    }
+}
