@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/check-imports.py   # Package.swift's dependencies are exactly the imports
 swift build
 swift test "$@"
 # The Python client's tests (against the built executables) and the schema checks; the client is

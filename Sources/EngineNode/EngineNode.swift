@@ -164,7 +164,7 @@ public final class EngineNode: Service, Sendable {
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        let held = executor.held().map { ChunkRef(jobId: $0.jobId, chunkIndex: $0.chunkIndex) }
+                        let held = executor.held()
                         let hb = HeartbeatMessage(
                             nodeName: name,
                             incarnation: incarnation,

@@ -110,10 +110,6 @@ public final class FormulaEvaluator {
         }
         func input(_ s: NumericSeries) -> Indicators.In { Indicators.In(start: series(s), count: n) }
         func output(_ register: Int) -> Indicators.Out { Indicators.Out(start: out(register), count: n) }
-        let high = input(.price(.high))
-        let low = input(.price(.low))
-        let close = input(.price(.close))
-        let volume = input(.price(.volume))
 
         for operation in program.operations {
             switch operation {
@@ -146,62 +142,7 @@ public final class FormulaEvaluator {
                 Kernels.rising(up: up, series(a), count: count, flagsOut(o), n, deque: scratch)
             case .selectNumber(let c, let a, let b, let o): Kernels.select(flag(c), series(a), series(b), out(o), n)
             case .selectBoolean(let c, let a, let b, let o): Kernels.select(flag(c), flag(a), flag(b), flagsOut(o), n)
-            case .indicator(let kind, let a, let period, let o):
-                let x = input(a)
-                let y = output(o)
-                switch kind {
-                case .sma: Indicators.sma(x, period: period, into: y)
-                case .ema: Indicators.ema(x, period: period, into: y)
-                case .wma: Indicators.wma(x, period: period, into: y)
-                case .rma: Indicators.rma(x, period: period, into: y)
-                case .rsi: Indicators.rsi(x, period: period, into: y)
-                case .stdev: Indicators.stddev(x, period: period, into: y)
-                case .highest: Indicators.highest(x, period: period, into: y)
-                case .lowest: Indicators.lowest(x, period: period, into: y)
-                case .sum: Indicators.sum(x, period: period, into: y)
-                case .roc: Indicators.roc(x, period: period, into: y)
-                case .change: Indicators.change(x, period: period, into: y)
-                }
-            case .macd(let a, let fast, let slow, let signal, let o):
-                Indicators.macd(
-                    input(a),
-                    fast: fast,
-                    slow: slow,
-                    signal: signal,
-                    macd: output(o[0]),
-                    signalLine: output(o[1]),
-                    histogram: output(o[2])
-                )
-            case .bbands(let a, let period, let k, let o):
-                Indicators.bbands(
-                    input(a),
-                    period: period,
-                    k: k,
-                    upper: output(o[0]),
-                    middle: output(o[1]),
-                    lower: output(o[2])
-                )
-            case .priceIndicator(let kind, let period, let o):
-                let y = output(o)
-                switch kind {
-                case .atr: Indicators.atr(high: high, low: low, close: close, period: period, into: y)
-                case .adx: Indicators.adx(high: high, low: low, close: close, period: period, into: y)
-                case .cci: Indicators.cci(high: high, low: low, close: close, period: period, into: y)
-                case .willr: Indicators.willr(high: high, low: low, close: close, period: period, into: y)
-                case .mfi: Indicators.mfi(high: high, low: low, close: close, volume: volume, period: period, into: y)
-                }
-            case .obv(let o): Indicators.obv(close: close, volume: volume, into: output(o))
-            case .stoch(let k, let slowK, let slowD, let o):
-                Indicators.stoch(
-                    high: high,
-                    low: low,
-                    close: close,
-                    fastK: k,
-                    slowK: slowK,
-                    slowD: slowD,
-                    k: output(o[0]),
-                    d: output(o[1])
-                )
+            case .indicator(let indicator, let inputs, let o): indicator.run(inputs.map(input), into: o.map(output))
             }
         }
 

@@ -39,6 +39,8 @@ public struct BatchScanUseCase: Sendable {
     /// Scans `request`.
     ///
     /// - Parameters:
+    ///   - plan: the request's formula compiled by ``checkFormula(_:)``, the one plan of the job (the
+    ///     engine runs it as given); `nil` compiles it here.
     ///   - jobId: the job's id (the service uses its session id); a new UUID when `nil`.
     ///   - progress: called as symbols finish (see ``ProcessingEngine``).
     ///   - cancellation: stops the scan; the result then holds the finished part and is marked cancelled.
@@ -46,13 +48,14 @@ public struct BatchScanUseCase: Sendable {
     ///   request, and whatever the engine or the symbol repository throws when they fail as a whole.
     public func execute(
         _ request: BatchScanRequest,
+        plan: FormulaPlan? = nil,
         jobId: String? = nil,
         progress: @escaping @Sendable (ScanProgress) -> Void = { _ in },
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> BatchScanResult {
         let clock = ContinuousClock()
         let start = clock.now
-        _ = try Self.checkFormula(request)
+        let plan = try plan ?? Self.checkFormula(request)
         let range = try await dateRange(for: request)
         let universe = try await symbols.resolve(request.symbolCriteria)
         let excluded = Set(request.symbolCriteria.exclude)
@@ -71,7 +74,7 @@ public struct BatchScanUseCase: Sendable {
         )
         var results: [SymbolResult] = []
         if !job.symbols.isEmpty && !cancellation.isCancelled {
-            results = try await engine.processBatch(job, progress: progress, cancellation: cancellation)
+            results = try await engine.processBatch(job, plan: plan, progress: progress, cancellation: cancellation)
         } else if job.symbols.isEmpty {
             progress(ScanProgress(completed: 0, total: 0, matchesSoFar: 0))
         }

@@ -1,15 +1,15 @@
 import Foundation
 
-/// Runs blocking work (store reads) on a dedicated thread, never on Swift's cooperative pool.
+/// Runs blocking work (store reads, file I/O) on dedicated threads, never on Swift's cooperative pool.
 public enum Blocking {
-    /// Runs `work` on a new thread and returns its result.
+    /// The shared threads: a few, started as work arrives; more calls than threads wait their turn.
+    static let pool = ThreadPool(maxThreads: 8, name: "scan-blocking")
+
+    /// Runs `work` on one of the shared blocking threads and returns its result.
     public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let thread = Thread {
-                continuation.resume(with: Result { try work() })
-            }
-            thread.name = "scan-blocking"
-            thread.start()
+            // The shared pool is never stopped, so the work always runs.
+            pool.submit { _ in continuation.resume(with: Result { try work() }) }
         }
     }
 }

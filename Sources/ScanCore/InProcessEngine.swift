@@ -4,11 +4,12 @@ import Synchronization
 
 /// Runs a job in this process on every core.
 ///
-/// The job is split into chunks; a fixed set of dedicated threads (never Swift's cooperative pool,
-/// since loading bars and evaluating formulas block) takes chunks one after another, each thread with
-/// its own ``SymbolScanner`` reused across symbols. Progress is reported after every symbol, serially,
-/// so `completed` counts up by one from 1 to the total. Cancellation (the token or the calling task)
-/// is checked before every symbol; the symbols that finished are returned.
+/// The job is split into chunks and run on a ``ScanExecutor`` — the scheduler the engine nodes use:
+/// dedicated threads (never Swift's cooperative pool, since loading bars and evaluating formulas
+/// block), each taking the next symbol of the oldest chunk with its own ``SymbolScanner``. Progress
+/// is reported after every symbol, serially, so `completed` counts up by one from 1 to the total.
+/// Cancellation (the token or the calling task) drops the symbols no thread took yet; the symbols
+/// that finished are returned.
 public struct InProcessEngine: ProcessingEngine {
     public let bars: any BarRepository
     public let threads: Int
@@ -23,29 +24,50 @@ public struct InProcessEngine: ProcessingEngine {
 
     public func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult] {
-        let plan = try FormulaPlan.compile(
-            source: job.formula.source,
-            name: job.formula.name,
-            parameters: job.parameters
-        )
         let size = chunkSize ?? ProcessingJob.chunkSize(symbolCount: job.symbols.count, workers: threads)
         let chunks = job.chunks(size: size)
         guard !chunks.isEmpty else { return [] }
-        let run = EngineRun(
-            job: job,
-            plan: plan,
-            chunks: chunks,
-            bars: bars,
-            progress: progress,
-            cancellation: cancellation
-        )
-        let workers = min(threads, chunks.count)
+        let executor = ScanExecutor(threads: min(threads, job.symbols.count), name: "scan-worker")
+        defer { executor.stop() }
+        let setup = ScanSetup(plan: plan, job: job)
+        let bars = self.bars
+        let total = job.symbols.count
+        let state = Mutex(Tally(results: Array(repeating: [], count: chunks.count), remaining: chunks.count))
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[SymbolResult], Never>) in
-                run.start(workers: workers) { continuation.resume(returning: $0) }
+                for chunk in chunks {
+                    executor.submit(
+                        ScanBatch(
+                            jobId: job.id,
+                            chunkIndex: chunk.index,
+                            symbols: chunk.symbols,
+                            prepare: { .success(setup) },
+                            scan: { scanner, symbol in scanner.scan(symbol: symbol, bars: bars) },
+                            onResult: { result in
+                                state.withLock { s in
+                                    s.completed += 1
+                                    s.matches += result.matches.count
+                                    progress(
+                                        ScanProgress(completed: s.completed, total: total, matchesSoFar: s.matches)
+                                    )
+                                }
+                            },
+                            onEnd: { end in
+                                let all = state.withLock { s -> [SymbolResult]? in
+                                    s.results[chunk.index] = end.results
+                                    s.remaining -= 1
+                                    return s.remaining == 0 ? s.results.flatMap { $0 } : nil
+                                }
+                                if let all { continuation.resume(returning: all) }
+                            }
+                        )
+                    )
+                }
+                cancellation.onCancel { executor.cancel(jobId: job.id) }
             }
         } onCancel: {
             cancellation.cancel()
@@ -53,82 +75,11 @@ public struct InProcessEngine: ProcessingEngine {
     }
 }
 
-/// The shared state of one ``InProcessEngine/processBatch(_:progress:cancellation:)`` call.
-private final class EngineRun: Sendable {
-    struct State {
-        var nextChunk = 0
-        var completed = 0
-        var matches = 0
-        var runningWorkers = 0
-        /// Finished symbols, per chunk, in chunk order.
-        var results: [[SymbolResult]]
-        var done: (@Sendable ([SymbolResult]) -> Void)?
-    }
-
-    let job: ProcessingJob
-    let plan: FormulaPlan
-    let chunks: [JobChunk]
-    let bars: any BarRepository
-    let progress: @Sendable (ScanProgress) -> Void
-    let cancellation: CancellationToken
-    let state: Mutex<State>
-
-    init(
-        job: ProcessingJob,
-        plan: FormulaPlan,
-        chunks: [JobChunk],
-        bars: any BarRepository,
-        progress: @escaping @Sendable (ScanProgress) -> Void,
-        cancellation: CancellationToken
-    ) {
-        self.job = job
-        self.plan = plan
-        self.chunks = chunks
-        self.bars = bars
-        self.progress = progress
-        self.cancellation = cancellation
-        self.state = Mutex(State(results: Array(repeating: [], count: chunks.count)))
-    }
-
-    func start(workers: Int, done: @escaping @Sendable ([SymbolResult]) -> Void) {
-        state.withLock {
-            $0.done = done
-            $0.runningWorkers = workers
-        }
-        for n in 0..<workers {
-            let thread = Thread { [self] in work() }
-            thread.name = "scan-worker-\(n)"
-            thread.start()
-        }
-    }
-
-    private func work() {
-        let scanner = SymbolScanner(plan: plan, job: job)
-        let total = job.symbols.count
-        while !cancellation.isCancelled {
-            let index: Int? = state.withLock { s in
-                guard s.nextChunk < chunks.count else { return nil }
-                defer { s.nextChunk += 1 }
-                return s.nextChunk
-            }
-            guard let index else { break }
-            for symbol in chunks[index].symbols {
-                if cancellation.isCancelled { break }
-                let result = scanner.scan(symbol: symbol, bars: bars)
-                state.withLock { s in
-                    s.results[index].append(result)
-                    s.completed += 1
-                    s.matches += result.matches.count
-                    progress(ScanProgress(completed: s.completed, total: total, matchesSoFar: s.matches))
-                }
-            }
-        }
-        let finish: (([SymbolResult]) -> Void, [SymbolResult])? = state.withLock { s in
-            s.runningWorkers -= 1
-            guard s.runningWorkers == 0, let done = s.done else { return nil }
-            s.done = nil
-            return (done, s.results.flatMap { $0 })
-        }
-        if let (done, results) = finish { done(results) }
-    }
+/// The counts and results of one ``InProcessEngine/processBatch(_:plan:progress:cancellation:)`` call.
+private struct Tally {
+    var completed = 0
+    var matches = 0
+    /// Finished symbols, per chunk, in chunk order.
+    var results: [[SymbolResult]]
+    var remaining: Int
 }

@@ -1,3 +1,4 @@
+import FormulaEngine
 import Synchronization
 
 /// The kind of work a ``ProcessingJob`` describes.
@@ -34,6 +35,13 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         self.formula = formula
         self.parameters = parameters
         self.mode = mode
+    }
+
+    /// Checks and compiles the job's formula with its parameters: the job's one plan, which every
+    /// stage after the check receives rather than compiling it again.
+    /// - Throws: ``FormulaError`` with the located message.
+    public func compilePlan() throws -> FormulaPlan {
+        try FormulaPlan.compile(source: formula.source, name: formula.name, parameters: parameters)
     }
 
     /// Splits the symbols into consecutive chunks of at most `size` symbols (the last may be smaller).
@@ -105,13 +113,16 @@ public final class CancellationToken: Sendable {
 
 /// Runs jobs: in this process on every core, or spread over engine nodes.
 public protocol ProcessingEngine: Sendable {
-    /// Scans every symbol of `job` and returns one ``SymbolResult`` per symbol that finished.
+    /// Scans every symbol of `job` with `plan` (compiled from the job's formula and parameters, once
+    /// per job: see ``ProcessingJob/compilePlan()``) and returns one ``SymbolResult`` per symbol that
+    /// finished.
     ///
     /// - `progress` is called as symbols finish (completed ends at total when nothing was cancelled).
     /// - On cancellation (the token or the task), returns the results finished so far.
     /// - Throws only when the engine as a whole fails; a symbol that fails becomes its own error.
     func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult]

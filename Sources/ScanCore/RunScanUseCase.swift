@@ -10,7 +10,7 @@ import Synchronization
 /// - Cancellation ends it `cancelled`, holding the result of what finished.
 ///
 /// The service runs sessions whose id it chose (``create(_:sessionId:)`` then
-/// ``run(_:observer:cancellation:)``) and persists/publishes progress through the observer.
+/// ``run(_:plan:observer:cancellation:)``) and persists/publishes progress through the observer.
 public struct RunScanUseCase: Sendable {
     public let scan: BatchScanUseCase
     public let sessions: any ScanSessionRepository
@@ -31,11 +31,13 @@ public struct RunScanUseCase: Sendable {
         return session
     }
 
-    /// Runs a pending session to its end and returns it as last persisted.
+    /// Runs a pending session to its end and returns it as last persisted. `plan` is the request's
+    /// formula already compiled (see ``BatchScanUseCase/execute(_:plan:jobId:progress:cancellation:)``).
     ///
     /// - Throws: only when the session repository fails; scan failures end the session `failed`.
     public func run(
         _ session: ScanSession,
+        plan: FormulaPlan? = nil,
         observer: ScanSessionObserver = ScanSessionObserver(),
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> ScanSession {
@@ -55,6 +57,7 @@ public struct RunScanUseCase: Sendable {
         do {
             let result = try await scan.execute(
                 session.request,
+                plan: plan,
                 jobId: id,
                 progress: { p in
                     latest.set(p)
@@ -80,16 +83,17 @@ public struct RunScanUseCase: Sendable {
         return session
     }
 
-    /// ``create(_:sessionId:now:)`` then ``run(_:observer:cancellation:)``.
+    /// ``create(_:sessionId:now:)`` then ``run(_:plan:observer:cancellation:)``.
     public func execute(
         _ request: BatchScanRequest,
+        plan: FormulaPlan? = nil,
         sessionId: String? = nil,
         observer: ScanSessionObserver = ScanSessionObserver(),
         cancellation: CancellationToken = CancellationToken()
     ) async throws -> ScanSession {
         let session = try await create(request, sessionId: sessionId)
         observer.statusChanged(session)
-        return try await run(session, observer: observer, cancellation: cancellation)
+        return try await run(session, plan: plan, observer: observer, cancellation: cancellation)
     }
 
     private func persist(_ session: ScanSession, _ observer: ScanSessionObserver) async throws {

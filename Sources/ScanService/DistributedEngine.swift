@@ -13,7 +13,7 @@ public protocol NodeTransport: Sendable {
     func publishCancel(jobId: String) async
 }
 
-/// Thrown by ``DistributedEngine/processBatch(_:progress:cancellation:)`` when the service stops
+/// Thrown by ``DistributedEngine/processBatch(_:plan:progress:cancellation:)`` when the service stops
 /// mid-job: the session stays `running` in the store and is resumed on the next start.
 public struct EngineStopped: Error, Sendable, CustomStringConvertible {
     public var description: String { "the service stopped; the job resumes when it starts again" }
@@ -65,7 +65,7 @@ public actor DistributedEngine: ProcessingEngine {
     private let nodes: NodeRegistry
     private let leaseTimeout: Duration
     private let maxAttempts: Int
-    /// Chunks per live node a job is split into (see ``processBatch(_:progress:cancellation:)``).
+    /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
     private let logger: Logger
     private var runs: [String: Run] = [:]
@@ -96,15 +96,11 @@ public actor DistributedEngine: ProcessingEngine {
 
     public func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult] {
         guard !stopped else { throw EngineStopped() }
-        let plan = try FormulaPlan.compile(
-            source: job.formula.source,
-            name: job.formula.name,
-            parameters: job.parameters
-        )
         // A node spreads even one chunk over all its threads, so chunks are counted per node: two each
         // (one being evaluated, one queued behind it), enough to even out the work and to re-lease a
         // dead node's share, few enough that per-chunk costs (a message, a persisted result) stay small.

@@ -53,18 +53,16 @@ struct RequestHandler: Sendable {
     private func answer(_ request: ClientRequest, envelope: [[UInt8]], requestId: JSONScalar?) async throws {
         switch request {
         case .runScan(let scan, let wait):
+            // The job's one compiled plan: checked here, then run by the session and its engine.
+            let plan: FormulaPlan
             do {
-                _ = try FormulaPlan.compile(
-                    source: scan.formula.source,
-                    name: scan.formula.name,
-                    parameters: scan.parameters
-                )
+                plan = try BatchScanUseCase.checkFormula(scan)
             } catch let e as FormulaError {
                 throw ProtocolError(.invalidFormula, e.description)
             } catch {
                 throw ProtocolError(.invalidFormula, "\(error)")
             }
-            let session = try await manager.start(scan)
+            let session = try await manager.start(scan, plan: plan)
             if !wait {
                 try await ok(SessionReply(session: SessionDocument(session)), envelope, requestId)
                 return

@@ -1,3 +1,4 @@
+import FormulaEngine
 import Foundation
 import Logging
 import ScanCore
@@ -67,8 +68,8 @@ final class SessionManager: Sendable {
 
     // MARK: Requests
 
-    /// Creates, persists and starts a session (its formula was already checked).
-    func start(_ request: BatchScanRequest) async throws(ProtocolError) -> ScanSession {
+    /// Creates, persists and starts a session; `plan` is its formula, already checked and compiled.
+    func start(_ request: BatchScanRequest, plan: FormulaPlan) async throws(ProtocolError) -> ScanSession {
         let id = UUID().uuidString.lowercased()
         try state.withLock { (s: inout State) throws(ProtocolError) in
             guard !s.stopping else { throw ProtocolError(.busy, "the service is shutting down") }
@@ -89,7 +90,7 @@ final class SessionManager: Sendable {
             throw ProtocolError(.busy, "could not store the session: \(error)")
         }
         statusChanged(session)
-        launch(session)
+        launch(session, plan: plan)
         return session
     }
 
@@ -142,7 +143,7 @@ final class SessionManager: Sendable {
                 }
                 guard fresh else { continue }
                 logger.info("resuming session", metadata: ["session": "\(session.id)", "status": "\(session.status)"])
-                launch(session)
+                launch(session, plan: nil)
             }
         } catch {
             logger.error("could not list unfinished sessions", metadata: ["error": "\(error)"])
@@ -168,7 +169,8 @@ final class SessionManager: Sendable {
 
     // MARK: Running
 
-    private func launch(_ session: ScanSession) {
+    /// Runs the session in its own task; a resumed session (`plan` nil) compiles its formula there.
+    private func launch(_ session: ScanSession, plan: FormulaPlan?) {
         let id = session.id
         guard let token = state.withLock({ $0.active[id]?.token }) else { return }
         let observer = ScanSessionObserver(
@@ -177,7 +179,12 @@ final class SessionManager: Sendable {
         )
         let task = Task {
             do {
-                let final = try await self.useCase.run(session, observer: observer, cancellation: token)
+                let final = try await self.useCase.run(
+                    session,
+                    plan: plan,
+                    observer: observer,
+                    cancellation: token
+                )
                 // The final result is stored whole: the job's chunk results are no longer needed for a
                 // resume. (A session stopped by shutdown is not final in the store and keeps them.)
                 if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))

@@ -11,10 +11,10 @@ import Testing
     @Test("every function, series and keyword of the language is in protocol/formula.md")
     func everyBuiltInIsDocumented() throws {
         let text = try String(contentsOf: Self.reference, encoding: .utf8)
-        for name in FunctionCatalog.names {
+        for name in Builtin.allCases.map(\.rawValue) {
             #expect(text.contains("`\(name)("), "protocol/formula.md lacks the function \(name)")
         }
-        for name in FunctionCatalog.seriesNames {
+        for name in BuiltinSeries.allCases.map(\.rawValue) {
             #expect(text.contains("`\(name)`") || text.contains(" \(name) "), "protocol/formula.md lacks \(name)")
         }
         for keyword in ["input", "let", "signal", "column", "and", "or", "not", "true", "false"] {

@@ -109,6 +109,7 @@ struct ReferenceEvaluationTests {
         )
         let results = try await InProcessEngine(bars: store, threads: 2).processBatch(
             job,
+            plan: try job.compilePlan(),
             progress: { _ in },
             cancellation: CancellationToken()
         )

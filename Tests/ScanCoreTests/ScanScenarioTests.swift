@@ -288,7 +288,12 @@ struct ScanScenarioTests {
         #expect(sequential.reduce(0) { $0 + $1.matches.count } == 233 + 986)
         for (threads, chunk) in [(1, 100), (2, 3), (3, 1)] {
             let engine = InProcessEngine(bars: store, threads: threads, chunkSize: chunk)
-            let parallel = try await engine.processBatch(job, progress: { _ in }, cancellation: CancellationToken())
+            let parallel = try await engine.processBatch(
+                job,
+                plan: plan,
+                progress: { _ in },
+                cancellation: CancellationToken()
+            )
             #expect(parallel.sorted { $0.symbol < $1.symbol } == sequential)
         }
         #expect(sequential.first { $0.symbol == "999999" }?.error?.contains("unknown symbol '999999'") == true)

@@ -183,6 +183,7 @@ struct FailingEngine: ProcessingEngine {
 
     func processBatch(
         _ job: ProcessingJob,
+        plan: FormulaPlan,
         progress: @escaping @Sendable (ScanProgress) -> Void,
         cancellation: CancellationToken
     ) async throws -> [SymbolResult] {

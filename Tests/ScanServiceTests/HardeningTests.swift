@@ -23,7 +23,10 @@ import ZeroMQ
             cache: SeriesCache(maxBars: 100_000),
             threads: 2,
             maxQueued: 2,
-            paceMsPerSymbol: 50,
+            // 24 symbols on 2 threads take 6 s: the chunk is still running when it is dropped even when a
+            // loaded machine polls late (at 50 ms it could finish first and complete, and the "next
+            // chunk completes" wait below would see that completion instead).
+            paceMsPerSymbol: 500,
             completion: { _, _ in completed.withLock { $0 += 1 } }
         )
         defer { executor.stop() }

@@ -60,7 +60,10 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         defer { dispatcher.cancel() }
         // No live node counts as one, 4 chunks each → chunks of 8 (the minimum): 3 chunks.
         let j = job("job-1", symbols: 20)
-        let run = Task { try await engine.processBatch(j, progress: { _ in }, cancellation: CancellationToken()) }
+        let plan = try j.compilePlan()
+        let run = Task {
+            try await engine.processBatch(j, plan: plan, progress: { _ in }, cancellation: CancellationToken())
+        }
 
         try await eventually(10, "3 chunks dispatched") { transport.sent.withLock { $0.count } == 3 }
         let first = transport.sent.withLock { $0 }
@@ -130,8 +133,10 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         let token = CancellationToken()
         token.cancel()
         let reports = Mutex<[ScanProgress]>([])
+        let early = job("job-early", symbols: 20)
         let results = try await engine.processBatch(
-            job("job-early", symbols: 20),
+            early,
+            plan: try early.compilePlan(),
             progress: { p in reports.withLock { $0.append(p) } },
             cancellation: token
         )
@@ -162,8 +167,14 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         defer { dispatcher.cancel() }
         let token = CancellationToken()
         let progress = Mutex<[ScanProgress]>([])
+        let plan = try j.compilePlan()
         let run = Task {
-            try await engine.processBatch(j, progress: { p in progress.withLock { $0.append(p) } }, cancellation: token)
+            try await engine.processBatch(
+                j,
+                plan: plan,
+                progress: { p in progress.withLock { $0.append(p) } },
+                cancellation: token
+            )
         }
         try await eventually(10, "2 missing chunks dispatched") { transport.sent.withLock { $0.count } == 2 }
         #expect(transport.sent.withLock { $0.map(\.chunkIndex) } == [0, 2])

@@ -94,7 +94,7 @@ struct Checker {
     private mutating func declare(_ statements: [Statement]) throws(FormulaError) {
         for statement in statements where !statement.name.isEmpty {
             let name = statement.name
-            if FunctionCatalog.seriesNames.contains(name) || FunctionCatalog.spec(name) != nil {
+            if BuiltinSeries(rawValue: name) != nil || Builtin(rawValue: name) != nil {
                 throw error("'\(name)' is a built-in name and cannot be redefined", at: statement.namePosition)
             }
             if let earlier = declarations[name] {
@@ -183,34 +183,14 @@ struct Checker {
 
     private mutating func resolve(_ name: String, at position: SourcePosition) throws(FormulaError) -> Ref {
         if let binding = scope[name] { return binding.ref }
-        switch name {
-        case "open": return graph.price(.open)
-        case "high": return graph.price(.high)
-        case "low": return graph.price(.low)
-        case "close": return graph.price(.close)
-        case "volume": return graph.price(.volume)
-        case "hl2":
-            return graph.arithmetic(
-                .divide,
-                graph.arithmetic(.add, graph.price(.high), graph.price(.low)),
-                .constant(2)
-            )
-        case "hlc3":
-            let hl = graph.arithmetic(.add, graph.price(.high), graph.price(.low))
-            return graph.arithmetic(.divide, graph.arithmetic(.add, hl, graph.price(.close)), .constant(3))
-        case "ohlc4":
-            let oh = graph.arithmetic(.add, graph.price(.open), graph.price(.high))
-            let ohl = graph.arithmetic(.add, oh, graph.price(.low))
-            return graph.arithmetic(.divide, graph.arithmetic(.add, ohl, graph.price(.close)), .constant(4))
-        default: break
-        }
+        if let series = BuiltinSeries(rawValue: name) { return series.lower(into: &graph) }
         if let declared = declarations[name] {
             throw error("'\(name)' is used before it is defined on line \(declared.line)", at: position)
         }
-        if let spec = FunctionCatalog.spec(name) {
-            throw error("'\(name)' is a function; call it like \(name)\(spec.signature)", at: position)
+        if let builtin = Builtin(rawValue: name) {
+            throw error("'\(name)' is a function; call it like \(name)\(builtin.definition.signature)", at: position)
         }
-        let known = FunctionCatalog.seriesNames + declarations.keys.sorted()
+        let known = BuiltinSeries.allCases.map(\.rawValue) + declarations.keys.sorted()
         if let guess = Suggestion.closest(to: name, in: known) {
             throw error("unknown name '\(name)' — did you mean '\(guess)'?", at: position)
         }
@@ -267,15 +247,14 @@ struct Checker {
         guard let x = ref.constantNumber, x.isFinite, x.rounded() == x, x >= Double(minimum) else {
             throw error(message, at: e.start)
         }
-        guard x <= Double(FunctionCatalog.maximumPeriod) else {
-            throw error("\(message) (at most \(FunctionCatalog.maximumPeriod))", at: e.start)
+        guard x <= Double(Builtin.maximumPeriod) else {
+            throw error("\(message) (at most \(Builtin.maximumPeriod))", at: e.start)
         }
         return Int(x)
     }
 
-    private mutating func period(_ e: Expression, of function: String) throws(FormulaError) -> Int {
+    private mutating func period(_ e: Expression, minimum: Int, of function: String) throws(FormulaError) -> Int {
         let p = try integerConstant(e, minimum: 1, message: "period must be a positive integer constant")
-        let minimum = FunctionCatalog.minimumPeriod(function)
         if p < minimum { throw error("\(function) needs a period of at least \(minimum), got \(p)", at: e.start) }
         return p
     }
@@ -291,86 +270,52 @@ struct Checker {
         _ arguments: [Expression],
         at position: SourcePosition
     ) throws(FormulaError) -> Ref {
-        guard let spec = FunctionCatalog.spec(name) else {
-            if scope[name] != nil || FunctionCatalog.seriesNames.contains(name) || declarations[name] != nil {
+        guard let builtin = Builtin(rawValue: name) else {
+            if scope[name] != nil || BuiltinSeries(rawValue: name) != nil || declarations[name] != nil {
                 throw error("'\(name)' is not a function", at: position)
             }
-            if let guess = Suggestion.closest(to: name, in: FunctionCatalog.names) {
+            if let guess = Suggestion.closest(to: name, in: Builtin.allCases.map(\.rawValue)) {
                 throw error("unknown function '\(name)' — did you mean '\(guess)'?", at: position)
             }
             throw error("unknown function '\(name)'", at: position)
         }
-        guard spec.arities.contains(arguments.count) else {
-            throw error(FunctionCatalog.arityMessage(name, spec, got: arguments.count), at: position)
+        let definition = builtin.definition
+        guard definition.arities.contains(arguments.count) else {
+            throw error(definition.arityMessage(name, got: arguments.count), at: position)
         }
-        let args = arguments
-        switch name {
-        case "sma", "ema", "wma", "rma", "rsi", "stdev", "highest", "lowest", "sum", "roc", "change":
-            let source = try numeric(args[0], "source", of: name)
-            let p = try period(args[1], of: name)
-            guard let kind = SourceIndicator(rawValue: name) else { return source }
-            return graph.indicator(kind, source, period: p)
-        case "macd", "macd_signal", "macd_hist":
-            let hasSource = args.count == 4
-            let source = hasSource ? try numeric(args[0], "source", of: name) : graph.price(.close)
-            let rest = hasSource ? Array(args[1...]) : args
-            let fast = try period(rest[0], of: name)
-            let slow = try period(rest[1], of: name)
-            let signal = try integerConstant(rest[2], minimum: 1, message: "period must be a positive integer constant")
-            let output = name == "macd" ? 0 : name == "macd_signal" ? 1 : 2
-            return graph.macd(source, fast: fast, slow: slow, signal: signal, output: output)
-        case "bb_upper", "bb_middle", "bb_lower":
-            let hasSource = args.count == 3
-            let source = hasSource ? try numeric(args[0], "source", of: name) : graph.price(.close)
-            let rest = hasSource ? Array(args[1...]) : args
-            let p = try period(rest[0], of: name)
-            let kRef = try check(rest[1])
-            guard let k = kRef.constantNumber, k.isFinite else {
-                throw error("k of \(name) must be a constant number", at: rest[1].start)
+        var lowering = LoweringArguments()
+        var branchType: ValueType?
+        // The arity check leaves one way to give fewer arguments than parameters: omitting an optional
+        // leading source, which is then `close`.
+        let omitsSource = arguments.count < definition.parameters.count
+        if omitsSource { lowering.values.append(graph.price(.close)) }
+        for (parameter, argument) in zip(definition.parameters.dropFirst(omitsSource ? 1 : 0), arguments) {
+            switch parameter {
+            case .source: lowering.values.append(try numeric(argument, "source", of: name))
+            case .numeric(let role): lowering.values.append(try numeric(argument, role, of: name))
+            case .boolean(let role):
+                lowering.values.append(try checked(argument, .boolean, "\(role) of \(name) must be boolean"))
+            case .branch:
+                let value = try check(argument)
+                let type = graph.type(of: value)
+                if let first = branchType, first != type {
+                    throw error(
+                        "\(name) needs both branches numeric or both boolean, these are \(first.rawValue) and \(type.rawValue)",
+                        at: argument.start
+                    )
+                }
+                branchType = type
+                lowering.values.append(value)
+            case .period(_, let minimum):
+                lowering.periods.append(try period(argument, minimum: minimum, of: name))
+            case .constant(let role):
+                let ref = try check(argument)
+                guard let k = ref.constantNumber, k.isFinite else {
+                    throw error("\(role) of \(name) must be a constant number", at: argument.start)
+                }
+                lowering.constants.append(k)
             }
-            let output = name == "bb_upper" ? 0 : name == "bb_middle" ? 1 : 2
-            return graph.bbands(source, period: p, k: k, output: output)
-        case "atr", "adx", "cci", "willr", "mfi":
-            let p = try period(args[0], of: name)
-            guard let kind = PriceIndicator(rawValue: name) else { return .constant(.nan) }
-            return graph.priceIndicator(kind, period: p)
-        case "obv":
-            return graph.obv()
-        case "stoch_k", "stoch_d":
-            let k = try period(args[0], of: name)
-            let slowK = try period(args[1], of: name)
-            let slowD = try period(args[2], of: name)
-            return graph.stoch(k: k, slowK: slowK, slowD: slowD, output: name == "stoch_k" ? 0 : 1)
-        case "crossover", "crossunder":
-            let a = try numeric(args[0], "a", of: name)
-            let b = try numeric(args[1], "b", of: name)
-            return graph.cross(up: name == "crossover", a, b)
-        case "abs", "log", "sqrt":
-            let x = try numeric(args[0], "x", of: name)
-            return graph.unary(name == "abs" ? .abs : name == "log" ? .log : .sqrt, x)
-        case "min", "max":
-            let a = try numeric(args[0], "a", of: name)
-            let b = try numeric(args[1], "b", of: name)
-            return graph.arithmetic(name == "min" ? .minimum : .maximum, a, b)
-        case "iff":
-            let condition = try checked(args[0], .boolean, "cond of iff must be boolean")
-            let a = try check(args[1])
-            let b = try check(args[2])
-            let (ta, tb) = (graph.type(of: a), graph.type(of: b))
-            if ta != tb {
-                throw error(
-                    "iff needs both branches numeric or both boolean, these are \(ta.rawValue) and \(tb.rawValue)",
-                    at: args[2].start
-                )
-            }
-            return graph.select(condition, a, b)
-        case "barssince":
-            let condition = try checked(args[0], .boolean, "cond of barssince must be boolean")
-            return graph.barssince(condition)
-        default:  // rising, falling
-            let x = try numeric(args[0], "x", of: name)
-            let n = try period(args[1], of: name)
-            return graph.rising(up: name == "rising", x, count: n)
         }
+        return definition.lower(&graph, lowering)
     }
 }

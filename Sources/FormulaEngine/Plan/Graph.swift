@@ -66,16 +66,6 @@ enum UnaryFunction: Sendable, Hashable {
     }
 }
 
-/// Indicators of one source and one period.
-enum SourceIndicator: String, Sendable, Hashable {
-    case sma, ema, wma, rma, rsi, stdev, highest, lowest, sum, roc, change
-}
-
-/// Indicators over the symbol's high/low/close (and volume) with one period.
-enum PriceIndicator: String, Sendable, Hashable {
-    case atr, adx, cci, willr, mfi
-}
-
 /// A value in the graph: a folded constant or a node.
 enum Ref: Hashable, Sendable {
     /// A numeric constant, by bit pattern so NaN constants hash and compare.
@@ -112,21 +102,20 @@ enum Node: Hashable, Sendable {
     case barssince(Int)
     case rising(up: Bool, Int, count: Int)
     case select(Int, Int, Int)
-    case indicator(SourceIndicator, Int, period: Int)
-    case macd(Int, fast: Int, slow: Int, signal: Int)
-    case bbands(Int, period: Int, k: UInt64)
-    case priceIndicator(PriceIndicator, period: Int)
-    case obv
-    case stoch(k: Int, slowK: Int, slowD: Int)
-    /// Output `index` of a multi-output node (macd, bbands, stoch).
+    /// An indicator over its input nodes (in the order of ``Indicator/inputs``).
+    case indicator(Indicator, inputs: [Int])
+    /// Output `index` of a multi-output indicator (an ``MACDLine``, ``BollingerBand`` or
+    /// ``StochasticLine``).
     case output(Int, index: Int)
 
+    /// How many registers the node writes.
     var outputCount: Int {
         switch self {
-        case .macd, .bbands: 3
-        case .stoch: 2
+        case .indicator(let indicator, _): indicator.outputCount
         case .price, .output: 0
-        default: 1
+        case .fillNumber, .fillBoolean, .arithmetic, .unary, .compare, .booleanEqual, .logic, .not, .history, .cross,
+            .barssince, .rising, .select:
+            1
         }
     }
 }
@@ -284,54 +273,43 @@ struct Graph: Sendable {
 
     // MARK: Indicators
 
-    mutating func indicator(_ kind: SourceIndicator, _ source: Ref, period p: Int) -> Ref {
-        let own: Int
-        switch kind {
-        case .sma, .wma, .stdev, .highest, .lowest, .sum: own = p - 1
-        case .roc, .change: own = p
-        case .ema: own = p - 1 + 4 * p
-        case .rma: own = p - 1 + 10 * p
-        case .rsi: own = p + 10 * p
+    /// A single-output indicator; `source` is given exactly when the indicator reads one.
+    mutating func indicator(_ indicator: Indicator, source: Ref? = nil) -> Ref {
+        .node(indicatorNode(indicator, source: source))
+    }
+
+    /// One output of a multi-output indicator.
+    mutating func indicator<Line: RawRepresentable<Int>>(
+        _ indicator: Indicator,
+        source: Ref? = nil,
+        line: Line
+    ) -> Ref {
+        let id = indicatorNode(indicator, source: source)
+        return make(.output(id, index: line.rawValue), .numeric, lookback: lookbacks[id])
+    }
+
+    private mutating func indicatorNode(_ indicator: Indicator, source: Ref?) -> Int {
+        // The table's rows are fixed: a row that passes a source to an indicator of price columns, or
+        // none to one that reads a source, is a bug in `Builtin.definition` (every row is compiled by
+        // the built-in table test), never a consequence of the formula being checked.
+        precondition(indicator.readsSource || source == nil, "\(indicator) reads price columns, not a source")
+        let inputs = indicator.inputs.map { input -> Int in
+            switch input {
+            case .source:
+                guard let source else { preconditionFailure("\(indicator) needs its source") }
+                return series(source)
+            case .price(let field): return series(price(field))
+            }
         }
-        return make(.indicator(kind, series(source), period: p), .numeric, lookback: lookback(of: source) + own)
+        let lookback = (inputs.map { lookbacks[$0] }.max() ?? 0) + indicator.lookback
+        return intern(.indicator(indicator, inputs: inputs), .numeric, lookback: lookback)
     }
 
-    mutating func macd(_ source: Ref, fast: Int, slow: Int, signal: Int, output: Int) -> Ref {
-        let longer = max(fast, slow)
-        let own = (longer - 1 + 4 * longer) + (signal - 1 + 4 * signal)
-        let id = intern(
-            .macd(series(source), fast: fast, slow: slow, signal: signal),
-            .numeric,
-            lookback: lookback(of: source) + own
-        )
-        return make(.output(id, index: output), .numeric, lookback: lookbacks[id])
-    }
-
-    mutating func bbands(_ source: Ref, period: Int, k: Double, output: Int) -> Ref {
-        let id = intern(
-            .bbands(series(source), period: period, k: k.bitPattern),
-            .numeric,
-            lookback: lookback(of: source) + period - 1
-        )
-        return make(.output(id, index: output), .numeric, lookback: lookbacks[id])
-    }
-
-    mutating func priceIndicator(_ kind: PriceIndicator, period p: Int) -> Ref {
-        let lb: Int
-        switch kind {
-        case .atr: lb = p + 10 * p
-        case .adx: lb = 2 * p - 1 + 10 * p
-        case .cci, .willr: lb = p - 1
-        case .mfi: lb = p
-        }
-        return make(.priceIndicator(kind, period: p), .numeric, lookback: lb)
-    }
-
-    mutating func obv() -> Ref { make(.obv, .numeric, lookback: 0) }
-
-    mutating func stoch(k: Int, slowK: Int, slowD: Int, output: Int) -> Ref {
-        let id = intern(.stoch(k: k, slowK: slowK, slowD: slowD), .numeric, lookback: k - 1 + slowK - 1 + slowD - 1)
-        return make(.output(id, index: output), .numeric, lookback: lookbacks[id])
+    /// The mean of price columns, summed left to right (`hl2 hlc3 ohlc4`).
+    mutating func average(_ fields: [PriceField]) -> Ref {
+        var sum = price(fields[0])
+        for field in fields.dropFirst() { sum = arithmetic(.add, sum, price(field)) }
+        return arithmetic(.divide, sum, .constant(Double(fields.count)))
     }
 
     /// Canonical operand order for commutative operations: constants last, then by node id.

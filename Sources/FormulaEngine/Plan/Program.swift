@@ -28,12 +28,8 @@ enum Operation: Sendable {
     case rising(up: Bool, NumericSeries, count: Int, into: Int)
     case selectNumber(Int, NumericSeries, NumericSeries, into: Int)
     case selectBoolean(Int, Int, Int, into: Int)
-    case indicator(SourceIndicator, NumericSeries, period: Int, into: Int)
-    case macd(NumericSeries, fast: Int, slow: Int, signal: Int, into: [Int])
-    case bbands(NumericSeries, period: Int, k: Double, into: [Int])
-    case priceIndicator(PriceIndicator, period: Int, into: Int)
-    case obv(into: Int)
-    case stoch(k: Int, slowK: Int, slowD: Int, into: [Int])
+    /// Reads `inputs` (in the order of ``Indicator/inputs``), writes one register per output.
+    case indicator(Indicator, inputs: [NumericSeries], into: [Int])
 
     /// Registers read and written, as (numeric reads, boolean reads, numeric writes, boolean writes).
     var registers: (numericReads: [Int], booleanReads: [Int], numericWrites: [Int], booleanWrites: [Int]) {
@@ -54,10 +50,7 @@ enum Operation: Sendable {
         case .rising(_, let a, _, let o): return (r(a), [], [], [o])
         case .selectNumber(let c, let a, let b, let o): return (r(a) + r(b), [c], [o], [])
         case .selectBoolean(let c, let a, let b, let o): return ([], [c, a, b], [], [o])
-        case .indicator(_, let a, _, let o): return (r(a), [], [o], [])
-        case .macd(let a, _, _, _, let o), .bbands(let a, _, _, let o): return (r(a), [], o, [])
-        case .priceIndicator(_, _, let o), .obv(let o): return ([], [], [o], [])
-        case .stoch(_, _, _, let o): return ([], [], o, [])
+        case .indicator(_, let inputs, let o): return (inputs.flatMap(r), [], o, [])
         }
     }
 }
@@ -107,7 +100,7 @@ struct Program: Sendable {
             switch ref {
             case .node(let id): .series(series(id))
             case .number(let bits): .constant(Double(bitPattern: bits))
-            case .boolean: .constant(.nan)  // not produced by the checker
+            case .boolean: preconditionFailure("a boolean as a numeric operand: the checker types every operand")
             }
         }
         func flag(_ id: Int) -> Int { register[id] }
@@ -153,16 +146,8 @@ struct Program: Sendable {
                     isBoolean
                     ? .selectBoolean(flag(c), flag(a), flag(b), into: o)
                     : .selectNumber(flag(c), series(a), series(b), into: o)
-            case .indicator(let kind, let a, let period):
-                operation = .indicator(kind, series(a), period: period, into: o)
-            case .macd(let a, let fast, let slow, let signal):
-                operation = .macd(series(a), fast: fast, slow: slow, signal: signal, into: outputs)
-            case .bbands(let a, let period, let k):
-                operation = .bbands(series(a), period: period, k: Double(bitPattern: k), into: outputs)
-            case .priceIndicator(let kind, let period): operation = .priceIndicator(kind, period: period, into: o)
-            case .obv: operation = .obv(into: o)
-            case .stoch(let k, let slowK, let slowD):
-                operation = .stoch(k: k, slowK: slowK, slowD: slowD, into: outputs)
+            case .indicator(let indicator, let inputs):
+                operation = .indicator(indicator, inputs: inputs.map(series), into: outputs)
             }
             if let operation { operations.append(operation) }
         }
@@ -219,10 +204,11 @@ struct Program: Sendable {
     private static func children(of node: Node) -> [Int] {
         func ids(_ refs: Ref...) -> [Int] { refs.compactMap { if case .node(let id) = $0 { id } else { nil } } }
         switch node {
-        case .price, .fillNumber, .fillBoolean, .priceIndicator, .obv, .stoch: return []
+        case .price, .fillNumber, .fillBoolean: return []
+        case .indicator(_, let inputs): return inputs
         case .arithmetic(_, let a, let b), .compare(_, let a, let b): return ids(a, b)
         case .unary(_, let a), .not(let a), .history(let a, _), .barssince(let a), .rising(_, let a, _),
-            .indicator(_, let a, _), .macd(let a, _, _, _), .bbands(let a, _, _), .output(let a, _):
+            .output(let a, _):
             return [a]
         case .booleanEqual(_, let a, let b), .logic(_, let a, let b), .cross(_, let a, let b): return [a, b]
         case .select(let c, let a, let b): return [c, a, b]

@@ -1,5 +1,6 @@
 import Foundation
 import ScanProtocol
+import Synchronization
 import TestSupport
 import ZeroMQ
 
@@ -76,17 +77,50 @@ final class RawClient: Sendable {
         return RawReply(status: String(decoding: f[2], as: UTF8.self), body: try JSONObject(f[3]))
     }
 
-    /// Sends `"" | MSCAN/1 | verb | body` and returns the reply.
+    /// Sends `"" | MSCAN/1 | verb | body` and returns the reply. An empty body (`{}`, the default) is
+    /// sent with a fresh `request_id` and answered only by the reply carrying it, so a late reply to
+    /// an earlier request that timed out is skipped, not taken for this one's.
     func request(_ verb: String, _ body: String = "{}", within seconds: Double = 10) async throws -> RawReply {
-        try await send([[], Array("MSCAN/1".utf8), Array(verb.utf8), Array(body.utf8)])
-        return try await receive(within: seconds)
+        guard body == "{}" else { return try await exchange(verb, body, tag: nil, within: seconds) }
+        let tag = Self.freshTag()
+        return try await exchange(verb, #"{"request_id": "\#(tag)"}"#, tag: tag, within: seconds)
     }
 
-    /// `request` with a JSON-encodable body.
+    /// `request` with a JSON-encodable body; without a `request_id` it gets a fresh one (see above).
     func request(_ verb: String, json: [String: Any], within seconds: Double = 10) async throws -> RawReply {
+        var json = json
+        let tag: String?
+        if json["request_id"] == nil {
+            tag = Self.freshTag()
+            json["request_id"] = tag
+        } else {
+            tag = json["request_id"] as? String
+        }
         let data = try JSONSerialization.data(withJSONObject: json)
-        return try await request(verb, String(decoding: data, as: UTF8.self), within: seconds)
+        return try await exchange(verb, String(decoding: data, as: UTF8.self), tag: tag, within: seconds)
     }
+
+    /// Sends the request and returns its reply: with a `tag`, the first reply whose `request_id` is it.
+    private func exchange(
+        _ verb: String,
+        _ body: String,
+        tag: String?,
+        within seconds: Double
+    ) async throws
+        -> RawReply
+    {
+        try await send([[], Array("MSCAN/1".utf8), Array(verb.utf8), Array(body.utf8)])
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while true {
+            let left = deadline - ContinuousClock.now
+            let (s, atto) = left.components
+            let reply = try await receive(within: max(0.001, Double(s) + Double(atto) / 1e18))
+            guard let tag, reply.body.string("request_id") != tag else { return reply }
+        }
+    }
+
+    private static let tags = Atomic<Int>(0)
+    private static func freshTag() -> String { "e2e-\(tags.add(1, ordering: .relaxed).newValue)" }
 
     /// GET_SESSION's SESSION (throws on an ERROR reply).
     func session(_ id: String) async throws -> JSONObject {

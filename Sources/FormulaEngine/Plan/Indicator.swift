@@ -1,0 +1,163 @@
+/// A TA-Lib indicator with its parameters: what one graph node computes and one plan operation runs.
+///
+/// Everything the engine knows about an indicator sits in this type's exhaustive switches — the
+/// columns it reads, its outputs, TA-Lib's lookback, the unstable period added to it and the kernel
+/// it runs — so a new case does not compile until each of them is given. The formula functions that
+/// build an indicator are rows of ``Builtin/definition``.
+enum Indicator: Hashable, Sendable {
+    case sma(Int)
+    case ema(Int)
+    case wma(Int)
+    case rma(Int)
+    case rsi(Int)
+    case stdev(Int)
+    case highest(Int)
+    case lowest(Int)
+    case sum(Int)
+    case roc(Int)
+    case change(Int)
+    case macd(fast: Int, slow: Int, signal: Int)
+    /// `k` by bit pattern, so the node hashes and compares exactly.
+    case bbands(period: Int, k: UInt64)
+    case atr(Int)
+    case adx(Int)
+    case cci(Int)
+    case willr(Int)
+    case mfi(Int)
+    case obv
+    case stoch(k: Int, slowK: Int, slowD: Int)
+
+    /// A column an indicator reads: the formula's source argument or a price column.
+    enum Input: Sendable, Hashable {
+        case source
+        case price(PriceField)
+    }
+
+    private static let highLowClose: [Input] = [.price(.high), .price(.low), .price(.close)]
+
+    /// The columns the kernel reads, in the order ``run(_:into:)`` takes them.
+    var inputs: [Input] {
+        switch self {
+        case .sma, .ema, .wma, .rma, .rsi, .stdev, .highest, .lowest, .sum, .roc, .change, .macd, .bbands:
+            [.source]
+        case .atr, .adx, .cci, .willr, .stoch: Self.highLowClose
+        case .mfi: Self.highLowClose + [.price(.volume)]
+        case .obv: [.price(.close), .price(.volume)]
+        }
+    }
+
+    /// Whether the formula passes the series the indicator reads (else it reads price columns).
+    var readsSource: Bool { inputs.contains(.source) }
+
+    /// How many series the kernel writes (named by ``MACDLine``, ``BollingerBand``, ``StochasticLine``).
+    var outputCount: Int {
+        switch self {
+        case .macd: MACDLine.allCases.count
+        case .bbands: BollingerBand.allCases.count
+        case .stoch: StochasticLine.allCases.count
+        case .sma, .ema, .wma, .rma, .rsi, .stdev, .highest, .lowest, .sum, .roc, .change, .atr, .adx, .cci,
+            .willr, .mfi, .obv:
+            1
+        }
+    }
+
+    /// TA-Lib's lookback (`TA_XXX_Lookback` with default settings): bars before its first value.
+    var talibLookback: Int {
+        switch self {
+        case .sma(let p), .wma(let p), .stdev(let p), .highest(let p), .lowest(let p), .sum(let p), .cci(let p),
+            .willr(let p), .ema(let p), .rma(let p):
+            p - 1
+        case .roc(let p), .change(let p), .rsi(let p), .atr(let p), .mfi(let p): p
+        case .adx(let p): 2 * p - 1
+        case .macd(let fast, let slow, let signal): max(fast, slow) - 1 + signal - 1
+        case .bbands(let p, _): p - 1
+        case .obv: 0
+        case .stoch(let k, let slowK, let slowD): k - 1 + slowK - 1 + slowD - 1
+        }
+    }
+
+    /// Bars added to the warm-up so a recursive indicator's seed no longer matters (TA-Lib's unstable
+    /// period practice): 4 × period for EMA and MACD's EMAs (the seed's weight falls below 0.04 %),
+    /// 10 × period for Wilder smoothing (`rma rsi atr adx`, below 0.005 %); `obv` accumulates over the
+    /// whole history given and adds nothing.
+    var unstablePeriod: Int {
+        switch self {
+        case .ema(let p): 4 * p
+        case .rma(let p), .rsi(let p), .atr(let p), .adx(let p): 10 * p
+        case .macd(let fast, let slow, let signal): 4 * max(fast, slow) + 4 * signal
+        case .sma, .wma, .stdev, .highest, .lowest, .sum, .roc, .change, .bbands, .cci, .willr, .mfi, .obv, .stoch:
+            0
+        }
+    }
+
+    /// The warm-up this indicator adds to its inputs': TA-Lib's lookback plus the unstable period.
+    var lookback: Int { talibLookback + unstablePeriod }
+
+    /// Runs the kernel: `x` in the order of ``inputs``, `y` one buffer per output, all of one length.
+    func run(_ x: [Indicators.In], into y: [Indicators.Out]) {
+        switch self {
+        case .sma(let p): Indicators.sma(x[0], period: p, into: y[0])
+        case .ema(let p): Indicators.ema(x[0], period: p, into: y[0])
+        case .wma(let p): Indicators.wma(x[0], period: p, into: y[0])
+        case .rma(let p): Indicators.rma(x[0], period: p, into: y[0])
+        case .rsi(let p): Indicators.rsi(x[0], period: p, into: y[0])
+        case .stdev(let p): Indicators.stddev(x[0], period: p, into: y[0])
+        case .highest(let p): Indicators.highest(x[0], period: p, into: y[0])
+        case .lowest(let p): Indicators.lowest(x[0], period: p, into: y[0])
+        case .sum(let p): Indicators.sum(x[0], period: p, into: y[0])
+        case .roc(let p): Indicators.roc(x[0], period: p, into: y[0])
+        case .change(let p): Indicators.change(x[0], period: p, into: y[0])
+        case .macd(let fast, let slow, let signal):
+            Indicators.macd(
+                x[0],
+                fast: fast,
+                slow: slow,
+                signal: signal,
+                macd: y[MACDLine.macd.rawValue],
+                signalLine: y[MACDLine.signal.rawValue],
+                histogram: y[MACDLine.histogram.rawValue]
+            )
+        case .bbands(let p, let k):
+            Indicators.bbands(
+                x[0],
+                period: p,
+                k: Double(bitPattern: k),
+                upper: y[BollingerBand.upper.rawValue],
+                middle: y[BollingerBand.middle.rawValue],
+                lower: y[BollingerBand.lower.rawValue]
+            )
+        case .atr(let p): Indicators.atr(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
+        case .adx(let p): Indicators.adx(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
+        case .cci(let p): Indicators.cci(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
+        case .willr(let p): Indicators.willr(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
+        case .mfi(let p): Indicators.mfi(high: x[0], low: x[1], close: x[2], volume: x[3], period: p, into: y[0])
+        case .obv: Indicators.obv(close: x[0], volume: x[1], into: y[0])
+        case .stoch(let k, let slowK, let slowD):
+            Indicators.stoch(
+                high: x[0],
+                low: x[1],
+                close: x[2],
+                fastK: k,
+                slowK: slowK,
+                slowD: slowD,
+                k: y[StochasticLine.k.rawValue],
+                d: y[StochasticLine.d.rawValue]
+            )
+        }
+    }
+}
+
+/// The outputs of ``Indicator/macd(fast:slow:signal:)``.
+enum MACDLine: Int, CaseIterable, Sendable {
+    case macd, signal, histogram
+}
+
+/// The outputs of ``Indicator/bbands(period:k:)``.
+enum BollingerBand: Int, CaseIterable, Sendable {
+    case upper, middle, lower
+}
+
+/// The outputs of ``Indicator/stoch(k:slowK:slowD:)`` (slow %K and slow %D).
+enum StochasticLine: Int, CaseIterable, Sendable {
+    case k, d
+}
