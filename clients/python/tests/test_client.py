@@ -83,6 +83,8 @@ def test_cancel_keeps_the_partial_result(client):
     assert cancelled.is_final
     result = client.result(session.session_id)
     assert result.status in ("cancelled", "completed")
+    if result.status == "cancelled":  # protocol §4: total_symbols counts the finished chunks' symbols
+        assert result.total_symbols == cancelled.progress.completed < 48
     assert any(s.session_id == session.session_id for s in client.sessions(limit=10))
     assert client.sessions(status="cancelled", limit=5) is not None
 
