@@ -164,7 +164,8 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
                 symbol: query.symbol,
                 timeframe: query.timeframe,
                 range: query.range,
-                lookbackBars: query.lookbackBars
+                lookbackBars: query.lookbackBars,
+                lookaheadBars: query.lookaheadBars
             )
         }
     }

@@ -14,7 +14,7 @@ public enum NodeMessage: Sendable, Hashable {
     case cancel(CancelMessage)
 
     /// The binary protocol version this build writes and reads.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     static let magic: [UInt8] = [0x4D, 0x53, 0x4E]  // "MSN"
 
     enum Kind: UInt8 {
@@ -86,6 +86,9 @@ public struct ChunkMessage: Sendable, Hashable {
     public var chunkIndex: Int
     /// 1 for the first dispatch, +1 for each re-dispatch after an expired lease.
     public var attempt: Int
+    /// This dispatch's secret: only the node that pulled the chunk knows it, and its result and
+    /// heartbeats must name it.
+    public var lease: LeaseToken
     public var symbols: [String]
     public var timeframe: Timeframe
     public var dateRange: DateRange
@@ -94,6 +97,10 @@ public struct ChunkMessage: Sendable, Hashable {
     public var mode: ScanMode
     /// Warm-up bars the formula needs before the range (the plan's lookback).
     public var lookback: Int
+    /// The event study to run on each match (`nil`: none).
+    public var study: StudySpec?
+    /// Whether each symbol reports its condition funnel.
+    public var explain: Bool
 
     public init(
         jobId: String,
@@ -105,11 +112,17 @@ public struct ChunkMessage: Sendable, Hashable {
         formula: Formula,
         parameters: [String: ParameterValue],
         mode: ScanMode,
-        lookback: Int
+        lookback: Int,
+        lease: LeaseToken = .none,
+        study: StudySpec? = nil,
+        explain: Bool = false
     ) {
+        self.study = study
+        self.explain = explain
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
+        self.lease = lease
         self.symbols = symbols
         self.timeframe = timeframe
         self.dateRange = dateRange
@@ -123,6 +136,7 @@ public struct ChunkMessage: Sendable, Hashable {
         w.string(jobId)
         w.count(chunkIndex)
         w.count(attempt)
+        lease.write(to: &w)
         w.count(symbols.count)
         for s in symbols { w.string(s) }
         w.string(timeframe.rawValue)
@@ -144,12 +158,14 @@ public struct ChunkMessage: Sendable, Hashable {
         }
         w.u8(mode == .range ? 0 : 1)
         w.count(lookback)
+        w.analysis(study: study, explain: explain)
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkMessage {
         let jobId = try r.string("job id")
         let index = Int(try r.u32("chunk index"))
         let attempt = Int(try r.u32("attempt"))
+        let lease = try LeaseToken.read(from: &r)
         let n = try r.count("symbol count", minItemBytes: 4)
         var symbols: [String] = []
         symbols.reserveCapacity(n)
@@ -172,6 +188,7 @@ public struct ChunkMessage: Sendable, Hashable {
         let modeByte = try r.u8("mode")
         guard modeByte <= 1 else { throw WireFormatError("unknown mode \(modeByte)") }
         let lookback = Int(try r.u32("lookback"))
+        let (study, explain) = try r.analysis()
         return ChunkMessage(
             jobId: jobId,
             chunkIndex: index,
@@ -182,7 +199,10 @@ public struct ChunkMessage: Sendable, Hashable {
             formula: formula,
             parameters: params,
             mode: modeByte == 0 ? .range : .latest,
-            lookback: lookback
+            lookback: lookback,
+            lease: lease,
+            study: study,
+            explain: explain
         )
     }
 }
@@ -192,13 +212,23 @@ public struct ChunkResultMessage: Sendable, Hashable {
     public var jobId: String
     public var chunkIndex: Int
     public var attempt: Int
+    /// The lease of the chunk message this answers (``ChunkMessage/lease``).
+    public var lease: LeaseToken
     public var nodeName: String
     public var results: [SymbolResult]
 
-    public init(jobId: String, chunkIndex: Int, attempt: Int, nodeName: String, results: [SymbolResult]) {
+    public init(
+        jobId: String,
+        chunkIndex: Int,
+        attempt: Int,
+        lease: LeaseToken = .none,
+        nodeName: String,
+        results: [SymbolResult]
+    ) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
+        self.lease = lease
         self.nodeName = nodeName
         self.results = results
     }
@@ -207,6 +237,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         w.string(jobId)
         w.count(chunkIndex)
         w.count(attempt)
+        lease.write(to: &w)
         w.string(nodeName)
         // Name tables: signals and columns are few; matches refer to them by index.
         var signalIndex: [String: Int] = [:]
@@ -251,7 +282,9 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
                     w.f64(v)
                 }
+                w.forward(m.forward)
             }
+            w.analysis(of: r)
         }
     }
 
@@ -259,6 +292,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         let jobId = try r.string("job id")
         let index = Int(try r.u32("chunk index"))
         let attempt = Int(try r.u32("attempt"))
+        let lease = try LeaseToken.read(from: &r)
         let node = try r.string("node name")
         let sc = try r.count("signal name count", minItemBytes: 4)
         var signals: [String] = []
@@ -266,7 +300,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         let cc = try r.count("column name count", minItemBytes: 4)
         var columns: [String] = []
         for _ in 0..<cc { columns.append(try r.string("column name")) }
-        let n = try r.count("result count", minItemBytes: 17)
+        let n = try r.count("result count", minItemBytes: 19)
         var results: [SymbolResult] = []
         results.reserveCapacity(n)
         for _ in 0..<n {
@@ -274,7 +308,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
             var error: String?
             if try r.bool("error flag") { error = try r.string("error message") }
             let bars = Int(clamping: try r.u64("bars scanned"))
-            let mc = try r.count("match count", minItemBytes: 25)
+            let mc = try r.count("match count", minItemBytes: 26)
             var matches: [SignalMatch] = []
             matches.reserveCapacity(mc)
             for _ in 0..<mc {
@@ -300,19 +334,38 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
                     values[columns[ci]] = try r.f64("column value")
                 }
+                let forward = try r.forward()
                 matches.append(
                     SignalMatch(
                         symbol: symbol,
                         timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
                         signal: signals[si],
                         close: close,
-                        values: values
+                        values: values,
+                        forward: forward
                     )
                 )
             }
-            results.append(SymbolResult(symbol: symbol, matches: matches, error: error, barsScanned: bars))
+            let (baseline, funnel) = try r.analysis(symbol: symbol)
+            results.append(
+                SymbolResult(
+                    symbol: symbol,
+                    matches: matches,
+                    error: error,
+                    barsScanned: bars,
+                    baseline: baseline,
+                    funnel: funnel
+                )
+            )
         }
-        return ChunkResultMessage(jobId: jobId, chunkIndex: index, attempt: attempt, nodeName: node, results: results)
+        return ChunkResultMessage(
+            jobId: jobId,
+            chunkIndex: index,
+            attempt: attempt,
+            lease: lease,
+            nodeName: node,
+            results: results
+        )
     }
 }
 
@@ -323,22 +376,27 @@ public struct HeartbeatMessage: Sendable, Hashable {
     public var incarnation: UInt64
     public var threads: Int
     public var chunksDone: Int
+    /// Symbols evaluated since the node started: while the node holds chunks it must grow, else the
+    /// node is stalled (its evaluation hangs) and its leases are not extended.
+    public var symbolsDone: Int
     public var inFlight: Int
-    /// Chunks the node holds (queued or running): their leases are extended.
-    public var held: [ChunkRef]
+    /// Chunks the node holds (queued or running), each with its lease: those leases are extended.
+    public var held: [HeldChunk]
 
     public init(
         nodeName: String,
         incarnation: UInt64,
         threads: Int,
         chunksDone: Int,
+        symbolsDone: Int = 0,
         inFlight: Int,
-        held: [ChunkRef] = []
+        held: [HeldChunk] = []
     ) {
         self.nodeName = nodeName
         self.incarnation = incarnation
         self.threads = threads
         self.chunksDone = chunksDone
+        self.symbolsDone = symbolsDone
         self.inFlight = inFlight
         self.held = held
     }
@@ -348,11 +406,13 @@ public struct HeartbeatMessage: Sendable, Hashable {
         w.u64(incarnation)
         w.count(threads)
         w.u64(UInt64(clamping: chunksDone))
+        w.u64(UInt64(clamping: symbolsDone))
         w.count(inFlight)
         w.count(held.count)
         for h in held {
             w.string(h.jobId)
             w.count(h.chunkIndex)
+            h.lease.write(to: &w)
         }
     }
 
@@ -361,17 +421,25 @@ public struct HeartbeatMessage: Sendable, Hashable {
         let inc = try r.u64("incarnation")
         let threads = Int(try r.u32("threads"))
         let done = Int(clamping: try r.u64("chunks done"))
+        let symbolsDone = Int(clamping: try r.u64("symbols done"))
         let inFlight = Int(try r.u32("in flight"))
-        let hc = try r.count("held count", minItemBytes: 8)
-        var held: [ChunkRef] = []
+        let hc = try r.count("held count", minItemBytes: 24)
+        var held: [HeldChunk] = []
         for _ in 0..<hc {
-            held.append(ChunkRef(jobId: try r.string("held job id"), chunkIndex: Int(try r.u32("held chunk index"))))
+            held.append(
+                HeldChunk(
+                    jobId: try r.string("held job id"),
+                    chunkIndex: Int(try r.u32("held chunk index")),
+                    lease: try LeaseToken.read(from: &r)
+                )
+            )
         }
         return HeartbeatMessage(
             nodeName: name,
             incarnation: inc,
             threads: threads,
             chunksDone: done,
+            symbolsDone: symbolsDone,
             inFlight: inFlight,
             held: held
         )
@@ -386,6 +454,58 @@ public struct ChunkRef: Sendable, Hashable {
     public init(jobId: String, chunkIndex: Int) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
+    }
+}
+
+/// A chunk a node holds, with the lease it got it under (heartbeats list them).
+public struct HeldChunk: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+    public var lease: LeaseToken
+
+    public init(jobId: String, chunkIndex: Int, lease: LeaseToken) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+        self.lease = lease
+    }
+
+    public var ref: ChunkRef { ChunkRef(jobId: jobId, chunkIndex: chunkIndex) }
+}
+
+/// A random 128-bit secret naming one dispatch of one chunk. The service draws a new one for every
+/// dispatch (from the system's cryptographic generator) and sends it only inside the chunk message,
+/// so only the node that pulled that message can name it: a result or a heartbeat without it is
+/// not from the chunk's holder. Never printed whole.
+public struct LeaseToken: Sendable, Hashable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// No lease (all zero): never issued by a service.
+    public static let none = LeaseToken(high: 0, low: 0)
+
+    /// A fresh secret.
+    public static func random() -> LeaseToken {
+        var g = SystemRandomNumberGenerator()
+        var token = LeaseToken(high: g.next(), low: g.next())
+        if token == .none { token.low = 1 }
+        return token
+    }
+
+    /// Its first 16 bits in hex: enough to tell leases apart in logs, useless to a forger.
+    public var description: String { String(high >> 48, radix: 16) }
+
+    func write(to w: inout BinaryWriter) {
+        w.u64(high)
+        w.u64(low)
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> LeaseToken {
+        LeaseToken(high: try r.u64("lease"), low: try r.u64("lease"))
     }
 }
 

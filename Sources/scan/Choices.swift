@@ -11,6 +11,7 @@ extension ScanMode: ExpressibleByArgument {}
 extension ScanStatus: ExpressibleByArgument {}
 extension BarFileLayout: ExpressibleByArgument {}
 extension TextEncoding: ExpressibleByArgument {}
+extension StudyEntry: ExpressibleByArgument {}
 
 /// `--format` of the commands that print a document rather than a result: a table or its JSON.
 enum DocumentFormat: String, CaseIterable, ExpressibleByArgument {

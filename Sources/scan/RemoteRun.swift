@@ -1,6 +1,7 @@
 import ArgumentParser
 import FormulaEngine
 import Foundation
+import MarketData
 import ScanClient
 import ScanCore
 import ScanOutput
@@ -24,7 +25,8 @@ extension RunCommand {
             let doc = try await follow(request, on: client)
             let names = await Self.serviceNames(of: doc, from: client)
             await client.close()
-            try await emit(doc, names: names, columns: plan.columnNames)
+            let bars = format == .html ? await Self.localStore() : nil
+            try await emit(doc, names: names, columns: plan.columnNames, request: request, bars: bars)
             if doc.status == ScanStatus.cancelled.rawValue { throw ExitCode(130) }
         } catch let failure as RemoteRunFailure {
             await client.close()
@@ -68,6 +70,15 @@ extension RunCommand {
     /// store is needed. A service that cannot list (an older one) leaves the name column empty.
     static func serviceNames(of doc: ResultDocument, from client: ScanClient) async -> [String: String] {
         (try? await client.symbolNames(doc.signals.matches.map(\.symbol))) ?? [:]
+    }
+}
+
+extension RunCommand {
+    /// The market data at the default path ($MARKETSCAN_DB, else ./marketscan.sqlite), when there is one.
+    static func localStore() async -> MarketDataStore? {
+        let path = databasePath(nil)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? await Blocking.run { try MarketDataStore.open(path: path) }
     }
 }
 

@@ -47,8 +47,33 @@ func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
         formula: Formula(name: g.text(), source: g.text(max: 200)),
         parameters: params,
         mode: Bool.random(using: &g) ? .range : .latest,
-        lookback: Int.random(in: 0...5000, using: &g)
+        lookback: Int.random(in: 0...5000, using: &g),
+        lease: LeaseToken(high: g.next(), low: g.next()),
+        study: Bool.random(using: &g)
+            ? try? StudySpec(
+                horizons: Array(
+                    Set((0..<Int.random(in: 1...16, using: &g)).map { _ in Int.random(in: 1...1000, using: &g) })
+                ),
+                entry: Bool.random(using: &g) ? .close : .nextOpen
+            ) : nil,
+        explain: Bool.random(using: &g)
     )
+}
+
+extension SplitMix64 {
+    mutating func sample() -> SampleSums {
+        SampleSums(
+            count: Int.random(in: 0...1000, using: &self),
+            sum: Double.random(in: -10...10, using: &self),
+            sumOfSquares: Double.random(in: 0...10, using: &self),
+            positives: Int.random(in: 0...1000, using: &self),
+            incomplete: Int.random(in: 0...10, using: &self)
+        )
+    }
+
+    mutating func finiteOrNil() -> Double? {
+        Bool.random(using: &self) ? nil : Double.random(in: -1e6...1e6, using: &self)
+    }
 }
 
 func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
@@ -69,20 +94,56 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
                 ),
                 signal: signals.randomElement(using: &g)!,
                 close: Double.random(in: 0...1e6, using: &g),
-                values: values
+                values: values,
+                forward: Bool.random(using: &g)
+                    ? ForwardOutcome(
+                        returns: (0..<Int.random(in: 1...16, using: &g)).map { _ in g.double() },
+                        maxFavorable: g.double(),
+                        maxAdverse: g.double()
+                    ) : nil
             )
         }
+        let h = Int.random(in: 1...16, using: &g)
         return SymbolResult(
             symbol: symbol,
             matches: matches,
             error: Bool.random(using: &g) ? nil : g.text(max: 50),
-            barsScanned: Int.random(in: 0...100_000, using: &g)
+            barsScanned: Int.random(in: 0...100_000, using: &g),
+            baseline: Bool.random(using: &g)
+                ? BaselineSums(
+                    returns: (0..<h).map { _ in g.sample() },
+                    maxFavorable: g.sample(),
+                    maxAdverse: g.sample()
+                )
+                : nil,
+            funnel: Bool.random(using: &g)
+                ? FunnelCounts(
+                    signals: (0..<Int.random(in: 0...3, using: &g)).map { _ in
+                        let n = Int.random(in: 1...4, using: &g)
+                        return ClauseCounts(
+                            alone: (0..<n).map { _ in Int.random(in: 0...500, using: &g) },
+                            surviving: (0..<n).map { _ in Int.random(in: 0...500, using: &g) }
+                        )
+                    },
+                    nearMisses: (0..<Int.random(in: 0...2, using: &g)).map { _ in
+                        NearMiss(
+                            symbol: symbol,
+                            timestamp: g.text(),
+                            signal: g.text(),
+                            clause: g.text(max: 40),
+                            clauseIndex: Int.random(in: 0...5, using: &g),
+                            left: g.finiteOrNil(),
+                            right: g.finiteOrNil()
+                        )
+                    }
+                ) : nil
         )
     }
     return ChunkResultMessage(
         jobId: g.text(),
         chunkIndex: Int.random(in: 0...500, using: &g),
         attempt: Int.random(in: 1...3, using: &g),
+        lease: LeaseToken(high: g.next(), low: g.next()),
         nodeName: g.text(),
         results: results
     )
@@ -112,8 +173,12 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             incarnation: 0xDEAD_BEEF_0102,
             threads: 8,
             chunksDone: 123,
+            symbolsDone: 4567,
             inFlight: 2,
-            held: [ChunkRef(jobId: "j", chunkIndex: 3), ChunkRef(jobId: "k", chunkIndex: 0)]
+            held: [
+                HeldChunk(jobId: "j", chunkIndex: 3, lease: .random()),
+                HeldChunk(jobId: "k", chunkIndex: 0, lease: LeaseToken(high: 1, low: 2)),
+            ]
         )
         #expect(try NodeMessage.decode(NodeMessage.heartbeat(hb).encode()) == .heartbeat(hb))
         let c = NodeMessage.cancel(CancelMessage(jobId: "job-9"))
@@ -144,7 +209,7 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             }
             _ = try? NodeMessage.decode(bytes)
             let garbage = (0..<Int.random(in: 0...64, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
-            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, 1] + garbage)
+            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, NodeMessage.version] + garbage)
         }
     }
 
@@ -163,11 +228,20 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
 
     @Test func hugeCountsAreRejectedWithoutAllocating() {
         var w = BinaryWriter()
-        for b: UInt8 in [0x4D, 0x53, 0x4E, 1, 1] { w.u8(b) }
+        for b: UInt8 in [0x4D, 0x53, 0x4E, NodeMessage.version, 1] { w.u8(b) }
         w.string("job")
         w.u32(0)
         w.u32(1)
+        w.u64(7)  // lease
+        w.u64(8)
         w.u32(UInt32.max)  // symbol count
         #expect(throws: WireFormatError.self) { try NodeMessage.decode(w.bytes) }
+    }
+
+    @Test func leaseTokensAreFreshAndNeverPrintedWhole() {
+        let tokens = (0..<1000).map { _ in LeaseToken.random() }
+        #expect(Set(tokens).count == 1000)
+        #expect(!tokens.contains(.none))
+        #expect(tokens.allSatisfy { $0.description.count <= 4 })
     }
 }

@@ -130,7 +130,8 @@ def test_curve(tmp_path):
             directory,
             nodes=1,
             service_extra=["--curve-certificate", str(directory / "service.key_secret"),
-                           "--curve-allow", str(directory / "node.key"), "--curve-allow", str(directory / "client.key")],
+                           "--curve-allow-node", str(directory / "node.key"),
+                           "--curve-allow-client", str(directory / "client.key")],
             node_extra=["--curve-certificate", str(directory / "node.key_secret"),
                         "--curve-server", str(directory / "service.key")],
         )
