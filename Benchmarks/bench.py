@@ -158,10 +158,10 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 def free_port_base() -> int:
-    """A base port with the five following ports free on 127.0.0.1."""
+    """A base port with the six following ports (the feed is base + 5) free on 127.0.0.1."""
     for base in range(26000, 60000, 10):
         ok = True
-        for port in range(base, base + 5):
+        for port in range(base, base + 6):
             s = socket.socket()
             try:
                 s.bind(("127.0.0.1", port))

@@ -173,13 +173,27 @@ public struct FeedReplay: Sendable {
     }
 
     /// Sends every batch to `feeder`, pausing as ``pause(before:speed:)`` says; `progress` gets the
-    /// bars sent so far after each batch.
+    /// bars sent so far after each message. At `speed` 0 the bars go in as few messages as the
+    /// feed's limit allows (so the service applies them in a few rounds).
     public func play(
         to feeder: BarFeeder,
         speed: Double,
         progress: @Sendable (_ sent: Int, _ batch: [FeedBar]) -> Void = { _, _ in }
     ) async throws {
         var sent = 0
+        if speed == 0 {
+            // No pacing: as few messages as the limit allows (each symbol's bars stay in time order).
+            let all = batches.flatMap { $0 }
+            var start = 0
+            while start < all.count {
+                let part = Array(all[start..<min(all.count, start + FeedCodec.defaultMaxBars)])
+                try await feeder.send(part)
+                start += part.count
+                sent += part.count
+                progress(sent, part)
+            }
+            return
+        }
         for (i, batch) in batches.enumerated() {
             let wait = pause(before: i, speed: speed)
             if wait > .zero { try await Task.sleep(for: wait) }

@@ -17,6 +17,8 @@ public final class ServiceWatch: Sendable {
         public var ping: PingReply?
         /// Why the last `PING` failed, if it did.
         public var pingError: String?
+        /// The service's live watches (`LIST_WATCHES`, refreshed with `PING`; empty without live scans).
+        public var watches: [WatchDocument] = []
     }
 
     /// One update.
@@ -39,6 +41,7 @@ public final class ServiceWatch: Sendable {
         case session(SessionDocument)
         case sessions([SessionDocument])
         case ping(PingReply?, String?)
+        case watches([WatchDocument])
         case refresh
     }
 
@@ -73,7 +76,11 @@ public final class ServiceWatch: Sendable {
                     if let running = try? await client.listSessions(status: .running) { sink.yield(.sessions(running)) }
                     while !Task.isCancelled {
                         do {
-                            sink.yield(.ping(try await client.ping(timeout: .seconds(2)), nil))
+                            let ping = try await client.ping(timeout: .seconds(2))
+                            sink.yield(.ping(ping, nil))
+                            if ping.watchesRunning != nil {
+                                sink.yield(.watches((try? await client.listWatches(timeout: .seconds(2))) ?? []))
+                            }
                         } catch {
                             sink.yield(.ping(nil, "\(error)"))
                         }
@@ -122,6 +129,8 @@ public final class ServiceWatch: Sendable {
                     merge(s)
                 case .sessions(let list):
                     for s in list { merge(s) }
+                case .watches(let list):
+                    state.watches = list
                 case .ping(let reply, let error):
                     state.ping = reply ?? state.ping
                     state.pingError = error

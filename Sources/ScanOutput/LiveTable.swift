@@ -66,3 +66,18 @@ public enum LiveTable {
         return NumberFormat.plain(x)
     }
 }
+
+extension LiveTable {
+    /// The terminal screen of `scan live follow`: the watch, the last event, the set (redrawn whole).
+    public static func screen(_ w: WatchDocument, last: LiveEventDocument? = nil) -> String {
+        var lines = [
+            "\u{1B}[H\u{1B}[2J" + "watch \(w.watchId)  \(w.request.formula.name ?? "formula")  "
+                + "\(w.request.timeframe ?? "1d") confirm \(w.request.confirm ?? "bar")  seq \(w.seq)  "
+                + "\(w.matchCount) of \(w.symbols) symbols"
+        ]
+        if let last { lines.append(eventLine(last)) }
+        lines.append("")
+        lines.append(set(w.matches ?? []))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

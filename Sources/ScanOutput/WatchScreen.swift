@@ -10,11 +10,13 @@ public enum WatchScreen {
     ///   - endpoint: the service's request endpoint (the title).
     ///   - ping: the last `PING` reply, `nil` before the first.
     ///   - pingError: why the last `PING` failed, if it did.
+    ///   - watches: the service's live watches (shown with the bar feed's counters).
     public static func frame(
         sessions: [SessionDocument],
         endpoint: String,
         ping: PingReply?,
-        pingError: String?
+        pingError: String?,
+        watches: [WatchDocument] = []
     ) -> String {
         var lines: [String] = []
         if let ping {
@@ -49,6 +51,22 @@ public enum WatchScreen {
                     + "\(p.matchesSoFar) matches  \(s.status)"
                     + (name.isEmpty ? "" : "  \(name)") + (s.error.map { "  \($0)" } ?? "")
             )
+        }
+        if let feed = ping?.feed {
+            lines.append("")
+            let refused = feed.refused.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append(
+                "WATCHES · feed: \(feed.barsFinal) final, \(feed.barsForming) forming bars"
+                    + (refused.isEmpty ? "" : " · refused: \(refused)")
+            )
+            if watches.isEmpty { lines.append("  (none)") }
+            for w in watches {
+                lines.append(
+                    "  \(w.watchId.prefix(8))  \(w.request.timeframe ?? "1d") \(w.request.confirm ?? "bar")  "
+                        + "\(w.matchCount)/\(w.symbols) matching  seq \(w.seq)  \(w.request.formula.name ?? "")"
+                )
+            }
         }
         lines.append("")
         lines.append("Ctrl-C to quit")

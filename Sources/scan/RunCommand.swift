@@ -24,32 +24,7 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The formula text.")
-    var formula: String?
-
-    @Option(name: .long, help: "A file holding the formula.")
-    var formulaFile: String?
-
-    @Option(name: .long, help: "The formula's name (default: the file's base name, else 'scan').")
-    var name: String?
-
-    @Option(name: .long, help: "Explicit symbols, comma-separated (wins over market/sector/cap filters).")
-    var symbols: [String] = []
-
-    @Option(name: .long, help: "A market to include (repeatable).")
-    var market: [String] = []
-
-    @Option(name: .long, help: "A sector to include (repeatable).")
-    var sector: [String] = []
-
-    @Option(name: .long, help: "Minimum market capitalisation.")
-    var minMarketCap: String?
-
-    @Option(name: .long, help: "Maximum market capitalisation.")
-    var maxMarketCap: String?
-
-    @Option(name: .long, help: "Symbols to leave out, comma-separated.")
-    var exclude: [String] = []
+    @OptionGroup var scan: FormulaOptions
 
     @Option(name: .long, help: "Bar size.")
     var timeframe: Timeframe = .daily
@@ -59,9 +34,6 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Last session date, YYYY-MM-DD (default: the newest stored session).")
     var to: String?
-
-    @Option(name: .long, help: "Override a formula input: name=value, value a number or true/false (repeatable).")
-    var param: [String] = []
 
     @Option(name: .long, help: "range: every bar in the range; latest: only each symbol's last bar.")
     var mode: ScanMode = .range
@@ -115,32 +87,12 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func parse() throws -> Parsed {
-        if formula != nil && formulaFile != nil { throw ValidationError("give --formula or --formula-file, not both") }
-        if formula == nil && formulaFile == nil {
-            throw ValidationError("a formula is needed: --formula TEXT or --formula-file FILE")
-        }
+        let formula = try scan.parsedFormula()
         let fromDay = try from.map { try Self.day($0, option: "--from") }
         let toDay = try to.map { try Self.day($0, option: "--to") }
         if let fromDay, let toDay, fromDay > toDay { throw ValidationError("--from \(fromDay) is after --to \(toDay)") }
-        let minCap = try minMarketCap.map { try Self.number($0, option: "--min-market-cap") }
-        let maxCap = try maxMarketCap.map { try Self.number($0, option: "--max-market-cap") }
-        if let minCap, let maxCap, minCap > maxCap {
-            throw ValidationError("--min-market-cap is larger than --max-market-cap")
-        }
-        var parameters: [String: ParameterValue] = [:]
-        for p in param {
-            let (k, v) = try Self.parameter(p)
-            parameters[k] = v
-        }
-        let explicit = Self.list(symbols)
-        let criteria = SymbolCriteria(
-            symbols: explicit.isEmpty ? nil : explicit,
-            markets: market.isEmpty ? nil : market,
-            sectors: sector.isEmpty ? nil : sector,
-            minMarketCap: minCap,
-            maxMarketCap: maxCap,
-            exclude: Self.list(exclude)
-        )
+        let parameters = try scan.parameters()
+        let criteria = try scan.criteria()
 
         // --endpoint (or $MARKETSCAN_ENDPOINT without --local) runs the scan on a service.
         let runner: Runner
@@ -153,13 +105,11 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             runner = .local(db: Self.databasePath(db))
         }
-        let formulaName =
-            name ?? formulaFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? "scan"
         let request = BatchScanRequest(
             symbolCriteria: criteria,
             timeframe: timeframe,
             dateRange: nil,
-            formula: Formula(name: formulaName, source: formula ?? ""),
+            formula: formula,
             parameters: parameters,
             mode: mode
         )
@@ -226,15 +176,7 @@ struct RunCommand: AsyncParsableCommand {
 
     private func runScan() async throws {
         var parsed = try parse()
-        if let file = formulaFile {
-            do {
-                parsed.request.formula.source = try await Blocking.run {
-                    try String(contentsOfFile: file, encoding: .utf8)
-                }
-            } catch {
-                throw ValidationError("--formula-file '\(file)': cannot read it (\(error.localizedDescription))")
-            }
-        }
+        parsed.request.formula.source = try await scan.source()
         // The formula is checked before anything is opened or read.
         let plan: FormulaPlan
         do {

@@ -6,6 +6,9 @@ struct ScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "MarketScan: scan a universe of stocks with an indicator formula.",
-        subcommands: [DataCommand.self, RunCommand.self, SessionsCommand.self, WatchCommand.self, KeygenCommand.self]
+        subcommands: [
+            DataCommand.self, RunCommand.self, SessionsCommand.self, WatchCommand.self, LiveCommand.self,
+            FeedCommand.self, KeygenCommand.self,
+        ]
     )
 }

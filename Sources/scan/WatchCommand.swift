@@ -3,32 +3,21 @@ import Foundation
 import ScanClient
 import ScanOutput
 
-/// `scan watch`: a live view of a scan-service — every running scan's progress bar and the live
-/// engine nodes — redrawn four times a second until Ctrl-C. When stdout is not a terminal it prints
+/// `scan watch`: a live view of a scan-service — every running scan's progress bar, the live
+/// engine nodes, the live watches and the bar feed — redrawn four times a second until Ctrl-C. When stdout is not a terminal it prints
 /// one line per event instead (`--count N` stops after N events).
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch every running scan's progress and the live engine nodes of a scan-service."
+        abstract: "Watch every running scan's progress, the live engine nodes and the live watches of a scan-service."
     )
 
     @OptionGroup var client: ClientOptions
 
-    @Option(name: .long, help: "The service's events endpoint (default: the --endpoint port + 1).")
-    var events: String?
-
-    @Option(name: .long, help: "Stop after this many events (scripts; mostly with piped output).")
-    var count: Int?
-
-    func validate() throws {
-        if let events, !events.hasPrefix("tcp://") {
-            throw ValidationError("--events '\(events)': expected tcp://HOST:PORT")
-        }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-    }
+    @OptionGroup var follow: EventOptions
 
     func run() async throws {
-        let c = try await ScanClient.connect(try await client.configuration(events: events))
+        let c = try await ScanClient.connect(try await client.configuration(events: follow.events))
         let live = isatty(1) == 1
         let watch: ServiceWatch
         do {
@@ -52,11 +41,12 @@ struct WatchCommand: AsyncParsableCommand {
                         sessions: s.sessions,
                         endpoint: c.configuration.endpoint,
                         ping: s.ping,
-                        pingError: s.pingError
+                        pingError: s.pingError,
+                        watches: s.watches
                     )
                 )
             }
-            if let count, seen >= count { break }
+            if let count = follow.count, seen >= count { break }
         }
         if live { Self.out(WatchScreen.showCursor) }
         interrupts.stop()

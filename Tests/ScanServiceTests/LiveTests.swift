@@ -229,7 +229,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
     return set
 }
 
-@Suite(.serialized, .timeLimit(.minutes(3))) struct LiveTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct LiveTests {
     /// Issue 14 part 3: a real day of minute bars through the feed; after every bar the watch's set
     /// equals a latest-mode scan over the same stored bars, and its events rebuild the set.
     @Test func replayedDayKeepsTheWatchEqualToALatestScan() async throws {

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """A MarketScan dashboard written from protocol/README.md alone (pyzmq): subscribes to the events
-socket and prints one line per event, noticing gaps in each session's seq.
+socket (scan sessions, `scan.`, and live watches, `live.`) and prints one line per event, noticing
+gaps in each session's and each watch's seq.
 
   python3 dashboard.py                          # every session, until Ctrl-C
   python3 dashboard.py --count 20 --timeout 30  # stop after 20 events or 30 s, whichever first
   python3 dashboard.py --session ID --json      # one session's raw event bodies, one JSON per line
+  python3 dashboard.py --watch ID               # one live watch's enter/exit events
 
 With --endpoint it first lists the running sessions (LIST_SESSIONS) and re-reads a session
-(GET_SESSION) whenever its events show a gap.
+(GET_SESSION) whenever its events show a gap; a watch's missed events are fetched from its log
+(GET_WATCH with events_after).
 """
 import argparse
 import json
@@ -23,6 +26,7 @@ def parse_args():
     p.add_argument("--events", default="tcp://127.0.0.1:5556", help="the service's events endpoint")
     p.add_argument("--endpoint", help="the service's api endpoint (optional: state on start and on gaps)")
     p.add_argument("--session", help="only this session's events")
+    p.add_argument("--watch", help="only this live watch's events")
     p.add_argument("--count", type=int, help="stop after this many events")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
     p.add_argument("--json", action="store_true", help="print each event body as one JSON line")
@@ -41,13 +45,43 @@ def request(api, verb, body, timeout=5.0):
     return None
 
 
+def live_event(api, topic, event, last_seq, as_json):
+    """A live-watch event: enter (+) or exit (-) of a symbol, or the watch's end."""
+    wid = event["watch_id"]
+    expected = last_seq.get(wid, event["seq"] - 1) + 1
+    if event["seq"] > expected and api is not None:
+        print(f"# gap in watch {wid}: expected seq {expected}, got {event['seq']}", file=sys.stderr, flush=True)
+        missed = request(api, "GET_WATCH", {"watch_id": wid, "events_after": expected - 1})
+        for m in (missed or {}).get("events", []):
+            if m["seq"] < event["seq"]:
+                print_live(f"live.{wid}.{m['event']}", m, as_json)
+    last_seq[wid] = event["seq"]
+    print_live(topic, event, as_json)
+
+
+def print_live(topic, event, as_json):
+    if as_json:
+        print(json.dumps({"topic": topic, "body": event}, sort_keys=True), flush=True)
+    elif event["event"] == "stopped":
+        print(f"{event['time']} {topic} seq={event['seq']}", flush=True)
+    else:
+        mark = "+" if event["event"] == "enter" else "-"
+        values = " ".join(f"{k}={v}" for k, v in sorted(event["values"].items()))
+        print(f"{event['time']} {topic} seq={event['seq']} {mark} {event['symbol']} {event['signal']} "
+              f"{event['timestamp']} close={event['close']} {values}".rstrip(), flush=True)
+
+
 def main():
     a = parse_args()
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
-    prefix = f"scan.{a.session}." if a.session else "scan."
-    sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+    if a.session or a.watch:
+        prefixes = ([f"scan.{a.session}."] if a.session else []) + ([f"live.{a.watch}."] if a.watch else [])
+    else:
+        prefixes = ["scan.", "live."]
+    for prefix in prefixes:
+        sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
     sub.connect(a.events)
     api = None
     if a.endpoint:
@@ -72,6 +106,9 @@ def main():
             topic, body = sub.recv_multipart()
             event = json.loads(body)
             seen += 1
+            if topic.startswith(b"live."):
+                live_event(api, topic.decode(), event, last_seq, a.json)
+                continue
             sid = event["session_id"]
             expected = last_seq.get(sid, event["seq"] - 1) + 1
             if event["seq"] != expected:

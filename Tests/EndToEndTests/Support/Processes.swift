@@ -166,7 +166,7 @@ final class Processes: @unchecked Sendable {
 /// Ports on 127.0.0.1.
 enum Ports {
     /// A base port with `count` consecutive ports free right now.
-    static func freeBase(count: Int = 5) throws -> Int {
+    static func freeBase(count: Int = 6) throws -> Int {
         for _ in 0..<200 {
             let base = Int.random(in: 20_000...59_000)
             if (base..<(base + count)).allSatisfy(isFree) { return base }
