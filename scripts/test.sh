@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/check-imports.py   # Package.swift's dependencies are exactly the imports
 swift build
 swift test "$@"

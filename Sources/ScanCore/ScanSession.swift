@@ -78,6 +78,10 @@ public protocol ScanSessionRepository: Sendable {
     func session(id: String) async throws -> ScanSession?
     /// Newest first.
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession]
+    /// Deletes the finished sessions `policy` does not keep at `now`, with their jobs and chunk results
+    /// (a store that is also the ``JobRepository`` removes both in one transaction). Returns how many
+    /// sessions were deleted. Pending and running sessions are never deleted.
+    func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int
 }
 
 /// Persists what a distributed scan needs to resume after a restart: the job as dispatched and every
@@ -94,4 +98,34 @@ public protocol JobRepository: Sendable {
     func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]]
     /// Removes a job and its chunk results, once its session's final result is stored.
     func deleteJob(id: String) async throws
+}
+
+/// Which finished sessions a store keeps (`scan-service --keep-sessions N --keep-days D`).
+///
+/// Only final sessions (completed, failed, cancelled) are ever pruned; pending and running ones are
+/// kept whatever their age, and do not count towards ``keepSessions``. A session is pruned when it
+/// is outside the newest ``keepSessions`` finished ones, or finished more than ``maxAge`` ago.
+public struct RetentionPolicy: Sendable, Hashable {
+    /// How many finished sessions to keep, newest (by creation time) first; `nil` for no count limit.
+    public var keepSessions: Int?
+    /// How long a finished session is kept after it finished; `nil` for no age limit.
+    public var maxAge: Duration?
+
+    public init(keepSessions: Int? = nil, maxAge: Duration? = nil) {
+        self.keepSessions = keepSessions.map { max(0, $0) }
+        self.maxAge = maxAge
+    }
+
+    /// Keeps everything (no limit of either kind).
+    public static let keepAll = RetentionPolicy()
+
+    /// True when the policy never prunes anything.
+    public var keepsEverything: Bool { keepSessions == nil && maxAge == nil }
+
+    /// The finish time before which a finished session is too old at `now`; `nil` without an age limit.
+    public func cutoff(now: Date) -> Date? {
+        guard let maxAge else { return nil }
+        let (seconds, attoseconds) = maxAge.components
+        return now.addingTimeInterval(-(Double(seconds) + Double(attoseconds) / 1e18))
+    }
 }

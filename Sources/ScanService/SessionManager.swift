@@ -303,4 +303,6 @@ struct ShutdownGuardedSessions: ScanSessionRepository {
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
         try await inner.list(status: status, limit: limit)
     }
+
+    func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int { try await inner.prune(policy, now: now) }
 }

@@ -139,6 +139,47 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
         }
     }
 
+    /// Deletes finished sessions outside `policy`, and their jobs and chunk results, in one transaction.
+    /// Freed pages are reused by later writes (the file does not shrink without a `VACUUM`).
+    public func prune(_ policy: RetentionPolicy, now: Date = Date()) async throws -> Int {
+        if policy.keepsEverything { return 0 }
+        let final = ScanStatus.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let cutoff = policy.cutoff(now: now)?.timeIntervalSinceReferenceDate
+        let keep = policy.keepSessions
+        return try await writer.write { db in
+            var doomed = Set<String>()
+            if let keep {
+                // Everything after the newest `keep` finished sessions.
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM scan_session WHERE status IN (\(final))
+                        ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?
+                        """,
+                    arguments: [keep]
+                )
+                doomed.formUnion(ids)
+            }
+            if let cutoff {
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM scan_session WHERE status IN (\(final))
+                        AND COALESCE(finished_at, created_at) < ?
+                        """,
+                    arguments: [cutoff]
+                )
+                doomed.formUnion(ids)
+            }
+            for id in doomed {
+                try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM scan_job WHERE id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM scan_session WHERE id = ?", arguments: [id])
+            }
+            return doomed.count
+        }
+    }
+
     private static func session(from row: Row) throws -> ScanSession {
         let id: String = row["id"]
         let statusText: String = row["status"]

@@ -220,6 +220,7 @@ final class ReadBackRepository: ScanSessionRepository {
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
         try await store.list(status: status, limit: limit)
     }
+    func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int { try await store.prune(policy, now: now) }
 }
 
 /// A temporary directory removed when the value goes away.
