@@ -219,7 +219,7 @@ extension HardeningTests {
     /// Defect 3: a node whose evaluation hangs while its sockets still answer (its heartbeats go on)
     /// does not make chunks fail while a healthy node could run them: the full, identical result.
     @Test func aNodeWhoseEvaluationHangsLosesNoSymbol() async throws {
-        let hung = HangingBars(try TestMarket.store())
+        let hung = HangingBars(try await TestMarket.store())
         defer { hung.release() }
         let setup: (inout ScanServiceConfiguration) -> Void = { $0.chunkLeaseTimeoutMs = 1000 }
         try await withCluster(nodes: 0, configure: setup) { cluster in
