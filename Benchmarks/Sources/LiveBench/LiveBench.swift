@@ -68,7 +68,9 @@ struct LiveBench {
             }
         }
         let sessions = try SessionStore(path: path)
-        log("store: \(symbols) symbols × \(days) sessions of 1m bars (\(try store.storedBarCount(timeframe: .minute1, symbol: nil)) bars)")
+        log(
+            "store: \(symbols) symbols × \(days) sessions of 1m bars (\(try store.storedBarCount(timeframe: .minute1, symbol: nil)) bars)"
+        )
 
         var quiet = Logger(label: "livebench")
         quiet.logLevel = .error
@@ -112,7 +114,8 @@ struct LiveBench {
             range: DateRange(from: day, to: day),
             lookbackBars: 1
         )
-        var state: [(symbol: String, time: Int64, offset: Int32, close: Double)] = last.series.keys.sorted().compactMap {
+        var state: [(symbol: String, time: Int64, offset: Int32, close: Double)] = last.series.keys.sorted().compactMap
+        {
             guard let s = last.series[$0], let t = s.times.last, let c = s.columns.close.last else { return nil }
             return ($0, t, s.utcOffsets.last ?? 0, c)
         }
