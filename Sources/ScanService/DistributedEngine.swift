@@ -1,3 +1,4 @@
+import CoreMetrics
 import FormulaEngine
 import Logging
 import ScanCore
@@ -68,6 +69,7 @@ public actor DistributedEngine: ProcessingEngine {
     /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
     private let logger: Logger
+    private let metrics: ServiceMetrics
     private var runs: [String: Run] = [:]
     private var queue: [ChunkRef] = []
     private var queueHead = 0
@@ -81,8 +83,10 @@ public actor DistributedEngine: ProcessingEngine {
         leaseTimeout: Duration,
         maxAttempts: Int,
         chunksPerNode: Int = 2,
-        logger: Logger
+        logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = ServiceMetrics(factory: metrics)
         self.chunksPerNode = max(1, chunksPerNode)
         self.transport = transport
         self.jobs = jobs
@@ -222,6 +226,7 @@ public actor DistributedEngine: ProcessingEngine {
         do {
             try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
         } catch {
+            metrics.storeWriteFailed("chunk_result")
             logger.error(
                 "could not persist a chunk result",
                 metadata: ["job": "\(run.job.id)", "chunk": "\(index)", "error": "\(error)"]
@@ -263,6 +268,7 @@ public actor DistributedEngine: ProcessingEngine {
                     continue
                 }
                 expired += 1
+                metrics.leaseExpiries.increment()
                 run.chunks[i].leaseDeadline = nil
                 if run.chunks[i].attempts >= maxAttempts {
                     run.chunks[i].accepted = true
@@ -277,6 +283,7 @@ public actor DistributedEngine: ProcessingEngine {
             }
         }
         for (run, i) in failed {
+            metrics.chunksFailed.increment()
             let attempts = run.chunks[i].attempts
             logger.error("chunk failed on every attempt", metadata: ["job": "\(run.job.id)", "chunk": "\(i)"])
             let message = "no engine node returned a result for this symbol's chunk after \(attempts) attempts"
@@ -291,6 +298,7 @@ public actor DistributedEngine: ProcessingEngine {
         guard let run = runs[ref.jobId], !run.chunks[ref.chunkIndex].queued else { return }
         run.chunks[ref.chunkIndex].queued = true
         queue.append(ref)
+        metrics.queueDepth.record(queue.count - queueHead)
         dispatcherWaiter?.resume()
         dispatcherWaiter = nil
     }
@@ -304,6 +312,7 @@ public actor DistributedEngine: ProcessingEngine {
                     queue.removeFirst(queueHead)
                     queueHead = 0
                 }
+                metrics.queueDepth.record(queue.count - queueHead)
                 guard let run = runs[ref.jobId] else { continue }
                 run.chunks[ref.chunkIndex].queued = false
                 guard !run.chunks[ref.chunkIndex].accepted else { continue }
@@ -346,6 +355,8 @@ public actor DistributedEngine: ProcessingEngine {
                     sent = false
                 }
                 if sent {
+                    metrics.chunksDispatched.increment()
+                    if run.chunks[index].attempts > 0 { metrics.chunksRedispatched.increment() }
                     run.chunks[index].attempts += 1
                     run.chunks[index].leaseDeadline = .now + leaseTimeout
                     break

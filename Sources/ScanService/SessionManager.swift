@@ -37,6 +37,7 @@ final class SessionManager: Sendable {
     private let publisher: any EventPublisher
     private let maxRunning: Int
     private let logger: Logger
+    private let metrics: ServiceMetrics
     private let state = Mutex(State())
     private let shutdownFlag: ShutdownFlag
 
@@ -48,8 +49,10 @@ final class SessionManager: Sendable {
         engine: any ProcessingEngine,
         publisher: any EventPublisher,
         maxRunning: Int,
-        logger: Logger
+        logger: Logger,
+        metrics: ServiceMetrics = .discarded
     ) {
+        self.metrics = metrics
         self.jobs = jobs
         let flag = ShutdownFlag()
         let guarded = ShutdownGuardedSessions(inner: sessions, flag: flag)
@@ -190,6 +193,7 @@ final class SessionManager: Sendable {
                 if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
                 {
                     do { try await self.jobs.deleteJob(id: id) } catch {
+                        self.metrics.storeWriteFailed("delete_job")
                         self.logger.warning(
                             "could not drop a finished job's chunks",
                             metadata: ["session": "\(id)", "error": "\(error)"]
@@ -198,6 +202,7 @@ final class SessionManager: Sendable {
                 }
                 self.ended(final)
             } catch {
+                self.metrics.storeWriteFailed("session")
                 self.logger.error("session could not be stored", metadata: ["session": "\(id)", "error": "\(error)"])
                 self.ended(nil, id: id)
             }
@@ -249,6 +254,9 @@ final class SessionManager: Sendable {
             return s.active.removeValue(forKey: key)?.waiters ?? []
         }
         if let session {
+            if !(shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(session)) {
+                metrics.scanEnded(session)
+            }
             logger.info(
                 "session ended",
                 metadata: [
