@@ -23,6 +23,9 @@ public final class ChunkExecutor: Sendable {
     private let maxQueued: Int
     /// Pause after each symbol (see ``EngineNodeConfiguration/paceMsPerSymbol``).
     private let paceMsPerSymbol: Int
+    /// The lease of every chunk in the executor (a chunk dispatched twice to this node has two).
+    private let leases = Mutex<[ChunkRef: [LeaseToken]]>([:])
+    private let symbolCount = Atomic<Int>(0)
 
     public var threadCount: Int { executor.threadCount }
 
@@ -50,6 +53,8 @@ public final class ChunkExecutor: Sendable {
         let pace = paceMsPerSymbol
         let bars = self.bars
         let cache = self.cache
+        let ref = ChunkRef(jobId: chunk.jobId, chunkIndex: chunk.chunkIndex)
+        leases.withLock { $0[ref, default: []].append(chunk.lease) }
         executor.submit(
             ScanBatch(
                 jobId: chunk.jobId,
@@ -59,7 +64,7 @@ public final class ChunkExecutor: Sendable {
                     if let version = try? bars.dataVersion() { cache.validate(version: version) }
                     return setup(for: chunk)
                 },
-                scan: { scanner, symbol in
+                scan: { [self] scanner, symbol in
                     let result: SymbolResult
                     do {
                         let series = try cache.series(scanner.query(for: symbol), from: bars)
@@ -68,9 +73,15 @@ public final class ChunkExecutor: Sendable {
                         result = SymbolResult(symbol: symbol, error: "cannot read bars: \(error)")
                     }
                     if pace > 0 { Thread.sleep(forTimeInterval: Double(pace) / 1000) }
+                    self.symbolCount.add(1, ordering: .relaxed)
                     return result
                 },
-                onEnd: { end in
+                onEnd: { [self] end in
+                    self.leases.withLock { all in
+                        guard let i = all[ref]?.firstIndex(of: chunk.lease) else { return }
+                        all[ref]?.remove(at: i)
+                        if all[ref]?.isEmpty == true { all[ref] = nil }
+                    }
                     if !end.cancelled { completion(chunk, end.results) }
                 }
             )
@@ -87,10 +98,18 @@ public final class ChunkExecutor: Sendable {
         setups.withLock { _ = $0.removeValue(forKey: jobId) }
     }
 
-    /// The chunks held now (queued or running), for heartbeats.
-    public func held() -> [ChunkRef] {
-        executor.held().map { ChunkRef(jobId: $0.jobId, chunkIndex: $0.chunkIndex) }
+    /// The chunks held now (queued or running, not cancelled), each with its lease, for heartbeats.
+    public func held() -> [HeldChunk] {
+        let refs = Set(executor.held().map { ChunkRef(jobId: $0.jobId, chunkIndex: $0.chunkIndex) })
+        let leases = leases.withLock { $0 }
+        return refs.flatMap { ref in
+            (leases[ref] ?? []).map { HeldChunk(jobId: ref.jobId, chunkIndex: ref.chunkIndex, lease: $0) }
+        }
     }
+
+    /// Symbols evaluated so far (heartbeats report it: a node holding chunks whose count stands still
+    /// is stalled).
+    public var symbolsDone: Int { symbolCount.load(ordering: .relaxed) }
 
     /// Stops the threads after the symbol each is on. Idempotent.
     public func stop() { executor.stop() }

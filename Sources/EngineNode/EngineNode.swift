@@ -54,6 +54,7 @@ public final class EngineNode: Service, Sendable {
             var jobOptions = SocketOptions()
             jobOptions.lingerMs = 0
             jobOptions.receiveHighWaterMark = Int32(config.queuedChunks)
+            jobOptions.kernelReceiveBufferBytes = 64 << 10  // a node that stops reading soon looks full to PUSH
             jobOptions.maxMessageSize = config.maxMessageBytes
             jobOptions.reconnectIntervalMs = 100
             jobOptions.reconnectIntervalMaxMs = 2000
@@ -106,6 +107,7 @@ public final class EngineNode: Service, Sendable {
                     jobId: chunk.jobId,
                     chunkIndex: chunk.chunkIndex,
                     attempt: chunk.attempt,
+                    lease: chunk.lease,
                     nodeName: name,
                     results: symbolResults
                 )
@@ -183,6 +185,7 @@ public final class EngineNode: Service, Sendable {
                             incarnation: incarnation,
                             threads: config.threads,
                             chunksDone: counter.value,
+                            symbolsDone: executor.symbolsDone,
                             inFlight: held.count,
                             held: held
                         )

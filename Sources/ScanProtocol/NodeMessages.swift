@@ -14,7 +14,7 @@ public enum NodeMessage: Sendable, Hashable {
     case cancel(CancelMessage)
 
     /// The binary protocol version this build writes and reads.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     static let magic: [UInt8] = [0x4D, 0x53, 0x4E]  // "MSN"
 
     enum Kind: UInt8 {
@@ -86,6 +86,9 @@ public struct ChunkMessage: Sendable, Hashable {
     public var chunkIndex: Int
     /// 1 for the first dispatch, +1 for each re-dispatch after an expired lease.
     public var attempt: Int
+    /// This dispatch's secret: only the node that pulled the chunk knows it, and its result and
+    /// heartbeats must name it.
+    public var lease: LeaseToken
     public var symbols: [String]
     public var timeframe: Timeframe
     public var dateRange: DateRange
@@ -105,11 +108,13 @@ public struct ChunkMessage: Sendable, Hashable {
         formula: Formula,
         parameters: [String: ParameterValue],
         mode: ScanMode,
-        lookback: Int
+        lookback: Int,
+        lease: LeaseToken = .none
     ) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
+        self.lease = lease
         self.symbols = symbols
         self.timeframe = timeframe
         self.dateRange = dateRange
@@ -123,6 +128,7 @@ public struct ChunkMessage: Sendable, Hashable {
         w.string(jobId)
         w.count(chunkIndex)
         w.count(attempt)
+        lease.write(to: &w)
         w.count(symbols.count)
         for s in symbols { w.string(s) }
         w.string(timeframe.rawValue)
@@ -150,6 +156,7 @@ public struct ChunkMessage: Sendable, Hashable {
         let jobId = try r.string("job id")
         let index = Int(try r.u32("chunk index"))
         let attempt = Int(try r.u32("attempt"))
+        let lease = try LeaseToken.read(from: &r)
         let n = try r.count("symbol count", minItemBytes: 4)
         var symbols: [String] = []
         symbols.reserveCapacity(n)
@@ -182,7 +189,8 @@ public struct ChunkMessage: Sendable, Hashable {
             formula: formula,
             parameters: params,
             mode: modeByte == 0 ? .range : .latest,
-            lookback: lookback
+            lookback: lookback,
+            lease: lease
         )
     }
 }
@@ -192,13 +200,23 @@ public struct ChunkResultMessage: Sendable, Hashable {
     public var jobId: String
     public var chunkIndex: Int
     public var attempt: Int
+    /// The lease of the chunk message this answers (``ChunkMessage/lease``).
+    public var lease: LeaseToken
     public var nodeName: String
     public var results: [SymbolResult]
 
-    public init(jobId: String, chunkIndex: Int, attempt: Int, nodeName: String, results: [SymbolResult]) {
+    public init(
+        jobId: String,
+        chunkIndex: Int,
+        attempt: Int,
+        lease: LeaseToken = .none,
+        nodeName: String,
+        results: [SymbolResult]
+    ) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
+        self.lease = lease
         self.nodeName = nodeName
         self.results = results
     }
@@ -207,6 +225,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         w.string(jobId)
         w.count(chunkIndex)
         w.count(attempt)
+        lease.write(to: &w)
         w.string(nodeName)
         // Name tables: signals and columns are few; matches refer to them by index.
         var signalIndex: [String: Int] = [:]
@@ -259,6 +278,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         let jobId = try r.string("job id")
         let index = Int(try r.u32("chunk index"))
         let attempt = Int(try r.u32("attempt"))
+        let lease = try LeaseToken.read(from: &r)
         let node = try r.string("node name")
         let sc = try r.count("signal name count", minItemBytes: 4)
         var signals: [String] = []
@@ -312,7 +332,14 @@ public struct ChunkResultMessage: Sendable, Hashable {
             }
             results.append(SymbolResult(symbol: symbol, matches: matches, error: error, barsScanned: bars))
         }
-        return ChunkResultMessage(jobId: jobId, chunkIndex: index, attempt: attempt, nodeName: node, results: results)
+        return ChunkResultMessage(
+            jobId: jobId,
+            chunkIndex: index,
+            attempt: attempt,
+            lease: lease,
+            nodeName: node,
+            results: results
+        )
     }
 }
 
@@ -323,22 +350,27 @@ public struct HeartbeatMessage: Sendable, Hashable {
     public var incarnation: UInt64
     public var threads: Int
     public var chunksDone: Int
+    /// Symbols evaluated since the node started: while the node holds chunks it must grow, else the
+    /// node is stalled (its evaluation hangs) and its leases are not extended.
+    public var symbolsDone: Int
     public var inFlight: Int
-    /// Chunks the node holds (queued or running): their leases are extended.
-    public var held: [ChunkRef]
+    /// Chunks the node holds (queued or running), each with its lease: those leases are extended.
+    public var held: [HeldChunk]
 
     public init(
         nodeName: String,
         incarnation: UInt64,
         threads: Int,
         chunksDone: Int,
+        symbolsDone: Int = 0,
         inFlight: Int,
-        held: [ChunkRef] = []
+        held: [HeldChunk] = []
     ) {
         self.nodeName = nodeName
         self.incarnation = incarnation
         self.threads = threads
         self.chunksDone = chunksDone
+        self.symbolsDone = symbolsDone
         self.inFlight = inFlight
         self.held = held
     }
@@ -348,11 +380,13 @@ public struct HeartbeatMessage: Sendable, Hashable {
         w.u64(incarnation)
         w.count(threads)
         w.u64(UInt64(clamping: chunksDone))
+        w.u64(UInt64(clamping: symbolsDone))
         w.count(inFlight)
         w.count(held.count)
         for h in held {
             w.string(h.jobId)
             w.count(h.chunkIndex)
+            h.lease.write(to: &w)
         }
     }
 
@@ -361,17 +395,25 @@ public struct HeartbeatMessage: Sendable, Hashable {
         let inc = try r.u64("incarnation")
         let threads = Int(try r.u32("threads"))
         let done = Int(clamping: try r.u64("chunks done"))
+        let symbolsDone = Int(clamping: try r.u64("symbols done"))
         let inFlight = Int(try r.u32("in flight"))
-        let hc = try r.count("held count", minItemBytes: 8)
-        var held: [ChunkRef] = []
+        let hc = try r.count("held count", minItemBytes: 24)
+        var held: [HeldChunk] = []
         for _ in 0..<hc {
-            held.append(ChunkRef(jobId: try r.string("held job id"), chunkIndex: Int(try r.u32("held chunk index"))))
+            held.append(
+                HeldChunk(
+                    jobId: try r.string("held job id"),
+                    chunkIndex: Int(try r.u32("held chunk index")),
+                    lease: try LeaseToken.read(from: &r)
+                )
+            )
         }
         return HeartbeatMessage(
             nodeName: name,
             incarnation: inc,
             threads: threads,
             chunksDone: done,
+            symbolsDone: symbolsDone,
             inFlight: inFlight,
             held: held
         )
@@ -386,6 +428,58 @@ public struct ChunkRef: Sendable, Hashable {
     public init(jobId: String, chunkIndex: Int) {
         self.jobId = jobId
         self.chunkIndex = chunkIndex
+    }
+}
+
+/// A chunk a node holds, with the lease it got it under (heartbeats list them).
+public struct HeldChunk: Sendable, Hashable {
+    public var jobId: String
+    public var chunkIndex: Int
+    public var lease: LeaseToken
+
+    public init(jobId: String, chunkIndex: Int, lease: LeaseToken) {
+        self.jobId = jobId
+        self.chunkIndex = chunkIndex
+        self.lease = lease
+    }
+
+    public var ref: ChunkRef { ChunkRef(jobId: jobId, chunkIndex: chunkIndex) }
+}
+
+/// A random 128-bit secret naming one dispatch of one chunk. The service draws a new one for every
+/// dispatch (from the system's cryptographic generator) and sends it only inside the chunk message,
+/// so only the node that pulled that message can name it: a result or a heartbeat without it is
+/// not from the chunk's holder. Never printed whole.
+public struct LeaseToken: Sendable, Hashable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// No lease (all zero): never issued by a service.
+    public static let none = LeaseToken(high: 0, low: 0)
+
+    /// A fresh secret.
+    public static func random() -> LeaseToken {
+        var g = SystemRandomNumberGenerator()
+        var token = LeaseToken(high: g.next(), low: g.next())
+        if token == .none { token.low = 1 }
+        return token
+    }
+
+    /// Its first 16 bits in hex: enough to tell leases apart in logs, useless to a forger.
+    public var description: String { String(high >> 48, radix: 16) }
+
+    func write(to w: inout BinaryWriter) {
+        w.u64(high)
+        w.u64(low)
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> LeaseToken {
+        LeaseToken(high: try r.u64("lease"), low: try r.u64("lease"))
     }
 }
 

@@ -29,13 +29,34 @@ public struct EngineStopped: Error, Sendable, CustomStringConvertible {
 /// (a restarted service) runs only its missing chunks. An actor: results, heartbeats, lease checks
 /// and dispatch all go through it.
 public actor DistributedEngine: ProcessingEngine {
+    /// One dispatch of a chunk: its secret token, and the node that said it holds it.
+    struct Lease {
+        var token: LeaseToken
+        var deadline: ContinuousClock.Instant
+        /// However often heartbeats renew it, the lease ends here.
+        var hardDeadline: ContinuousClock.Instant
+        /// The node whose heartbeat first named this lease (with its CURVE key when CURVE is on):
+        /// from then on only that node may renew it or answer it.
+        var holder: NodeIdentity?
+    }
+
     struct Chunk {
         var symbols: [String]
+        /// Leases that expired while their holder was alive and working: only those count.
         var attempts = 0
-        var leaseDeadline: ContinuousClock.Instant?
+        var dispatches = 0
+        /// The current dispatch (nil while queued, or once accepted).
+        var lease: Lease?
+        /// Earlier dispatches of this chunk (the newest few): their holders may still answer.
+        var pastLeases: [Lease] = []
         var queued = false
         var accepted = false
         var results: [SymbolResult]?
+
+        func lease(_ token: LeaseToken) -> Lease? {
+            if let lease, lease.token == token { return lease }
+            return pastLeases.first { $0.token == token }
+        }
     }
 
     final class Run {
@@ -65,6 +86,7 @@ public actor DistributedEngine: ProcessingEngine {
     private let jobs: any JobRepository
     private let nodes: NodeRegistry
     private let leaseTimeout: Duration
+    private let hardDeadline: Duration
     private let maxAttempts: Int
     /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
@@ -81,12 +103,14 @@ public actor DistributedEngine: ProcessingEngine {
         jobs: any JobRepository,
         nodes: NodeRegistry,
         leaseTimeout: Duration,
+        hardDeadline: Duration? = nil,
         maxAttempts: Int,
         chunksPerNode: Int = 2,
         logger: Logger,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.metrics = ServiceMetrics(factory: metrics)
+        self.hardDeadline = max(leaseTimeout, hardDeadline ?? leaseTimeout * 20)
         self.chunksPerNode = max(1, chunksPerNode)
         self.transport = transport
         self.jobs = jobs
@@ -110,7 +134,7 @@ public actor DistributedEngine: ProcessingEngine {
         // dead node's share, few enough that per-chunk costs (a message, a persisted result) stay small.
         var chunkSize = ProcessingJob.chunkSize(
             symbolCount: job.symbols.count,
-            workers: max(1, nodes.live().count),
+            workers: max(1, nodes.workerCount()),
             chunksPerWorker: chunksPerNode
         )
         var stored: [Int: [SymbolResult]] = [:]
@@ -202,22 +226,31 @@ public actor DistributedEngine: ProcessingEngine {
         case unknownJob
         /// Not one result per symbol of the chunk.
         case malformed(String)
+        /// The lease it names was never issued for this chunk: not from a node that pulled it.
+        case unknownLease
+        /// The lease was issued, but another node (name or CURVE key) holds it.
+        case notTheHolder
     }
 
-    /// Accepts the first result for a `(job, chunk)`: persists it, then counts it.
+    /// Accepts the first result for a `(job, chunk)` that names one of the chunk's leases and comes
+    /// from that lease's holder: persists it, then counts it. `sender` is the sending connection's
+    /// CURVE key (its ZAP user id) when CURVE is on.
     @discardableResult
-    public func accept(_ m: ChunkResultMessage) async -> Acceptance {
+    public func accept(_ m: ChunkResultMessage, sender: String? = nil) async -> Acceptance {
         guard let run = runs[m.jobId] else { return .unknownJob }
         guard m.chunkIndex < run.chunks.count else {
             return .malformed("chunk \(m.chunkIndex) does not exist (job has \(run.chunks.count))")
         }
         guard !run.chunks[m.chunkIndex].accepted else { return .duplicate }
+        guard let lease = run.chunks[m.chunkIndex].lease(m.lease) else { return .unknownLease }
+        if let holder = lease.holder, holder != NodeIdentity(name: m.nodeName, key: sender) { return .notTheHolder }
         let expected = run.chunks[m.chunkIndex].symbols
         guard m.results.count == expected.count, zip(m.results, expected).allSatisfy({ $0.symbol == $1 }) else {
             return .malformed("results do not match the chunk's \(expected.count) symbols")
         }
         run.chunks[m.chunkIndex].accepted = true
-        run.chunks[m.chunkIndex].leaseDeadline = nil
+        run.chunks[m.chunkIndex].lease = nil
+        run.chunks[m.chunkIndex].pastLeases = []
         await finish(run, chunk: m.chunkIndex, results: m.results)
         return .accepted
     }
@@ -247,36 +280,58 @@ public actor DistributedEngine: ProcessingEngine {
 
     // MARK: Leases
 
-    /// Extends the leases of chunks a node says it holds.
-    public func extendLeases(_ held: [ChunkRef], now: ContinuousClock.Instant = .now) {
-        for h in held {
-            guard let run = runs[h.jobId], h.chunkIndex < run.chunks.count, !run.chunks[h.chunkIndex].accepted,
-                run.chunks[h.chunkIndex].leaseDeadline != nil
+    /// Extends the leases a node's heartbeat names — only those it holds: a listed chunk counts only
+    /// with its current lease's token, and only for the node that first named that lease (bound
+    /// then to the node's name and CURVE key). A stalled node (holding chunks, evaluating nothing)
+    /// renews nothing, and no lease outlives its hard deadline.
+    public func extendLeases(
+        from h: HeartbeatMessage,
+        sender: String? = nil,
+        now: ContinuousClock.Instant = .now
+    ) {
+        let identity = NodeIdentity(name: h.nodeName, key: sender)
+        let working = nodes.isWorking(h.nodeName, at: now)
+        for held in h.held {
+            guard let run = runs[held.jobId], held.chunkIndex < run.chunks.count,
+                var lease = run.chunks[held.chunkIndex].lease, lease.token == held.lease
             else { continue }
-            run.chunks[h.chunkIndex].leaseDeadline = now + leaseTimeout
+            if let holder = lease.holder, holder != identity { continue }
+            lease.holder = identity
+            nodes.proven(h.nodeName)
+            if working { lease.deadline = min(now + leaseTimeout, lease.hardDeadline) }
+            run.chunks[held.chunkIndex].lease = lease
         }
     }
 
-    /// Re-queues chunks whose lease expired; fails those out of attempts. Returns how many expired.
+    /// Re-queues chunks whose lease expired. The expiry counts as an attempt only when the lease's
+    /// holder was alive and working (a chunk that sat in a hung or dead node's pipe, or whose node
+    /// stopped, never counts); a chunk fails after `maxAttempts` counted ones. Returns how many expired.
     @discardableResult
     public func expireLeases(now: ContinuousClock.Instant = .now) async -> Int {
         var expired = 0
         var failed: [(Run, Int)] = []
         for run in runs.values {
             for i in run.chunks.indices {
-                guard let deadline = run.chunks[i].leaseDeadline, deadline <= now, !run.chunks[i].accepted else {
+                guard let lease = run.chunks[i].lease, lease.deadline <= now, !run.chunks[i].accepted else {
                     continue
                 }
                 expired += 1
                 metrics.leaseExpiries.increment()
-                run.chunks[i].leaseDeadline = nil
+                run.chunks[i].lease = nil
+                run.chunks[i].pastLeases.append(lease)
+                if run.chunks[i].pastLeases.count > 4 { run.chunks[i].pastLeases.removeFirst() }
+                let counts = lease.holder.map { nodes.isWorking($0.name, at: now) } ?? false
+                if counts { run.chunks[i].attempts += 1 }
                 if run.chunks[i].attempts >= maxAttempts {
                     run.chunks[i].accepted = true
                     failed.append((run, i))
                 } else {
                     logger.warning(
                         "chunk lease expired; dispatching again",
-                        metadata: ["job": "\(run.job.id)", "chunk": "\(i)", "attempt": "\(run.chunks[i].attempts)"]
+                        metadata: [
+                            "job": "\(run.job.id)", "chunk": "\(i)", "dispatches": "\(run.chunks[i].dispatches)",
+                            "holder": "\(lease.holder?.name ?? "none")", "counted": "\(counts)",
+                        ]
                     )
                     enqueue(ChunkRef(jobId: run.job.id, chunkIndex: i))
                 }
@@ -323,20 +378,21 @@ public actor DistributedEngine: ProcessingEngine {
         return nil
     }
 
-    private func chunkFrame(_ run: Run, _ index: Int) -> [UInt8] {
+    private func chunkFrame(_ run: Run, _ index: Int, lease: LeaseToken) -> [UInt8] {
         let job = run.job
         return NodeMessage.chunk(
             ChunkMessage(
                 jobId: job.id,
                 chunkIndex: index,
-                attempt: run.chunks[index].attempts + 1,
+                attempt: run.chunks[index].dispatches + 1,
                 symbols: run.chunks[index].symbols,
                 timeframe: job.timeframe,
                 dateRange: job.dateRange,
                 formula: job.formula,
                 parameters: job.parameters,
                 mode: job.mode,
-                lookback: run.lookback
+                lookback: run.lookback,
+                lease: lease
             )
         ).encode()
     }
@@ -344,7 +400,8 @@ public actor DistributedEngine: ProcessingEngine {
     /// Hands queued chunks to the jobs socket until ``stop()``. Run it in one task.
     public func runDispatcher() async {
         while let (run, index) = await nextChunk() {
-            let frame = chunkFrame(run, index)
+            let token = LeaseToken.random()
+            let frame = chunkFrame(run, index, lease: token)
             var backoff = Duration.microseconds(200)
             while !stopped, runs[run.job.id] === run, !run.chunks[index].accepted {
                 let sent: Bool
@@ -356,9 +413,14 @@ public actor DistributedEngine: ProcessingEngine {
                 }
                 if sent {
                     metrics.chunksDispatched.increment()
-                    if run.chunks[index].attempts > 0 { metrics.chunksRedispatched.increment() }
-                    run.chunks[index].attempts += 1
-                    run.chunks[index].leaseDeadline = .now + leaseTimeout
+                    if run.chunks[index].dispatches > 0 { metrics.chunksRedispatched.increment() }
+                    let now = ContinuousClock.now
+                    run.chunks[index].dispatches += 1
+                    run.chunks[index].lease = Lease(
+                        token: token,
+                        deadline: now + leaseTimeout,
+                        hardDeadline: now + hardDeadline
+                    )
                     break
                 }
                 try? await Task.sleep(for: backoff)

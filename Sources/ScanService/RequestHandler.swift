@@ -110,7 +110,7 @@ struct RequestHandler: Sendable {
             let now = ContinuousClock.now
             let nodeDocs = nodes.live(at: now).map { n in
                 NodeDocument(
-                    name: n.name,
+                    name: n.displayName,
                     threads: n.threads,
                     lastSeenMsAgo: Int((now - n.lastSeen) / .milliseconds(1)),
                     chunksDone: n.chunksDone

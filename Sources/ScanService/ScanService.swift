@@ -76,8 +76,7 @@ public final class ScanService: Service, Sendable {
             if let curve = config.curve {
                 authenticator = try await ZAPAuthenticator(
                     context: context,
-                    allowedClientKeys: curve.allowedClientKeys,
-                    domains: [curve.domain]
+                    allowedKeysByDomain: curve.allowedKeysByDomain
                 )
             }
             sockets = try await Sockets.make(loop, config, withFeed: marketData != nil && watchStore != nil)
@@ -90,12 +89,16 @@ public final class ScanService: Service, Sendable {
         }
         let startedAt = ContinuousClock.now
         let sessions = self.sessions
-        let nodes = NodeRegistry(timeout: .milliseconds(config.nodeTimeoutMs))
+        let nodes = NodeRegistry(
+            timeout: .milliseconds(config.nodeTimeoutMs),
+            stallTimeout: .milliseconds(config.chunkLeaseTimeoutMs)
+        )
         let engine = DistributedEngine(
             transport: SocketNodeTransport(jobs: sockets.jobs, control: sockets.control, logger: logger),
             jobs: jobs,
             nodes: nodes,
             leaseTimeout: .milliseconds(config.chunkLeaseTimeoutMs),
+            hardDeadline: .milliseconds(config.chunkDeadlineMs),
             maxAttempts: config.maxChunkAttempts,
             logger: logger,
             metrics: metricsFactory
@@ -271,20 +274,30 @@ public final class ScanService: Service, Sendable {
                 }
                 switch decoded {
                 case .result(let r):
-                    nodes.seen(r.nodeName)
-                    let outcome = await engine.accept(r)
-                    if outcome != .accepted {
+                    let outcome = await engine.accept(r, sender: message.userId)
+                    switch outcome {
+                    case .accepted:
+                        nodes.seen(r.nodeName)
+                    case .unknownLease, .notTheHolder:
+                        logger.warning(
+                            "refused a chunk result not from the chunk's holder",
+                            metadata: [
+                                "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
+                                "node": "\(NodeRegistry.escaped(r.nodeName))",
+                            ]
+                        )
+                    case .duplicate, .unknownJob, .malformed:
                         logger.debug(
                             "ignored a chunk result",
                             metadata: [
                                 "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
-                                "node": "\(r.nodeName)",
+                                "node": "\(NodeRegistry.escaped(r.nodeName))",
                             ]
                         )
                     }
                 case .heartbeat(let h):
-                    nodes.heartbeat(h)
-                    if !h.held.isEmpty { await engine.extendLeases(h.held) }
+                    guard nodes.heartbeat(h, sender: message.userId) else { continue }
+                    if !h.held.isEmpty { await engine.extendLeases(from: h, sender: message.userId) }
                 case .chunk, .cancel:
                     logger.warning("ignored a node message of the wrong kind on the results socket")
                 }
@@ -320,6 +333,12 @@ struct Sockets: Sendable {
         jobs.lingerMs = 0  // chunks left in pipes are recovered by leases, never worth waiting for
         jobs.immediate = true
         jobs.sendHighWaterMark = c.jobsSendHighWaterMark
+        // ZMTP heartbeats: a stopped (SIGSTOP) or vanished node answers no PING, so its pipe is closed
+        // after the timeout and PUSH stops handing it chunks; small kernel buffers, so a node that stops
+        // reading fills its pipe after a few chunks and PUSH passes it by.
+        jobs.heartbeatIntervalMs = c.jobsHeartbeatIntervalMs
+        jobs.heartbeatTimeoutMs = c.jobsHeartbeatIntervalMs * 3
+        jobs.kernelSendBufferBytes = 64 << 10
 
         var results = SocketOptions()
         results.lingerMs = c.lingerMs
@@ -336,12 +355,12 @@ struct Sockets: Sendable {
         feed.receiveHighWaterMark = c.highWaterMark
 
         if let curve = c.curve {
-            curve.apply(to: &feed)
-            curve.apply(to: &api)
-            curve.apply(to: &events)
-            curve.apply(to: &jobs)
-            curve.apply(to: &results)
-            curve.apply(to: &control)
+            curve.apply(to: &feed, role: .node)  // a feeder writes market data: trusted like a node
+            curve.apply(to: &api, role: .client)
+            curve.apply(to: &events, role: .client)
+            curve.apply(to: &jobs, role: .node)
+            curve.apply(to: &results, role: .node)
+            curve.apply(to: &control, role: .node)
         }
         return Sockets(
             api: try await loop.makeSocket(.router, options: api),

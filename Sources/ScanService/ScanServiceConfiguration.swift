@@ -48,7 +48,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     /// How long a dispatched chunk may go without a result (or a heartbeat naming it) before it is
     /// dispatched again.
     public var chunkLeaseTimeoutMs: Int
-    /// Dispatches of one chunk before its symbols are reported as errors.
+    /// However often heartbeats renew a chunk's lease, it expires this long after the dispatch.
+    public var chunkDeadlineMs: Int
+    /// Expired leases (whose node was alive and working) of one chunk before its symbols are
+    /// reported as errors. Expiries of leases held by a dead, stopped or stalled node do not count.
     public var maxChunkAttempts: Int
     /// Largest request body answered normally; larger ones get `too_large`.
     public var maxRequestBytes: Int
@@ -59,6 +62,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var resultsMaxMessageBytes: Int64
     /// SNDHWM of the jobs PUSH, per node: a few chunks, so no node hoards work.
     public var jobsSendHighWaterMark: Int32
+    /// ZMTP heartbeat interval of the jobs PUSH (timeout: three intervals).
+    public var jobsHeartbeatIntervalMs: Int32
     /// SNDHWM of the events PUB (events beyond it are dropped for that subscriber; `seq` shows the gap).
     public var eventsSendHighWaterMark: Int32
     /// RCVHWM/SNDHWM of the ROUTER and the results PULL.
@@ -67,7 +72,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var lingerMs: Int32
     /// A node not heard from for this long is no longer listed as live.
     public var nodeTimeoutMs: Int
-    /// CURVE encryption with a client-key allow-list on every socket; `nil` for plain TCP.
+    /// CURVE encryption with an allow-list per role (client keys on api/events, node keys on
+    /// jobs/results/control); `nil` for plain TCP.
     public var curve: CurveServerSecurity?
     /// Which finished sessions the store keeps (pruned at start and every ``retentionIntervalMs``).
     public var retention: RetentionPolicy
@@ -84,11 +90,13 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         endpoints: Endpoints = Endpoints(),
         maxRunningSessions: Int = 8,
         chunkLeaseTimeoutMs: Int = 15_000,
+        chunkDeadlineMs: Int = 300_000,
         maxChunkAttempts: Int = 3,
         maxRequestBytes: Int = 1 << 20,
         apiSocketMaxMessageBytes: Int64 = 16 << 20,
         resultsMaxMessageBytes: Int64 = 256 << 20,
-        jobsSendHighWaterMark: Int32 = 4,
+        jobsSendHighWaterMark: Int32 = 2,
+        jobsHeartbeatIntervalMs: Int32 = 1_000,
         eventsSendHighWaterMark: Int32 = 10_000,
         highWaterMark: Int32 = 1_000,
         lingerMs: Int32 = 500,
@@ -103,11 +111,13 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
         self.chunkLeaseTimeoutMs = chunkLeaseTimeoutMs
+        self.chunkDeadlineMs = max(chunkLeaseTimeoutMs, chunkDeadlineMs)
         self.maxChunkAttempts = maxChunkAttempts
         self.maxRequestBytes = maxRequestBytes
         self.apiSocketMaxMessageBytes = apiSocketMaxMessageBytes
         self.resultsMaxMessageBytes = resultsMaxMessageBytes
         self.jobsSendHighWaterMark = jobsSendHighWaterMark
+        self.jobsHeartbeatIntervalMs = max(10, jobsHeartbeatIntervalMs)
         self.eventsSendHighWaterMark = eventsSendHighWaterMark
         self.highWaterMark = highWaterMark
         self.lingerMs = lingerMs

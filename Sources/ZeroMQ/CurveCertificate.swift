@@ -76,28 +76,47 @@ public struct CurveCertificate: Sendable, Hashable {
     }
 }
 
-/// CURVE settings of a server whose clients must be on an allow-list: every socket it binds is a
-/// CURVE server with ZAP domain ``domain``, and a ``ZAPAuthenticator`` on its context accepts only
-/// ``allowedClientKeys``.
+/// Who may connect to a socket of a CURVE server: each role has its own ZAP domain and allow-list.
+public enum CurveRole: String, Sendable, Hashable, CaseIterable {
+    /// Clients and dashboards (the service's api and events sockets).
+    case client
+    /// Engine nodes (the jobs, results and control sockets).
+    case node
+
+    /// The ZAP domain of the role's sockets.
+    public var domain: String { "marketscan.\(rawValue)" }
+}
+
+/// CURVE settings of a server whose peers must be on an allow-list, one per ``CurveRole``: every
+/// socket it binds is a CURVE server in its role's ZAP domain, and a ``ZAPAuthenticator`` on its
+/// context accepts on each socket only the keys allowed for that socket's role — a client key
+/// cannot connect to a node socket, nor a node key to a client socket.
 public struct CurveServerSecurity: Sendable, Hashable {
     public var certificate: CurveCertificate
+    /// Keys allowed on the client sockets (api, events).
     public var allowedClientKeys: Set<String>
-    public var domain: String
+    /// Keys allowed on the node sockets (jobs, results, control).
+    public var allowedNodeKeys: Set<String>
 
-    public init(certificate: CurveCertificate, allowedClientKeys: Set<String>, domain: String = "marketscan") {
+    public init(certificate: CurveCertificate, allowedClientKeys: Set<String>, allowedNodeKeys: Set<String>) {
         self.certificate = certificate
         self.allowedClientKeys = allowedClientKeys
-        self.domain = domain
+        self.allowedNodeKeys = allowedNodeKeys
     }
 
-    /// Makes `options` those of a CURVE server socket in ``domain``.
-    public func apply(to options: inout SocketOptions) {
+    /// The allow-list of each ZAP domain (what the ``ZAPAuthenticator`` is given).
+    public var allowedKeysByDomain: [String: Set<String>] {
+        [CurveRole.client.domain: allowedClientKeys, CurveRole.node.domain: allowedNodeKeys]
+    }
+
+    /// Makes `options` those of a CURVE server socket for `role`.
+    public func apply(to options: inout SocketOptions, role: CurveRole) {
         options.curve = CurveOptions(
             isServer: true,
             publicKey: certificate.publicKey,
             secretKey: certificate.secretKey ?? ""
         )
-        options.zapDomain = domain
+        options.zapDomain = role.domain
     }
 }
 

@@ -102,7 +102,7 @@ final class LoopThread {
     /// them over in one batch.
     private func receiveAvailable(_ entry: SocketEntry) {
         let room = entry.sink.room
-        var batch: [[[UInt8]]] = []
+        var batch: [ZMQMessage] = []
         var failure: ZMQError?
         reading: while batch.count < room {
             let rc = zmq_msg_recv(scratch, entry.handle, ZMQ_DONTWAIT)
@@ -125,23 +125,27 @@ final class LoopThread {
             let frame: [UInt8] =
                 size == 0
                 ? [] : Array(UnsafeRawBufferPointer(start: zmq_msg_data(scratch), count: size))
+            if entry.readsUserId, entry.partialFrames.isEmpty, let property = zmq_msg_gets(scratch, "User-Id") {
+                entry.partialUserId = String(cString: property)
+            }
             entry.partialFrames.append(frame)
             if zmq_msg_more(scratch) == 0 {
-                batch.append(entry.partialFrames)
+                batch.append(ZMQMessage(entry.partialFrames, userId: entry.partialUserId))
                 entry.partialFrames = []
+                entry.partialUserId = nil
             }
         }
         switch entry.sink {
         case .messages(let buffer):
-            buffer.deliver(batch.map(ZMQMessage.init))
+            buffer.deliver(batch)
         case .monitor(let buffer):
             var events: [ZMQSocketEvent] = []
             var stopped = false
-            for frames in batch {
-                if let event = ZMQSocketEvent(monitorFrames: frames) {
+            for message in batch {
+                if let event = ZMQSocketEvent(monitorFrames: message.frames) {
                     events.append(event)
                 } else {
-                    stopped = stopped || frames.count >= 2
+                    stopped = stopped || message.frames.count >= 2
                 }
             }
             buffer.deliver(events)
@@ -236,6 +240,7 @@ final class LoopThread {
         let core = core
         let buffer = InboundBuffer<ZMQMessage>(capacity: core.receiveBufferCapacity) { core.wake() }
         let entry = register(handle, canReceive: type.canReceive, sink: .messages(buffer))
+        entry.readsUserId = options.zapDomain != nil
         return (entry.id, buffer)
     }
 

@@ -40,6 +40,10 @@ final class SocketEntry {
     var pendingSends: [PendingSend] = []
     /// Frames of a multipart message whose remaining frames were not yet readable.
     var partialFrames: [[UInt8]] = []
+    /// Whether received messages carry their connection's ZAP user id (sockets with a ZAP domain).
+    var readsUserId = false
+    /// The user id of the message in ``partialFrames``.
+    var partialUserId: String?
     /// The monitor PAIR reading this socket's events, when ``ZMQSocket/monitor()`` was called.
     var monitor: (entryID: Int, events: InboundBuffer<ZMQSocketEvent>)?
     /// For a monitor PAIR: the socket it monitors.

@@ -47,10 +47,25 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a dispatched chunk may go without a result before it is dispatched again.")
     var leaseMs: Int = 15_000
 
+    @Option(help: "Milliseconds after its dispatch a chunk's lease ends, however often heartbeats renew it.")
+    var chunkDeadlineMs: Int = 300_000
+
     @Option(help: "CURVE: this service's secret certificate (from `scan keygen`); enables encryption on every socket.")
     var curveCertificate: String?
 
-    @Option(help: "CURVE: a client or node public certificate (or key) allowed to connect; repeatable.")
+    @Option(help: "CURVE: a client's public certificate (or key) allowed on the api and events sockets; repeatable.")
+    var curveAllowClient: [String] = []
+
+    @Option(
+        help:
+            "CURVE: an engine node's public certificate (or key) allowed on the jobs, results and control sockets; repeatable."
+    )
+    var curveAllowNode: [String] = []
+
+    @Option(
+        help:
+            "Deprecated: a key allowed in both roles (client and node); use --curve-allow-client / --curve-allow-node."
+    )
     var curveAllow: [String] = []
 
     @Option(
@@ -79,16 +94,20 @@ struct ScanServiceCommand: AsyncParsableCommand {
         guard leaseMs >= 3_000 else {
             throw ValidationError("--lease-ms must be at least 3000 (three node heartbeats of 1 s)")
         }
+        guard chunkDeadlineMs >= leaseMs else {
+            throw ValidationError("--chunk-deadline-ms must be at least --lease-ms (\(leaseMs))")
+        }
         guard keepSessions >= 1 else { throw ValidationError("--keep-sessions must be at least 1") }
         if let keepDays, !(keepDays > 0 && keepDays <= 36_500) {
             throw ValidationError("--keep-days must be more than 0 and at most 36500")
         }
-        if curveCertificate == nil, !curveAllow.isEmpty {
-            throw ValidationError("--curve-allow needs --curve-certificate")
+        let allows = curveAllow + curveAllowClient + curveAllowNode
+        if curveCertificate == nil, !allows.isEmpty {
+            throw ValidationError("--curve-allow-client/--curve-allow-node need --curve-certificate")
         }
-        if curveCertificate != nil, curveAllow.isEmpty {
+        if curveCertificate != nil, curveAllow.isEmpty, curveAllowClient.isEmpty || curveAllowNode.isEmpty {
             throw ValidationError(
-                "--curve-certificate needs at least one --curve-allow (the clients and nodes allowed)"
+                "--curve-certificate needs at least one --curve-allow-client (clients) and one --curve-allow-node (engine nodes)"
             )
         }
     }
@@ -118,14 +137,27 @@ struct ScanServiceCommand: AsyncParsableCommand {
             guard certificate.secretKey != nil else {
                 throw ValidationError("--curve-certificate \(curveCertificate) has no secret-key")
             }
-            let allowed = try curveAllow.map { try CurveCertificate.load(path: $0).publicKey }
-            curve = CurveServerSecurity(certificate: certificate, allowedClientKeys: Set(allowed))
+            func keys(_ paths: [String]) throws -> Set<String> {
+                Set(try paths.map { try CurveCertificate.load(path: $0).publicKey })
+            }
+            let both = try keys(curveAllow)
+            if !both.isEmpty {
+                logger.warning(
+                    "--curve-allow is deprecated: its keys may act as clients and as engine nodes; use --curve-allow-client and --curve-allow-node"
+                )
+            }
+            curve = CurveServerSecurity(
+                certificate: certificate,
+                allowedClientKeys: both.union(try keys(curveAllowClient)),
+                allowedNodeKeys: both.union(try keys(curveAllowNode))
+            )
         }
         let service = ScanService(
             configuration: ScanServiceConfiguration(
                 endpoints: endpoints,
                 maxRunningSessions: maxSessions,
                 chunkLeaseTimeoutMs: leaseMs,
+                chunkDeadlineMs: chunkDeadlineMs,
                 curve: curve,
                 retention: RetentionPolicy(
                     keepSessions: keepSessions,

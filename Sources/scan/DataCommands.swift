@@ -30,7 +30,7 @@ struct StoreOption: ParsableArguments {
 }
 
 /// Prints an error to stderr and exits non-zero, for errors a person should read.
-private func fail(_ error: any Error) -> ExitCode {
+func fail(_ error: any Error) -> ExitCode {
     let text = (error as? ImportFailure)?.description ?? (error as? MarketDataError)?.message ?? "\(error)"
     FileHandle.standardError.write(Data("error: \(text)\n".utf8))
     return ExitCode.failure

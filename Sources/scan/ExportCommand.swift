@@ -43,9 +43,7 @@ struct ExportCommand: AsyncParsableCommand {
             }
             print("exported \(report.rows) \(tf) bars of \(report.symbols) symbols to \(file)")
         } catch {
-            let text = (error as? MarketDataError)?.message ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
-            throw ExitCode.failure
+            throw fail(error)
         }
     }
 }

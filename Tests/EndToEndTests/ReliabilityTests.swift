@@ -46,6 +46,37 @@ extension EndToEndTests {
         await client.close()
     }
 
+    /// Issue 16 defect 3: of two nodes, the one that connected first is stopped (SIGSTOP) for the whole
+    /// scan. Its connection stays open, yet the chunks PUSH hands it come back (ZMTP heartbeats close
+    /// its pipe; its leases expire without counting as attempts) and the healthy node runs them: the
+    /// full, identical result, no symbol reported as an error.
+    @Test(.timeLimit(.minutes(2)))
+    func aNodeStoppedForTheWholeScanLosesNoSymbol() async throws {
+        let cluster = try Cluster(store: try await Fixtures.shared.sample())
+        defer { cluster.stop() }
+        let range = ["--from", "2021-01-04", "--to", "2022-09-19"]
+        let reference = try ResultDocument.decode(
+            try await cluster.localResult(["--formula", Self.f1, "--name", "f1"] + range)
+        )
+        let client = try await RawClient.connect(cluster.api)
+        do {
+            try await cluster.startService(["--lease-ms", "3000"], client: client)
+            let stopped = try await cluster.startNode("node-stopped", threads: 2, client: client)
+            try await cluster.startNode("node-healthy", threads: 2, paceMs: 20, client: client)
+            stopped.signal(SIGSTOP)
+            let id = try await client.startScan(Self.runScanBody(range: range))
+            let final = try await client.waitForEnd(id, within: 90)
+            #expect(final.string("status") == "completed")
+            Self.expectSameResult(try await client.result(id), reference)
+            stopped.signal(SIGCONT)
+        } catch {
+            await client.close()
+            Issue.record("logs:\n\(cluster.processes.logs)")
+            throw error
+        }
+        await client.close()
+    }
+
     /// The service killed with SIGKILL mid-scan and started again: the session resumes (only its
     /// missing chunks) and completes with the full result.
     @Test(.timeLimit(.minutes(2)))

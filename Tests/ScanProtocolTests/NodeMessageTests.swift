@@ -47,7 +47,8 @@ func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
         formula: Formula(name: g.text(), source: g.text(max: 200)),
         parameters: params,
         mode: Bool.random(using: &g) ? .range : .latest,
-        lookback: Int.random(in: 0...5000, using: &g)
+        lookback: Int.random(in: 0...5000, using: &g),
+        lease: LeaseToken(high: g.next(), low: g.next())
     )
 }
 
@@ -83,6 +84,7 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
         jobId: g.text(),
         chunkIndex: Int.random(in: 0...500, using: &g),
         attempt: Int.random(in: 1...3, using: &g),
+        lease: LeaseToken(high: g.next(), low: g.next()),
         nodeName: g.text(),
         results: results
     )
@@ -112,8 +114,12 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             incarnation: 0xDEAD_BEEF_0102,
             threads: 8,
             chunksDone: 123,
+            symbolsDone: 4567,
             inFlight: 2,
-            held: [ChunkRef(jobId: "j", chunkIndex: 3), ChunkRef(jobId: "k", chunkIndex: 0)]
+            held: [
+                HeldChunk(jobId: "j", chunkIndex: 3, lease: .random()),
+                HeldChunk(jobId: "k", chunkIndex: 0, lease: LeaseToken(high: 1, low: 2)),
+            ]
         )
         #expect(try NodeMessage.decode(NodeMessage.heartbeat(hb).encode()) == .heartbeat(hb))
         let c = NodeMessage.cancel(CancelMessage(jobId: "job-9"))
@@ -144,7 +150,7 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
             }
             _ = try? NodeMessage.decode(bytes)
             let garbage = (0..<Int.random(in: 0...64, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
-            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, 1] + garbage)
+            _ = try? NodeMessage.decode([0x4D, 0x53, 0x4E, NodeMessage.version] + garbage)
         }
     }
 
@@ -163,11 +169,20 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
 
     @Test func hugeCountsAreRejectedWithoutAllocating() {
         var w = BinaryWriter()
-        for b: UInt8 in [0x4D, 0x53, 0x4E, 1, 1] { w.u8(b) }
+        for b: UInt8 in [0x4D, 0x53, 0x4E, NodeMessage.version, 1] { w.u8(b) }
         w.string("job")
         w.u32(0)
         w.u32(1)
+        w.u64(7)  // lease
+        w.u64(8)
         w.u32(UInt32.max)  // symbol count
         #expect(throws: WireFormatError.self) { try NodeMessage.decode(w.bytes) }
+    }
+
+    @Test func leaseTokensAreFreshAndNeverPrintedWhole() {
+        let tokens = (0..<1000).map { _ in LeaseToken.random() }
+        #expect(Set(tokens).count == 1000)
+        #expect(!tokens.contains(.none))
+        #expect(tokens.allSatisfy { $0.description.count <= 4 })
     }
 }

@@ -31,7 +31,7 @@ struct ChunkExecutorTests {
     }
 
     @Test func chunksCompleteWithOneResultPerSymbolInOrder() async throws {
-        let store = try TestMarket.store()
+        let store = try await TestMarket.store()
         let symbols = try store.allSymbols().map(\.symbol)
         let delivered = Mutex<[ChunkResultMessage]>([])
         let executor = ChunkExecutor(

@@ -40,7 +40,8 @@ struct CurveTests {
         let setup: (inout ScanServiceConfiguration) -> Void = {
             $0.curve = CurveServerSecurity(
                 certificate: server,
-                allowedClientKeys: [client.publicKey, node.publicKey]
+                allowedClientKeys: [client.publicKey],
+                allowedNodeKeys: [node.publicKey]
             )
         }
         try await withCluster(nodes: 0, configure: setup) { cluster in
@@ -59,6 +60,10 @@ struct CurveTests {
             // Not on the allow-list: the handshake fails, no request ever reaches the service.
             #expect(
                 try await ping(cluster.endpoints.api, client: stranger, serverKey: server.publicKey, seconds: 1) == nil
+            )
+            // Roles are separate: a node key is no client key.
+            #expect(
+                try await ping(cluster.endpoints.api, client: node, serverKey: server.publicKey, seconds: 1) == nil
             )
             // Plain TCP against a CURVE server: refused as well.
             let plain = try await within(5, "plain client") { () -> Bool in

@@ -15,7 +15,7 @@ import ZeroMQ
     /// Defect 5: a chunk cancelled while it runs is no longer reported as held once its running
     /// symbols are done (its unclaimed symbols are never run).
     @Test func aCancelledRunningChunkIsNotHeldForever() async throws {
-        let store = LoadCountingBars(try TestMarket.store())
+        let store = LoadCountingBars(try await TestMarket.store())
         let symbols = try await store.inner.resolve(SymbolCriteria()).symbols.prefix(24).map(\.symbol)
         let completed = Mutex(0)
         let executor = ChunkExecutor(
@@ -90,6 +90,178 @@ import ZeroMQ
                 #expect(reply.requestId == .string("after"))
             }
         }
+    }
+}
+
+extension HardeningTests {
+    /// A raw node socket on its own loop (a black hole, an injector, a forger).
+    final class RawNodeSocket: Sendable {
+        let loop: ZMQLoop
+        let socket: ZMQSocket
+        init(_ type: SocketType, _ endpoint: String, name: String) async throws {
+            loop = try ZMQLoop(context: try ZMQContext(), name: name)
+            var options = SocketOptions()
+            options.lingerMs = 0
+            socket = try await loop.makeSocket(type, options: options)
+            try await socket.connect(endpoint)
+        }
+        func push(_ m: NodeMessage) async throws { try await socket.send(ZMQMessage([m.encode()])) }
+        func chunk() async throws -> ChunkMessage {
+            let socket = socket
+            let m = try await within(10, "a chunk") { try await socket.receive() }
+            guard let m, case .chunk(let c) = try NodeMessage.decode(m.frames[0]) else {
+                throw TimedOut(what: "a chunk")
+            }
+            return c
+        }
+        func close() async { await loop.shutdown() }
+    }
+
+    static func heartbeat(_ name: String, held: [ChunkMessage], lease: LeaseToken? = nil, done: Int) -> NodeMessage {
+        .heartbeat(
+            HeartbeatMessage(
+                nodeName: name,
+                incarnation: 7,
+                threads: 2,
+                chunksDone: 0,
+                symbolsDone: done,
+                inFlight: held.count,
+                held: held.map { HeldChunk(jobId: $0.jobId, chunkIndex: $0.chunkIndex, lease: lease ?? $0.lease) }
+            )
+        )
+    }
+
+    /// Defect 2: results pushed by anyone but the chunk's holder are refused. An injector that knows
+    /// everything but the lease (job id, chunk index, the very symbols) forges a result with a match
+    /// for every symbol; a node that pulled a chunk answers it under another lease. The scan's result
+    /// is still the true one.
+    @Test func resultsWithoutTheChunksLeaseAreRefused() async throws {
+        let setup: (inout ScanServiceConfiguration) -> Void = { $0.chunkLeaseTimeoutMs = 1000 }
+        try await withCluster(nodes: 0, configure: setup) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                let hole = try await RawNodeSocket(.pull, cluster.endpoints.jobs, name: "rogue")
+                let c = try await hole.chunk()
+                let first = try await hole.chunk()
+                await hole.close()
+                let injector = try await RawNodeSocket(.push, cluster.endpoints.results, name: "injector")
+                for (chunk, lease) in [(c, LeaseToken.random()), (c, first.lease), (first, c.lease)] {
+                    let forged = chunk.symbols.map { symbol in
+                        SymbolResult(
+                            symbol: symbol,
+                            matches: [
+                                SignalMatch(
+                                    symbol: symbol,
+                                    timestamp: BarTimestamp(
+                                        epochSeconds: 1_650_000_000,
+                                        utcOffsetSeconds: 0,
+                                        isIntraday: false
+                                    ),
+                                    signal: "f1",
+                                    close: 1
+                                )
+                            ],
+                            barsScanned: 1
+                        )
+                    }
+                    try await injector.push(
+                        .result(
+                            ChunkResultMessage(
+                                jobId: chunk.jobId,
+                                chunkIndex: chunk.chunkIndex,
+                                attempt: chunk.attempt,
+                                lease: lease,
+                                nodeName: "rogue",
+                                results: forged
+                            )
+                        )
+                    )
+                }
+                cluster.addNode(name: "honest")
+                try await expectTrueResult(client, started.session.sessionId, started)
+                await injector.close()
+            }
+        }
+    }
+
+    /// Defect 4: a black hole pulls a chunk and leaves; heartbeats keep naming it — from a forger that
+    /// does not know the lease, and from one that does and even pretends to make progress. The first
+    /// renew nothing, the second at most until the chunk's hard deadline; then the chunk runs elsewhere.
+    @Test func heartbeatsRenewOnlyTheirOwnLeasesAndNeverPastTheDeadline() async throws {
+        let setup: (inout ScanServiceConfiguration) -> Void = {
+            $0.chunkLeaseTimeoutMs = 500
+            $0.chunkDeadlineMs = 2000
+        }
+        try await withCluster(nodes: 0, configure: setup) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                let hole = try await RawNodeSocket(.pull, cluster.endpoints.jobs, name: "black-hole")
+                let c = try await hole.chunk()
+                await hole.close()
+                let forger = try await RawNodeSocket(.push, cluster.endpoints.results, name: "forger")
+                let beats = Task {
+                    var done = 0
+                    while !Task.isCancelled {
+                        done += 1
+                        try? await forger.push(Self.heartbeat("black-hole", held: [c], done: done))
+                        try? await forger.push(Self.heartbeat("stranger", held: [c], lease: .random(), done: done))
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                cluster.addNode(name: "rescuer")
+                try await expectTrueResult(client, started.session.sessionId, started)
+                beats.cancel()
+                await forger.close()
+            }
+        }
+    }
+
+    /// Defect 3: a node whose evaluation hangs while its sockets still answer (its heartbeats go on)
+    /// does not make chunks fail while a healthy node could run them: the full, identical result.
+    @Test func aNodeWhoseEvaluationHangsLosesNoSymbol() async throws {
+        let hung = HangingBars(try TestMarket.store())
+        defer { hung.release() }
+        let setup: (inout ScanServiceConfiguration) -> Void = { $0.chunkLeaseTimeoutMs = 1000 }
+        try await withCluster(nodes: 0, configure: setup) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                cluster.addNode(name: "hung", bars: hung)
+                try await eventually(10, "the hung node is live") {
+                    try await client.request("PING", "{}").decode(PingReply.self).nodes.contains { $0.name == "hung" }
+                }
+                cluster.addNode(name: "healthy")
+                try await eventually(10, "both nodes live") {
+                    try await client.request("PING", "{}").decode(PingReply.self).nodes.count == 2
+                }
+                let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                try await expectTrueResult(client, started.session.sessionId, started)
+                #expect(hung.hanging > 0, "the hung node took work")
+            }
+        }
+    }
+}
+
+/// A bar store whose every load hangs until ``release()`` (an evaluation thread stuck on I/O).
+final class HangingBars: BarRepository {
+    let inner: MarketDataStore
+    private let gate = Mutex(false)
+    private let condition = NSCondition()
+    private let count = Mutex(0)
+    init(_ inner: MarketDataStore) { self.inner = inner }
+    var hanging: Int { count.withLock { $0 } }
+    func release() {
+        condition.lock()
+        gate.withLock { $0 = true }
+        condition.broadcast()
+        condition.unlock()
+    }
+    func dataVersion() throws -> Int64 { try inner.dataVersion() }
+    func latestDay(for timeframe: Timeframe) throws -> CalendarDay? { try inner.latestDay(for: timeframe) }
+    func loadBars(_ query: BarQuery) throws -> BarSeries {
+        count.withLock { $0 += 1 }
+        condition.lock()
+        while !gate.withLock({ $0 }) { condition.wait() }
+        condition.unlock()
+        return try inner.loadBars(query)
     }
 }
 

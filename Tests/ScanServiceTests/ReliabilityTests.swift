@@ -37,6 +37,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         jobId: c.jobId,
         chunkIndex: c.chunkIndex,
         attempt: c.attempt,
+        lease: c.lease,
         nodeName: node,
         results: c.symbols.map { SymbolResult(symbol: $0, error: note, barsScanned: 1) }
     )
@@ -47,10 +48,11 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
     @Test func engineAcceptsOnceRedispatchesExpiredLeasesAndFailsAfterMaxAttempts() async throws {
         let transport = RecordingTransport()
         let store = try SessionStore.inMemory()
+        let nodes = NodeRegistry(timeout: .seconds(5))
         let engine = DistributedEngine(
             transport: transport,
             jobs: store,
-            nodes: NodeRegistry(timeout: .seconds(5)),
+            nodes: nodes,
             leaseTimeout: .seconds(60),
             maxAttempts: 2,
             chunksPerNode: 4,
@@ -70,15 +72,29 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         #expect(first.map(\.chunkIndex) == [0, 1, 2])
         #expect(first.allSatisfy { $0.attempt == 1 })
         #expect(first.flatMap(\.symbols) == j.symbols)
+        #expect(Set(first.map(\.lease)).count == 3 && !first.contains { $0.lease == .none })
 
         #expect(await engine.accept(answer(first[0])) == .accepted)
         #expect(await engine.accept(answer(first[0], note: "late duplicate")) == .duplicate)
         #expect(
             await engine.accept(
-                ChunkResultMessage(jobId: "job-1", chunkIndex: 1, attempt: 1, nodeName: "x", results: [])
+                ChunkResultMessage(
+                    jobId: "job-1",
+                    chunkIndex: 1,
+                    attempt: 1,
+                    lease: first[1].lease,
+                    nodeName: "x",
+                    results: []
+                )
             )
                 == .malformed("results do not match the chunk's 8 symbols")
         )
+        // Without the chunk's lease (a blind injector, or another node's lease) nothing is accepted.
+        var forged = answer(first[1])
+        forged.lease = .random()
+        #expect(await engine.accept(forged) == .unknownLease)
+        forged.lease = first[2].lease
+        #expect(await engine.accept(forged) == .unknownLease)
         #expect(
             await engine.accept(
                 answer(
@@ -99,17 +115,45 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         )
         #expect(try await store.chunkResults(jobId: "job-1").keys.sorted() == [0])
 
-        // Leases of chunks 1 and 2 expire: both are dispatched again as attempt 2.
+        // Leases of chunks 1 and 2 expire: both are dispatched again as attempt 2 (no node said it
+        // held them, so the expiry does not count as an attempt).
         #expect(await engine.expireLeases(now: .now + .seconds(61)) == 2)
         try await eventually(10, "re-dispatch") { transport.sent.withLock { $0.count } == 5 }
         let again = transport.sent.withLock { Array($0[3...]) }
         #expect(Set(again.map(\.chunkIndex)) == [1, 2])
         #expect(again.allSatisfy { $0.attempt == 2 })
+        let c1 = again.first { $0.chunkIndex == 1 }!
+        var c2 = again.first { $0.chunkIndex == 2 }!
 
-        // A heartbeat naming chunk 1 extends its lease; chunk 2 expires on its last attempt.
-        await engine.extendLeases([ChunkRef(jobId: "job-1", chunkIndex: 1)], now: .now + .seconds(100))
-        #expect(await engine.expireLeases(now: .now + .seconds(122)) == 1)
-        #expect(await engine.accept(answer(again.first { $0.chunkIndex == 1 }!)) == .accepted)
+        // Node n1 says it holds both and keeps working, renewing only chunk 1: chunk 2's expiries now
+        // count (its holder was alive and working), and it fails after the second.
+        func beat(_ held: [ChunkMessage], at t: ContinuousClock.Instant, done: Int, node: String = "n1") async {
+            let hb = HeartbeatMessage(
+                nodeName: node,
+                incarnation: 1,
+                threads: 1,
+                chunksDone: 0,
+                symbolsDone: done,
+                inFlight: held.count,
+                held: held.map { HeldChunk(jobId: $0.jobId, chunkIndex: $0.chunkIndex, lease: $0.lease) }
+            )
+            nodes.heartbeat(hb, at: t)
+            await engine.extendLeases(from: hb, now: t)
+        }
+        let t = ContinuousClock.now + .seconds(100)
+        await beat([c1, c2], at: t, done: 1)
+        // Another node naming the same leases renews nothing, and cannot answer for n1.
+        await beat([c1, c2], at: t + .seconds(57), done: 1, node: "intruder")
+        #expect(await engine.accept(answer(c2, node: "intruder")) == .notTheHolder)
+        await beat([c1], at: t + .seconds(58), done: 2)
+        #expect(await engine.expireLeases(now: t + .seconds(61)) == 1)
+        try await eventually(10, "chunk 2 dispatched a third time") { transport.sent.withLock { $0.count } == 6 }
+        c2 = transport.sent.withLock { $0[5] }
+        #expect(c2.chunkIndex == 2 && c2.attempt == 3)
+        await beat([c1, c2], at: t + .seconds(62), done: 3)
+        await beat([c1], at: t + .seconds(120), done: 4)
+        #expect(await engine.expireLeases(now: t + .seconds(123)) == 1)
+        #expect(await engine.accept(answer(c1, node: "n1")) == .accepted)
 
         let results = try await within(10, "job result") { try await run.value }
         #expect(results.map(\.symbol) == j.symbols)
@@ -181,20 +225,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
                 let id = started.session.sessionId
                 let reply = try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#)
                 #expect(reply.isOK)
-                try await eventually(20, "session completes after the lease") {
-                    try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
-                        .session.status == "completed"
-                }
-                let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(
-                    ResultReply.self
-                )
-                let local = ResultDocument(
-                    try await localResult(try started.session.request.validated()),
-                    sessionId: id,
-                    status: .completed
-                )
-                #expect(result.result.signals == local.signals)
-                #expect(result.result.errorsCount == 0)
+                try await expectTrueResult(client, id, started, within: 20)
             }
         }
     }

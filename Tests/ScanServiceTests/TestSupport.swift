@@ -11,19 +11,19 @@ import TestSupport
 import Testing
 import ZeroMQ
 
-/// The bundled sample (48 KRX symbols, daily bars 2015–2022) in one in-memory store shared by tests.
+/// The bundled sample (48 KRX symbols, daily bars 2015–2022) in one in-memory store shared by tests,
+/// loaded once off the cooperative pool (a load holding a pool thread, and tests blocked on a lock
+/// waiting for it, stalled every test in the process, so waits with a deadline timed out).
 enum TestMarket {
-    static let shared = Mutex<MarketDataStore?>(nil)
-
-    static func store() throws -> MarketDataStore {
-        try shared.withLock { s in
-            if let s { return s }
+    private static let loading = Task {
+        try await Blocking.run { () throws -> MarketDataStore in
             let store = try MarketDataStore.inMemory()
             _ = try SampleData.load(into: store)
-            s = store
             return store
         }
     }
+
+    static func store() async throws -> MarketDataStore { try await loading.value }
 }
 
 let quietLogger: Logger = {
@@ -63,7 +63,7 @@ final class Cluster: Sendable {
         sessions: SessionStore? = nil,
         configure: (inout ScanServiceConfiguration) -> Void = { _ in }
     ) async throws -> Cluster {
-        let store = try TestMarket.store()
+        let store = try await TestMarket.store()
         let sessionStore = try sessions ?? SessionStore.inMemory()
         var config = ScanServiceConfiguration(endpoints: .ephemeral(), lingerMs: 0, nodeTimeoutMs: 5000)
         configure(&config)
@@ -96,7 +96,12 @@ final class Cluster: Sendable {
     }
 
     @discardableResult
-    func addNode(name: String, threads: Int = 2, curve: CurveClientSecurity? = nil) -> EngineNode {
+    func addNode(
+        name: String,
+        threads: Int = 2,
+        curve: CurveClientSecurity? = nil,
+        bars: (any BarRepository)? = nil
+    ) -> EngineNode {
         let config = EngineNodeConfiguration(
             jobsEndpoint: endpoints.jobs,
             resultsEndpoint: endpoints.results,
@@ -107,7 +112,7 @@ final class Cluster: Sendable {
             lingerMs: 0,
             curve: curve
         )
-        let node = EngineNode(configuration: config, bars: store, logger: quietLogger)
+        let node = EngineNode(configuration: config, bars: bars ?? store, logger: quietLogger)
         let task = Task { try await node.run() }
         nodes.withLock { $0.append((node, task)) }
         return node
@@ -209,7 +214,23 @@ func runScanBody(symbols: [String]? = nil, formula: String = f1, wait: Bool, ext
 
 /// The same scan run in this process (what `scan run --local` computes).
 func localResult(_ request: BatchScanRequest) async throws -> BatchScanResult {
-    let store = try TestMarket.store()
+    let store = try await TestMarket.store()
     return try await BatchScanUseCase(symbols: store, bars: store, engine: InProcessEngine(bars: store, threads: 2))
         .execute(request)
+}
+
+/// The session's result equals the in-process scan's, with no symbol in error.
+func expectTrueResult(_ client: RawClient, _ id: String, _ started: SessionReply, within: Double = 30) async throws {
+    try await eventually(within, "session completes") {
+        try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
+            .session.status == "completed"
+    }
+    let result = try await client.request("GET_RESULT", #"{"session_id": "\#(id)"}"#).decode(ResultReply.self)
+    let local = ResultDocument(
+        try await localResult(try started.session.request.validated()),
+        sessionId: id,
+        status: .completed
+    )
+    #expect(result.result.signals == local.signals)
+    #expect(result.result.errorsCount == 0)
 }
