@@ -40,6 +40,8 @@ final class SessionManager: Sendable {
     private let metrics: ServiceMetrics
     private let state = Mutex(State())
     private let shutdownFlag: ShutdownFlag
+    /// Where transitions wait (and are retried) when the store fails.
+    private let durable: DurableSessions
 
     init(
         symbols: any SymbolRepository,
@@ -55,7 +57,13 @@ final class SessionManager: Sendable {
         self.metrics = metrics
         self.jobs = jobs
         let flag = ShutdownFlag()
-        let guarded = ShutdownGuardedSessions(inner: sessions, flag: flag)
+        // A final state stored late: its job's chunks are no longer needed (see `launch`).
+        let durable = DurableSessions(inner: sessions, logger: logger, metrics: metrics) { stored in
+            guard stored.status.isFinal else { return }
+            try? await jobs.deleteJob(id: stored.id)
+        }
+        self.durable = durable
+        let guarded = ShutdownGuardedSessions(inner: durable, flag: flag)
         self.shutdownFlag = flag
         self.sessions = guarded
         self.useCase = RunScanUseCase(
@@ -163,6 +171,7 @@ final class SessionManager: Sendable {
         shutdownFlag.set()
         await engineStop()
         for t in tasks { await t.value }
+        await durable.flush()
         let waiters = state.withLock { s -> [CheckedContinuation<ScanSession?, Never>] in
             defer { for id in s.active.keys { s.active[id]?.waiters = [] } }
             return s.active.values.flatMap(\.waiters)
@@ -190,7 +199,9 @@ final class SessionManager: Sendable {
                 )
                 // The final result is stored whole: the job's chunk results are no longer needed for a
                 // resume. (A session stopped by shutdown is not final in the store and keeps them.)
-                if final.status.isFinal, !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
+                // (Nor is one whose final state still waits to be stored: a restart would resume it.)
+                if final.status.isFinal, self.durable.isStored(id),
+                    !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
                 {
                     do { try await self.jobs.deleteJob(id: id) } catch {
                         self.metrics.storeWriteFailed("delete_job")
@@ -202,9 +213,14 @@ final class SessionManager: Sendable {
                 }
                 self.ended(final)
             } catch {
-                self.metrics.storeWriteFailed("session")
-                self.logger.error("session could not be stored", metadata: ["session": "\(id)", "error": "\(error)"])
-                self.ended(nil, id: id)
+                // Not a store failure (those wait in `durable`): say what happened, and keep it.
+                self.logger.error("session could not run", metadata: ["session": "\(id)", "error": "\(error)"])
+                var failed = session
+                failed.status = .failed
+                failed.error = "the session could not run: \(error)"
+                failed.finishedAt = Date()
+                try? await self.durable.save(failed)
+                self.ended(failed)
             }
         }
         state.withLock { $0.active[id]?.task = task }

@@ -219,7 +219,7 @@ extension HardeningTests {
     /// Defect 3: a node whose evaluation hangs while its sockets still answer (its heartbeats go on)
     /// does not make chunks fail while a healthy node could run them: the full, identical result.
     @Test func aNodeWhoseEvaluationHangsLosesNoSymbol() async throws {
-        let hung = HangingBars(try TestMarket.store())
+        let hung = HangingBars(try await TestMarket.store())
         defer { hung.release() }
         let setup: (inout ScanServiceConfiguration) -> Void = { $0.chunkLeaseTimeoutMs = 1000 }
         try await withCluster(nodes: 0, configure: setup) { cluster in
@@ -238,6 +238,71 @@ extension HardeningTests {
             }
         }
     }
+}
+
+extension HardeningTests {
+    /// Defect 6: with the session store failing (a full disk), a session that ends or is cancelled is
+    /// not lost nor misreported: its true state is answered (`GET_SESSION`, `LIST_SESSIONS`, `PING`,
+    /// the waiting `CANCEL`) and stored as soon as the store takes writes again. A new `RUN_SCAN` is
+    /// answered `busy` meanwhile.
+    @Test func aStoreFailureNeitherLosesNorMisreportsASession() async throws {
+        let store = try SessionStore.inMemory()
+        let disk = FullDiskSessions(store)
+        try await withCluster(nodes: 0, sessions: store, sessionRepository: disk) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let a = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                let b = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
+                let (idA, idB) = (a.session.sessionId, b.session.sessionId)
+                try await eventually(10, "both stored running") {
+                    let (sa, sb) = (try await store.session(id: idA), try await store.session(id: idB))
+                    return sa?.status == .running && sb?.status == .running
+                }
+                disk.full.withLock { $0 = true }
+                let refused = try await client.request("RUN_SCAN", runScanBody(wait: false))
+                #expect(refused.error?.code == .busy)
+
+                let cancelled = try await client.request("CANCEL", #"{"session_id": "\#(idB)"}"#)
+                #expect(try cancelled.decode(SessionReply.self).session.status == "cancelled")
+                cluster.addNode(name: "node-1")
+                try await eventually(20, "session a completes") {
+                    try await client.request("GET_SESSION", #"{"session_id": "\#(idA)"}"#).decode(SessionReply.self)
+                        .session.status == "completed"
+                }
+                let list = try await client.request("LIST_SESSIONS", "{}").decode(SessionListReply.self)
+                let statuses = Dictionary(uniqueKeysWithValues: list.sessions.map { ($0.sessionId, $0.status) })
+                #expect(statuses[idA] == "completed" && statuses[idB] == "cancelled")
+                #expect(try await client.request("PING", "{}").decode(PingReply.self).sessionsRunning == 0)
+                #expect(try await store.session(id: idA)?.status == .running, "the store has not taken it yet")
+
+                disk.full.withLock { $0 = false }
+                try await eventually(20, "the true states stored") {
+                    let (sa, sb) = (try await store.session(id: idA), try await store.session(id: idB))
+                    return sa?.status == .completed && sb?.status == .cancelled
+                }
+                try await eventually(10, "the finished job's chunks dropped") { try await store.job(id: idA) == nil }
+                try await expectTrueResult(client, idA, a)
+            }
+        }
+    }
+}
+
+/// The session store on a disk that fills up: while `full`, every save fails as SQLite's would.
+final class FullDiskSessions: ScanSessionRepository {
+    struct DiskFull: Error, CustomStringConvertible {
+        var description: String { "database or disk is full (SQLITE_FULL)" }
+    }
+    let inner: SessionStore
+    let full = Mutex(false)
+    init(_ inner: SessionStore) { self.inner = inner }
+    func save(_ session: ScanSession) async throws {
+        if full.withLock({ $0 }) { throw DiskFull() }
+        try await inner.save(session)
+    }
+    func session(id: String) async throws -> ScanSession? { try await inner.session(id: id) }
+    func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
+        try await inner.list(status: status, limit: limit)
+    }
+    func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int { try await inner.prune(policy, now: now) }
 }
 
 /// A bar store whose every load hangs until ``release()`` (an evaluation thread stuck on I/O).

@@ -51,7 +51,7 @@ func sample(_ text: String, _ series: String) -> Double? {
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct MetricsTests {
     @Test func aScrapeShowsScansChunksRequestsAndNodes() async throws {
-        let store = try TestMarket.store()
+        let store = try await TestMarket.store()
         let sessions = try SessionStore.inMemory()
         let (serviceRegistry, serviceFactory) = MetricsEndpoint.prometheusFactory()
         let (nodeRegistry, nodeFactory) = MetricsEndpoint.prometheusFactory()

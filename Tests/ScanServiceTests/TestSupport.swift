@@ -61,6 +61,7 @@ final class Cluster: Sendable {
     static func start(
         nodes: Int,
         sessions: SessionStore? = nil,
+        sessionRepository: (any ScanSessionRepository)? = nil,
         configure: (inout ScanServiceConfiguration) -> Void = { _ in }
     ) async throws -> Cluster {
         let store = try await TestMarket.store()
@@ -71,7 +72,7 @@ final class Cluster: Sendable {
             configuration: config,
             symbols: store,
             bars: store,
-            sessions: sessionStore,
+            sessions: sessionRepository ?? sessionStore,
             jobs: sessionStore,
             logger: quietLogger
         )
@@ -145,10 +146,16 @@ final class Cluster: Sendable {
 func withCluster(
     nodes: Int,
     sessions: SessionStore? = nil,
+    sessionRepository: (any ScanSessionRepository)? = nil,
     configure: (inout ScanServiceConfiguration) -> Void = { _ in },
     _ body: (Cluster) async throws -> Void
 ) async throws {
-    let cluster = try await Cluster.start(nodes: nodes, sessions: sessions, configure: configure)
+    let cluster = try await Cluster.start(
+        nodes: nodes,
+        sessions: sessions,
+        sessionRepository: sessionRepository,
+        configure: configure
+    )
     do {
         try await body(cluster)
     } catch {
