@@ -125,7 +125,11 @@ let package = Package(
             dependencies: ["FormulaEngine", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ScanCoreTests", dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"]),
+        .testTarget(
+            name: "ScanCoreTests",
+            dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "MarketDataTests",
             dependencies: [

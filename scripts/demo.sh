@@ -28,12 +28,7 @@ export MARKETSCAN_DB="$db"   # `scan run --endpoint` reads symbol names from the
 "$bin/scan" data sample --db "$db"
 MARKETSCAN_BIN="$bin" deploy/local-cluster.sh start --nodes 2 --db "$db" --port-base "$port_base" --dir "$run_dir"
 
-formula='# Golden cross on rising volume, with RSI for context
-input fast = 5
-input slow = 20
-signal golden = crossover(sma(close, fast), sma(close, slow)) and volume > 1.5 * sma(volume, 20)
-signal dead   = crossunder(sma(close, fast), sma(close, slow)) and volume > 1.5 * sma(volume, 20)
-column rsi14  = rsi(close, 14)'
+formula="$(cat scripts/demo.msf)"   # the demo's formula (also scripts/report-screenshot.sh's)
 
 echo "demo: scanning every symbol of the sample, 2021-09-20 … 2022-09-19, through scan-service + 2 engine-nodes" >&2
 "$bin/scan" run --endpoint "tcp://127.0.0.1:$port_base" --name demo \

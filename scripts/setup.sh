@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with only the Swift toolchain lacks for building and testing
-# MarketScan: libzmq (C library + headers) and the Python packages the protocol example tests use.
+# MarketScan: libzmq (C library + headers), a headless browser for the HTML report's test (Debian's
+# chromium) and the Python packages the protocol example tests use.
 # Idempotent: installs nothing that is already there.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ if ! pkg-config --exists libzmq 2>/dev/null || [ ! -f /usr/include/zmq.h ]; then
 fi
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+# The HTML report is tested in a real headless browser (Tests/ScanOutputTests/HTMLReportBrowserTests.swift).
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt-get)" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

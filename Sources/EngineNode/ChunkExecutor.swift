@@ -125,8 +125,23 @@ public final class ChunkExecutor: Sendable {
                 name: chunk.formula.name,
                 parameters: chunk.parameters
             )
+            let explained =
+                chunk.explain
+                ? try ExplainedPlan.compile(
+                    source: chunk.formula.source,
+                    name: chunk.formula.name,
+                    parameters: chunk.parameters,
+                    operands: chunk.mode == .latest
+                ) : nil
             compiled = .success(
-                ScanSetup(plan: plan, timeframe: chunk.timeframe, dateRange: chunk.dateRange, mode: chunk.mode)
+                ScanSetup(
+                    plan: plan,
+                    timeframe: chunk.timeframe,
+                    dateRange: chunk.dateRange,
+                    mode: chunk.mode,
+                    study: chunk.study,
+                    explained: explained
+                )
             )
         } catch {
             compiled = .failure(BatchSetupError("invalid formula: \(error)"))

@@ -18,6 +18,7 @@ public final class SeriesCache: Sendable {
         var series: BarSeries
         var range: DateRange
         var lookback: Int
+        var lookahead: Int
         var lastUsed: Int
     }
 
@@ -51,12 +52,16 @@ public final class SeriesCache: Sendable {
     ///
     /// A cached daily/weekly load holds the whole history up to its range end, so it covers any
     /// query ending no later; an intraday load covers queries inside its range and lookback. Extra
-    /// bars after the query's end are harmless: scans report only bars inside their range.
+    /// bars after the query's end are harmless: scans report only bars inside their range, and an event
+    /// study reads at most its longest horizon past the last of them (a load with at least the query's
+    /// lookahead has every bar there is up to that point).
     public func series(_ query: BarQuery, from bars: any BarRepository) throws -> BarSeries {
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         let cached = state.withLock { s -> BarSeries? in
             s.tick += 1
-            guard let e = s.entries[key], e.range.to >= query.range.to else { return nil }
+            guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars else {
+                return nil
+            }
             if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars {
                 return nil
             }
@@ -70,7 +75,13 @@ public final class SeriesCache: Sendable {
             if let old = s.entries.removeValue(forKey: key) { s.bars -= old.series.count }
             if s.bars + series.count > maxBars { Self.sweepStale(&s) }
             guard s.bars + series.count <= maxBars else { return }  // full: keep what is cached
-            s.entries[key] = Entry(series: series, range: query.range, lookback: query.lookbackBars, lastUsed: s.tick)
+            s.entries[key] = Entry(
+                series: series,
+                range: query.range,
+                lookback: query.lookbackBars,
+                lookahead: query.lookaheadBars,
+                lastUsed: s.tick
+            )
             s.bars += series.count
         }
         return series

@@ -15,13 +15,33 @@ enum BarLoader {
         symbol: String,
         timeframe: Timeframe,
         range: DateRange,
-        lookbackBars: Int
+        lookbackBars: Int,
+        lookaheadBars: Int = 0
     ) throws
         -> BarSeries
     {
-        timeframe.isIntraday
-            ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: range, lookbackBars: lookbackBars)
-            : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: range)
+        guard lookaheadBars > 0 else {
+            return timeframe.isIntraday
+                ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: range, lookbackBars: lookbackBars)
+                : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: range)
+        }
+        // Bars after the range: load past its end, then keep `lookaheadBars` bars after the last one in it.
+        // Daily/weekly: every later bar (a halt can make `n` bars span any number of days). Intraday: a
+        // window assuming at least one trading hour per calendar day, plus two weeks.
+        var extended = range
+        if timeframe.isIntraday {
+            extended.to = range.to.adding(days: lookaheadBars * (timeframe.minutes ?? 1) / 60 + 14)
+        } else {
+            extended.to = CalendarDay(daysSinceEpoch: Int32.max / 2)
+        }
+        let series =
+            timeframe.isIntraday
+            ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: extended, lookbackBars: lookbackBars)
+            : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: extended)
+        let inRange = series.indices(in: DateRange(from: CalendarDay(daysSinceEpoch: Int32.min / 2), to: range.to))
+        let end = min(series.count, inRange.upperBound + lookaheadBars)
+        guard end < series.count else { return series }
+        return BarBlock(series).slice(0..<end).series(symbol: symbol, timeframe: timeframe)
     }
 
     /// Daily and weekly: the whole history up to `range.to`.

@@ -136,7 +136,8 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
                 symbol: query.symbol,
                 timeframe: query.timeframe,
                 range: query.range,
-                lookbackBars: query.lookbackBars
+                lookbackBars: query.lookbackBars,
+                lookaheadBars: query.lookaheadBars
             )
         }
     }

@@ -70,7 +70,9 @@ public struct BatchScanUseCase: Sendable {
             dateRange: range,
             formula: request.formula,
             parameters: request.parameters,
-            mode: request.mode
+            mode: request.mode,
+            study: request.study,
+            explain: request.explain
         )
         var results: [SymbolResult] = []
         if !job.symbols.isEmpty && !cancellation.isCancelled {
@@ -81,7 +83,37 @@ public struct BatchScanUseCase: Sendable {
         let cancelled = cancellation.isCancelled || Task.isCancelled
         results += unknown.map { SymbolResult(symbol: $0, error: "unknown symbol '\($0)'") }
         let elapsed = clock.now - start
-        return Self.result(jobId: job.id, results: results, processingTime: elapsed, cancelled: cancelled)
+        var result = Self.result(jobId: job.id, results: results, processingTime: elapsed, cancelled: cancelled)
+        Self.analyse(&result, request: request, plan: plan, results: results)
+        return result
+    }
+
+    /// Adds the event study and the condition funnel the request asked for to `result`.
+    public static func analyse(
+        _ result: inout BatchScanResult,
+        request: BatchScanRequest,
+        plan: FormulaPlan,
+        results: [SymbolResult]
+    ) {
+        if let spec = request.study {
+            result.study = StudyReport.aggregate(
+                spec: spec,
+                mode: request.mode,
+                signalNames: plan.signalNames,
+                matches: result.signals.matches,
+                results: results
+            )
+        }
+        if request.explain,
+            let explained = try? ExplainedPlan.compile(
+                source: request.formula.source,
+                name: request.formula.name,
+                parameters: request.parameters,
+                operands: request.mode == .latest
+            )
+        {
+            result.funnel = FunnelReport.aggregate(explained, results: results)
+        }
     }
 
     /// Aggregates per-symbol results into a ``BatchScanResult`` (matches sorted by timestamp, symbol,

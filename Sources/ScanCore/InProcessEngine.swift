@@ -33,7 +33,7 @@ public struct InProcessEngine: ProcessingEngine {
         guard !chunks.isEmpty else { return [] }
         let executor = ScanExecutor(threads: min(threads, job.symbols.count), name: "scan-worker")
         defer { executor.stop() }
-        let setup = ScanSetup(plan: plan, job: job)
+        let setup = try ScanSetup(plan: plan, job: job)
         let bars = self.bars
         let total = job.symbols.count
         let state = Mutex(Tally(results: Array(repeating: [], count: chunks.count), remaining: chunks.count))

@@ -107,8 +107,11 @@ public struct BarQuery: Sendable, Hashable {
     /// history up to `range.to` (so results never depend on the range start); intraday loads return
     /// at least this many bars before `range.from` when they exist.
     public var lookbackBars: Int
+    /// Bars wanted after `range.to` (an event study's longest horizon); 0 loads nothing after it.
+    public var lookaheadBars: Int
 
-    public init(symbol: String, timeframe: Timeframe, range: DateRange, lookbackBars: Int) {
+    public init(symbol: String, timeframe: Timeframe, range: DateRange, lookbackBars: Int, lookaheadBars: Int = 0) {
+        self.lookaheadBars = max(0, lookaheadBars)
         self.symbol = symbol
         self.timeframe = timeframe
         self.range = range

@@ -16,6 +16,10 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
     public var formula: Formula
     public var parameters: [String: ParameterValue]
     public var mode: ScanMode
+    /// The event study each symbol's matches get (`nil`: none).
+    public var study: StudySpec?
+    /// Whether each symbol reports its condition funnel.
+    public var explain: Bool
 
     public init(
         id: String,
@@ -25,8 +29,12 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         dateRange: DateRange,
         formula: Formula,
         parameters: [String: ParameterValue] = [:],
-        mode: ScanMode = .range
+        mode: ScanMode = .range,
+        study: StudySpec? = nil,
+        explain: Bool = false
     ) {
+        self.study = study
+        self.explain = explain
         self.id = id
         self.jobType = jobType
         self.symbols = symbols
@@ -37,11 +45,41 @@ public struct ProcessingJob: Sendable, Hashable, Codable {
         self.mode = mode
     }
 
+    enum CodingKeys: String, CodingKey {
+        case id, jobType, symbols, timeframe, dateRange, formula, parameters, mode, study, explain
+    }
+
+    /// Decodes jobs stored before `study` and `explain` existed as well.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        jobType = try c.decode(JobType.self, forKey: .jobType)
+        symbols = try c.decode([String].self, forKey: .symbols)
+        timeframe = try c.decode(Timeframe.self, forKey: .timeframe)
+        dateRange = try c.decode(DateRange.self, forKey: .dateRange)
+        formula = try c.decode(Formula.self, forKey: .formula)
+        parameters = try c.decode([String: ParameterValue].self, forKey: .parameters)
+        mode = try c.decode(ScanMode.self, forKey: .mode)
+        study = try c.decodeIfPresent(StudySpec.self, forKey: .study)
+        explain = try c.decodeIfPresent(Bool.self, forKey: .explain) ?? false
+    }
+
     /// Checks and compiles the job's formula with its parameters: the job's one plan, which every
     /// stage after the check receives rather than compiling it again.
     /// - Throws: ``FormulaError`` with the located message.
     public func compilePlan() throws -> FormulaPlan {
         try FormulaPlan.compile(source: formula.source, name: formula.name, parameters: parameters)
+    }
+
+    /// The formula compiled with its clauses, for the condition funnel (see ``ExplainedPlan``).
+    /// - Throws: ``FormulaError`` with the located message.
+    public func compileExplainedPlan() throws -> ExplainedPlan {
+        try ExplainedPlan.compile(
+            source: formula.source,
+            name: formula.name,
+            parameters: parameters,
+            operands: mode == .latest
+        )
     }
 
     /// Splits the symbols into consecutive chunks of at most `size` symbols (the last may be smaller).

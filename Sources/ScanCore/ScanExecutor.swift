@@ -3,23 +3,43 @@ import Foundation
 import Synchronization
 
 /// What every symbol of a job is scanned with: its compiled plan and the job's timeframe, range and
-/// mode. One per job, shared by every thread; each thread keeps its own ``SymbolScanner`` for it.
+/// mode, its event study and (for the condition funnel) the plan with its clauses. One per job, shared
+/// by every thread; each thread keeps its own ``SymbolScanner`` for it.
 public final class ScanSetup: Sendable {
     public let plan: FormulaPlan
     public let timeframe: Timeframe
     public let dateRange: DateRange
     public let mode: ScanMode
+    public let study: StudySpec?
+    public let explained: ExplainedPlan?
 
-    public init(plan: FormulaPlan, timeframe: Timeframe, dateRange: DateRange, mode: ScanMode) {
+    public init(
+        plan: FormulaPlan,
+        timeframe: Timeframe,
+        dateRange: DateRange,
+        mode: ScanMode,
+        study: StudySpec? = nil,
+        explained: ExplainedPlan? = nil
+    ) {
         self.plan = plan
         self.timeframe = timeframe
         self.dateRange = dateRange
         self.mode = mode
+        self.study = study
+        self.explained = explained
     }
 
     /// The setup of `job`, scanned with its already compiled `plan`.
-    public convenience init(plan: FormulaPlan, job: ProcessingJob) {
-        self.init(plan: plan, timeframe: job.timeframe, dateRange: job.dateRange, mode: job.mode)
+    /// - Throws: ``FormulaError`` when the job explains and its clauses do not compile.
+    public convenience init(plan: FormulaPlan, job: ProcessingJob) throws {
+        self.init(
+            plan: plan,
+            timeframe: job.timeframe,
+            dateRange: job.dateRange,
+            mode: job.mode,
+            study: job.study,
+            explained: job.explain ? try job.compileExplainedPlan() : nil
+        )
     }
 }
 
@@ -207,7 +227,9 @@ public final class ScanExecutor: Sendable {
                         plan: setup.plan,
                         timeframe: setup.timeframe,
                         dateRange: setup.dateRange,
-                        mode: setup.mode
+                        mode: setup.mode,
+                        study: setup.study,
+                        explained: setup.explained
                     )
                 }
                 result = batch.scan(scanner, symbol)

@@ -96,6 +96,10 @@ public struct BatchScanRequest: Sendable, Hashable, Codable {
     public var formula: Formula
     public var parameters: [String: ParameterValue]
     public var mode: ScanMode
+    /// The event study to run on the matches (`nil`: none).
+    public var study: StudySpec?
+    /// Whether to compute the condition funnel of each signal.
+    public var explain: Bool
 
     public init(
         symbolCriteria: SymbolCriteria = .all,
@@ -103,7 +107,9 @@ public struct BatchScanRequest: Sendable, Hashable, Codable {
         dateRange: DateRange? = nil,
         formula: Formula,
         parameters: [String: ParameterValue] = [:],
-        mode: ScanMode = .range
+        mode: ScanMode = .range,
+        study: StudySpec? = nil,
+        explain: Bool = false
     ) {
         self.symbolCriteria = symbolCriteria
         self.timeframe = timeframe
@@ -111,5 +117,24 @@ public struct BatchScanRequest: Sendable, Hashable, Codable {
         self.formula = formula
         self.parameters = parameters
         self.mode = mode
+        self.study = study
+        self.explain = explain
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case symbolCriteria, timeframe, dateRange, formula, parameters, mode, study, explain
+    }
+
+    /// Decodes requests stored before `study` and `explain` existed as well.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        symbolCriteria = try c.decode(SymbolCriteria.self, forKey: .symbolCriteria)
+        timeframe = try c.decode(Timeframe.self, forKey: .timeframe)
+        dateRange = try c.decodeIfPresent(DateRange.self, forKey: .dateRange)
+        formula = try c.decode(Formula.self, forKey: .formula)
+        parameters = try c.decode([String: ParameterValue].self, forKey: .parameters)
+        mode = try c.decode(ScanMode.self, forKey: .mode)
+        study = try c.decodeIfPresent(StudySpec.self, forKey: .study)
+        explain = try c.decodeIfPresent(Bool.self, forKey: .explain) ?? false
     }
 }

@@ -10,6 +10,10 @@ public struct BatchScanResult: Sendable, Hashable, Codable {
     public var errors: [SymbolError]
     /// True when the scan was cancelled and this holds only the part that finished.
     public var cancelled: Bool
+    /// The event study, when the request asked for one.
+    public var study: StudyReport?
+    /// The condition funnel, when the request asked for it.
+    public var funnel: FunnelReport?
 
     public init(
         jobId: String,
@@ -17,8 +21,12 @@ public struct BatchScanResult: Sendable, Hashable, Codable {
         statistics: SignalStatistics,
         processingTimeMs: Double,
         errors: [SymbolError],
-        cancelled: Bool = false
+        cancelled: Bool = false,
+        study: StudyReport? = nil,
+        funnel: FunnelReport? = nil
     ) {
+        self.study = study
+        self.funnel = funnel
         self.jobId = jobId
         self.signals = signals
         self.statistics = statistics

@@ -11,24 +11,55 @@ public final class SymbolScanner {
     public let timeframe: Timeframe
     public let dateRange: DateRange
     public let mode: ScanMode
+    /// The event study each match gets, and the baseline each symbol contributes (`nil`: none).
+    public let study: StudySpec?
+    /// The formula with its clauses, when the scan reports the condition funnel.
+    public let explained: ExplainedPlan?
     private let evaluator: FormulaEvaluator
 
-    public init(plan: FormulaPlan, timeframe: Timeframe, dateRange: DateRange, mode: ScanMode) {
+    /// - Parameters:
+    ///   - study: forward returns for each match and the symbol's baseline sums.
+    ///   - explained: the formula compiled with its clauses (``ExplainedPlan``): each symbol then
+    ///     reports its condition funnel (and in `latest` mode its near misses).
+    public init(
+        plan: FormulaPlan,
+        timeframe: Timeframe,
+        dateRange: DateRange,
+        mode: ScanMode,
+        study: StudySpec? = nil,
+        explained: ExplainedPlan? = nil
+    ) {
         self.plan = plan
         self.timeframe = timeframe
         self.dateRange = dateRange
         self.mode = mode
-        self.evaluator = FormulaEvaluator(plan: plan)
+        self.study = study
+        self.explained = explained
+        self.evaluator = FormulaEvaluator(plan: explained?.plan ?? plan)
     }
 
-    /// A scanner for `job` with its already compiled `plan`.
+    /// A scanner for `job` with its already compiled `plan` (and, when the job explains, its clauses).
     public convenience init(plan: FormulaPlan, job: ProcessingJob) {
-        self.init(plan: plan, timeframe: job.timeframe, dateRange: job.dateRange, mode: job.mode)
+        self.init(
+            plan: plan,
+            timeframe: job.timeframe,
+            dateRange: job.dateRange,
+            mode: job.mode,
+            study: job.study,
+            explained: job.explain ? try? job.compileExplainedPlan() : nil
+        )
     }
 
-    /// The bars to load for `symbol`: the range plus the warm-up the formula needs.
+    /// The bars to load for `symbol`: the range plus the warm-up the formula needs, and the bars after
+    /// it that the study's longest horizon needs.
     public func query(for symbol: String) -> BarQuery {
-        BarQuery(symbol: symbol, timeframe: timeframe, range: dateRange, lookbackBars: plan.lookback)
+        BarQuery(
+            symbol: symbol,
+            timeframe: timeframe,
+            range: dateRange,
+            lookbackBars: plan.lookback,
+            lookaheadBars: study?.longest ?? 0
+        )
     }
 
     /// Loads `symbol`'s bars from `bars` and scans them. Never throws: a symbol whose data cannot be
@@ -65,7 +96,7 @@ public final class SymbolScanner {
         guard !reporting.isEmpty else { return SymbolResult(symbol: symbol, barsScanned: 0) }
 
         let output = evaluator.evaluate(cols, reportingIn: reporting)
-        guard output.signals.count == plan.signalNames.count else {
+        guard output.signals.count == evaluator.plan.signalNames.count else {
             return SymbolResult(
                 symbol: symbol,
                 error:
@@ -75,7 +106,7 @@ public final class SymbolScanner {
         }
         let columnNames = plan.columnNames
         var matches: [SignalMatch] = []
-        for (s, hits) in output.signals.enumerated() {
+        for (s, hits) in output.signals.prefix(plan.signalNames.count).enumerated() {
             let signal = plan.signalNames[s]
             for (k, index) in hits.indices.enumerated() {
                 guard reporting.contains(index) else {
@@ -97,12 +128,27 @@ public final class SymbolScanner {
                         timestamp: series.timestamp(at: index),
                         signal: signal,
                         close: cols.close[index],
-                        values: values
+                        values: values,
+                        forward: study.map { EventStudy.outcome(cols, at: index, $0) }
                     )
                 )
             }
         }
-        return SymbolResult(symbol: symbol, matches: matches, barsScanned: reporting.count)
+        return SymbolResult(
+            symbol: symbol,
+            matches: matches,
+            barsScanned: reporting.count,
+            baseline: study.map { EventStudy.baseline(cols, bars: inRange, $0) },
+            funnel: explained.map { e in
+                FunnelReport.counts(
+                    e,
+                    hits: output.signals,
+                    symbol: symbol,
+                    lastBar: mode == .latest
+                        ? (reporting.upperBound - 1, series.timestamp(at: reporting.upperBound - 1).description) : nil
+                )
+            }
+        )
     }
 
     static func describe(_ error: any Error) -> String {

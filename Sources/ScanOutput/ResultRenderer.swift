@@ -1,4 +1,5 @@
 import Foundation
+import ScanCore
 import ScanProtocol
 
 /// The output formats of `scan run` and `scan sessions results`.
@@ -9,6 +10,8 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case json
     /// One row per match (see ``ResultRenderer/csv(_:context:)``).
     case csv
+    /// A self-contained HTML report with charts (see ``HTMLReport``).
+    case html
 }
 
 /// What a renderer needs beyond the result: symbol names, and the formula's columns in declaration order.
@@ -19,11 +22,19 @@ public struct OutputContext: Sendable {
     public var columns: [String]?
     /// Table rows shown before the table is cut.
     public var maxTableRows: Int
+    /// What the HTML report shows beyond the result (the scan as asked, price histories).
+    public var report: ReportInputs?
 
-    public init(names: [String: String] = [:], columns: [String]? = nil, maxTableRows: Int = 50) {
+    public init(
+        names: [String: String] = [:],
+        columns: [String]? = nil,
+        maxTableRows: Int = 50,
+        report: ReportInputs? = nil
+    ) {
         self.names = names
         self.columns = columns
         self.maxTableRows = maxTableRows
+        self.report = report
     }
 
     func columns(of doc: ResultDocument) -> [String] {
@@ -43,6 +54,20 @@ public enum ResultRenderer {
         case .table: table(doc, context: context)
         case .json: try json(doc)
         case .csv: csv(doc, context: context)
+        case .html:
+            HTMLReport.render(
+                doc,
+                inputs: context.report
+                    ?? ReportInputs(
+                        formula: Formula(name: doc.jobId, source: ""),
+                        universe: "",
+                        timeframe: .daily,
+                        dateRange: nil,
+                        mode: .range,
+                        names: context.names,
+                        columns: context.columns
+                    )
+            )
         }
     }
 
@@ -51,19 +76,33 @@ public enum ResultRenderer {
         String(decoding: try doc.jsonData(), as: UTF8.self) + "\n"
     }
 
-    /// CSV (RFC 4180, `\n` line ends), one row per match in the result's order. Header:
+    /// CSV (RFC 4180, `\n` line ends), one row per match in the result's order. With an event study
+    /// each row ends with `forward_<h>` per horizon, `max_favorable`, `max_adverse` (empty: incomplete). Header:
     /// `symbol,name,timestamp,signal,close` followed by the formula's column names. `timestamp` is
     /// `YYYY-MM-DD` or ISO 8601 with offset; numbers are plain (`71000`, `63.25`); an undefined value is
     /// an empty field; a field holding a comma, quote or line break is quoted.
     public static func csv(_ doc: ResultDocument, context: OutputContext = OutputContext()) -> String {
         let columns = context.columns(of: doc)
+        let horizons = doc.study?.horizons ?? []
+        let forward = horizons.isEmpty ? [] : horizons.map { "forward_\($0)" } + ["max_favorable", "max_adverse"]
         var out =
-            (["symbol", "name", "timestamp", "signal", "close"] + columns).map(csvField).joined(separator: ",") + "\n"
+            (["symbol", "name", "timestamp", "signal", "close"] + columns + forward).map(csvField)
+            .joined(separator: ",") + "\n"
         for m in doc.signals.matches {
             var fields = [
                 m.symbol, context.names[m.symbol] ?? "", m.timestamp, m.signal, m.close.map(NumberFormat.plain) ?? "",
             ]
             for c in columns { fields.append((m.values[c] ?? nil).map(NumberFormat.plain) ?? "") }
+            if !horizons.isEmpty {
+                let f = m.forward
+                for k in horizons.indices {
+                    fields.append(
+                        (f.flatMap { k < $0.returns.count ? $0.returns[k] : nil }).map(NumberFormat.plain) ?? ""
+                    )
+                }
+                fields.append((f?.maxFavorable).map(NumberFormat.plain) ?? "")
+                fields.append((f?.maxAdverse).map(NumberFormat.plain) ?? "")
+            }
             out += fields.map(csvField).joined(separator: ",") + "\n"
         }
         return out
@@ -115,6 +154,8 @@ public enum ResultRenderer {
         } else {
             out += "No signals fired.\n\n"
         }
+        if let study = doc.study { out += AnalysisText.study(study) }
+        if let funnel = doc.funnel { out += AnalysisText.funnel(funnel) }
         if !doc.errors.isEmpty {
             let maxErrors = 10
             out += "Errors:\n"

@@ -97,6 +97,10 @@ public struct ChunkMessage: Sendable, Hashable {
     public var mode: ScanMode
     /// Warm-up bars the formula needs before the range (the plan's lookback).
     public var lookback: Int
+    /// The event study to run on each match (`nil`: none).
+    public var study: StudySpec?
+    /// Whether each symbol reports its condition funnel.
+    public var explain: Bool
 
     public init(
         jobId: String,
@@ -109,8 +113,12 @@ public struct ChunkMessage: Sendable, Hashable {
         parameters: [String: ParameterValue],
         mode: ScanMode,
         lookback: Int,
-        lease: LeaseToken = .none
+        lease: LeaseToken = .none,
+        study: StudySpec? = nil,
+        explain: Bool = false
     ) {
+        self.study = study
+        self.explain = explain
         self.jobId = jobId
         self.chunkIndex = chunkIndex
         self.attempt = attempt
@@ -150,6 +158,7 @@ public struct ChunkMessage: Sendable, Hashable {
         }
         w.u8(mode == .range ? 0 : 1)
         w.count(lookback)
+        w.analysis(study: study, explain: explain)
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkMessage {
@@ -179,6 +188,7 @@ public struct ChunkMessage: Sendable, Hashable {
         let modeByte = try r.u8("mode")
         guard modeByte <= 1 else { throw WireFormatError("unknown mode \(modeByte)") }
         let lookback = Int(try r.u32("lookback"))
+        let (study, explain) = try r.analysis()
         return ChunkMessage(
             jobId: jobId,
             chunkIndex: index,
@@ -190,7 +200,9 @@ public struct ChunkMessage: Sendable, Hashable {
             parameters: params,
             mode: modeByte == 0 ? .range : .latest,
             lookback: lookback,
-            lease: lease
+            lease: lease,
+            study: study,
+            explain: explain
         )
     }
 }
@@ -270,7 +282,9 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
                     w.f64(v)
                 }
+                w.forward(m.forward)
             }
+            w.analysis(of: r)
         }
     }
 
@@ -286,7 +300,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
         let cc = try r.count("column name count", minItemBytes: 4)
         var columns: [String] = []
         for _ in 0..<cc { columns.append(try r.string("column name")) }
-        let n = try r.count("result count", minItemBytes: 17)
+        let n = try r.count("result count", minItemBytes: 19)
         var results: [SymbolResult] = []
         results.reserveCapacity(n)
         for _ in 0..<n {
@@ -294,7 +308,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
             var error: String?
             if try r.bool("error flag") { error = try r.string("error message") }
             let bars = Int(clamping: try r.u64("bars scanned"))
-            let mc = try r.count("match count", minItemBytes: 25)
+            let mc = try r.count("match count", minItemBytes: 26)
             var matches: [SignalMatch] = []
             matches.reserveCapacity(mc)
             for _ in 0..<mc {
@@ -320,17 +334,29 @@ public struct ChunkResultMessage: Sendable, Hashable {
                     guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
                     values[columns[ci]] = try r.f64("column value")
                 }
+                let forward = try r.forward()
                 matches.append(
                     SignalMatch(
                         symbol: symbol,
                         timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
                         signal: signals[si],
                         close: close,
-                        values: values
+                        values: values,
+                        forward: forward
                     )
                 )
             }
-            results.append(SymbolResult(symbol: symbol, matches: matches, error: error, barsScanned: bars))
+            let (baseline, funnel) = try r.analysis(symbol: symbol)
+            results.append(
+                SymbolResult(
+                    symbol: symbol,
+                    matches: matches,
+                    error: error,
+                    barsScanned: bars,
+                    baseline: baseline,
+                    funnel: funnel
+                )
+            )
         }
         return ChunkResultMessage(
             jobId: jobId,

@@ -23,11 +23,15 @@ public struct ResultDocument: Codable, Sendable, Hashable {
     public var processingTimeMs: Double
     public var errorsCount: Int
     public var errors: [ErrorEntry]
+    /// The event study (`"study"` in the request), else absent.
+    public var study: StudyReport?
+    /// The condition funnel (`"explain": true` in the request), else absent.
+    public var funnel: FunnelReport?
 
     enum CodingKeys: String, CodingKey {
         case jobId = "job_id"
         case sessionId = "session_id"
-        case status, signals, statistics
+        case status, signals, statistics, study, funnel
         case processingTimeMs = "processing_time_ms"
         case errorsCount = "errors_count"
         case errors
@@ -65,13 +69,23 @@ public struct ResultDocument: Codable, Sendable, Hashable {
         public var close: Double?
         /// The formula's `column` values; `null` where undefined.
         public var values: [String: Double?]
+        /// What happened after this bar, when the scan ran an event study.
+        public var forward: Forward?
 
-        public init(symbol: String, timestamp: String, signal: String, close: Double?, values: [String: Double?]) {
+        public init(
+            symbol: String,
+            timestamp: String,
+            signal: String,
+            close: Double?,
+            values: [String: Double?],
+            forward: Forward? = nil
+        ) {
             self.symbol = symbol
             self.timestamp = timestamp
             self.signal = signal
             self.close = close
             self.values = values
+            self.forward = forward
         }
 
         /// Always writes `close` and every value, `null` included (the contract has the keys).
@@ -82,9 +96,38 @@ public struct ResultDocument: Codable, Sendable, Hashable {
             try c.encode(signal, forKey: .signal)
             try c.encode(close, forKey: .close)
             try c.encode(values, forKey: .values)
+            try c.encodeIfPresent(forward, forKey: .forward)
         }
 
-        enum CodingKeys: String, CodingKey { case symbol, timestamp, signal, close, values }
+        enum CodingKeys: String, CodingKey { case symbol, timestamp, signal, close, values, forward }
+    }
+
+    /// A match's forward returns (one per `study.horizons`, `null` when incomplete) and its maximum
+    /// favourable / adverse excursion over the longest horizon (`null` when incomplete). Fractions: 0.05 = +5 %.
+    public struct Forward: Codable, Sendable, Hashable {
+        public var returns: [Double?]
+        public var maxFavorable: Double?
+        public var maxAdverse: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case returns
+            case maxFavorable = "max_favorable"
+            case maxAdverse = "max_adverse"
+        }
+
+        public init(returns: [Double?], maxFavorable: Double?, maxAdverse: Double?) {
+            self.returns = returns
+            self.maxFavorable = maxFavorable
+            self.maxAdverse = maxAdverse
+        }
+
+        /// Always writes every key, `null` included.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(returns, forKey: .returns)
+            try c.encode(maxFavorable, forKey: .maxFavorable)
+            try c.encode(maxAdverse, forKey: .maxAdverse)
+        }
     }
 
     /// Match counts: total, per symbol, per date (`YYYY-MM-DD`), per signal.
@@ -128,8 +171,12 @@ public struct ResultDocument: Codable, Sendable, Hashable {
         statistics: Statistics,
         processingTimeMs: Double,
         errorsCount: Int,
-        errors: [ErrorEntry]
+        errors: [ErrorEntry],
+        study: StudyReport? = nil,
+        funnel: FunnelReport? = nil
     ) {
+        self.study = study
+        self.funnel = funnel
         self.jobId = jobId
         self.sessionId = sessionId
         self.status = status
@@ -158,7 +205,14 @@ public struct ResultDocument: Codable, Sendable, Hashable {
                         timestamp: $0.timestamp.description,
                         signal: $0.signal,
                         close: number($0.close),
-                        values: $0.values.mapValues(number)
+                        values: $0.values.mapValues(number),
+                        forward: $0.forward.map {
+                            Forward(
+                                returns: $0.returns.map(number),
+                                maxFavorable: number($0.maxFavorable),
+                                maxAdverse: number($0.maxAdverse)
+                            )
+                        }
                     )
                 }
             ),
@@ -170,7 +224,9 @@ public struct ResultDocument: Codable, Sendable, Hashable {
             ),
             processingTimeMs: (result.processingTimeMs * 1000).rounded() / 1000,
             errorsCount: result.errorsCount,
-            errors: result.errors.map { ErrorEntry(symbol: $0.symbol, message: $0.message) }
+            errors: result.errors.map { ErrorEntry(symbol: $0.symbol, message: $0.message) },
+            study: result.study,
+            funnel: result.funnel
         )
     }
 
@@ -186,7 +242,14 @@ public struct ResultDocument: Codable, Sendable, Hashable {
                 timestamp: ts,
                 signal: m.signal,
                 close: m.close ?? .nan,
-                values: m.values.mapValues { $0 ?? .nan }
+                values: m.values.mapValues { $0 ?? .nan },
+                forward: m.forward.map {
+                    ForwardOutcome(
+                        returns: $0.returns.map { $0 ?? .nan },
+                        maxFavorable: $0.maxFavorable ?? .nan,
+                        maxAdverse: $0.maxAdverse ?? .nan
+                    )
+                }
             )
         }
         var result = BatchScanResult(
@@ -205,7 +268,9 @@ public struct ResultDocument: Codable, Sendable, Hashable {
             ),
             processingTimeMs: processingTimeMs,
             errors: errors.map { SymbolError(symbol: $0.symbol, message: $0.message) },
-            cancelled: status == ScanStatus.cancelled.rawValue
+            cancelled: status == ScanStatus.cancelled.rawValue,
+            study: study,
+            funnel: funnel
         )
         result.errorsCount = errorsCount
         return result

@@ -109,10 +109,22 @@ enum ResultJSONWriter {
         return nil
     }
 
-    /// `{"close","signal","symbol","timestamp","values"}` (sorted keys).
+    /// `{"close","forward"?,"signal","symbol","timestamp","values"}` (sorted keys).
     static func appendMatch(_ m: ResultDocument.Match, to out: inout [UInt8]) {
         out.append(contentsOf: "{\"close\":".utf8)
         appendNumber(m.close, to: &out)
+        if let f = m.forward {
+            out.append(contentsOf: ",\"forward\":{\"max_adverse\":".utf8)
+            appendNumber(f.maxAdverse, to: &out)
+            out.append(contentsOf: ",\"max_favorable\":".utf8)
+            appendNumber(f.maxFavorable, to: &out)
+            out.append(contentsOf: ",\"returns\":[".utf8)
+            for (i, r) in f.returns.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendNumber(r, to: &out)
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
         out.append(contentsOf: ",\"signal\":".utf8)
         appendString(m.signal, to: &out)
         out.append(contentsOf: ",\"symbol\":".utf8)

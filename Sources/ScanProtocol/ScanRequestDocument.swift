@@ -11,11 +11,15 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
     public var dateRange: DateRangeDocument?
     public var parameters: [String: ParameterDocument]?
     public var mode: String?
+    /// The event study: `{"horizons": [1, 5, 20], "entry": "close" | "next-open"}`.
+    public var study: StudyDocument?
+    /// Whether to compute the condition funnel.
+    public var explain: Bool?
 
     enum CodingKeys: String, CodingKey {
         case formula, criteria, timeframe
         case dateRange = "date_range"
-        case parameters, mode
+        case parameters, mode, study, explain
     }
 
     public init(
@@ -24,8 +28,12 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
         timeframe: String? = nil,
         dateRange: DateRangeDocument? = nil,
         parameters: [String: ParameterDocument]? = nil,
-        mode: String? = nil
+        mode: String? = nil,
+        study: StudyDocument? = nil,
+        explain: Bool? = nil
     ) {
+        self.study = study
+        self.explain = explain
         self.formula = formula
         self.criteria = criteria
         self.timeframe = timeframe
@@ -50,7 +58,9 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
             timeframe: request.timeframe.rawValue,
             dateRange: request.dateRange.map { DateRangeDocument(from: $0.from.description, to: $0.to.description) },
             parameters: request.parameters.isEmpty ? nil : request.parameters.mapValues(ParameterDocument.init),
-            mode: request.mode.rawValue
+            mode: request.mode.rawValue,
+            study: request.study.map { StudyDocument(horizons: $0.horizons, entry: $0.entry.rawValue) },
+            explain: request.explain ? true : nil
         )
     }
 
@@ -90,6 +100,28 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
             }
             range = DateRange(from: from, to: to)
         }
+        var spec: StudySpec?
+        if let s = study {
+            var entry = StudyEntry.close
+            if let e = s.entry {
+                guard let parsed = StudyEntry(rawValue: e) else {
+                    throw .badRequest("field 'study.entry' must be 'close' or 'next-open' (got '\(e)')")
+                }
+                entry = parsed
+            }
+            do throws(StudySpecError) {
+                var horizons: [Int] = []
+                for h in s.horizons {
+                    guard h.isFinite, h == h.rounded(), abs(h) <= 1e9 else {
+                        throw StudySpecError.notPositive(NumberText.plain(h))
+                    }
+                    horizons.append(Int(h))
+                }
+                spec = try StudySpec(horizons: horizons, entry: entry)
+            } catch {
+                throw .badRequest("field 'study.horizons': \(error.description)")
+            }
+        }
         let c = criteria ?? CriteriaDocument()
         if let lo = c.minMarketCap, let hi = c.maxMarketCap, lo > hi {
             throw .badRequest("field 'criteria': 'min_market_cap' (\(lo)) is above 'max_market_cap' (\(hi))")
@@ -107,8 +139,28 @@ public struct ScanRequestDocument: Sendable, Hashable, Codable {
             dateRange: range,
             formula: Formula(name: name, source: formula.source),
             parameters: (parameters ?? [:]).mapValues(\.value),
-            mode: m
+            mode: m,
+            study: spec,
+            explain: explain ?? false
         )
+    }
+}
+
+/// `{"horizons": [int, …], "entry": "close" | "next-open"}` (checked by ``ScanRequestDocument/validated()``).
+public struct StudyDocument: Sendable, Hashable, Codable {
+    /// Numbers, so that `1.5` is refused by ``ScanRequestDocument/validated()`` with the study's own message.
+    public var horizons: [Double]
+    public var entry: String?
+
+    public init(horizons: [Int], entry: String? = nil) {
+        self.horizons = horizons.map(Double.init)
+        self.entry = entry
+    }
+}
+
+private enum NumberText {
+    static func plain(_ x: Double) -> String {
+        x.isFinite && x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
     }
 }
 

@@ -392,7 +392,9 @@ public actor DistributedEngine: ProcessingEngine {
                 parameters: job.parameters,
                 mode: job.mode,
                 lookback: run.lookback,
-                lease: lease
+                lease: lease,
+                study: job.study,
+                explain: job.explain
             )
         ).encode()
     }

@@ -18,8 +18,24 @@ struct PackedMatches: Codable, Sendable {
     var valueNames: [String] = []
     /// `values[c][k]`: column `valueNames[c]` of match `k`; `nil` when that match has no such column.
     var values: [[Double?]] = []
+    /// Forward returns per match (event study): `forwardWidth` values per match (the returns, then the
+    /// favourable and adverse excursions), flat; empty when the matches carry none.
+    var forwardWidth = 0
+    var forward: [Double] = []
 
     init(_ matches: [SignalMatch]) {
+        if let first = matches.first?.forward, !first.returns.isEmpty,
+            matches.allSatisfy({ $0.forward?.returns.count == first.returns.count })
+        {
+            forwardWidth = first.returns.count + 2
+            forward.reserveCapacity(forwardWidth * matches.count)
+            for m in matches {
+                guard let f = m.forward else { continue }
+                forward += f.returns
+                forward.append(f.maxFavorable)
+                forward.append(f.maxAdverse)
+            }
+        }
         valueNames = Set(matches.flatMap { $0.values.keys }).sorted()
         values = valueNames.map { name in matches.map { $0.values[name] } }
         for m in matches {
@@ -37,6 +53,7 @@ struct PackedMatches: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, symbolTable, symbolIndex, signalTable, signalIndex, valueMasks
         case symbols, times, offsets, intraday, signals, closes, valueNames, values
+        case forwardWidth, forward
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -55,6 +72,10 @@ struct PackedMatches: Codable, Sendable {
         try c.encode(valueNames, forKey: .valueNames)
         try c.encode(values.map { Self.blob($0.map { ($0 ?? 0).bitPattern }) }, forKey: .values)
         try c.encode(values.map { Self.blob($0.map { $0 == nil ? UInt8(0) : 1 }) }, forKey: .valueMasks)
+        if forwardWidth > 0 {
+            try c.encode(forwardWidth, forKey: .forwardWidth)
+            try c.encode(Self.blob(forward.map(\.bitPattern)), forKey: .forward)
+        }
     }
 
     init(from decoder: any Decoder) throws {
@@ -97,6 +118,11 @@ struct PackedMatches: Codable, Sendable {
             }
             return zip(x, present).map { $1 != 0 ? Double(bitPattern: $0) : nil }
         }
+        forwardWidth = try c.decodeIfPresent(Int.self, forKey: .forwardWidth) ?? 0
+        if forwardWidth > 0 {
+            forward = try Self.unblob(c.decode(Data.self, forKey: .forward), as: UInt64.self)
+                .map(Double.init(bitPattern:))
+        }
     }
 
     /// Distinct names in order of first appearance, and each element's index into them.
@@ -131,7 +157,8 @@ struct PackedMatches: Codable, Sendable {
     func unpacked() throws -> [SignalMatch] {
         let n = symbols.count
         guard times.count == n, offsets.count == n, intraday.count == n, signals.count == n, closes.count == n,
-            values.count == valueNames.count, values.allSatisfy({ $0.count == n })
+            values.count == valueNames.count, values.allSatisfy({ $0.count == n }),
+            forwardWidth == 0 || (forwardWidth > 2 && forward.count == forwardWidth * n)
         else { throw SessionStoreError.corrupt("stored matches have columns of different lengths") }
         return (0..<n).map { k in
             var v: [String: Double] = [:]
@@ -141,7 +168,14 @@ struct PackedMatches: Codable, Sendable {
                 timestamp: BarTimestamp(epochSeconds: times[k], utcOffsetSeconds: offsets[k], isIntraday: intraday[k]),
                 signal: signals[k],
                 close: closes[k],
-                values: v
+                values: v,
+                forward: forwardWidth == 0
+                    ? nil
+                    : ForwardOutcome(
+                        returns: Array(forward[(k * forwardWidth)..<(k * forwardWidth + forwardWidth - 2)]),
+                        maxFavorable: forward[k * forwardWidth + forwardWidth - 2],
+                        maxAdverse: forward[k * forwardWidth + forwardWidth - 1]
+                    )
             )
         }
     }
@@ -159,8 +193,12 @@ struct StoredResult: Codable, Sendable {
     var processingTimeMs: Double
     var errors: [SymbolError]
     var cancelled: Bool
+    var study: StudyReport?
+    var funnel: FunnelReport?
 
     init(_ r: BatchScanResult) {
+        study = r.study
+        funnel = r.funnel
         jobId = r.jobId
         totalSymbols = r.signals.totalSymbols
         symbolsWithMatches = r.signals.symbolsWithMatches
@@ -185,7 +223,9 @@ struct StoredResult: Codable, Sendable {
             statistics: statistics ?? SignalAggregator.statistics(signals),
             processingTimeMs: processingTimeMs,
             errors: errors,
-            cancelled: cancelled
+            cancelled: cancelled,
+            study: study,
+            funnel: funnel
         )
     }
 }
@@ -196,13 +236,23 @@ struct StoredChunk: Codable, Sendable {
         var symbol: String
         var error: String?
         var barsScanned: Int
+        var baseline: BaselineSums?
+        var funnel: FunnelCounts?
     }
 
     var symbols: [Symbol]
     var matches: PackedMatches
 
     init(_ results: [SymbolResult]) {
-        symbols = results.map { Symbol(symbol: $0.symbol, error: $0.error, barsScanned: $0.barsScanned) }
+        symbols = results.map {
+            Symbol(
+                symbol: $0.symbol,
+                error: $0.error,
+                barsScanned: $0.barsScanned,
+                baseline: $0.baseline,
+                funnel: $0.funnel
+            )
+        }
         matches = PackedMatches(results.flatMap(\.matches))
     }
 
@@ -213,7 +263,9 @@ struct StoredChunk: Codable, Sendable {
                 symbol: $0.symbol,
                 matches: bySymbol[$0.symbol] ?? [],
                 error: $0.error,
-                barsScanned: $0.barsScanned
+                barsScanned: $0.barsScanned,
+                baseline: $0.baseline,
+                funnel: $0.funnel
             )
         }
     }

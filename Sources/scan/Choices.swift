@@ -8,6 +8,7 @@ extension OutputFormat: ExpressibleByArgument {}
 extension Timeframe: ExpressibleByArgument {}
 extension ScanMode: ExpressibleByArgument {}
 extension ScanStatus: ExpressibleByArgument {}
+extension StudyEntry: ExpressibleByArgument {}
 
 /// `--format` of the commands that print a document rather than a result: a table or its JSON.
 enum DocumentFormat: String, CaseIterable, ExpressibleByArgument {

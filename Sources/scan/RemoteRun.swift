@@ -25,7 +25,8 @@ extension RunCommand {
             let doc = try await follow(request, on: client)
             await client.close()
             let names = await Self.localNames(of: doc)
-            try await emit(doc, names: names, columns: plan.columnNames)
+            let bars = format == .html ? await Self.localStore() : nil
+            try await emit(doc, names: names, columns: plan.columnNames, request: request, bars: bars)
             if doc.status == ScanStatus.cancelled.rawValue { throw ExitCode(130) }
         } catch let failure as RemoteRunFailure {
             await client.close()
@@ -69,13 +70,19 @@ extension RunCommand {
     /// local store when one is at the default path ($MARKETSCAN_DB, else ./marketscan.sqlite);
     /// otherwise the name column stays empty.
     static func localNames(of doc: ResultDocument) async -> [String: String] {
-        let path = databasePath(nil)
-        guard FileManager.default.fileExists(atPath: path),
-            let store = try? await Blocking.run({ try MarketDataStore.open(path: path) })
-        else { return [:] }
+        guard let store = await localStore() else { return [:] }
         let symbols = Array(Set(doc.signals.matches.map(\.symbol)))
         guard let infos = try? await store.symbols(symbols) else { return [:] }
         return Dictionary(infos.map { ($0.symbol, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+extension RunCommand {
+    /// The market data at the default path ($MARKETSCAN_DB, else ./marketscan.sqlite), when there is one.
+    static func localStore() async -> MarketDataStore? {
+        let path = databasePath(nil)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? await Blocking.run { try MarketDataStore.open(path: path) }
     }
 }
 

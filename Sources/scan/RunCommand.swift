@@ -18,8 +18,10 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Scan a universe with a formula and print every bar where a signal fired.",
         discussion: """
             Output formats: table (for people; long results are cut), json (the result document of the \
-            wire protocol, keys sorted) and csv (header symbol,name,timestamp,signal,close,<formula columns>, \
-            one row per match). Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
+            wire protocol, keys sorted), csv (header symbol,name,timestamp,signal,close,<formula columns>, \
+            one row per match) and html (a self-contained report with charts; use --output FILE). \
+            --study 1,5,20 adds what happened after each signal (forward returns against a baseline of every \
+            bar); --explain adds the condition funnel of each signal. Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
             130 cancelled (Ctrl-C; the partial result is printed).
             """
     )
@@ -37,6 +39,18 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "range: every bar in the range; latest: only each symbol's last bar.")
     var mode: ScanMode = .range
+
+    @Option(
+        name: .long,
+        help: "Event study: forward returns at these horizons in bars, comma-separated (e.g. 1,5,20; at most 16)."
+    )
+    var study: String?
+
+    @Option(name: .long, help: "Where the study enters: at the signal bar's close, or the next bar's open.")
+    var entry: StudyEntry?
+
+    @Flag(name: .long, help: "The condition funnel: bars and symbols passing each clause of each signal.")
+    var explain = false
 
     @Flag(name: .long, help: "Scan in this process on every core (the default).")
     var local = false
@@ -93,6 +107,16 @@ struct RunCommand: AsyncParsableCommand {
         if let fromDay, let toDay, fromDay > toDay { throw ValidationError("--from \(fromDay) is after --to \(toDay)") }
         let parameters = try scan.parameters()
         let criteria = try scan.criteria()
+        var spec: StudySpec?
+        if let study {
+            do {
+                spec = try StudySpec(parsing: study, entry: entry ?? .close)
+            } catch {
+                throw ValidationError("--study '\(study)': \(error.description)")
+            }
+        } else if entry != nil {
+            throw ValidationError("--entry goes with --study (the horizons to measure, e.g. --study 1,5,20)")
+        }
 
         // --endpoint (or $MARKETSCAN_ENDPOINT without --local) runs the scan on a service.
         let runner: Runner
@@ -111,7 +135,9 @@ struct RunCommand: AsyncParsableCommand {
             dateRange: nil,
             formula: formula,
             parameters: parameters,
-            mode: mode
+            mode: mode,
+            study: spec,
+            explain: explain
         )
         return Parsed(request: request, from: fromDay, to: toDay, runner: runner)
     }
@@ -233,19 +259,63 @@ struct RunCommand: AsyncParsableCommand {
         try await emit(
             ResultDocument(result, status: session.status),
             names: names,
-            columns: plan.columnNames
+            columns: plan.columnNames,
+            request: request,
+            bars: store
         )
         if session.status == .cancelled { throw ExitCode(130) }
     }
 
-    /// Prints (or writes to `--output`) the result in `format`.
-    func emit(_ doc: ResultDocument, names: [String: String], columns: [String]?) async throws {
-        try await output.write(
-            ResultRenderer.render(doc, as: format, context: OutputContext(names: names, columns: columns))
-        )
+    /// Prints (or writes to `--output`) the result in `format`. The HTML report also charts the top
+    /// symbols' prices, read from `bars` when given.
+    func emit(
+        _ doc: ResultDocument,
+        names: [String: String],
+        columns: [String]?,
+        request: BatchScanRequest,
+        bars: (any BarRepository)?
+    ) async throws {
+        var context = OutputContext(names: names, columns: columns)
+        if format == .html {
+            context.report = await Self.reportInputs(doc, names: names, columns: columns, request: request, bars: bars)
+        }
+        try await output.write(ResultRenderer.render(doc, as: format, context: context))
         if output.output != nil, format == .table || ProgressBar.isAvailable {
             Self.printError(ResultRenderer.summary(doc))
         }
+    }
+
+    /// The HTML report's inputs: the scan as asked and the closes of its top symbols.
+    static func reportInputs(
+        _ doc: ResultDocument,
+        names: [String: String],
+        columns: [String]?,
+        request: BatchScanRequest,
+        bars: (any BarRepository)?
+    ) async -> ReportInputs {
+        var inputs = ReportInputs(
+            formula: request.formula,
+            universe: ReportInputs.describe(request.symbolCriteria),
+            timeframe: request.timeframe,
+            dateRange: request.dateRange,
+            mode: request.mode,
+            names: names,
+            columns: columns
+        )
+        let days = doc.signals.matches.compactMap { BarTimestamp(parsing: $0.timestamp)?.day }
+        let span = days.min().flatMap { lo in days.max().map { DateRange(from: lo, to: $0) } }
+        guard let bars, let range = request.dateRange ?? span else {
+            inputs.pricesNote =
+                "price charts need the bars: run with --local, or keep the market data at --db's default path"
+            return inputs
+        }
+        let symbols = ReportInputs.chartedSymbols(doc)
+        let timeframe = request.timeframe
+        inputs.prices =
+            (try? await Blocking.run {
+                ReportInputs.loadPrices(symbols, bars: bars, timeframe: timeframe, range: range)
+            }) ?? [:]
+        return inputs
     }
 
     /// The local market-data store (symbols and bars) in the database file at `path`.

@@ -89,6 +89,21 @@ extension EndToEndTests {
                 try ResultDocument.decode(Data(try #require(waited.body.object("result")).bytes)),
                 reference
             )
+            // The event study and the funnel (range, then latest with near misses) match their schemas.
+            for mode in ["range", "latest"] {
+                var studied = Self.runScanBody(wait: true)
+                studied["study"] = ["horizons": [1, 5, 20], "entry": "next-open"]
+                studied["explain"] = true
+                studied["mode"] = mode
+                bodies.append(("run-scan-request.json", Array(try JSONSerialization.data(withJSONObject: studied))))
+                let reply = try await client.request("RUN_SCAN", json: studied, within: 30)
+                bodies.append(("session-reply.json", reply.body.bytes))
+                let doc = try ResultDocument.decode(Data(try #require(reply.body.object("result")).bytes))
+                #expect(doc.study?.signals.first?.horizons.count == 3)
+                #expect(doc.funnel?.signals.first?.clauses.count == 2)
+                #expect(doc.signals.matches.allSatisfy { $0.forward != nil })
+                if mode == "latest" { #expect(doc.funnel?.nearMisses.isEmpty == false) }
+            }
             for (verb, body) in [
                 ("FROB", "{}"), ("GET_SESSION", "{\"session_id\": \"nope\"}"), ("GET_RESULT", "{\"session_id\": 5}"),
             ] {

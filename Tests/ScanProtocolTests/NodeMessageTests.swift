@@ -48,8 +48,32 @@ func randomChunk(_ g: inout SplitMix64) -> ChunkMessage {
         parameters: params,
         mode: Bool.random(using: &g) ? .range : .latest,
         lookback: Int.random(in: 0...5000, using: &g),
-        lease: LeaseToken(high: g.next(), low: g.next())
+        lease: LeaseToken(high: g.next(), low: g.next()),
+        study: Bool.random(using: &g)
+            ? try? StudySpec(
+                horizons: Array(
+                    Set((0..<Int.random(in: 1...16, using: &g)).map { _ in Int.random(in: 1...1000, using: &g) })
+                ),
+                entry: Bool.random(using: &g) ? .close : .nextOpen
+            ) : nil,
+        explain: Bool.random(using: &g)
     )
+}
+
+extension SplitMix64 {
+    mutating func sample() -> SampleSums {
+        SampleSums(
+            count: Int.random(in: 0...1000, using: &self),
+            sum: Double.random(in: -10...10, using: &self),
+            sumOfSquares: Double.random(in: 0...10, using: &self),
+            positives: Int.random(in: 0...1000, using: &self),
+            incomplete: Int.random(in: 0...10, using: &self)
+        )
+    }
+
+    mutating func finiteOrNil() -> Double? {
+        Bool.random(using: &self) ? nil : Double.random(in: -1e6...1e6, using: &self)
+    }
 }
 
 func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
@@ -70,14 +94,49 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
                 ),
                 signal: signals.randomElement(using: &g)!,
                 close: Double.random(in: 0...1e6, using: &g),
-                values: values
+                values: values,
+                forward: Bool.random(using: &g)
+                    ? ForwardOutcome(
+                        returns: (0..<Int.random(in: 1...16, using: &g)).map { _ in g.double() },
+                        maxFavorable: g.double(),
+                        maxAdverse: g.double()
+                    ) : nil
             )
         }
+        let h = Int.random(in: 1...16, using: &g)
         return SymbolResult(
             symbol: symbol,
             matches: matches,
             error: Bool.random(using: &g) ? nil : g.text(max: 50),
-            barsScanned: Int.random(in: 0...100_000, using: &g)
+            barsScanned: Int.random(in: 0...100_000, using: &g),
+            baseline: Bool.random(using: &g)
+                ? BaselineSums(
+                    returns: (0..<h).map { _ in g.sample() },
+                    maxFavorable: g.sample(),
+                    maxAdverse: g.sample()
+                )
+                : nil,
+            funnel: Bool.random(using: &g)
+                ? FunnelCounts(
+                    signals: (0..<Int.random(in: 0...3, using: &g)).map { _ in
+                        let n = Int.random(in: 1...4, using: &g)
+                        return ClauseCounts(
+                            alone: (0..<n).map { _ in Int.random(in: 0...500, using: &g) },
+                            surviving: (0..<n).map { _ in Int.random(in: 0...500, using: &g) }
+                        )
+                    },
+                    nearMisses: (0..<Int.random(in: 0...2, using: &g)).map { _ in
+                        NearMiss(
+                            symbol: symbol,
+                            timestamp: g.text(),
+                            signal: g.text(),
+                            clause: g.text(max: 40),
+                            clauseIndex: Int.random(in: 0...5, using: &g),
+                            left: g.finiteOrNil(),
+                            right: g.finiteOrNil()
+                        )
+                    }
+                ) : nil
         )
     }
     return ChunkResultMessage(

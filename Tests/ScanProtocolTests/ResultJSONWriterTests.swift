@@ -31,6 +31,7 @@ import Testing
             doc.signals.matches[0].close = -0.000012345
             doc.signals.matches[0].values["big"] = 1e300
             doc.signals.matches[0].values["neg"] = -42
+            doc.signals.matches[0].forward = .init(returns: [0.0125, nil, -0.5], maxFavorable: 0.25, maxAdverse: nil)
         }
         return doc
     }

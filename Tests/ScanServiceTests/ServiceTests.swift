@@ -38,6 +38,50 @@ import ZeroMQ
         }
     }
 
+    /// The study and the funnel computed on two nodes and merged on the service equal the in-process
+    /// ones exactly, and GET_RESULT serves them from the store.
+    @Test func studyAndFunnelMergedOnTheServiceEqualLocalAndArePersisted() async throws {
+        try await withCluster(nodes: 2) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let extra = #", "study": {"horizons": [20, 1, 5], "entry": "next-open"}, "explain": true"#
+                let body = try await client.request("RUN_SCAN", runScanBody(wait: true, extra: extra))
+                    .decode(SessionReply.self)
+                let result = try #require(body.result)
+                let request = try body.session.request.validated()
+                #expect(request.study?.horizons == [1, 5, 20])
+                #expect(request.explain)
+                let local = ResultDocument(try await localResult(request), sessionId: body.session.sessionId)
+                let study = try #require(result.study)
+                #expect(study == local.study)
+                #expect(result.funnel == local.funnel)
+                #expect(result.signals.matches == local.signals.matches)
+                #expect(result.signals.matches.allSatisfy { $0.forward?.returns.count == 3 })
+                #expect(study.baseline.horizons[0].returns.events > 10_000)
+                #expect(result.funnel?.signals.first?.clauses.count == 2)
+                let stored = try await client.request("GET_RESULT", #"{"session_id": "\#(body.session.sessionId)"}"#)
+                    .decode(ResultReply.self)
+                #expect(stored.result.study == study)
+                #expect(stored.result.funnel == result.funnel)
+                #expect(stored.result.signals.matches == result.signals.matches)
+
+                for (bad, text) in [
+                    (#"{"horizons": [0]}"#, "positive whole number"),
+                    (#"{"horizons": []}"#, "at least one horizon"),
+                    (#"{"horizons": [1.5]}"#, "study.horizons"),
+                    (#"{"horizons": [1], "entry": "open"}"#, "'close' or 'next-open'"),
+                    ("{\"horizons\": [\(Array(1...17).map(String.init).joined(separator: ","))]}", "at most 16"),
+                ] {
+                    let reply = try await client.request(
+                        "RUN_SCAN",
+                        runScanBody(wait: false, extra: ", \"study\": \(bad)")
+                    )
+                    #expect(reply.error?.code == .badRequest, "\(bad)")
+                    #expect(reply.error?.message.contains(text) == true, "\(bad): \(String(describing: reply.error))")
+                }
+            }
+        }
+    }
+
     @Test func runScanWithoutWaitThenSessionResultListAndEvents() async throws {
         try await withCluster(nodes: 2) { cluster in
             // A dashboard subscribed to every session's events.

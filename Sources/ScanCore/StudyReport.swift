@@ -1,0 +1,281 @@
+import Foundation
+
+/// Summary figures of one sample of returns (fractions: 0.05 = +5 %). Undefined figures are `nil`:
+/// everything without events, the standard deviation and interval below two events, and the
+/// baseline's median (the baseline is merged from sums, see ``StudyReport``).
+public struct SampleStats: Sendable, Hashable, Codable {
+    /// Values that were complete.
+    public var events: Int
+    /// Values wanted but not available (the horizon ran past the data).
+    public var incomplete: Int
+    public var mean: Double?
+    public var median: Double?
+    /// Sample standard deviation (n − 1).
+    public var std: Double?
+    /// Share of values > 0.
+    public var hitRate: Double?
+    /// 95 % confidence interval of the mean, normal approximation: mean ± 1.96 · std / √n.
+    public var ciLow: Double?
+    public var ciHigh: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case events, incomplete, mean, median, std
+        case hitRate = "hit_rate"
+        case ciLow = "ci95_low"
+        case ciHigh = "ci95_high"
+    }
+
+    public init(
+        events: Int,
+        incomplete: Int,
+        mean: Double? = nil,
+        median: Double? = nil,
+        std: Double? = nil,
+        hitRate: Double? = nil,
+        ciLow: Double? = nil,
+        ciHigh: Double? = nil
+    ) {
+        self.events = events
+        self.incomplete = incomplete
+        self.mean = mean
+        self.median = median
+        self.std = std
+        self.hitRate = hitRate
+        self.ciLow = ciLow
+        self.ciHigh = ciHigh
+    }
+
+    /// The z value of the two-sided 95 % interval.
+    public static let z95 = 1.959963984540054
+
+    /// The figures of `sums`, with `median` when the values are known.
+    public init(_ sums: SampleSums, median: Double? = nil) {
+        let n = Double(sums.count)
+        self.init(events: sums.count, incomplete: sums.incomplete, median: median)
+        guard sums.count > 0 else { return }
+        let mean = sums.sum / n
+        self.mean = mean
+        hitRate = Double(sums.positives) / n
+        guard sums.count > 1 else { return }
+        let variance = max(0, (sums.sumOfSquares - sums.sum * mean) / (n - 1))
+        let std = variance.squareRoot()
+        self.std = std
+        ciLow = mean - Self.z95 * std / n.squareRoot()
+        ciHigh = mean + Self.z95 * std / n.squareRoot()
+    }
+
+    /// The figures of known values (NaN = incomplete), summed in the order given.
+    public init(values: [Double]) {
+        var sums = SampleSums()
+        var complete: [Double] = []
+        complete.reserveCapacity(values.count)
+        for v in values {
+            sums.add(v)
+            if v.isFinite { complete.append(v) }
+        }
+        self.init(sums, median: Self.median(complete))
+    }
+
+    /// The median (mean of the middle two for an even count), `nil` for none.
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        let m = s.count / 2
+        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+}
+
+/// One horizon of a signal: its events, the baseline at that horizon, and the excess over it.
+public struct HorizonStudy: Sendable, Hashable, Codable {
+    /// Bars after the signal.
+    public var horizon: Int
+    public var events: SampleStats
+    /// Mean event return minus mean baseline return.
+    public var excessMean: Double?
+    /// Event hit rate minus baseline hit rate.
+    public var excessHitRate: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case horizon, events
+        case excessMean = "excess_mean"
+        case excessHitRate = "excess_hit_rate"
+    }
+
+    public init(horizon: Int, events: SampleStats, excessMean: Double?, excessHitRate: Double?) {
+        self.horizon = horizon
+        self.events = events
+        self.excessMean = excessMean
+        self.excessHitRate = excessHitRate
+    }
+}
+
+/// The study of one signal.
+public struct SignalStudy: Sendable, Hashable, Codable {
+    public var signal: String
+    public var horizons: [HorizonStudy]
+    /// Maximum favourable excursion over the longest horizon.
+    public var maxFavorable: SampleStats
+    /// Maximum adverse excursion over the longest horizon.
+    public var maxAdverse: SampleStats
+    /// Set when fewer than ``StudyReport/minimumEvents`` events are complete at some horizon.
+    public var warning: String?
+
+    enum CodingKeys: String, CodingKey {
+        case signal, horizons, warning
+        case maxFavorable = "max_favorable"
+        case maxAdverse = "max_adverse"
+    }
+
+    public init(
+        signal: String,
+        horizons: [HorizonStudy],
+        maxFavorable: SampleStats,
+        maxAdverse: SampleStats,
+        warning: String?
+    ) {
+        self.signal = signal
+        self.horizons = horizons
+        self.maxFavorable = maxFavorable
+        self.maxAdverse = maxAdverse
+        self.warning = warning
+    }
+}
+
+/// The baseline: every bar of the scanned symbols over the scanned dates as an entry.
+public struct BaselineStudy: Sendable, Hashable, Codable {
+    /// One per horizon; `median` is absent (see ``StudyReport``).
+    public var horizons: [BaselineHorizon]
+    public var maxFavorable: SampleStats
+    public var maxAdverse: SampleStats
+
+    enum CodingKeys: String, CodingKey {
+        case horizons
+        case maxFavorable = "max_favorable"
+        case maxAdverse = "max_adverse"
+    }
+
+    public init(horizons: [BaselineHorizon], maxFavorable: SampleStats, maxAdverse: SampleStats) {
+        self.horizons = horizons
+        self.maxFavorable = maxFavorable
+        self.maxAdverse = maxAdverse
+    }
+}
+
+/// The baseline at one horizon.
+public struct BaselineHorizon: Sendable, Hashable, Codable {
+    public var horizon: Int
+    public var returns: SampleStats
+
+    public init(horizon: Int, returns: SampleStats) {
+        self.horizon = horizon
+        self.returns = returns
+    }
+}
+
+/// The event study of a scan: per signal and horizon the forward returns of its matches, against
+/// the baseline.
+///
+/// Exactness: event figures are computed from every match's own forward returns (which the result
+/// carries), in the result's order. The baseline is merged from per-symbol sums (count, sum, sum of
+/// squares, positives), added in symbol order, so it does not depend on which node scanned what; its
+/// median would need every bar's value and is not given.
+public struct StudyReport: Sendable, Hashable, Codable {
+    public var horizons: [Int]
+    public var entry: StudyEntry
+    public var signals: [SignalStudy]
+    public var baseline: BaselineStudy
+    /// Things a reader must know (few events, latest mode).
+    public var warnings: [String]
+
+    /// Fewer complete events than this at a horizon carries a warning.
+    public static let minimumEvents = 30
+
+    public init(
+        horizons: [Int],
+        entry: StudyEntry,
+        signals: [SignalStudy],
+        baseline: BaselineStudy,
+        warnings: [String]
+    ) {
+        self.horizons = horizons
+        self.entry = entry
+        self.signals = signals
+        self.baseline = baseline
+        self.warnings = warnings
+    }
+
+    /// Aggregates `results` (matches carrying their ``ForwardOutcome``, symbols their baseline sums).
+    ///
+    /// - Parameters:
+    ///   - signalNames: the formula's signals in declaration order (each gets a study, even without matches).
+    ///   - matches: every match, in the result's order.
+    public static func aggregate(
+        spec: StudySpec,
+        mode: ScanMode,
+        signalNames: [String],
+        matches: [SignalMatch],
+        results: [SymbolResult]
+    ) -> StudyReport {
+        let h = spec.horizons.count
+        var baselineSums = BaselineSums(horizons: h)
+        for r in results.sorted(by: { $0.symbol < $1.symbol }) {
+            if let b = r.baseline { baselineSums.merge(b) }
+        }
+        let baseline = BaselineStudy(
+            horizons: spec.horizons.enumerated().map { k, hz in
+                BaselineHorizon(horizon: hz, returns: SampleStats(baselineSums.returns[k]))
+            },
+            maxFavorable: SampleStats(baselineSums.maxFavorable),
+            maxAdverse: SampleStats(baselineSums.maxAdverse)
+        )
+        let bySignal = Dictionary(grouping: matches, by: \.signal)
+        var names = signalNames
+        for s in bySignal.keys.sorted() where !names.contains(s) { names.append(s) }
+        var warnings: [String] = []
+        if mode == .latest {
+            warnings.append(
+                "latest mode reports each symbol's last bar only: its forward returns need bars after it, "
+                    + "so with the range ending at the newest data every event is incomplete"
+            )
+        }
+        let signals = names.map { name -> SignalStudy in
+            let ms = bySignal[name] ?? []
+            let outcomes = ms.map { $0.forward ?? ForwardOutcome(returns: [], maxFavorable: .nan, maxAdverse: .nan) }
+            let horizons = spec.horizons.enumerated().map { k, hz in
+                let stats = SampleStats(values: outcomes.map { k < $0.returns.count ? $0.returns[k] : .nan })
+                let base = baseline.horizons[k].returns
+                return HorizonStudy(
+                    horizon: hz,
+                    events: stats,
+                    excessMean: difference(stats.mean, base.mean),
+                    excessHitRate: difference(stats.hitRate, base.hitRate)
+                )
+            }
+            let fewest = horizons.map(\.events.events).min() ?? 0
+            let warning =
+                fewest < minimumEvents
+                ? "\(name): \(fewest) complete event\(fewest == 1 ? "" : "s") at some horizon "
+                    + "(fewer than \(minimumEvents)): treat the figures as anecdotes" : nil
+            if let warning { warnings.append(warning) }
+            return SignalStudy(
+                signal: name,
+                horizons: horizons,
+                maxFavorable: SampleStats(values: outcomes.map(\.maxFavorable)),
+                maxAdverse: SampleStats(values: outcomes.map(\.maxAdverse)),
+                warning: warning
+            )
+        }
+        return StudyReport(
+            horizons: spec.horizons,
+            entry: spec.entry,
+            signals: signals,
+            baseline: baseline,
+            warnings: warnings
+        )
+    }
+
+    private static func difference(_ a: Double?, _ b: Double?) -> Double? {
+        guard let a, let b else { return nil }
+        return a - b
+    }
+}
