@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "MarketData", targets: ["MarketData"]),
         .library(name: "ScanProtocol", targets: ["ScanProtocol"]),
         .library(name: "ScanClient", targets: ["ScanClient"]),
+        // For the benchmarks' in-process service and nodes (Benchmarks/Sources/LiveBench).
+        .library(name: "ScanService", targets: ["ScanService"]),
+        .library(name: "EngineNode", targets: ["EngineNode"]),
+        .library(name: "SessionStore", targets: ["SessionStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
