@@ -68,6 +68,19 @@ public enum RequestCodec {
         if let d = frames.firstIndex(where: \.isEmpty) {
             envelope = Array(frames[...d])
             content = frames[(d + 1)...]
+            // A DEALER or REQ client's first frame is the empty delimiter: frames before it (after the
+            // routing id) are not routing frames of ours, so they are never echoed back.
+            if d > 1 {
+                return DecodedRequest(
+                    envelope: [frames[0], []],
+                    requestId: nil,
+                    result: .failure(
+                        .badRequest(
+                            "the first frame must be the empty delimiter; got \(d - 1) non-empty frame(s) before it (a DEALER client sends an empty frame first)"
+                        )
+                    )
+                )
+            }
         } else {
             envelope = frames.isEmpty ? [[]] : [frames[0], []]
             let rest = frames.dropFirst()
@@ -93,11 +106,22 @@ public enum RequestCodec {
     )
         -> DecodedRequest
     {
-        // Read request_id first, whenever the body (the third frame) parses, so that every error —
-        // another version, a binary version frame, a body over the limit, a bad verb or field — echoes it.
-        let requestId: JSONScalar? =
-            content.count >= 3 && !content[2].isEmpty
-            ? (try? JSONDecoder().decode(RequestIdProbe.self, from: Data(content[2])))?.requestId : nil
+        // Read request_id first, from the body frame (the third after the delimiter) whenever it can be
+        // read, so that every error — another version, a binary version frame, a body over the limit, a bad
+        // verb or field — echoes it. Foundation's parser first (fast); the scanner for numbers (echoed as
+        // sent) and for bodies the parser refuses (too deep, an integer out of range).
+        let requestId: JSONScalar?
+        if content.count >= 3 && !content[2].isEmpty {
+            let body = content[2]
+            switch (try? JSONDecoder().decode(RequestIdProbe.self, from: Data(body)))?.requestId {
+            case .some(.string(let s)): requestId = .string(s)
+            case .some(.bool(let b)): requestId = .bool(b)
+            case .some(.null): requestId = .null
+            default: requestId = RequestIdScanner.requestId(in: body)
+            }
+        } else {
+            requestId = nil
+        }
         func fail(_ e: ProtocolError) -> DecodedRequest {
             DecodedRequest(envelope: envelope, requestId: requestId, result: .failure(e))
         }
