@@ -278,6 +278,7 @@ public final class ScanService: Service, Sendable {
                     switch outcome {
                     case .accepted:
                         nodes.seen(r.nodeName)
+                        nodes.proven(r.nodeName)  // it answered a lease: a real node (counts for chunk sizing)
                     case .unknownLease, .notTheHolder:
                         logger.warning(
                             "refused a chunk result not from the chunk's holder",
