@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "MarketData", targets: ["MarketData"]),
         .library(name: "ScanProtocol", targets: ["ScanProtocol"]),
         .library(name: "ScanClient", targets: ["ScanClient"]),
+        // For the benchmarks' in-process service and nodes (Benchmarks/Sources/LiveBench).
+        .library(name: "ScanService", targets: ["ScanService"]),
+        .library(name: "EngineNode", targets: ["EngineNode"]),
+        .library(name: "SessionStore", targets: ["SessionStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -23,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         // MARK: ZeroMQ
@@ -64,6 +70,7 @@ let package = Package(
             name: "ScanService",
             dependencies: [
                 "FormulaEngine", "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -72,6 +79,7 @@ let package = Package(
             name: "EngineNode",
             dependencies: [
                 "FormulaEngine", "ScanCore", "ScanProtocol", "ZeroMQ",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -92,10 +100,18 @@ let package = Package(
                 "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Prometheus text over HTTP on a thread of its own (`--metrics HOST:PORT`).
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "PostgresStore", "ScanCore", "ScanService", "ZeroMQ",
+                "MetricsEndpoint", "PostgresStore", "ScanCore", "ScanService", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode", "PostgresStore", "ScanCore", "ZeroMQ",
+                "EngineNode", "MetricsEndpoint", "PostgresStore", "ScanCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,18 +144,20 @@ let package = Package(
             dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"],
             resources: [.copy("Fixtures")]
         ),
+        // Fixtures/ holds import files in other tools' layouts, read from the source tree.
         .testTarget(
             name: "MarketDataTests",
             dependencies: [
                 "FormulaEngine", "MarketData", "ScanCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "SessionStoreTests",
             dependencies: ["ScanCore", "SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ScanProtocolTests", dependencies: ["ScanCore", "ScanProtocol"]),
+        .testTarget(name: "ScanProtocolTests", dependencies: ["FormulaEngine", "ScanCore", "ScanProtocol"]),
         // Starts a throwaway PostgreSQL cluster (scripts/pg-scratch.sh) for its suite.
         .testTarget(
             name: "PostgresStoreTests",
@@ -154,8 +172,9 @@ let package = Package(
         .testTarget(
             name: "ScanServiceTests",
             dependencies: [
-                "EngineNode", "FormulaEngine", "MarketData", "ScanClient", "ScanCore", "ScanProtocol", "ScanService",
-                "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "EngineNode", "FormulaEngine", "MarketData", "MetricsEndpoint", "ScanClient", "ScanCore",
+                "ScanProtocol",
+                "ScanService", "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FormulaEngine
 import Logging
 import ScanCore
@@ -114,6 +115,7 @@ public actor DistributedEngine: ProcessingEngine {
     /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
     private let logger: Logger
+    private let metrics: ServiceMetrics
     private var runs: [String: Run] = [:]
     private var queue: [ChunkRef] = []
     private var queueHead = 0
@@ -128,8 +130,10 @@ public actor DistributedEngine: ProcessingEngine {
         hardDeadline: Duration? = nil,
         maxAttempts: Int,
         chunksPerNode: Int = 2,
-        logger: Logger
+        logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = ServiceMetrics(factory: metrics)
         self.hardDeadline = max(leaseTimeout, hardDeadline ?? leaseTimeout * 20)
         self.chunksPerNode = max(1, chunksPerNode)
         self.transport = transport
@@ -185,11 +189,10 @@ public actor DistributedEngine: ProcessingEngine {
             run.completedSymbols += results.count
             run.matches += results.reduce(0) { $0 + $1.matches.count }
         }
-        if run.remaining == 0 || cancellation.isCancelled {
-            progress(run.snapshot)
-            return collect(run)
-        }
+        // A progress event means chunks finished (protocol §6): here, those stored before a restart.
+        // A job cancelled before its first dispatch reports none.
         if !stored.isEmpty { progress(run.snapshot) }
+        if run.remaining == 0 || cancellation.isCancelled { return collect(run) }
         let jobId = job.id
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[SymbolResult], any Error>) in
@@ -279,6 +282,7 @@ public actor DistributedEngine: ProcessingEngine {
         do {
             try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
         } catch {
+            metrics.storeWriteFailed("chunk_result")
             logger.error(
                 "could not persist a chunk result",
                 metadata: ["job": "\(run.job.id)", "chunk": "\(index)", "error": "\(error)"]
@@ -369,6 +373,7 @@ public actor DistributedEngine: ProcessingEngine {
                     continue
                 }
                 expired += 1
+                metrics.leaseExpiries.increment()
                 run.chunks[i].lease = nil
                 run.chunks[i].pastLeases.append(lease)
                 if run.chunks[i].pastLeases.count > 4 { run.chunks[i].pastLeases.removeFirst() }
@@ -390,6 +395,7 @@ public actor DistributedEngine: ProcessingEngine {
             }
         }
         for (run, i) in failed {
+            metrics.chunksFailed.increment()
             let attempts = run.chunks[i].attempts
             logger.error("chunk failed on every attempt", metadata: ["job": "\(run.job.id)", "chunk": "\(i)"])
             let message = "no engine node returned a result for this symbol's chunk after \(attempts) attempts"
@@ -404,6 +410,7 @@ public actor DistributedEngine: ProcessingEngine {
         guard let run = runs[ref.jobId], !run.chunks[ref.chunkIndex].queued else { return }
         run.chunks[ref.chunkIndex].queued = true
         queue.append(ref)
+        metrics.queueDepth.record(queue.count - queueHead)
         dispatcherWaiter?.resume()
         dispatcherWaiter = nil
     }
@@ -417,6 +424,7 @@ public actor DistributedEngine: ProcessingEngine {
                     queue.removeFirst(queueHead)
                     queueHead = 0
                 }
+                metrics.queueDepth.record(queue.count - queueHead)
                 guard let run = runs[ref.jobId] else { continue }
                 run.chunks[ref.chunkIndex].queued = false
                 guard !run.chunks[ref.chunkIndex].accepted else { continue }
@@ -464,6 +472,8 @@ public actor DistributedEngine: ProcessingEngine {
                     sent = false
                 }
                 if sent {
+                    metrics.chunksDispatched.increment()
+                    if run.chunks[index].dispatches > 0 { metrics.chunksRedispatched.increment() }
                     let now = ContinuousClock.now
                     run.chunks[index].dispatches += 1
                     run.chunks[index].lease = Lease(

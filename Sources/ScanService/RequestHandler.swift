@@ -9,12 +9,16 @@ import ScanProtocol
 struct RequestHandler: Sendable {
     let manager: SessionManager
     let nodes: NodeRegistry
+    /// Answers `LIST_SYMBOLS`; `nil` when the service's symbol repository cannot list.
+    let catalog: (any SymbolCatalog)?
     /// The bar feed and the live watches; `nil` when the service runs without live scans.
     let feed: BarFeed?
     let watches: WatchManager?
     let maxRequestBytes: Int
     let startedAt: ContinuousClock.Instant
     let logger: Logger
+    /// Requests by verb and code.
+    var metrics: ServiceMetrics = .discarded
     /// Sends reply frames on the ROUTER.
     let reply: @Sendable ([[UInt8]]) async -> Void
 
@@ -24,14 +28,18 @@ struct RequestHandler: Sendable {
         let requestId = decoded.requestId
         switch decoded.result {
         case .failure(let e):
+            metrics.request(verb: Self.verbLabel(frames), code: e.code.rawValue)
             logger.debug("bad request", metadata: ["code": "\(e.code.rawValue)", "message": "\(e.message)"])
             await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
         case .success(let request):
             do {
                 try await answer(request, envelope: envelope, requestId: requestId)
+                metrics.request(verb: request.verb.rawValue, code: "ok")
             } catch let e as ProtocolError {
+                metrics.request(verb: request.verb.rawValue, code: e.code.rawValue)
                 await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
             } catch {
+                metrics.request(verb: request.verb.rawValue, code: ProtocolErrorCode.busy.rawValue)
                 logger.error("request failed", metadata: ["verb": "\(request.verb.rawValue)", "error": "\(error)"])
                 await reply(
                     ReplyCodec.error(
@@ -97,6 +105,11 @@ struct RequestHandler: Sendable {
             let list = try await manager.list(status: status, limit: limit)
             try await ok(SessionListReply(sessions: list.map(SessionDocument.init)), envelope, requestId)
 
+        case .listSymbols(let query):
+            guard let catalog else {
+                throw ProtocolError(.busy, "this service's market-data store cannot list its symbols")
+            }
+            try await ok(SymbolListReply(catalog.listSymbols(query)), envelope, requestId)
         case .watchStart, .watchStop, .listWatches, .getWatch:
             try await answerWatch(request, envelope: envelope, requestId: requestId)
 
@@ -133,9 +146,10 @@ struct RequestHandler: Sendable {
         }
         switch request {
         case .watchStart(let w):
-            try await ok(WatchReply(watch: try await watches.start(w)), envelope, requestId)
+            // Answered from its own task: the watches' task may be busy with an evaluation round.
+            replyLater(envelope, requestId) { WatchReply(watch: try await watches.start(w)) }
         case .watchStop(let id):
-            try await ok(WatchReply(watch: try await watches.stop(id)), envelope, requestId)
+            replyLater(envelope, requestId) { WatchReply(watch: try await watches.stop(id)) }
         case .listWatches:
             try await ok(WatchListReply(watches: watches.list()), envelope, requestId)
         case .getWatch(let id, let after, let limit):
@@ -143,6 +157,38 @@ struct RequestHandler: Sendable {
         default:
             throw ProtocolError.badRequest("not a watch verb: \(request.verb.rawValue)")
         }
+    }
+
+    /// Answers from a new task, so the api socket's reader goes on with the next request.
+    private func replyLater<T: Encodable & Sendable>(
+        _ envelope: [[UInt8]],
+        _ requestId: JSONScalar?,
+        _ body: @escaping @Sendable () async throws -> T
+    ) {
+        Task {
+            do {
+                try await ok(try await body(), envelope, requestId)
+            } catch let e as ProtocolError {
+                await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
+            } catch {
+                await reply(
+                    ReplyCodec.error(
+                        ProtocolError(.busy, "the service could not answer: \(error)"),
+                        envelope: envelope,
+                        requestId: requestId
+                    )
+                )
+            }
+        }
+    }
+
+    /// The verb frame of an unreadable request as a metrics label: a known verb, else `invalid` (never
+    /// the peer's bytes, which would make a label per garbage frame).
+    static func verbLabel(_ frames: [[UInt8]]) -> String {
+        guard let d = frames.firstIndex(where: \.isEmpty), d + 2 < frames.count,
+            let text = String(validating: frames[d + 2], as: UTF8.self), let verb = Verb(rawValue: text)
+        else { return "invalid" }
+        return verb.rawValue
     }
 
     private func notFound(_ id: String) -> ProtocolError { .notFound("no session '\(id)'") }
