@@ -132,7 +132,7 @@ public func nodeCodecSeeds(
                     inFlight: 1,
                     held: [
                         HeldChunk(jobId: "job", chunkIndex: 0, lease: LeaseToken(high: 1, low: 2)),
-                        HeldChunk(jobId: "job", chunkIndex: 7, lease: .none),
+                        HeldChunk(jobId: "job", chunkIndex: 7, lease: LeaseToken(high: 3, low: 4)),
                     ]
                 )
             )
