@@ -209,12 +209,19 @@ public enum EventStudy {
         return ForwardOutcome(returns: returns, maxFavorable: favorable, maxAdverse: adverse)
     }
 
-    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed.
+    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed. The excursions'
+    /// window extremes are kept with monotonic queues, so a symbol costs O(bars × horizons), not
+    /// O(bars × longest horizon).
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
         var sums = BaselineSums(horizons: spec.horizons.count)
         let n = c.count
+        let range = bars.clamped(to: 0..<n)
+        guard !range.isEmpty else { return sums }
         let longest = spec.longest
-        for i in bars.clamped(to: 0..<n) {
+        // highs[i - range.lowerBound] = max(high[i+1 … i+longest]) (NaN highs skipped; -inf when none).
+        let highs = windowExtremes(c.high, range, longest, keepLarger: true)
+        let lows = windowExtremes(c.low, range, longest, keepLarger: false)
+        for i in range {
             let entryIndex = spec.entry == .close ? i : i + 1
             let entry = entryIndex < n ? (spec.entry == .close ? c.close[entryIndex] : c.open[entryIndex]) : .nan
             guard entry.isFinite && entry > 0 else {
@@ -231,15 +238,42 @@ public enum EventStudy {
                 sums.maxAdverse.incomplete += 1
                 continue
             }
-            var hi = -Double.infinity
-            var lo = Double.infinity
-            for j in (i + 1)...(i + longest) {
-                hi = Swift.max(hi, c.high[j])
-                lo = Swift.min(lo, c.low[j])
-            }
-            sums.maxFavorable.add(hi / entry - 1)
-            sums.maxAdverse.add(lo / entry - 1)
+            sums.maxFavorable.add(highs[i - range.lowerBound] / entry - 1)
+            sums.maxAdverse.add(lows[i - range.lowerBound] / entry - 1)
         }
         return sums
+    }
+
+    /// For each `i` in `range`, the largest (or smallest) finite value of `xs[i+1 … i+window]` within the
+    /// array (±infinity when there is none), by a monotonic queue over the windows sliding right.
+    static func windowExtremes(_ xs: [Double], _ range: Range<Int>, _ window: Int, keepLarger: Bool) -> [Double] {
+        let n = xs.count
+        var out = [Double](repeating: keepLarger ? -.infinity : .infinity, count: range.count)
+        var queue: [Int] = []  // indices, their values monotonic (decreasing for max)
+        queue.reserveCapacity(window + 1)
+        var head = 0
+        var next = range.lowerBound + 1  // the next index to enter a window
+        for i in range {
+            let last = min(n - 1, i + window)
+            while next <= last {
+                let x = xs[next]
+                if x.isFinite {
+                    while queue.count > head,
+                        keepLarger ? xs[queue[queue.count - 1]] <= x : xs[queue[queue.count - 1]] >= x
+                    {
+                        queue.removeLast()
+                    }
+                    queue.append(next)
+                }
+                next += 1
+            }
+            while head < queue.count && queue[head] <= i { head += 1 }
+            if head < queue.count { out[i - range.lowerBound] = xs[queue[head]] }
+            if head > window * 4 {  // keep the buffer small
+                queue.removeFirst(head)
+                head = 0
+            }
+        }
+        return out
     }
 }
