@@ -221,25 +221,56 @@ public enum EventStudy {
         // highs[i - range.lowerBound] = max(high[i+1 … i+longest]) (NaN highs skipped; -inf when none).
         let highs = windowExtremes(c.high, range, longest, keepLarger: true)
         let lows = windowExtremes(c.low, range, longest, keepLarger: false)
-        for i in range {
-            let entryIndex = spec.entry == .close ? i : i + 1
-            let entry = entryIndex < n ? (spec.entry == .close ? c.close[entryIndex] : c.open[entryIndex]) : .nan
-            guard entry.isFinite && entry > 0 else {
-                for k in sums.returns.indices { sums.returns[k].incomplete += 1 }
-                sums.maxFavorable.incomplete += 1
-                sums.maxAdverse.incomplete += 1
-                continue
+        let horizons = spec.horizons
+        let h = horizons.count
+        let nextOpen = spec.entry == .nextOpen
+        // Plain accumulators (one slot per horizon), folded into `sums` once at the end.
+        var count = [Int](repeating: 0, count: h)
+        var total = [Double](repeating: 0, count: h)
+        var squares = [Double](repeating: 0, count: h)
+        var positives = [Int](repeating: 0, count: h)
+        var incomplete = [Int](repeating: 0, count: h)
+        c.close.withUnsafeBufferPointer { close in
+            c.open.withUnsafeBufferPointer { open in
+                for i in range {
+                    let entryIndex = nextOpen ? i + 1 : i
+                    let entry = entryIndex < n ? (nextOpen ? open[entryIndex] : close[entryIndex]) : .nan
+                    guard entry.isFinite && entry > 0 else {
+                        for k in 0..<h { incomplete[k] += 1 }
+                        sums.maxFavorable.incomplete += 1
+                        sums.maxAdverse.incomplete += 1
+                        continue
+                    }
+                    for k in 0..<h {
+                        let j = i + horizons[k]
+                        let r = j < n ? close[j] / entry - 1 : .nan
+                        if r.isFinite {
+                            count[k] += 1
+                            total[k] += r
+                            squares[k] += r * r
+                            if r > 0 { positives[k] += 1 }
+                        } else {
+                            incomplete[k] += 1
+                        }
+                    }
+                    guard i + longest < n else {
+                        sums.maxFavorable.incomplete += 1
+                        sums.maxAdverse.incomplete += 1
+                        continue
+                    }
+                    sums.maxFavorable.add(highs[i - range.lowerBound] / entry - 1)
+                    sums.maxAdverse.add(lows[i - range.lowerBound] / entry - 1)
+                }
             }
-            for (k, h) in spec.horizons.enumerated() {
-                sums.returns[k].add(i + h < n ? c.close[i + h] / entry - 1 : .nan)
-            }
-            guard i + longest < n else {
-                sums.maxFavorable.incomplete += 1
-                sums.maxAdverse.incomplete += 1
-                continue
-            }
-            sums.maxFavorable.add(highs[i - range.lowerBound] / entry - 1)
-            sums.maxAdverse.add(lows[i - range.lowerBound] / entry - 1)
+        }
+        for k in 0..<h {
+            sums.returns[k] = SampleSums(
+                count: count[k],
+                sum: total[k],
+                sumOfSquares: squares[k],
+                positives: positives[k],
+                incomplete: incomplete[k]
+            )
         }
         return sums
     }
@@ -247,31 +278,49 @@ public enum EventStudy {
     /// For each `i` in `range`, the largest (or smallest) finite value of `xs[i+1 … i+window]` within the
     /// array (±infinity when there is none), by a monotonic queue over the windows sliding right.
     static func windowExtremes(_ xs: [Double], _ range: Range<Int>, _ window: Int, keepLarger: Bool) -> [Double] {
+        keepLarger
+            ? slidingExtremes(xs, range, window, fill: -.infinity, dominates: { $0 >= $1 })
+            : slidingExtremes(xs, range, window, fill: .infinity, dominates: { $0 <= $1 })
+    }
+
+    /// `dominates(a, b)`: `a` makes `b` useless as a later window's extreme (`>=` for maxima).
+    @inline(__always)
+    private static func slidingExtremes(
+        _ xs: [Double],
+        _ range: Range<Int>,
+        _ window: Int,
+        fill: Double,
+        dominates: (Double, Double) -> Bool
+    ) -> [Double] {
         let n = xs.count
-        var out = [Double](repeating: keepLarger ? -.infinity : .infinity, count: range.count)
-        var queue: [Int] = []  // indices, their values monotonic (decreasing for max)
-        queue.reserveCapacity(window + 1)
+        var out = [Double](repeating: fill, count: range.count)
+        // A ring of at most window + 1 indices whose values are monotonic.
+        let capacity = window + 2
+        var ring = [Int](repeating: 0, count: capacity)
         var head = 0
+        var count = 0
         var next = range.lowerBound + 1  // the next index to enter a window
-        for i in range {
-            let last = min(n - 1, i + window)
-            while next <= last {
-                let x = xs[next]
-                if x.isFinite {
-                    while queue.count > head,
-                        keepLarger ? xs[queue[queue.count - 1]] <= x : xs[queue[queue.count - 1]] >= x
-                    {
-                        queue.removeLast()
+        xs.withUnsafeBufferPointer { x in
+            ring.withUnsafeMutableBufferPointer { q in
+                out.withUnsafeMutableBufferPointer { o in
+                    for i in range {
+                        let last = Swift.min(n - 1, i + window)
+                        while next <= last {
+                            let v = x[next]
+                            if v.isFinite {
+                                while count > 0 && dominates(v, x[q[(head + count - 1) % capacity]]) { count -= 1 }
+                                q[(head + count) % capacity] = next
+                                count += 1
+                            }
+                            next += 1
+                        }
+                        while count > 0 && q[head] <= i {
+                            head = (head + 1) % capacity
+                            count -= 1
+                        }
+                        if count > 0 { o[i - range.lowerBound] = x[q[head]] }
                     }
-                    queue.append(next)
                 }
-                next += 1
-            }
-            while head < queue.count && queue[head] <= i { head += 1 }
-            if head < queue.count { out[i - range.lowerBound] = xs[queue[head]] }
-            if head > window * 4 {  // keep the buffer small
-                queue.removeFirst(head)
-                head = 0
             }
         }
         return out
