@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "MarketData", targets: ["MarketData"]),
         .library(name: "ScanProtocol", targets: ["ScanProtocol"]),
         .library(name: "ScanClient", targets: ["ScanClient"]),
+        // For the benchmarks' in-process service and nodes (Benchmarks/Sources/LiveBench).
+        .library(name: "ScanService", targets: ["ScanService"]),
+        .library(name: "EngineNode", targets: ["EngineNode"]),
+        .library(name: "SessionStore", targets: ["SessionStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -22,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         // MARK: ZeroMQ
@@ -54,6 +60,7 @@ let package = Package(
             name: "ScanService",
             dependencies: [
                 "FormulaEngine", "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -62,6 +69,7 @@ let package = Package(
             name: "EngineNode",
             dependencies: [
                 "FormulaEngine", "ScanCore", "ScanProtocol", "ZeroMQ",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -82,10 +90,18 @@ let package = Package(
                 "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Prometheus text over HTTP on a thread of its own (`--metrics HOST:PORT`).
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "MarketData", "ScanCore", "ScanService", "SessionStore", "ZeroMQ",
+                "MarketData", "MetricsEndpoint", "ScanCore", "ScanService", "SessionStore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "engine-node",
             dependencies: [
-                "EngineNode", "MarketData", "ScanCore", "ZeroMQ",
+                "EngineNode", "MarketData", "MetricsEndpoint", "ScanCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,8 +155,10 @@ let package = Package(
         .testTarget(
             name: "ScanServiceTests",
             dependencies: [
-                "EngineNode", "FormulaEngine", "MarketData", "ScanClient", "ScanCore", "ScanProtocol", "ScanService",
-                "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "EngineNode", "FormulaEngine", "MarketData", "MetricsEndpoint", "ScanClient", "ScanCore",
+                "ScanProtocol",
+                "ScanService", "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.

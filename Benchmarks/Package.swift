@@ -5,11 +5,13 @@ import PackageDescription
 //
 //   swift run -c release --package-path Benchmarks FormulaBench
 //   swift run -c release --package-path Benchmarks LoadBench --db STORE
+//   swift run -c release --package-path Benchmarks LiveBench
 let package = Package(
     name: "MarketScanBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "MarketScan", path: "..")
+        .package(name: "MarketScan", path: ".."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         .executableTarget(
@@ -21,6 +23,19 @@ let package = Package(
             dependencies: [
                 .product(name: "MarketData", package: "MarketScan"),
                 .product(name: "ScanCore", package: "MarketScan"),
+            ]
+        ),
+        .executableTarget(
+            name: "LiveBench",
+            dependencies: [
+                .product(name: "EngineNode", package: "MarketScan"),
+                .product(name: "MarketData", package: "MarketScan"),
+                .product(name: "ScanClient", package: "MarketScan"),
+                .product(name: "ScanCore", package: "MarketScan"),
+                .product(name: "ScanProtocol", package: "MarketScan"),
+                .product(name: "ScanService", package: "MarketScan"),
+                .product(name: "SessionStore", package: "MarketScan"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ScanCore
@@ -19,6 +20,7 @@ public final class EngineNode: Service, Sendable {
     public let configuration: EngineNodeConfiguration
     private let bars: any BarRepository
     private let logger: Logger
+    private let metrics: NodeMetrics
     private let stopRequested = AsyncStopSignal()
     private let chunksDone = ChunkCounter()
     private let incarnation = UInt64.random(in: 1...UInt64.max)
@@ -26,8 +28,10 @@ public final class EngineNode: Service, Sendable {
     public init(
         configuration: EngineNodeConfiguration,
         bars: any BarRepository,
-        logger: Logger = Logger(label: "engine-node")
+        logger: Logger = Logger(label: "engine-node"),
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.metrics = NodeMetrics(factory: metrics)
         self.configuration = configuration
         self.bars = bars
         self.logger = logger
@@ -91,6 +95,7 @@ public final class EngineNode: Service, Sendable {
         let (outbound, outboundContinuation) = AsyncStream.makeStream(of: [UInt8].self)
         let name = config.name
         let counter = chunksDone
+        let metrics = self.metrics
         let executor = ChunkExecutor(
             bars: bars,
             cache: SeriesCache(maxBars: config.seriesCacheMaxBars),
@@ -108,6 +113,11 @@ public final class EngineNode: Service, Sendable {
                 )
                 outboundContinuation.yield(NodeMessage.result(message).encode())
                 counter.increment()
+                metrics.chunkCompleted(
+                    chunk,
+                    errors: symbolResults.reduce(0) { $0 + ($1.error == nil ? 0 : 1) },
+                    symbols: symbolResults.count
+                )
             }
         )
         let cancelled = CancelledJobs()
@@ -131,6 +141,7 @@ public final class EngineNode: Service, Sendable {
                             else { continue }
                             cancelled.insert(c.jobId)
                             executor.drop(jobId: c.jobId)
+                            metrics.jobDropped(c.jobId)
                             log.info("job cancelled by the service", metadata: ["job": "\(c.jobId)"])
                         }
                     } catch {
@@ -146,8 +157,10 @@ public final class EngineNode: Service, Sendable {
                             switch try? NodeMessage.decode(message.frames[0]) {
                             case .chunk(let chunk)?:
                                 if cancelled.contains(chunk.jobId) { continue }
+                                metrics.chunkReceived(chunk)
                                 executor.submit(chunk)
                             default:
+                                metrics.ignored.increment()
                                 log.warning("ignored a malformed message on the jobs socket")
                             }
                         }

@@ -65,6 +65,19 @@ public enum RequestCodec {
         if let d = frames.firstIndex(where: \.isEmpty) {
             envelope = Array(frames[...d])
             content = frames[(d + 1)...]
+            // A DEALER or REQ client's first frame is the empty delimiter: frames before it (after the
+            // routing id) are not routing frames of ours, so they are never echoed back.
+            if d > 1 {
+                return DecodedRequest(
+                    envelope: [frames[0], []],
+                    requestId: nil,
+                    result: .failure(
+                        .badRequest(
+                            "the first frame must be the empty delimiter; got \(d - 1) non-empty frame(s) before it (a DEALER client sends an empty frame first)"
+                        )
+                    )
+                )
+            }
         } else {
             envelope = frames.isEmpty ? [[]] : [frames[0], []]
             let rest = frames.dropFirst()
@@ -126,7 +139,15 @@ public enum RequestCodec {
         }
         let data = body.isEmpty ? Data("{}".utf8) : Data(body)
         // Read request_id first so that even a request with a bad verb or field gets it echoed.
-        let requestId = (try? JSONDecoder().decode(RequestIdProbe.self, from: data))?.requestId
+        // Foundation's parser first (fast); the scanner for numbers (echoed as sent) and for bodies the
+        // parser refuses (too deep, an integer out of range), which still get their request_id.
+        let requestId: JSONScalar?
+        switch (try? JSONDecoder().decode(RequestIdProbe.self, from: data))?.requestId {
+        case .some(.string(let s)): requestId = .string(s)
+        case .some(.bool(let b)): requestId = .bool(b)
+        case .some(.null): requestId = .null
+        default: requestId = RequestIdScanner.requestId(in: body)
+        }
         guard let verbText = String(validating: content[1], as: UTF8.self), let verb = Verb(rawValue: verbText) else {
             let all = Verb.allCases.map(\.rawValue).joined(separator: ", ")
             return fail(.badRequest("unknown verb \(describe(content[1])); expected one of \(all)"), requestId)

@@ -5,6 +5,9 @@ public enum JSONScalar: Sendable, Hashable, Codable, CustomStringConvertible {
     case number(Double)
     case bool(Bool)
     case null
+    /// A JSON number exactly as a client wrote it (the service echoes `request_id`s so, whatever their
+    /// size or precision). Only the service makes these; decoding gives `.integer` or `.number`.
+    case literal(String)
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -34,6 +37,8 @@ public enum JSONScalar: Sendable, Hashable, Codable, CustomStringConvertible {
         case .number(let d): try c.encode(d)
         case .bool(let b): try c.encode(b)
         case .null: try c.encodeNil()
+        // Written as its text by `JSONCoding.encode`; alone, the nearest double.
+        case .literal(let text): try c.encode(Double(text) ?? .nan)
         }
     }
 
@@ -44,6 +49,7 @@ public enum JSONScalar: Sendable, Hashable, Codable, CustomStringConvertible {
         case .number(let d): String(d)
         case .bool(let b): String(b)
         case .null: "null"
+        case .literal(let text): text
         }
     }
 }

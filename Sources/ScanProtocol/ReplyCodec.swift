@@ -4,6 +4,14 @@ import Foundation
 public enum JSONCoding {
     /// Encodes `value` as a JSON object, adding `"request_id"` when given.
     public static func encode<T: Encodable>(_ value: T, requestId: JSONScalar? = nil) throws -> [UInt8] {
+        if case .literal(let text)? = requestId {
+            // A number echoed as sent: encode a unique marker string, then put the text in its place.
+            let marker = "request-id-\(UInt64.random(in: 1...UInt64.max))-\(UInt64.random(in: 1...UInt64.max))"
+            let body = try encode(value, requestId: .string(marker))
+            let quoted = Array("\"\(marker)\"".utf8)
+            guard let at = body.firstRange(of: quoted) else { return body }
+            return Array(body[..<at.lowerBound]) + Array(text.utf8) + Array(body[at.upperBound...])
+        }
         if let body = try ResultJSONWriter.encode(value, requestId: requestId) { return body }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

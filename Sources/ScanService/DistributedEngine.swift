@@ -1,3 +1,4 @@
+import CoreMetrics
 import FormulaEngine
 import Logging
 import ScanCore
@@ -90,6 +91,7 @@ public actor DistributedEngine: ProcessingEngine {
     /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
     private let logger: Logger
+    private let metrics: ServiceMetrics
     private var runs: [String: Run] = [:]
     private var queue: [ChunkRef] = []
     private var queueHead = 0
@@ -104,8 +106,10 @@ public actor DistributedEngine: ProcessingEngine {
         hardDeadline: Duration? = nil,
         maxAttempts: Int,
         chunksPerNode: Int = 2,
-        logger: Logger
+        logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = ServiceMetrics(factory: metrics)
         self.hardDeadline = max(leaseTimeout, hardDeadline ?? leaseTimeout * 20)
         self.chunksPerNode = max(1, chunksPerNode)
         self.transport = transport
@@ -255,6 +259,7 @@ public actor DistributedEngine: ProcessingEngine {
         do {
             try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
         } catch {
+            metrics.storeWriteFailed("chunk_result")
             logger.error(
                 "could not persist a chunk result",
                 metadata: ["job": "\(run.job.id)", "chunk": "\(index)", "error": "\(error)"]
@@ -311,6 +316,7 @@ public actor DistributedEngine: ProcessingEngine {
                     continue
                 }
                 expired += 1
+                metrics.leaseExpiries.increment()
                 run.chunks[i].lease = nil
                 run.chunks[i].pastLeases.append(lease)
                 if run.chunks[i].pastLeases.count > 4 { run.chunks[i].pastLeases.removeFirst() }
@@ -332,6 +338,7 @@ public actor DistributedEngine: ProcessingEngine {
             }
         }
         for (run, i) in failed {
+            metrics.chunksFailed.increment()
             let attempts = run.chunks[i].attempts
             logger.error("chunk failed on every attempt", metadata: ["job": "\(run.job.id)", "chunk": "\(i)"])
             let message = "no engine node returned a result for this symbol's chunk after \(attempts) attempts"
@@ -346,6 +353,7 @@ public actor DistributedEngine: ProcessingEngine {
         guard let run = runs[ref.jobId], !run.chunks[ref.chunkIndex].queued else { return }
         run.chunks[ref.chunkIndex].queued = true
         queue.append(ref)
+        metrics.queueDepth.record(queue.count - queueHead)
         dispatcherWaiter?.resume()
         dispatcherWaiter = nil
     }
@@ -359,6 +367,7 @@ public actor DistributedEngine: ProcessingEngine {
                     queue.removeFirst(queueHead)
                     queueHead = 0
                 }
+                metrics.queueDepth.record(queue.count - queueHead)
                 guard let run = runs[ref.jobId] else { continue }
                 run.chunks[ref.chunkIndex].queued = false
                 guard !run.chunks[ref.chunkIndex].accepted else { continue }
@@ -405,6 +414,8 @@ public actor DistributedEngine: ProcessingEngine {
                     sent = false
                 }
                 if sent {
+                    metrics.chunksDispatched.increment()
+                    if run.chunks[index].dispatches > 0 { metrics.chunksRedispatched.increment() }
                     let now = ContinuousClock.now
                     run.chunks[index].dispatches += 1
                     run.chunks[index].lease = Lease(

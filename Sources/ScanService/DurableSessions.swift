@@ -21,12 +21,15 @@ final class DurableSessions: ScanSessionRepository {
     /// Called once a session whose final state had to wait is stored.
     private let onStored: @Sendable (ScanSession) async -> Void
     private let state = Mutex(State())
+    private let metrics: ServiceMetrics
 
     init(
         inner: any ScanSessionRepository,
         logger: Logger,
+        metrics: ServiceMetrics = .discarded,
         onStored: @escaping @Sendable (ScanSession) async -> Void = { _ in }
     ) {
+        self.metrics = metrics
         self.inner = inner
         self.logger = logger
         self.onStored = onStored
@@ -49,6 +52,7 @@ final class DurableSessions: ScanSessionRepository {
         do {
             try await inner.save(session)
         } catch {
+            metrics.storeWriteFailed("session")
             if session.status == .pending { throw error }
             logger.error(
                 "could not store a session's state; keeping it in memory and retrying until it is stored",
@@ -116,6 +120,7 @@ final class DurableSessions: ScanSessionRepository {
             do {
                 try await inner.save(s)
             } catch {
+                metrics.storeWriteFailed("session")
                 continue
             }
             let stored = state.withLock { all -> Bool in

@@ -15,6 +15,8 @@ struct RequestHandler: Sendable {
     let maxRequestBytes: Int
     let startedAt: ContinuousClock.Instant
     let logger: Logger
+    /// Requests by verb and code.
+    var metrics: ServiceMetrics = .discarded
     /// Sends reply frames on the ROUTER.
     let reply: @Sendable ([[UInt8]]) async -> Void
 
@@ -24,14 +26,18 @@ struct RequestHandler: Sendable {
         let requestId = decoded.requestId
         switch decoded.result {
         case .failure(let e):
+            metrics.request(verb: Self.verbLabel(frames), code: e.code.rawValue)
             logger.debug("bad request", metadata: ["code": "\(e.code.rawValue)", "message": "\(e.message)"])
             await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
         case .success(let request):
             do {
                 try await answer(request, envelope: envelope, requestId: requestId)
+                metrics.request(verb: request.verb.rawValue, code: "ok")
             } catch let e as ProtocolError {
+                metrics.request(verb: request.verb.rawValue, code: e.code.rawValue)
                 await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
             } catch {
+                metrics.request(verb: request.verb.rawValue, code: ProtocolErrorCode.busy.rawValue)
                 logger.error("request failed", metadata: ["verb": "\(request.verb.rawValue)", "error": "\(error)"])
                 await reply(
                     ReplyCodec.error(
@@ -141,6 +147,15 @@ struct RequestHandler: Sendable {
         default:
             throw ProtocolError.badRequest("not a watch verb: \(request.verb.rawValue)")
         }
+    }
+
+    /// The verb frame of an unreadable request as a metrics label: a known verb, else `invalid` (never
+    /// the peer's bytes, which would make a label per garbage frame).
+    static func verbLabel(_ frames: [[UInt8]]) -> String {
+        guard let d = frames.firstIndex(where: \.isEmpty), d + 2 < frames.count,
+            let text = String(validating: frames[d + 2], as: UTF8.self), let verb = Verb(rawValue: text)
+        else { return "invalid" }
+        return verb.rawValue
     }
 
     private func notFound(_ id: String) -> ProtocolError { .notFound("no session '\(id)'") }

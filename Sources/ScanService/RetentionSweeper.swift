@@ -9,6 +9,7 @@ struct RetentionSweeper: Sendable {
     let sessions: any ScanSessionRepository
     let interval: Duration
     let logger: Logger
+    var metrics: ServiceMetrics = .discarded
 
     /// Prunes now and then every `interval`; returns when the task is cancelled.
     func run() async {
@@ -27,6 +28,7 @@ struct RetentionSweeper: Sendable {
                 logger.info("pruned finished sessions", metadata: ["sessions": "\(removed)"])
             }
         } catch {
+            metrics.storeWriteFailed("prune")
             logger.warning("could not prune sessions", metadata: ["error": "\(error)"])
         }
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import MarketData
@@ -23,6 +24,7 @@ public final class ScanService: Service, Sendable {
     private let marketData: (any MarketDataBackend)?
     private let watchStore: (any WatchRepository)?
     private let logger: Logger
+    private let metricsFactory: any MetricsFactory
     private let ready = AsyncValue<ScanServiceConfiguration.Endpoints>()
     private let stopRequested = AsyncValue<Void>()
 
@@ -32,6 +34,8 @@ public final class ScanService: Service, Sendable {
     ///   - sessions, jobs: where sessions and finished chunks are persisted (the session store).
     ///   - marketData, watches: live scans (issue 14) when both are given: the bar feed appends final
     ///     bars to `marketData` (the same store `bars` reads), watches are persisted in `watches`.
+    ///   - metrics: where the service's metrics go (``ServiceMetrics`` lists them); by default the
+    ///     process-wide `MetricsSystem` (which discards them unless bootstrapped).
     public init(
         configuration: ScanServiceConfiguration,
         symbols: any SymbolRepository,
@@ -40,8 +44,10 @@ public final class ScanService: Service, Sendable {
         jobs: any JobRepository,
         marketData: (any MarketDataBackend)? = nil,
         watches: (any WatchRepository)? = nil,
-        logger: Logger = Logger(label: "scan-service")
+        logger: Logger = Logger(label: "scan-service"),
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.metricsFactory = metrics
         self.configuration = configuration
         self.symbols = symbols
         self.bars = bars
@@ -94,8 +100,10 @@ public final class ScanService: Service, Sendable {
             leaseTimeout: .milliseconds(config.chunkLeaseTimeoutMs),
             hardDeadline: .milliseconds(config.chunkDeadlineMs),
             maxAttempts: config.maxChunkAttempts,
-            logger: logger
+            logger: logger,
+            metrics: metricsFactory
         )
+        let metrics = ServiceMetrics(factory: metricsFactory)
         let (eventStream, eventContinuation) = AsyncStream.makeStream(
             of: EventDocument.self,
             bufferingPolicy: .bufferingNewest(10_000)
@@ -108,7 +116,8 @@ public final class ScanService: Service, Sendable {
             engine: engine,
             publisher: StreamEventPublisher(continuation: eventContinuation),
             maxRunning: config.maxRunningSessions,
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
         let (liveStream, liveContinuation) = AsyncStream.makeStream(
             of: [[UInt8]].self,
@@ -148,6 +157,7 @@ public final class ScanService: Service, Sendable {
             maxRequestBytes: config.maxRequestBytes,
             startedAt: startedAt,
             logger: logger,
+            metrics: metrics,
             reply: { frames in
                 // Never waits for the peer: without ROUTER_MANDATORY a ROUTER drops what does not fit in
                 // that peer's pipe (its HWM bounds what is queued for it), so a client that does not read
@@ -193,6 +203,7 @@ public final class ScanService: Service, Sendable {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tick)
                         await engine.expireLeases()
+                        metrics.liveNodes.record(nodes.live().count)
                     }
                 }
                 group.addTask { await manager.resumeUnfinished() }
@@ -201,7 +212,8 @@ public final class ScanService: Service, Sendable {
                         policy: config.retention,
                         sessions: sessions,
                         interval: .milliseconds(max(10, config.retentionIntervalMs)),
-                        logger: log
+                        logger: log,
+                        metrics: metrics
                     ).run()
                 }
                 group.addTask {
@@ -266,6 +278,7 @@ public final class ScanService: Service, Sendable {
                     switch outcome {
                     case .accepted:
                         nodes.seen(r.nodeName)
+                        nodes.proven(r.nodeName)  // it answered a lease: a real node (counts for chunk sizing)
                     case .unknownLease, .notTheHolder:
                         logger.warning(
                             "refused a chunk result not from the chunk's holder",

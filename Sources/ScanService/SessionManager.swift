@@ -37,6 +37,7 @@ final class SessionManager: Sendable {
     private let publisher: any EventPublisher
     private let maxRunning: Int
     private let logger: Logger
+    private let metrics: ServiceMetrics
     private let state = Mutex(State())
     private let shutdownFlag: ShutdownFlag
     /// Where transitions wait (and are retried) when the store fails.
@@ -50,12 +51,14 @@ final class SessionManager: Sendable {
         engine: any ProcessingEngine,
         publisher: any EventPublisher,
         maxRunning: Int,
-        logger: Logger
+        logger: Logger,
+        metrics: ServiceMetrics = .discarded
     ) {
+        self.metrics = metrics
         self.jobs = jobs
         let flag = ShutdownFlag()
         // A final state stored late: its job's chunks are no longer needed (see `launch`).
-        let durable = DurableSessions(inner: sessions, logger: logger) { stored in
+        let durable = DurableSessions(inner: sessions, logger: logger, metrics: metrics) { stored in
             guard stored.status.isFinal else { return }
             try? await jobs.deleteJob(id: stored.id)
         }
@@ -201,6 +204,7 @@ final class SessionManager: Sendable {
                     !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
                 {
                     do { try await self.jobs.deleteJob(id: id) } catch {
+                        self.metrics.storeWriteFailed("delete_job")
                         self.logger.warning(
                             "could not drop a finished job's chunks",
                             metadata: ["session": "\(id)", "error": "\(error)"]
@@ -266,6 +270,9 @@ final class SessionManager: Sendable {
             return s.active.removeValue(forKey: key)?.waiters ?? []
         }
         if let session {
+            if !(shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(session)) {
+                metrics.scanEnded(session)
+            }
             logger.info(
                 "session ended",
                 metadata: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import EngineNode
 import Logging
 import MarketData
+import MetricsEndpoint
 import ScanCore
 import ServiceLifecycle
 import ZeroMQ
@@ -35,7 +36,13 @@ struct EngineNodeCommand: AsyncParsableCommand {
     @Option(help: "CURVE: the service's public certificate (or key).")
     var curveServer: String?
 
+    @Option(help: "Serve Prometheus metrics over HTTP at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464).")
+    var metrics: String?
+
     func validate() throws {
+        if let metrics {
+            do { _ = try MetricsEndpoint.parse(metrics) } catch { throw ValidationError("--metrics: \(error)") }
+        }
         _ = try parsedService()
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if (curveCertificate == nil) != (curveServer == nil) {
@@ -62,7 +69,12 @@ struct EngineNodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let metricsEndpoint = try metrics.map { try MetricsEndpoint.bootstrapAndServe($0) }
+        defer { metricsEndpoint?.stop() }
         let logger = Logger(label: "engine-node")
+        if let metricsEndpoint {
+            logger.info("metrics at http://\(metricsEndpoint.host):\(metricsEndpoint.port)/metrics")
+        }
         let (host, portBase) = try parsedService()
         let path = db ?? MarketDataStore.defaultPath
         let store = try await Blocking.run { try MarketDataStore.open(path: path) }

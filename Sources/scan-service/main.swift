@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import MarketData
+import MetricsEndpoint
 import ScanCore
 import ScanService
 import ServiceLifecycle
@@ -78,7 +79,13 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Also delete finished sessions that finished more than this many days ago.")
     var keepDays: Double?
 
+    @Option(help: "Serve Prometheus metrics over HTTP at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464).")
+    var metrics: String?
+
     func validate() throws {
+        if let metrics {
+            do { _ = try MetricsEndpoint.parse(metrics) } catch { throw ValidationError("--metrics: \(error)") }
+        }
         guard (1...65_531).contains(portBase) else { throw ValidationError("--port-base must be from 1 to 65531") }
         guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
         guard maxWatches >= 1 else { throw ValidationError("--max-watches must be at least 1") }
@@ -107,7 +114,12 @@ struct ScanServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let metricsEndpoint = try metrics.map { try MetricsEndpoint.bootstrapAndServe($0) }
+        defer { metricsEndpoint?.stop() }
         let logger = Logger(label: "scan-service")
+        if let metricsEndpoint {
+            logger.info("metrics at http://\(metricsEndpoint.host):\(metricsEndpoint.port)/metrics")
+        }
         var endpoints = ScanServiceConfiguration.Endpoints(host: bind, portBase: portBase)
         if let api { endpoints.api = api }
         if let events { endpoints.events = events }

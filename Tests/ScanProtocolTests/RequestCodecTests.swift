@@ -58,16 +58,18 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
         #expect(d.requestId == nil)
     }
 
+    /// `sent` is what the service reads (numbers keep their text), `id` what the client decodes.
     @Test(arguments: [
-        (#"{"request_id": 7}"#, JSONScalar.integer(7)),
-        (#"{"request_id": 2.5}"#, .number(2.5)),
-        (#"{"request_id": true}"#, .bool(true)),
-        (#"{"request_id": null}"#, .null),
-        (#"{"request_id": "r-1"}"#, .string("r-1")),
+        (#"{"request_id": 7}"#, JSONScalar.literal("7"), JSONScalar.integer(7)),
+        (#"{"request_id": 2.5}"#, .literal("2.5"), .number(2.5)),
+        (#"{"request_id": true}"#, .bool(true), .bool(true)),
+        (#"{"request_id": null}"#, .null, .null),
+        (#"{"request_id": "r-1"}"#, .string("r-1"), .string("r-1")),
+        (#"{"x": {"request_id": 1}, "request_id": "r-\u0032"}"#, .string("r-2"), .string("r-2")),
     ])
-    func requestIdIsAnyScalarAndEchoed(body: String, id: JSONScalar) throws {
+    func requestIdIsAnyScalarAndEchoed(body: String, sent: JSONScalar, id: JSONScalar) throws {
         let d = RequestCodec.decode(routerFrames: routerFrames("PING", body))
-        #expect(d.requestId == id)
+        #expect(d.requestId == sent)
         let frames = try ReplyCodec.ok(
             PingReply(uptimeS: 1, nodes: [], sessionsRunning: 0),
             envelope: d.envelope,
@@ -106,7 +108,7 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
         }
         #expect(e.code == .badRequest)
         #expect(e.message.contains("unknown verb 'DELETE_ALL'"))
-        #expect(d.requestId == .integer(9))
+        #expect(d.requestId == .literal("9"))
         let reply = try ReplyCodec.decode(
             Array(ReplyCodec.error(e, envelope: d.envelope, requestId: d.requestId).dropFirst())
         )
@@ -254,7 +256,7 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
         )
         let frames = try RequestCodec.encode(.runScan, body, requestId: .integer(42))
         let d = RequestCodec.decode(routerFrames: [[1]] + frames)
-        #expect(d.requestId == .integer(42))
+        #expect(d.requestId == .literal("42"))
         guard case .success(.runScan(let req, true)) = d.result else {
             Issue.record("\(d.result)")
             return
@@ -270,5 +272,58 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
                     mode: "range"
                 )
         )
+    }
+
+    // MARK: issue 16, defect 7
+
+    /// A number is echoed byte for byte as sent, whatever its size or form.
+    @Test(arguments: ["12345678901234567890", "-0.10", "1.5e3", "3.0"])
+    func numericRequestIdIsEchoedAsSent(_ text: String) throws {
+        let d = RequestCodec.decode(routerFrames: routerFrames("PING", #"{"request_id": \#(text)}"#))
+        let frames = try ReplyCodec.ok(
+            PingReply(uptimeS: 1, nodes: [], sessionsRunning: 0),
+            envelope: d.envelope,
+            requestId: d.requestId
+        )
+        let body = String(decoding: frames[4], as: UTF8.self)
+        #expect(body.contains(#""request_id":\#(text)"#), "\(body)")
+        #expect((try? JSONCoding.decode(PingReply.self, from: frames[4])) != nil, "still valid JSON")
+    }
+
+    /// A body too deep for the JSON parser, or with an integer out of range, is refused — with its
+    /// request_id echoed.
+    @Test func undecodableBodiesStillEchoTheirRequestId() throws {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        for (verb, body) in [
+            ("PING", #"{"request_id": "deep", "x": \#(deep)}"#),
+            ("LIST_SESSIONS", #"{"request_id": "big", "limit": 123456789012345678901234567890}"#),
+            ("PING", #"{"x": \#(deep), "request_id": 5}"#),
+        ] {
+            let d = RequestCodec.decode(routerFrames: routerFrames(verb, body))
+            guard case .failure(let e) = d.result else {
+                Issue.record("accepted \(verb)")
+                continue
+            }
+            #expect(e.code == .badRequest)
+            #expect(d.requestId != nil, "\(verb): \(e.message)")
+            let reply = try ReplyCodec.decode(
+                Array(ReplyCodec.error(e, envelope: d.envelope, requestId: d.requestId).dropFirst())
+            )
+            #expect(reply.requestId != nil)
+        }
+    }
+
+    /// Frames a DEALER sends before the empty delimiter are not echoed: the reply goes to the peer only.
+    @Test func framesBeforeTheDelimiterAreNotEchoed() {
+        let d = RequestCodec.decode(
+            routerFrames: [[1, 2], [0xAA, 0xBB]] + Array(routerFrames("PING", "{}").dropFirst())
+        )
+        #expect(d.envelope == [[1, 2], []])
+        guard case .failure(let e) = d.result else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(e.code == .badRequest)
+        #expect(e.message.contains("empty delimiter"))
     }
 }

@@ -61,10 +61,43 @@ struct CurveTests {
             #expect(
                 try await ping(cluster.endpoints.api, client: stranger, serverKey: server.publicKey, seconds: 1) == nil
             )
-            // Roles are separate: a node key is no client key.
+            // Roles are separate: a node key is no client key…
             #expect(
                 try await ping(cluster.endpoints.api, client: node, serverKey: server.publicKey, seconds: 1) == nil
             )
+            // …and a client key is no node key: its heartbeats never reach the results socket, while a
+            // node key's (sent after each of them) do.
+            func pusher(_ cert: CurveCertificate, _ name: String) async throws -> (ZMQLoop, ZMQSocket) {
+                let loop = try ZMQLoop(context: try ZMQContext(), name: name)
+                var options = SocketOptions()
+                options.lingerMs = 0
+                CurveClientSecurity(certificate: cert, serverKey: server.publicKey).apply(to: &options)
+                return (
+                    loop, try await loop.makeSocket(.push, options: options, connectingTo: [cluster.endpoints.results])
+                )
+            }
+            let (impostorLoop, impostor) = try await pusher(client, "impostor")
+            let (markerLoop, marker) = try await pusher(node, "marker")
+            @Sendable func beat(_ name: String) -> ZMQMessage {
+                ZMQMessage([
+                    NodeMessage.heartbeat(
+                        HeartbeatMessage(nodeName: name, incarnation: 1, threads: 1, chunksDone: 0, inFlight: 0)
+                    )
+                    .encode()
+                ])
+            }
+            try await eventually(10, "the node key's heartbeat arrives") {
+                _ = try? await impostor.trySend(beat("impostor"))
+                _ = try? await marker.trySend(beat("marker"))
+                let r = try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 5)
+                return try r?.decode(PingReply.self).nodes.contains { $0.name == "marker" } == true
+            }
+            let names = try #require(
+                try await ping(cluster.endpoints.api, client: client, serverKey: server.publicKey, seconds: 5)
+            ).decode(PingReply.self).nodes.map(\.name)
+            #expect(!names.contains("impostor"))
+            await impostorLoop.shutdown()
+            await markerLoop.shutdown()
             // Plain TCP against a CURVE server: refused as well.
             let plain = try await within(5, "plain client") { () -> Bool in
                 let loop = try ZMQLoop(context: try ZMQContext(), name: "plain")

@@ -286,6 +286,52 @@ extension HardeningTests {
     }
 }
 
+extension HardeningTests {
+    /// Defect 7: made-up heartbeat names are bounded, never count for chunk sizing, and are shown with
+    /// their control characters escaped; with CURVE a name stays with the key that first used it.
+    @Test func heartbeatNamesAreBoundedEscapedAndProveNothing() {
+        let nodes = NodeRegistry(timeout: .seconds(5), maxNodes: 256)
+        for i in 0..<2_000 {
+            nodes.heartbeat(
+                HeartbeatMessage(nodeName: "fake-\(i)", incarnation: 1, threads: 64, chunksDone: 0, inFlight: 0)
+            )
+        }
+        #expect(nodes.live().count == 256)
+        #expect(nodes.workerCount() == 4, "heartbeats alone count for at most 4 nodes")
+        nodes.proven("fake-7")
+        #expect(nodes.workerCount() == 1, "once a node held a lease, only such nodes count")
+        #expect(
+            !nodes.heartbeat(
+                HeartbeatMessage(
+                    nodeName: String(repeating: "n", count: 129),
+                    incarnation: 1,
+                    threads: 1,
+                    chunksDone: 0,
+                    inFlight: 0
+                )
+            )
+        )
+
+        let named = NodeRegistry(timeout: .seconds(5))
+        named.heartbeat(
+            HeartbeatMessage(nodeName: "evil\u{1B}[2J\nnode", incarnation: 1, threads: 1, chunksDone: 0, inFlight: 0)
+        )
+        #expect(named.live().map(\.displayName) == [#"evil\u{1B}[2J\u{A}node"#])
+        #expect(
+            named.heartbeat(
+                HeartbeatMessage(nodeName: "keyed", incarnation: 1, threads: 1, chunksDone: 0, inFlight: 0),
+                sender: "KEY-A"
+            )
+        )
+        #expect(
+            !named.heartbeat(
+                HeartbeatMessage(nodeName: "keyed", incarnation: 2, threads: 1, chunksDone: 0, inFlight: 0),
+                sender: "KEY-B"
+            )
+        )
+    }
+}
+
 /// The session store on a disk that fills up: while `full`, every save fails as SQLite's would.
 final class FullDiskSessions: ScanSessionRepository {
     struct DiskFull: Error, CustomStringConvertible {

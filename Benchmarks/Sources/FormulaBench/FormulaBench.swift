@@ -8,20 +8,26 @@ import FormulaEngine
 ///     swift run -c release --package-path Benchmarks FormulaBench [--symbols N] [--bars N] [--runs N] [--only NAME]
 @main
 struct FormulaBench {
-    static let formulas: [(name: String, source: String)] = [
-        ("F1", "crossover(sma(close,5), sma(close,20)) and volume > 1.5 * sma(volume,20)"),
-        (
-            "12 indicators",
-            """
-            signal s = sma(close, 20) > ema(close, 50) and rsi(close, 14) < 70 and macd_hist(12, 26, 9) > 0 and
-              close > bb_lower(20, 2) and atr(14) > 0.5 and adx(14) > 20 and cci(20) > -100 and
-              willr(14) > -80 and mfi(14) < 80 and stoch_k(14, 3, 3) > 20 and obv() > obv()[5] and
-              wma(close, 10) > close[1]
-            column rsi14 = rsi(close, 14)
-            """
-        ),
-        ("elementwise only", "close > open and volume > 1.5 * volume[1] and (high - low) / close > 0.01"),
-    ]
+    static let formulas: [(name: String, source: String)] =
+        [
+            ("F1", "crossover(sma(close,5), sma(close,20)) and volume > 1.5 * sma(volume,20)"),
+            (
+                "12 indicators",
+                """
+                signal s = sma(close, 20) > ema(close, 50) and rsi(close, 14) < 70 and macd_hist(12, 26, 9) > 0 and
+                  close > bb_lower(20, 2) and atr(14) > 0.5 and adx(14) > 20 and cci(20) > -100 and
+                  willr(14) > -80 and mfi(14) < 80 and stoch_k(14, 3, 3) > 20 and obv() > obv()[5] and
+                  wma(close, 10) > close[1]
+                column rsi14 = rsi(close, 14)
+                """
+            ),
+            ("elementwise only", "close > open and volume > 1.5 * volume[1] and (high - low) / close > 0.01"),
+        ]
+        // Each indicator of the 12-indicator formula alone (`--only kernel`), with one comparison.
+        + [
+            "sma(close, 20)", "ema(close, 50)", "rsi(close, 14)", "macd_hist(12, 26, 9)", "bb_lower(20, 2)", "atr(14)",
+            "adx(14)", "cci(20)", "willr(14)", "mfi(14)", "stoch_k(14, 3, 3)", "obv()", "wma(close, 10)",
+        ].map { call in ("kernel \(call)", "\(call) > 0") }
 
     static func main() {
         var symbols = 2_000
@@ -76,7 +82,7 @@ struct FormulaBench {
             let best = seconds[0]
             let median = seconds[seconds.count / 2]
             print(
-                "\(pad(name, 17)) \(pad(format(Double(totalBars) / best / 1e6), 8)) M bars/s  "
+                "\(pad(name, 28)) \(pad(format(Double(totalBars) / best / 1e6), 8)) M bars/s  "
                     + "(\(format(best * 1e3)) ms best, \(format(median * 1e3)) ms median; "
                     + "\(plan.operationCount) array ops, \(hits) hits)"
             )

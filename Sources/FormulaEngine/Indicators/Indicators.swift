@@ -171,6 +171,13 @@ public enum Indicators {
         else { return }
         let v = volume?.baseAddress
         let o2 = out2?.baseAddress
+        // The usual case, no NaN in any input: one run, found by the blocked scan instead of testing
+        // every column bar by bar.
+        if firstNaN(h, from: 0, n) == n, firstNaN(l, from: 0, n) == n, firstNaN(c, from: 0, n) == n,
+            v.map({ firstNaN($0, from: 0, n) == n }) ?? true
+        {
+            return body(h, l, c, v, o, o2, n)
+        }
         eachValidRun(
             count: n,
             valid: { i in !(h[i].isNaN || l[i].isNaN || c[i].isNaN || (v?[i].isNaN ?? false)) },

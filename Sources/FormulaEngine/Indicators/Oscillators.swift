@@ -69,8 +69,13 @@ extension Indicators {
 
     /// TA_CCI over one run of bars: typical price `(h + l + c) / 3` against its SMA and mean absolute
     /// deviation over `period` bars; 0 when either the deviation from the mean or the mean deviation is
-    /// zero. The window sits in a ring summed slot by slot, as TA-Lib does (the mean deviation has no O(1)
-    /// update; the summation order keeps the last bits equal).
+    /// zero. TA-Lib keeps the window in a ring (slot `k % period` holds bar `k`) and sums it slot by
+    /// slot, as the mean deviation has no O(1) update; the sums here add the same values in the same
+    /// order, so the last bits are equal.
+    ///
+    /// Each sum is a chain of dependent additions, so four consecutive bars are summed at once: ring `d`
+    /// is TA-Lib's ring as it is at bar `b + d` (the rings differ in the slots of the bars in between),
+    /// and each of the four interleaved chains performs exactly the scalar operations of its bar.
     static func cciKernel(
         _ high: UnsafePointer<Double>,
         _ low: UnsafePointer<Double>,
@@ -83,28 +88,89 @@ extension Indicators {
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
         let p = Double(period)
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: period) { buffer in
-            let ring = buffer.baseAddress!
-            var slot = 0
-            for i in 0..<lookback {
-                ring[slot] = (high[i] + low[i] + close[i]) / 3
-                slot += 1
-                if slot == period { slot = 0 }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { typicalBuffer in
+            let typical = typicalBuffer.baseAddress!
+            for k in 0..<n { typical[k] = (high[k] + low[k] + close[k]) / 3 }
+            @inline(__always) func value(_ b: Int, _ average: Double, _ deviation: Double) -> Double {
+                let fromMean = typical[b] - average
+                return !isZero(fromMean) && !isZero(deviation) ? fromMean / (0.015 * (deviation / p)) : 0
             }
-            var i = lookback
-            while i < n {
-                let last = (high[i] + low[i] + close[i]) / 3
-                ring[slot] = last
-                var average = 0.0
-                for j in 0..<period { average += ring[j] }
-                average /= p
+            var b = lookback
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * period) { ringBuffer in
+                // Four scalar rings side by side: ring d is lanes[d * period ..< (d + 1) * period].
+                let r0 = ringBuffer.baseAddress!
+                let r1 = r0 + period
+                let r2 = r1 + period
+                let r3 = r2 + period
+                guard b + 4 <= n else { return }
+                // Ring d holds bars 0 … b + d.
+                var slot = 0
+                for k in 0..<(b + 4) {
+                    let v = typical[k]
+                    if k <= b { r0[slot] = v }
+                    if k <= b + 1 { r1[slot] = v }
+                    if k <= b + 2 { r2[slot] = v }
+                    r3[slot] = v
+                    slot += 1
+                    if slot == period { slot = 0 }
+                }
+                while b + 4 <= n {
+                    var s0 = 0.0
+                    var s1 = 0.0
+                    var s2 = 0.0
+                    var s3 = 0.0
+                    for j in 0..<period {
+                        s0 += r0[j]
+                        s1 += r1[j]
+                        s2 += r2[j]
+                        s3 += r3[j]
+                    }
+                    let m0 = s0 / p
+                    let m1 = s1 / p
+                    let m2 = s2 / p
+                    let m3 = s3 / p
+                    var d0 = 0.0
+                    var d1 = 0.0
+                    var d2 = 0.0
+                    var d3 = 0.0
+                    for j in 0..<period {
+                        d0 += abs(r0[j] - m0)
+                        d1 += abs(r1[j] - m1)
+                        d2 += abs(r2[j] - m2)
+                        d3 += abs(r3[j] - m3)
+                    }
+                    out[b] = value(b, m0, d0)
+                    out[b + 1] = value(b + 1, m1, d1)
+                    out[b + 2] = value(b + 2, m2, d2)
+                    out[b + 3] = value(b + 3, m3, d3)
+                    // Ring d moves on to bar b + 4 + d: it takes bars b + d + 1 … b + d + 4.
+                    if b + 8 <= n {
+                        var s = (b + 1) % period
+                        for t in 0..<7 {
+                            let v = typical[b + 1 + t]
+                            if t <= 3 { r0[s] = v }
+                            if t >= 1 && t <= 4 { r1[s] = v }
+                            if t >= 2 && t <= 5 { r2[s] = v }
+                            if t >= 3 { r3[s] = v }
+                            s += 1
+                            if s == period { s = 0 }
+                        }
+                    }
+                    b += 4
+                }
+            }
+            // The last bars one at a time: bar b's window in ring order is typical[start + j] for the
+            // slots j <= r and typical[start + j - period] for the others (r = b % period, start = b - r).
+            while b < n {
+                let r = b % period
+                let start = b - r
+                var sum = 0.0
+                for j in 0..<period { sum += typical[start + j - (j > r ? period : 0)] }
+                let average = sum / p
                 var deviation = 0.0
-                for j in 0..<period { deviation += abs(ring[j] - average) }
-                let fromMean = last - average
-                out[i] = !isZero(fromMean) && !isZero(deviation) ? fromMean / (0.015 * (deviation / p)) : 0
-                slot += 1
-                if slot == period { slot = 0 }
-                i += 1
+                for j in 0..<period { deviation += abs(typical[start + j - (j > r ? period : 0)] - average) }
+                out[b] = value(b, average, deviation)
+                b += 1
             }
         }
     }

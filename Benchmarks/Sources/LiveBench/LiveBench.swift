@@ -1,0 +1,249 @@
+import EngineNode
+import Foundation
+import Logging
+import MarketData
+import ScanClient
+import ScanCore
+import ScanProtocol
+import ScanService
+import SessionStore
+import Synchronization
+
+/// Live-watch latency (issue 14 part 5, BENCHMARKS.md "Live watch latency"): a scan-service with 2
+/// engine nodes (in this process, over TCP on 127.0.0.1), a watch over 2,000 symbols of 1-minute
+/// bars, and minute after minute one new bar per symbol pushed to the feed. For each minute it
+/// measures, from the moment the minute's last bar was sent, when the last enter/exit event of that
+/// minute arrived on a SUB socket.
+///
+///     swift run -c release --package-path Benchmarks LiveBench [--symbols 2000] [--days 2]
+///         [--minutes 20] [--per-symbol] [--live-threads 2]
+///
+/// `--per-symbol` sends each bar as its own message (a feed that forwards ticks as they close)
+/// instead of one message per minute.
+@main
+struct LiveBench {
+    static let formula = """
+        signal up = close > sma(close, 5)
+        signal cross = crossover(sma(close, 5), sma(close, 20))
+        column rsi14 = rsi(close, 14)
+        """
+
+    static func main() async throws {
+        var symbols = 2000
+        var days = 2
+        var minutes = 20
+        var perSymbol = false
+        var liveThreads = 2
+        var arguments = CommandLine.arguments.dropFirst().makeIterator()
+        while let a = arguments.next() {
+            switch a {
+            case "--per-symbol": perSymbol = true
+            case "--symbols": symbols = Int(arguments.next() ?? "") ?? symbols
+            case "--days": days = Int(arguments.next() ?? "") ?? days
+            case "--minutes": minutes = Int(arguments.next() ?? "") ?? minutes
+            case "--live-threads": liveThreads = Int(arguments.next() ?? "") ?? liveThreads
+            default:
+                FileHandle.standardError.write(
+                    Data(
+                        "usage: LiveBench [--symbols N] [--days D] [--minutes M] [--per-symbol] [--live-threads T]\n"
+                            .utf8
+                    )
+                )
+                exit(64)
+            }
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("livebench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("live.sqlite").path
+        let store = try MarketDataStore.open(path: path)
+        let generator = try MarketGenerator(.init(symbols: symbols, days: days, timeframe: .minute1, seed: 7))
+        try store.upsertSymbols(generator.symbolInfos())
+        var batch: [BarSeries] = []
+        for i in 0..<symbols {
+            batch.append(generator.series(i))
+            if batch.count == 200 || i == symbols - 1 {
+                try store.writeBars(batch)
+                batch = []
+            }
+        }
+        let sessions = try SessionStore(path: path)
+        log(
+            "store: \(symbols) symbols × \(days) sessions of 1m bars (\(try store.storedBarCount(timeframe: .minute1, symbol: nil)) bars)"
+        )
+
+        var quiet = Logger(label: "livebench")
+        quiet.logLevel = .error
+        let service = ScanService(
+            configuration: ScanServiceConfiguration(endpoints: .ephemeral(), lingerMs: 0, liveThreads: liveThreads),
+            symbols: store,
+            bars: store,
+            sessions: sessions,
+            jobs: sessions,
+            marketData: store,
+            watches: sessions,
+            logger: quiet
+        )
+        let serviceTask = Task { try await service.run() }
+        let endpoints = try await service.boundEndpoints()
+        var nodes: [(EngineNode, Task<Void, any Error>)] = []
+        for n in 1...2 {
+            let node = EngineNode(
+                configuration: EngineNodeConfiguration(
+                    jobsEndpoint: endpoints.jobs,
+                    resultsEndpoint: endpoints.results,
+                    controlEndpoint: endpoints.control,
+                    threads: 1,
+                    name: "node-\(n)",
+                    lingerMs: 0
+                ),
+                bars: store,
+                logger: quiet
+            )
+            nodes.append((node, Task { try await node.run() }))
+        }
+        let client = try await ScanClient.connect(endpoint: endpoints.api, eventsEndpoint: endpoints.events)
+        guard let feedEndpoint = endpoints.feed else { throw Failure("the service has no feed socket") }
+        let feeder = try await BarFeeder.connect(endpoint: feedEndpoint)
+
+        // Each symbol's newest bar: the next minutes follow it.
+        guard let day = try store.latestDay(for: .minute1) else { throw Failure("no minute bars") }
+        let last = try store.loadBars(
+            symbols: generator.symbolInfos().map(\.symbol),
+            timeframe: .minute1,
+            range: DateRange(from: day, to: day),
+            lookbackBars: 1
+        )
+        var state: [(symbol: String, time: Int64, offset: Int32, close: Double)] = last.series.keys.sorted().compactMap
+        {
+            guard let s = last.series[$0], let t = s.times.last, let c = s.columns.close.last else { return nil }
+            return ($0, t, s.utcOffsets.last ?? 0, c)
+        }
+
+        let started = ContinuousClock.now
+        let watch = try await client.startWatch(
+            WatchRequest(timeframe: .minute1, formula: Formula(name: "live", source: formula), confirm: .bar),
+            timeout: .seconds(120)
+        )
+        log(
+            "watch \(watch.watchId): \(watch.symbols) symbols, first set \(watch.matchCount) entries, "
+                + "started in \(ms(ContinuousClock.now - started)) ms"
+        )
+        let subscription = try await client.subscribe(prefix: LiveEventCodec.prefix(watchId: watch.watchId))
+        let arrivals = Mutex<[Int: ContinuousClock.Instant]>([:])
+        let reader = Task {
+            do {
+                for try await e in subscription.liveEvents {
+                    let now = ContinuousClock.now
+                    arrivals.withLock { $0[e.seq] = now }
+                }
+            } catch {}
+        }
+
+        var random = SystemRandomNumberGenerator()
+        var latencies: [Double] = []
+        var appliedLatencies: [Double] = []
+        var eventCounts: [Int] = []
+        var seq = watch.seq
+        var applied = (try await client.watch(watch.watchId)).watch.barsApplied
+        for minute in 1...minutes {
+            var bars: [FeedBar] = []
+            for k in state.indices {
+                let move = Double(Int.random(in: -20...20, using: &random)) / 10_000
+                let open = state[k].close
+                let close = (open * (1 + move) * 100).rounded() / 100
+                state[k].time += 60
+                state[k].close = close
+                bars.append(
+                    FeedBar(
+                        symbol: state[k].symbol,
+                        timeframe: .minute1,
+                        timestamp: BarTimestamp(
+                            epochSeconds: state[k].time,
+                            utcOffsetSeconds: state[k].offset,
+                            isIntraday: true
+                        ),
+                        open: open,
+                        high: max(open, close),
+                        low: min(open, close),
+                        close: close,
+                        volume: Double(Int.random(in: 100...10_000, using: &random))
+                    )
+                )
+            }
+            if perSymbol {
+                for b in bars { try await feeder.send([b]) }
+            } else {
+                try await feeder.send(bars)
+            }
+            let sent = ContinuousClock.now
+            applied += bars.count
+            let target = applied
+            let id = watch.watchId
+            // LIST_WATCHES: the counters without the set (GET_WATCH would send the whole set each poll).
+            func read() async throws -> WatchDocument {
+                guard let w = try await client.listWatches().first(where: { $0.watchId == id }) else {
+                    throw Failure("watch \(id) is gone")
+                }
+                return w
+            }
+            var current = try await read()
+            while current.barsApplied < target {
+                try await Task.sleep(for: .milliseconds(1))
+                current = try await read()
+            }
+            let appliedAt = ContinuousClock.now
+            let newSeq = current.seq
+            let wanted = (seq + 1)...max(seq + 1, newSeq)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while newSeq > seq, arrivals.withLock({ a in wanted.contains { a[$0] == nil } }),
+                ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            let lastArrival = arrivals.withLock { a in wanted.compactMap { a[$0] }.max() }
+            let events = newSeq - seq
+            seq = newSeq
+            eventCounts.append(events)
+            appliedLatencies.append(ms(appliedAt - sent))
+            if events > 0, let lastArrival { latencies.append(ms(lastArrival - sent)) }
+            log(
+                "minute \(minute): \(bars.count) bars, \(events) events, last event \(events > 0 ? "\(ms((lastArrival ?? sent) - sent)) ms" : "-") "
+                    + "after the minute's last bar (set re-read at \(ms(appliedAt - sent)) ms)"
+            )
+        }
+        func pct(_ xs: [Double], _ p: Double) -> Double {
+            let s = xs.sorted()
+            return s.isEmpty ? .nan : s[min(s.count - 1, Int((Double(s.count - 1) * p).rounded()))]
+        }
+        let mode = perSymbol ? "one message per bar" : "one message per minute"
+        print(
+            "live watch, \(symbols) symbols, \(minutes) minutes, \(mode), 2 nodes, \(liveThreads) live threads: "
+                + "\(eventCounts.reduce(0, +) / max(1, minutes)) events per minute; last event of a minute after its last bar: "
+                + "median \(round1(pct(latencies, 0.5))) ms, p90 \(round1(pct(latencies, 0.9))) ms, max \(round1(latencies.max() ?? .nan)) ms"
+        )
+
+        reader.cancel()
+        await subscription.close()
+        await feeder.close()
+        await client.close()
+        for (n, _) in nodes { n.shutdown() }
+        for (_, t) in nodes { _ = try? await t.value }
+        service.shutdown()
+        _ = try? await serviceTask.value
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    static func ms(_ d: Duration) -> Double {
+        let (s, a) = d.components
+        return round1(Double(s) * 1000 + Double(a) / 1e15)
+    }
+
+    static func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+
+    static func log(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+}
