@@ -134,18 +134,20 @@ let package = Package(
             dependencies: ["FormulaEngine", "MarketData", "ScanCore", "SessionStore"],
             resources: [.copy("Fixtures")]
         ),
+        // Fixtures/ holds import files in other tools' layouts, read from the source tree.
         .testTarget(
             name: "MarketDataTests",
             dependencies: [
                 "FormulaEngine", "MarketData", "ScanCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "SessionStoreTests",
             dependencies: ["ScanCore", "SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ScanProtocolTests", dependencies: ["ScanCore", "ScanProtocol"]),
+        .testTarget(name: "ScanProtocolTests", dependencies: ["FormulaEngine", "ScanCore", "ScanProtocol"]),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
         .testTarget(
             name: "ScanOutputTests",
@@ -158,7 +160,6 @@ let package = Package(
                 "EngineNode", "FormulaEngine", "MarketData", "MetricsEndpoint", "ScanClient", "ScanCore",
                 "ScanProtocol",
                 "ScanService", "SessionStore", "TestSupport", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Starts the real executables (scan, scan-service, engine-node) on 127.0.0.1.

@@ -4,6 +4,7 @@
 # chromium) and the Python packages the protocol example tests use.
 # Idempotent: installs nothing that is already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_apt=()
 if ! pkg-config --exists libzmq 2>/dev/null || [ ! -f /usr/include/zmq.h ]; then
@@ -20,9 +21,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# Python packages used by tests (protocol/examples are run by a test) — not by the product itself.
+# Python packages used by tests — the Python client (clients/python, which brings pyzmq and pandas;
+# installing it also checks that it pip-installs), pytest for its tests, jsonschema for the schema
+# checks — not by the product itself.
 py_missing=()
-python3 -c 'import zmq' 2>/dev/null || py_missing+=(pyzmq)
+python3 -c 'import marketscan, zmq, pandas' 2>/dev/null || py_missing+=(./clients/python)
+python3 -c 'import pytest' 2>/dev/null || py_missing+=(pytest)
 python3 -c 'import jsonschema' 2>/dev/null || py_missing+=(jsonschema)
 if [ ${#py_missing[@]} -gt 0 ]; then
   echo "setup: installing ${py_missing[*]} (pip)" >&2

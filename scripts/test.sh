@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # The test command: sets up what is missing, builds every product (the end-to-end tests start the
-# real executables), then runs every test. Exits non-zero when anything fails.
+# real executables), then runs every test — Swift, then Python (pytest). Exits non-zero when
+# anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check-imports.py   # Package.swift's dependencies are exactly the imports
 swift build
 swift test "$@"
+# The Python client's tests (against the built executables) and the schema checks; the client is
+# imported from the source tree. pytest exits 5 when it collects no test: a broken setup, so a failure.
+set +e
+PYTHONPATH="$PWD/clients/python/src${PYTHONPATH:+:$PYTHONPATH}" python3 -m pytest -q -p no:cacheprovider \
+  clients/python/tests protocol/tests
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "test.sh: pytest collected no tests in clients/python/tests and protocol/tests" >&2
+  exit 1
+fi
+exit "$rc"

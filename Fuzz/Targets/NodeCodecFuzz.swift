@@ -125,7 +125,10 @@ public func nodeCodecSeeds(
                     threads: 4,
                     chunksDone: 17,
                     inFlight: 1,
-                    held: [ChunkRef(jobId: "job", chunkIndex: 0), ChunkRef(jobId: "job", chunkIndex: 7)]
+                    held: [
+                        HeldChunk(jobId: "job", chunkIndex: 0, lease: LeaseToken(high: 1, low: 2)),
+                        HeldChunk(jobId: "job", chunkIndex: 7, lease: LeaseToken(high: 3, low: 4)),
+                    ]
                 )
             )
         ),

@@ -4,9 +4,11 @@ import Foundation
 ///
 /// Handles quoted fields (with `""` escapes and line breaks inside), LF and CRLF line ends, a UTF-8
 /// byte-order mark, and skips blank lines. Field bytes are kept as UTF-8, so Korean names pass
-/// through unchanged. Each record knows the line it starts on (line 1 is the first line of the file).
+/// through unchanged; a CP949/EUC-KR file (``TextEncoding``) is decoded to UTF-8 first. Each record
+/// knows the line it starts on (line 1 is the first line of the file).
 public final class CSVReader {
-    private let file: UnsafeMutablePointer<FILE>
+    /// The open file, or `nil` when the whole (decoded) text is already in `buffer`.
+    private let file: UnsafeMutablePointer<FILE>?
     private var buffer: [UInt8]
     private var bufferCount = 0
     private var pos = 0
@@ -27,18 +29,60 @@ public final class CSVReader {
     /// Set when the current record is malformed (an unterminated quoted field at the end of the file).
     public private(set) var malformation: String?
 
-    /// Opens `path` for reading.
-    public init(path: String, chunkSize: Int = 1 << 20) throws {
+    /// Opens `path` for reading in `encoding`: UTF-8 is streamed a chunk at a time; a CP949 file
+    /// (named, or found by ``TextEncoding/auto``) is read whole and decoded, strictly.
+    public init(path: String, encoding: TextEncoding = .utf8, chunkSize: Int = 1 << 20) throws {
         guard let f = fopen(path, "rb") else {
             throw MarketDataError(.io, "cannot open '\(path)': \(String(cString: strerror(errno)))")
         }
-        file = f
         var st = stat()
-        totalBytes = fstat(fileno(f), &st) == 0 ? Int64(st.st_size) : 0
+        let size = fstat(fileno(f), &st) == 0 ? Int64(st.st_size) : 0
         buffer = [UInt8](repeating: 0, count: max(chunkSize, 4096))
+        var decoded: [UInt8]?
+        switch encoding {
+        case .utf8:
+            break
+        case .cp949:
+            decoded = try TextEncoding.decodeCP949(Self.readAll(f, path: path), file: path)
+        case .auto:
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, min($0.count, 1 << 16), f) }
+            if !TextEncoding.isValidUTF8(buffer[0..<n], truncated: Int64(n) < size) {
+                rewind(f)
+                decoded = try TextEncoding.decodeCP949(Self.readAll(f, path: path), file: path)
+            } else {
+                rewind(f)
+            }
+        }
+        if let decoded {
+            fclose(f)
+            file = nil
+            buffer = decoded
+            bufferCount = decoded.count
+            atEOF = true
+            totalBytes = Int64(decoded.count)
+        } else {
+            file = f
+            totalBytes = size
+        }
+        if file == nil { skipByteOrderMark() }
     }
 
-    deinit { fclose(file) }
+    private static func readAll(_ f: UnsafeMutablePointer<FILE>, path: String) throws -> [UInt8] {
+        var all: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            all.append(contentsOf: chunk[0..<n])
+            if n < chunk.count { break }
+        }
+        if ferror(f) != 0 {
+            fclose(f)
+            throw MarketDataError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+        }
+        return all
+    }
+
+    deinit { if let file { fclose(file) } }
 
     /// Number of fields of the current record.
     public var fieldCount: Int { ends.count }
@@ -103,10 +147,29 @@ public final class CSVReader {
         return v
     }
 
+    /// Field `i` as a number that may group its digits with commas (`"1,234,567"`, `-12,000.5`, as the
+    /// KRX data portal writes them; the field is quoted in the file); plain numbers as ``double(_:)``.
+    /// Groups must be three digits: `1,23` is not a number.
+    public func groupedDouble(_ i: Int) -> Double? {
+        if let v = double(i) { return v }
+        guard i < ends.count else { return nil }
+        let text = String(decoding: data[trimmed(i)], as: UTF8.self)
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let groups = parts[0].split(separator: ",", omittingEmptySubsequences: false)
+        guard groups.count > 1 else { return nil }
+        var first = groups[0]
+        if first.hasPrefix("-") { first = first.dropFirst() }
+        guard (1...3).contains(first.count), first.allSatisfy(\.isASCII), first.allSatisfy(\.isNumber),
+            groups.dropFirst().allSatisfy({ $0.count == 3 && $0.allSatisfy { $0.isASCII && $0.isNumber } })
+        else { return nil }
+        guard let v = Double(text.replacingOccurrences(of: ",", with: "")), v.isFinite else { return nil }
+        return v
+    }
+
     private static let powersOf10: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
 
     private func refill() throws {
-        guard !atEOF else { return }
+        guard !atEOF, let file else { return }
         let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
         if n < buffer.count {
             if ferror(file) != 0 { throw MarketDataError(.io, "read error: \(String(cString: strerror(errno)))") }
@@ -114,12 +177,14 @@ public final class CSVReader {
         }
         bufferCount = n
         pos = 0
-        if !startedFile {
-            startedFile = true
-            if n >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
-                pos = 3
-                bytesRead += 3
-            }
+        if !startedFile { skipByteOrderMark() }
+    }
+
+    private func skipByteOrderMark() {
+        startedFile = true
+        if bufferCount - pos >= 3 && buffer[pos] == 0xEF && buffer[pos + 1] == 0xBB && buffer[pos + 2] == 0xBF {
+            pos += 3
+            bytesRead += 3
         }
     }
 

@@ -1,15 +1,18 @@
 /// A problem with one line of an imported file.
 public struct ImportIssue: Sendable, Hashable, CustomStringConvertible {
+    /// The file, when an import reads several (a directory); `nil` when it is ``ImportFailure/file``.
+    public var file: String?
     /// 1-based line number in the file (line 1 is the header).
     public var line: Int
     public var message: String
 
-    public init(line: Int, message: String) {
+    public init(file: String? = nil, line: Int, message: String) {
+        self.file = file
         self.line = line
         self.message = message
     }
 
-    public var description: String { "line \(line): \(message)" }
+    public var description: String { "\(file.map { "\($0) " } ?? "")line \(line): \(message)" }
 }
 
 /// An import that was refused: nothing was written. Lists the first problems by line number.
@@ -17,8 +20,9 @@ public struct ImportFailure: Error, Sendable, CustomStringConvertible {
     /// How many problems are listed at most.
     public static let listLimit = 20
 
+    /// The file imported, or the directory of files.
     public var file: String
-    /// The first ``listLimit`` problems, by line.
+    /// The first ``listLimit`` problems, by file and line.
     public var problems: [ImportIssue]
     /// How many bad lines the file has in all.
     public var problemCount: Int

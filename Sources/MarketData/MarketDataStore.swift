@@ -15,7 +15,7 @@ import ScanCore
 ///
 /// Every write transaction bumps ``dataVersion()``: a caller may cache loaded series keyed by
 /// `(symbol, timeframe, dataVersion)` and reuse them while the version holds (see ``MarketDataBackend``).
-public final class MarketDataStore: MarketDataBackend, Sendable {
+public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     let writer: any DatabaseWriter
     /// The database file, `nil` for an in-memory store.
     public let path: String?
@@ -72,10 +72,38 @@ public final class MarketDataStore: MarketDataBackend, Sendable {
         return UniverseResolver.resolve(criteria, among: all)
     }
 
+    public func listSymbols(_ query: SymbolQuery) async throws -> SymbolListing {
+        let all = try await writer.read { db in try Self.fetchListed(db) }
+        return query.apply(to: all)
+    }
+
     public func symbols(_ symbols: [String]) async throws -> [SymbolInfo] {
         let wanted = Set(symbols)
         let all = try await writer.read { db in try Self.fetchSymbols(db) }
         return all.filter { wanted.contains($0.symbol) }
+    }
+
+    /// Every symbol with the range of bars stored for it per timeframe (an index scan; no bar is read).
+    public func listedSymbols() throws -> [ListedSymbol] {
+        try writer.read { db in try Self.fetchListed(db) }
+    }
+
+    static func fetchListed(_ db: Database) throws -> [ListedSymbol] {
+        var ranges: [String: [StoredBarRange]] = [:]
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT symbol, timeframe, MIN(first_time), MAX(last_time), SUM(count) FROM bar_blocks
+                GROUP BY symbol, timeframe ORDER BY symbol, timeframe = '1d' DESC, timeframe
+                """
+        )
+        while let row = try rows.next() {
+            guard let tf = Timeframe(rawValue: row[1]) else { continue }
+            ranges[row[0], default: []].append(
+                StoredBarRange(timeframe: tf, first: row[2], last: row[3], count: row[4])
+            )
+        }
+        return try Self.fetchSymbols(db).map { ListedSymbol(info: $0, bars: ranges[$0.symbol] ?? []) }
     }
 
     public func allSymbols() throws -> [SymbolInfo] {

@@ -174,6 +174,24 @@ public final class ScanClient: Sendable {
         try await call(.ping, PingBody(), timeout: timeout).decodeOK(PingReply.self)
     }
 
+    /// `LIST_SYMBOLS`: the service's symbols matching `query`, with the markets and sectors it has.
+    public func listSymbols(
+        _ query: SymbolQuery = SymbolQuery(),
+        timeout: Duration? = nil
+    ) async throws
+        -> SymbolListReply
+    {
+        try await call(.listSymbols, ListSymbolsBody(query), timeout: timeout).decodeOK(SymbolListReply.self)
+    }
+
+    /// The names of `symbols` as the service knows them (unknown symbols are left out), for showing
+    /// a result without a local copy of the store.
+    public func symbolNames(_ symbols: [String], timeout: Duration? = nil) async throws -> [String: String] {
+        guard !symbols.isEmpty else { return [:] }
+        let reply = try await listSymbols(SymbolQuery(symbols: Array(Set(symbols))), timeout: timeout)
+        return Dictionary(reply.symbols.map { ($0.symbol, $0.name) }) { a, _ in a }
+    }
+
     /// Sends `verb` with `body` and returns the reply (`OK` or `ERROR`) with this request's id.
     public func call<Body: Encodable>(_ verb: Verb, _ body: Body, timeout: Duration? = nil) async throws -> Reply {
         let n = counter.add(1, ordering: .relaxed).newValue

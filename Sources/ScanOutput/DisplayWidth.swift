@@ -56,12 +56,14 @@ public enum DisplayWidth {
     }
 
     /// Rows under a header, each column padded to its widest cell (display width), two spaces apart.
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
+    static func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
         let widths = header.indices.map { i in
             ([header[i]] + rows.map { i < $0.count ? $0[i] : "" }).map { of($0) }.max() ?? 0
         }
         func line(_ cells: [String]) -> String {
-            cells.indices.map { i in pad(cells[i], to: i < widths.count ? widths[i] : 0) }.joined(separator: "  ")
+            cells.indices.map { i in
+                pad(cells[i], to: i < widths.count ? widths[i] : 0, rightAligned: rightAligned.contains(i))
+            }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")

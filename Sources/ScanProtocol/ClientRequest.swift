@@ -10,6 +10,8 @@ public enum ClientRequest: Sendable, Hashable {
     case cancel(sessionId: String)
     case listSessions(status: ScanStatus?, limit: Int)
     case ping
+    /// `LIST_SYMBOLS`: the symbols of the service's market-data store.
+    case listSymbols(SymbolQuery)
     /// `WATCH_START`: the checked standing scan (formula not compiled yet).
     case watchStart(WatchRequest)
     case watchStop(watchId: String)
@@ -25,6 +27,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .cancel: .cancel
         case .listSessions: .listSessions
         case .ping: .ping
+        case .listSymbols: .listSymbols
         case .watchStart: .watchStart
         case .watchStop: .watchStop
         case .listWatches: .listWatches
@@ -103,8 +106,24 @@ public enum RequestCodec {
     )
         -> DecodedRequest
     {
-        func fail(_ e: ProtocolError, _ id: JSONScalar? = nil) -> DecodedRequest {
-            DecodedRequest(envelope: envelope, requestId: id, result: .failure(e))
+        // Read request_id first, from the body frame (the third after the delimiter) whenever it can be
+        // read, so that every error — another version, a binary version frame, a body over the limit, a bad
+        // verb or field — echoes it. Foundation's parser first (fast); the scanner for numbers (echoed as
+        // sent) and for bodies the parser refuses (too deep, an integer out of range).
+        let requestId: JSONScalar?
+        if content.count >= 3 && !content[2].isEmpty {
+            let body = content[2]
+            switch (try? JSONDecoder().decode(RequestIdProbe.self, from: Data(body)))?.requestId {
+            case .some(.string(let s)): requestId = .string(s)
+            case .some(.bool(let b)): requestId = .bool(b)
+            case .some(.null): requestId = .null
+            default: requestId = RequestIdScanner.requestId(in: body)
+            }
+        } else {
+            requestId = nil
+        }
+        func fail(_ e: ProtocolError) -> DecodedRequest {
+            DecodedRequest(envelope: envelope, requestId: requestId, result: .failure(e))
         }
         let expected = "expected \"\(WireProtocol.version)\" | VERB | BODY"
         guard let versionFrame = content.first else {
@@ -138,28 +157,18 @@ public enum RequestCodec {
             return fail(ProtocolError(.tooLarge, "request body is \(body.count) bytes; the limit is \(maxBodyBytes)"))
         }
         let data = body.isEmpty ? Data("{}".utf8) : Data(body)
-        // Read request_id first so that even a request with a bad verb or field gets it echoed.
-        // Foundation's parser first (fast); the scanner for numbers (echoed as sent) and for bodies the
-        // parser refuses (too deep, an integer out of range), which still get their request_id.
-        let requestId: JSONScalar?
-        switch (try? JSONDecoder().decode(RequestIdProbe.self, from: data))?.requestId {
-        case .some(.string(let s)): requestId = .string(s)
-        case .some(.bool(let b)): requestId = .bool(b)
-        case .some(.null): requestId = .null
-        default: requestId = RequestIdScanner.requestId(in: body)
-        }
         guard let verbText = String(validating: content[1], as: UTF8.self), let verb = Verb(rawValue: verbText) else {
             let all = Verb.allCases.map(\.rawValue).joined(separator: ", ")
-            return fail(.badRequest("unknown verb \(describe(content[1])); expected one of \(all)"), requestId)
+            return fail(.badRequest("unknown verb \(describe(content[1])); expected one of \(all)"))
         }
         do {
             _ = try decodeBody(RequestIdProbe.self, from: data)
             let request = try decodeRequest(verb, data)
             return DecodedRequest(envelope: envelope, requestId: requestId, result: .success(request))
         } catch let e as ProtocolError {
-            return fail(e, requestId)
+            return fail(e)
         } catch {
-            return fail(.badRequest("\(error)"), requestId)
+            return fail(.badRequest("\(error)"))
         }
     }
 
@@ -198,6 +207,8 @@ public enum RequestCodec {
         case .ping:
             _ = try decodeBody(PingBody.self, from: data)
             return .ping
+        case .listSymbols:
+            return .listSymbols(try decodeBody(ListSymbolsBody.self, from: data).validated())
         case .watchStart, .watchStop, .listWatches, .getWatch:
             return try decodeWatchRequest(verb, data)
         }
@@ -247,10 +258,48 @@ public enum RequestCodec {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let e as DecodingError {
+            if let kind = rootKind(data), kind != "an object" {
+                throw .badRequest("the body must be a JSON object (got \(kind))")
+            }
             throw .badRequest(describe(e))
+        } catch let e as ProtocolError {
+            throw e
         } catch {
             throw .badRequest("malformed JSON body: \(error)")
         }
+    }
+
+    /// What kind of JSON value the body is, by its first character (`nil` when blank).
+    static func rootKind(_ data: Data) -> String? {
+        guard let b = data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return nil }
+        switch b {
+        case UInt8(ascii: "{"): return "an object"
+        case UInt8(ascii: "["): return "an array"
+        case UInt8(ascii: "\""): return "a string"
+        case UInt8(ascii: "n"): return "null"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return "a number"
+        default: return nil
+        }
+    }
+
+    /// Decodes an optional integer field from a JSON number, naming the field when the number is not
+    /// a whole number that fits (`1.5`, `1e30`): Foundation's own error for that names no field.
+    static func decodeInteger<K: CodingKey>(
+        _ c: KeyedDecodingContainer<K>,
+        _ key: K
+    ) throws -> Int? {
+        guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
+        let value: Double
+        do {
+            value = try c.decode(Double.self, forKey: key)
+        } catch {
+            throw ProtocolError.badRequest("field '\(key.stringValue)' must be an integer")
+        }
+        guard value.rounded() == value, abs(value) < 9.0e15 else {
+            throw ProtocolError.badRequest("field '\(key.stringValue)' must be an integer (got \(value))")
+        }
+        return Int(value)
     }
 
     /// A person's explanation of a decoding error: which field, and what was expected.
@@ -260,6 +309,7 @@ public enum RequestCodec {
             if ctx.codingPath.isEmpty { return "the body must be a JSON object" }
             return "field '\(path(ctx.codingPath))' must be \(typeName(type, ctx))"
         case .valueNotFound(let type, let ctx):
+            if ctx.codingPath.isEmpty { return "the body must be a JSON object (got null)" }
             return "field '\(path(ctx.codingPath))' must be \(typeName(type, ctx)), not null"
         case .keyNotFound(let key, let ctx):
             return "missing field '\(path(ctx.codingPath + [key]))'"

@@ -134,6 +134,13 @@ public struct GetResultBody: Sendable, Hashable, Codable {
         self.offset = offset
         self.limit = limit
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sessionId = try c.decode(String.self, forKey: .sessionId)
+        offset = try RequestCodec.decodeInteger(c, .offset)
+        limit = try RequestCodec.decodeInteger(c, .limit)
+    }
 }
 
 /// `LIST_SESSIONS`: `{"status"?, "limit"?}`.
@@ -144,6 +151,14 @@ public struct ListSessionsBody: Sendable, Hashable, Codable {
     public init(status: String? = nil, limit: Int? = nil) {
         self.status = status
         self.limit = limit
+    }
+
+    enum CodingKeys: String, CodingKey { case status, limit }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decodeIfPresent(String.self, forKey: .status)
+        limit = try RequestCodec.decodeInteger(c, .limit)
     }
 }
 

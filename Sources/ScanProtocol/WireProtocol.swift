@@ -24,6 +24,7 @@ public enum Verb: String, Sendable, Hashable, CaseIterable {
     case cancel = "CANCEL"
     case listSessions = "LIST_SESSIONS"
     case ping = "PING"
+    case listSymbols = "LIST_SYMBOLS"
     case watchStart = "WATCH_START"
     case watchStop = "WATCH_STOP"
     case listWatches = "LIST_WATCHES"

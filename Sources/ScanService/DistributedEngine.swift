@@ -165,11 +165,10 @@ public actor DistributedEngine: ProcessingEngine {
             run.completedSymbols += results.count
             run.matches += results.reduce(0) { $0 + $1.matches.count }
         }
-        if run.remaining == 0 || cancellation.isCancelled {
-            progress(run.snapshot)
-            return collect(run)
-        }
+        // A progress event means chunks finished (protocol §6): here, those stored before a restart.
+        // A job cancelled before its first dispatch reports none.
         if !stored.isEmpty { progress(run.snapshot) }
+        if run.remaining == 0 || cancellation.isCancelled { return collect(run) }
         let jobId = job.id
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[SymbolResult], any Error>) in

@@ -9,6 +9,8 @@ import ScanProtocol
 struct RequestHandler: Sendable {
     let manager: SessionManager
     let nodes: NodeRegistry
+    /// Answers `LIST_SYMBOLS`; `nil` when the service's symbol repository cannot list.
+    let catalog: (any SymbolCatalog)?
     /// The bar feed and the live watches; `nil` when the service runs without live scans.
     let feed: BarFeed?
     let watches: WatchManager?
@@ -103,6 +105,11 @@ struct RequestHandler: Sendable {
             let list = try await manager.list(status: status, limit: limit)
             try await ok(SessionListReply(sessions: list.map(SessionDocument.init)), envelope, requestId)
 
+        case .listSymbols(let query):
+            guard let catalog else {
+                throw ProtocolError(.busy, "this service's market-data store cannot list its symbols")
+            }
+            try await ok(SymbolListReply(catalog.listSymbols(query)), envelope, requestId)
         case .watchStart, .watchStop, .listWatches, .getWatch:
             try await answerWatch(request, envelope: envelope, requestId: requestId)
 
@@ -137,15 +144,39 @@ struct RequestHandler: Sendable {
         }
         switch request {
         case .watchStart(let w):
-            try await ok(WatchReply(watch: try await watches.start(w)), envelope, requestId)
+            // Answered from its own task: the watches' task may be busy with an evaluation round.
+            replyLater(envelope, requestId) { WatchReply(watch: try await watches.start(w)) }
         case .watchStop(let id):
-            try await ok(WatchReply(watch: try await watches.stop(id)), envelope, requestId)
+            replyLater(envelope, requestId) { WatchReply(watch: try await watches.stop(id)) }
         case .listWatches:
             try await ok(WatchListReply(watches: watches.list()), envelope, requestId)
         case .getWatch(let id, let after, let limit):
             try await ok(try await watches.get(id, eventsAfter: after, limit: limit), envelope, requestId)
         default:
             throw ProtocolError.badRequest("not a watch verb: \(request.verb.rawValue)")
+        }
+    }
+
+    /// Answers from a new task, so the api socket's reader goes on with the next request.
+    private func replyLater<T: Encodable & Sendable>(
+        _ envelope: [[UInt8]],
+        _ requestId: JSONScalar?,
+        _ body: @escaping @Sendable () async throws -> T
+    ) {
+        Task {
+            do {
+                try await ok(try await body(), envelope, requestId)
+            } catch let e as ProtocolError {
+                await reply(ReplyCodec.error(e, envelope: envelope, requestId: requestId))
+            } catch {
+                await reply(
+                    ReplyCodec.error(
+                        ProtocolError(.busy, "the service could not answer: \(error)"),
+                        envelope: envelope,
+                        requestId: requestId
+                    )
+                )
+            }
         }
     }
 

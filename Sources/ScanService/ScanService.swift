@@ -29,7 +29,8 @@ public final class ScanService: Service, Sendable {
     private let stopRequested = AsyncValue<Void>()
 
     /// - Parameters:
-    ///   - symbols: resolves universes (the market-data store).
+    ///   - symbols: resolves universes (the market-data store); when it is also a ``SymbolCatalog``
+    ///     (``MarketDataStore`` is), `LIST_SYMBOLS` lists its symbols.
     ///   - bars: only for the newest stored day when a request has no date range.
     ///   - sessions, jobs: where sessions and finished chunks are persisted (the session store).
     ///   - marketData, watches: live scans (issue 14) when both are given: the bar feed appends final
@@ -152,6 +153,7 @@ public final class ScanService: Service, Sendable {
         let handler = RequestHandler(
             manager: manager,
             nodes: nodes,
+            catalog: symbols as? any SymbolCatalog,
             feed: live?.feed,
             watches: live?.watches,
             maxRequestBytes: config.maxRequestBytes,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MarketData
 import ScanCore
 import ScanOutput
 
@@ -8,6 +9,8 @@ extension OutputFormat: ExpressibleByArgument {}
 extension Timeframe: ExpressibleByArgument {}
 extension ScanMode: ExpressibleByArgument {}
 extension ScanStatus: ExpressibleByArgument {}
+extension BarFileLayout: ExpressibleByArgument {}
+extension TextEncoding: ExpressibleByArgument {}
 extension StudyEntry: ExpressibleByArgument {}
 
 /// `--format` of the commands that print a document rather than a result: a table or its JSON.

@@ -3,6 +3,7 @@ import Foundation
 import MarketData
 import ScanCore
 import ScanOutput
+import ScanProtocol
 
 /// `scan data …`: fill the market-data store (DESIGN §4).
 struct DataCommand: AsyncParsableCommand {
@@ -14,9 +15,8 @@ struct DataCommand: AsyncParsableCommand {
             else marketscan.sqlite in the current directory.
             """,
         subcommands: [
-            ImportSymbolsCommand.self, ImportBarsCommand.self, SampleCommand.self, GenerateCommand.self,
-            InfoCommand.self,
-            ExportCommand.self,
+            ImportSymbolsCommand.self, ImportBarsCommand.self, SymbolsCommand.self, SampleCommand.self,
+            GenerateCommand.self, InfoCommand.self, ExportCommand.self,
         ]
     )
 }
@@ -43,7 +43,8 @@ private func warn(_ text: String) {
 /// Reports an import's OHLC warnings on stderr.
 private func reportWarnings(_ report: BarImporter.Report) {
     guard report.warningCount > 0 else { return }
-    let lines = report.warnings.prefix(10).map { String($0.line) }.joined(separator: ", ")
+    let lines = report.warnings.prefix(10).map { w in w.file.map { "\($0) line \(w.line)" } ?? String(w.line) }
+        .joined(separator: ", ")
     warn(
         "\(NumberFormat.thousands(report.warningCount)) row\(report.warningCount == 1 ? "" : "s") imported unchanged with high below "
             + "max(open, close) or low above min(open, close) (first lines: \(lines)); --strict refuses them"
@@ -63,17 +64,23 @@ func taskProgress(_ label: String) -> ProgressBar? {
 struct ImportSymbolsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import-symbols",
-        abstract: "Import symbols from CSV: symbol,name,market,sector,market_cap[,active]."
+        abstract: "Import symbols from CSV: symbol,name,market,sector,market_cap[,active], or the KRX listing.",
+        discussion: """
+            The KRX data portal's listing download (종목코드,종목명,시장구분,업종명,…,시가총액; CP949, \
+            thousands separators) is read as is.
+            """
     )
 
     @Argument(help: "The CSV file.") var file: String
+    @Option(help: "The file's encoding: auto (UTF-8, else CP949), utf-8 or cp949.")
+    var encoding: TextEncoding = .auto
     @OptionGroup var store: StoreOption
 
     func run() async throws {
-        let (file, path) = (file, store.path)
+        let (file, path, encoding) = (file, store.path, encoding)
         do {
             let count = try await Blocking.run {
-                try SymbolImporter(store: MarketDataStore.open(path: path)).importFile(path: file)
+                try SymbolImporter(store: MarketDataStore.open(path: path), encoding: encoding).importFile(path: file)
             }
             print("imported \(NumberFormat.thousands(count)) symbols into \(path)")
         } catch {
@@ -85,16 +92,32 @@ struct ImportSymbolsCommand: AsyncParsableCommand {
 struct ImportBarsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import-bars",
-        abstract: "Import bars from CSV: symbol,date|timestamp,open,high,low,close,volume.",
+        abstract:
+            "Import bars from a CSV file or a directory of them (MarketScan, FinanceDataReader, Yahoo, pykrx, KRX).",
         discussion: """
-            The whole file is checked first; any bad row imports nothing and the bad lines are listed. \
-            Bars already stored at the same symbol and time are replaced.
+            Each file's layout is recognised by its header (--layout forces one): native \
+            symbol,date|timestamp,open,high,low,close,volume; fdr Date,Open,High,Low,Close,Volume[,Change]; \
+            yahoo Date,Open,High,Low,Close,Adj Close,Volume; pykrx 날짜,시가,고가,저가,종가,거래량[,등락률]; krx \
+            the KRX data portal's 일자,종가,대비,등락률,시가,고가,저가,거래량,… (CP949, thousands separators). \
+            Without a symbol column the symbol is the file name (005930.csv; 005930.KS.csv is 005930). \
+            Dates: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD.
+
+            Everything is checked first; any bad row in any file imports nothing, and the bad files and \
+            lines are listed. Bars already stored at the same symbol and time are replaced.
             """
     )
 
-    @Argument(help: "The CSV file.") var file: String
-    @Option(help: "The stored timeframe of the file: 1d (dates) or 1m (timestamps with offset).")
+    @Argument(help: "A CSV file, or a directory whose .csv files are all imported.") var file: String
+    @Option(help: "The stored timeframe of the files: 1d (dates) or 1m (timestamps).")
     var timeframe: Timeframe = .daily
+    @Option(help: "The layout of every file (default: recognised by each header).")
+    var layout: BarFileLayout?
+    @Flag(help: "Use Adj Close (Yahoo) as the close and scale open, high and low by Adj Close / Close.")
+    var adjusted = false
+    @Option(help: "The time zone of 1m timestamps written without an offset, e.g. Asia/Seoul.")
+    var tz: String?
+    @Option(help: "The files' encoding: auto (UTF-8, else CP949), utf-8 or cp949.")
+    var encoding: TextEncoding = .auto
     @Flag(help: "Add symbols the store does not know instead of refusing their rows.")
     var createSymbols = false
     @Flag(help: "Refuse rows whose high is below max(open, close) or low above min(open, close).")
@@ -105,13 +128,22 @@ struct ImportBarsCommand: AsyncParsableCommand {
         guard timeframe == .daily || timeframe == .minute1 else {
             throw ValidationError("--timeframe must be 1d or 1m (other timeframes are resampled), not '\(timeframe)'")
         }
+        if let tz, TimeZone(identifier: tz) == nil {
+            throw ValidationError(
+                "--tz '\(tz)' is not a time zone (an IANA name such as Asia/Seoul or America/New_York)"
+            )
+        }
     }
 
     func run() async throws {
         let options = BarImporter.Options(
             timeframe: timeframe,
             createSymbols: createSymbols,
-            strict: strict
+            strict: strict,
+            layout: layout,
+            adjusted: adjusted,
+            timeZone: tz.flatMap(TimeZone.init(identifier:)),
+            encoding: encoding
         )
         let (file, path) = (file, store.path)
         do {
@@ -119,13 +151,45 @@ struct ImportBarsCommand: AsyncParsableCommand {
                 let bar = taskProgress("import")
                 defer { bar?.finish() }
                 return try BarImporter(store: MarketDataStore.open(path: path), options: options)
-                    .importFile(path: file, progress: importProgress(bar))
+                    .importPath(file, progress: importProgress(bar))
             }
             reportWarnings(report)
             let created = report.createdSymbols > 0 ? " (\(report.createdSymbols) new symbols)" : ""
+            let files = report.files == 1 ? "" : " from \(report.files) files"
+            let layouts = report.layouts.map(\.rawValue).joined(separator: ", ")
             print(
-                "imported \(NumberFormat.thousands(report.rows)) \(options.timeframe) bars of \(report.symbols) symbols\(created) into \(path)"
+                "imported \(NumberFormat.thousands(report.rows)) \(options.timeframe) bars of \(report.symbols) symbols\(created)"
+                    + "\(files) (layout \(layouts)) into \(path)"
             )
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct SymbolsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "symbols",
+        abstract: "List the store's symbols: name, market, sector, market cap and the daily bars stored.",
+        discussion: "Filters combine; markets and sectors match case-insensitively, --search the code or the name."
+    )
+
+    @Option(help: "Only this market (repeatable).") var market: [String] = []
+    @Option(help: "Only this sector (repeatable).") var sector: [String] = []
+    @Option(help: "Only symbols whose code or name contains this text.") var search: String?
+    @Option(help: "table or json (the LIST_SYMBOLS reply body).") var format: DocumentFormat = .table
+    @OptionGroup var store: StoreOption
+
+    func run() async throws {
+        let query = SymbolQuery(markets: market, sectors: sector, search: search)
+        let path = store.path
+        do {
+            let listing = try await Blocking.run { try MarketDataStore.open(path: path) }.listSymbols(query)
+            let reply = SymbolListReply(listing)
+            switch format {
+            case .table: print(SymbolTable.render(reply))
+            case .json: print(String(decoding: try JSONCoding.encode(reply), as: UTF8.self))
+            }
         } catch {
             throw fail(error)
         }

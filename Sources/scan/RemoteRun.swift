@@ -23,8 +23,8 @@ extension RunCommand {
         let client = try await ScanClient.connect(try await options.configuration())
         do {
             let doc = try await follow(request, on: client)
+            let names = await Self.serviceNames(of: doc, from: client)
             await client.close()
-            let names = await Self.localNames(of: doc)
             let bars = format == .html ? await Self.localStore() : nil
             try await emit(doc, names: names, columns: plan.columnNames, request: request, bars: bars)
             if doc.status == ScanStatus.cancelled.rawValue { throw ExitCode(130) }
@@ -66,14 +66,10 @@ extension RunCommand {
         return try await client.result(session.id)
     }
 
-    /// Symbol names for the table and CSV: the service's result carries none, so they come from a
-    /// local store when one is at the default path ($MARKETSCAN_DB, else ./marketscan.sqlite);
-    /// otherwise the name column stays empty.
-    static func localNames(of doc: ResultDocument) async -> [String: String] {
-        guard let store = await localStore() else { return [:] }
-        let symbols = Array(Set(doc.signals.matches.map(\.symbol)))
-        guard let infos = try? await store.symbols(symbols) else { return [:] }
-        return Dictionary(infos.map { ($0.symbol, $0.name) }, uniquingKeysWith: { a, _ in a })
+    /// Symbol names for the table and CSV, from the service (`LIST_SYMBOLS`): no local copy of the
+    /// store is needed. A service that cannot list (an older one) leaves the name column empty.
+    static func serviceNames(of doc: ResultDocument, from client: ScanClient) async -> [String: String] {
+        (try? await client.symbolNames(doc.signals.matches.map(\.symbol))) ?? [:]
     }
 }
 

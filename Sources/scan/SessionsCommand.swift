@@ -148,7 +148,7 @@ struct SessionsCommand: AsyncParsableCommand {
         func run() async throws {
             try await SessionsCommand.withClient(client) { c in
                 let doc = try await c.result(id, offset: offset, limit: limit)
-                let names = await RunCommand.localNames(of: doc)
+                let names = await RunCommand.serviceNames(of: doc, from: c)
                 try await output.write(ResultRenderer.render(doc, as: format, context: OutputContext(names: names)))
             }
         }

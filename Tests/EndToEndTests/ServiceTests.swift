@@ -79,6 +79,9 @@ extension EndToEndTests {
             bodies.append(("list-sessions-reply.json", list.body.bytes))
             let ping = try await client.request("PING")
             bodies.append(("ping-reply.json", ping.body.bytes))
+            let symbols = try await client.request("LIST_SYMBOLS", json: ["markets": ["KOSPI"], "limit": 3])
+            #expect((symbols.body["symbols"] as? [Any])?.count == 3)
+            bodies.append(("list-symbols-reply.json", symbols.body.bytes))
             #expect(Set(try await client.nodes().keys) == ["node-a", "node-b"])
             let cancelEnded = try await client.request("CANCEL", json: ["session_id": id])
             #expect(cancelEnded.body.object("session")?.string("status") == "completed")
@@ -135,7 +138,7 @@ extension EndToEndTests {
         let validation = try await cluster.processes.run(
             "validate",
             "/usr/bin/env",
-            ["python3", validator, "--lines", file.path]
+            ["python3", validator, "--strict", "--lines", file.path]
         )
         #expect(validation.status == 0, "schema violations:\n\(validation.stdout)\(validation.stderr)")
         #expect(validation.stderr.contains("\(bodies.count) bodies checked, 0 problems"))

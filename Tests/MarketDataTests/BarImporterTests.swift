@@ -151,7 +151,7 @@ struct BarImporterTests {
         let messages = f.problems.map(\.message)
         #expect(messages[0].hasPrefix("missing column 'volume'"))
         #expect(messages[1] == "open 'abc' is not a number")
-        #expect(messages[2] == "date '2024-13-05' is not a date (YYYY-MM-DD)")
+        #expect(messages[2] == "date '2024-13-05' is not a date (YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)")
         #expect(messages[3] == "open must be greater than 0 (is 0)")
         #expect(messages[4] == "high 80 is below low 90")
         #expect(messages[5] == "volume must not be negative (is -1)")

@@ -126,7 +126,7 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
     @Test func bodyThatIsNotAnObjectIsBadRequest() {
         let e = decodeError(routerFrames("PING", "[1, 2]"))
         #expect(e?.code == .badRequest)
-        #expect(e?.message == "the body must be a JSON object")
+        #expect(e?.message == "the body must be a JSON object (got an array)")
     }
 
     @Test(arguments: [

@@ -206,7 +206,7 @@ final class SchemaCheck: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", root.appendingPathComponent("protocol/tests/validate.py").path, "--lines", file.path,
+            "python3", root.appendingPathComponent("protocol/tests/validate.py").path, "--strict", "--lines", file.path,
         ]
         let out = Pipe()
         process.standardOutput = out

@@ -163,6 +163,32 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
         await engine.stop()
     }
 
+    /// Protocol §6: a progress event means a chunk finished — none for a job cancelled before dispatch.
+    @Test func engineReportsNoProgressForAJobCancelledBeforeItsFirstChunk() async throws {
+        let store = try SessionStore.inMemory()
+        let engine = DistributedEngine(
+            transport: RecordingTransport(),
+            jobs: store,
+            nodes: NodeRegistry(timeout: .seconds(5)),
+            leaseTimeout: .seconds(60),
+            maxAttempts: 2,
+            logger: quietLogger
+        )
+        let token = CancellationToken()
+        token.cancel()
+        let reports = Mutex<[ScanProgress]>([])
+        let early = job("job-early", symbols: 20)
+        let results = try await engine.processBatch(
+            early,
+            plan: try early.compilePlan(),
+            progress: { p in reports.withLock { $0.append(p) } },
+            cancellation: token
+        )
+        #expect(results.isEmpty)
+        #expect(reports.withLock { $0 }.isEmpty)
+        await engine.stop()
+    }
+
     @Test func engineResumesOnlyMissingChunksAndCancelReturnsThePartialResult() async throws {
         let transport = RecordingTransport()
         let store = try SessionStore.inMemory()

@@ -198,6 +198,22 @@ import ZeroMQ
                     .unsupportedVersion,
                     "MSCAN/2"
                 )
+                // Protocol §2: request_id is echoed whenever the body parses, also before the verb is read.
+                for frames in [
+                    [[], Array("MSCAN/2".utf8), Array("PING".utf8), Array(#"{"request_id": "v2"}"#.utf8)],
+                    [[], [0xFF, 0x00], Array("PING".utf8), Array(#"{"request_id": "v2"}"#.utf8)],
+                    [
+                        [], v, Array("PING".utf8),
+                        Array(
+                            ("{\"request_id\": \"v2\", \"pad\": \"" + String(repeating: "x", count: 5000) + "\"}").utf8
+                        ),
+                    ],
+                ] {
+                    try await client.sendRaw(frames)
+                    let reply = try await client.receiveReply()
+                    #expect(!reply.isOK)
+                    #expect(reply.requestId == .string("v2"), "\(String(describing: reply.error))")
+                }
                 try await expectError([[], v, Array("PING".utf8)], .badRequest, "missing frames")
                 try await expectError([[], [0xff, 0xfe, 0x00], [0x80, 0x81]], .badRequest, "binary")
                 try await expectError(

@@ -79,7 +79,9 @@ final class Cluster: Sendable {
         let task = Task { try await service.run() }
         let endpoints: ScanServiceConfiguration.Endpoints
         do {
-            endpoints = try await within(10, "service bound") { try await service.boundEndpoints() }
+            // A setup deadline, not a bound under test: binding waits for the cooperative pool, which the
+            // whole test process shares (all targets run at once; 2 cores loaded by other work took > 10 s).
+            endpoints = try await within(30, "service bound") { try await service.boundEndpoints() }
         } catch {
             service.shutdown()
             task.cancel()

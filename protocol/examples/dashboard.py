@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A MarketScan dashboard written from protocol/README.md alone (pyzmq): subscribes to the events
-socket (scan sessions, `scan.`, and live watches, `live.`) and prints one line per event, noticing
-gaps in each session's and each watch's seq.
+"""A MarketScan dashboard: subscribes to the events socket (pyzmq; scan sessions, `scan.`, and live
+watches, `live.`) and prints one line per event, noticing gaps in each session's and each watch's seq;
+requests go through the Python package `marketscan` (clients/python).
 
   python3 dashboard.py                          # every session, until Ctrl-C
   python3 dashboard.py --count 20 --timeout 30  # stop after 20 events or 30 s, whichever first
@@ -16,9 +16,15 @@ import argparse
 import json
 import sys
 import time
-import uuid
+from pathlib import Path
 
 import zmq
+
+try:
+    import marketscan
+except ImportError:  # run from a checkout without `pip install ./clients/python`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "clients" / "python" / "src"))
+    import marketscan
 
 
 def parse_args():
@@ -33,16 +39,13 @@ def parse_args():
     return p.parse_args()
 
 
-def request(api, verb, body, timeout=5.0):
-    rid = str(uuid.uuid4())
-    api.send_multipart([b"", b"MSCAN/1", verb.encode(), json.dumps(dict(body, request_id=rid)).encode()])
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0 and api.poll(int(left * 1000)):
-        frames = api.recv_multipart()
-        if len(frames) == 4 and json.loads(frames[3]).get("request_id") == rid:
-            reply = json.loads(frames[3])
-            return reply if frames[2] == b"OK" else None
-    return None
+def request(api, verb, body):
+    """The OK reply's body, or None when the service answered an error or not in time."""
+    try:
+        return api.request(verb, body)
+    except marketscan.MarketScanError as e:
+        print(f"# {verb}: {e}", file=sys.stderr, flush=True)
+        return None
 
 
 def live_event(api, topic, event, last_seq, as_json):
@@ -85,9 +88,7 @@ def main():
     sub.connect(a.events)
     api = None
     if a.endpoint:
-        api = ctx.socket(zmq.DEALER)
-        api.setsockopt(zmq.LINGER, 0)
-        api.connect(a.endpoint)
+        api = marketscan.Client(a.endpoint, timeout=5.0, context=ctx)
         listed = request(api, "LIST_SESSIONS", {"status": "running"})
         for s in (listed or {}).get("sessions", []):
             p = s["progress"]
@@ -131,6 +132,8 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
+        if api is not None:
+            api.close()
         ctx.destroy(linger=0)
     return 0
 

@@ -2,8 +2,12 @@
 """Validates message bodies against the JSON Schemas in protocol/schemas (draft 2020-12).
 
 Usage:
-  validate.py SCHEMA FILE...      validate each JSON file against SCHEMA (e.g. session-reply.json)
-  validate.py --lines [FILE]      read JSON lines {"schema": NAME, "body": {...}} from FILE or stdin
+  validate.py [--strict] SCHEMA FILE...    validate each JSON file against SCHEMA (e.g. session-reply.json)
+  validate.py [--strict] --lines [FILE]    read JSON lines {"schema": NAME, "body": {...}} from FILE or stdin
+
+The published reply and event schemas allow keys they do not list (bodies may gain keys within
+MSCAN/1, §2); --strict refuses them, as the project's own tests do, so that a key the service sends
+and the schemas do not describe is caught.
 
 Prints one line per invalid body and exits 1 if any was invalid, 2 on a usage or schema error.
 Also checks every schema itself against the 2020-12 meta-schema.
@@ -18,19 +22,37 @@ from referencing import Registry, Resource
 SCHEMAS = pathlib.Path(__file__).resolve().parent.parent / "schemas"
 
 
-def load_registry():
+def strict(schema):
+    """The schema with `additionalProperties: false` on every object schema that lists its
+    properties and says nothing about others (not beside `allOf`, whose keys it would not see)."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out and "allOf" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+def load_registry(strict_mode=False):
     schemas = {}
     registry = Registry()
     for path in sorted(SCHEMAS.glob("*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
         Draft202012Validator.check_schema(schema)
+        if strict_mode:
+            schema = strict(schema)
         schemas[path.name] = schema
         registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
     return schemas, registry
 
 
 def main(argv):
-    schemas, registry = load_registry()
+    strict_mode = len(argv) > 1 and argv[1] == "--strict"
+    if strict_mode:
+        argv = argv[:1] + argv[2:]
+    schemas, registry = load_registry(strict_mode)
 
     def errors(name, body):
         if name not in schemas:
