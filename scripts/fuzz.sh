@@ -31,7 +31,7 @@ module_sources() {
     ScanCore) find Sources/ScanCore -name '*.swift' | sort ;;
     ScanProtocol) find Sources/ScanProtocol -name '*.swift' | sort ;;
     # The reader and its error type only: the importers' database side needs GRDB.
-    MarketData) printf '%s\n' Sources/MarketData/CSVReader.swift Sources/MarketData/MarketDataError.swift ;;
+    MarketData) printf "%s\n" Sources/MarketData/CSVReader.swift Sources/MarketData/MarketDataError.swift Sources/MarketData/TextEncoding.swift ;;
     *) echo "fuzz: unknown module $1" >&2; exit 2 ;;
   esac
 }

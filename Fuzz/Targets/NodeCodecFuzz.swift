@@ -40,7 +40,7 @@ func canonical(_ message: NodeMessage) -> String {
         return [
             "chunk", c.jobId, "\(c.chunkIndex)", "\(c.attempt)", c.symbols.joined(separator: "|"),
             c.timeframe.rawValue, "\(c.dateRange.from)", "\(c.dateRange.to)", c.formula.name, c.formula.source,
-            parameters.joined(separator: ","), c.mode.rawValue, "\(c.lookback)",
+            parameters.joined(separator: ","), c.mode.rawValue, "\(c.lookback)", "\(c.lease)", "\(c.explain)",
         ].joined(separator: "\u{1}")
     case .result(let r):
         let results = r.results.map { s in
@@ -49,11 +49,16 @@ func canonical(_ message: NodeMessage) -> String {
             }
             return "\(s.symbol)/\(s.error ?? "-")/\(s.barsScanned)/\(matches.joined(separator: ";"))"
         }
-        return (["result", r.jobId, "\(r.chunkIndex)", "\(r.attempt)", r.nodeName] + results).joined(separator: "\u{1}")
+        return (["result", r.jobId, "\(r.chunkIndex)", "\(r.attempt)", "\(r.lease)", r.nodeName] + results).joined(
+            separator: "\u{1}"
+        )
     case .heartbeat(let h):
-        let held = h.held.map { "\($0.jobId)#\($0.chunkIndex)" }.joined(separator: ",")
-        return ["heartbeat", h.nodeName, "\(h.incarnation)", "\(h.threads)", "\(h.chunksDone)", "\(h.inFlight)", held]
-            .joined(separator: "\u{1}")
+        let held = h.held.map { "\($0.jobId)#\($0.chunkIndex)#\($0.lease)" }.joined(separator: ",")
+        return [
+            "heartbeat", h.nodeName, "\(h.incarnation)", "\(h.threads)", "\(h.chunksDone)", "\(h.symbolsDone)",
+            "\(h.inFlight)", held,
+        ]
+        .joined(separator: "\u{1}")
     case .cancel(let c):
         return "cancel\u{1}\(c.jobId)"
     }

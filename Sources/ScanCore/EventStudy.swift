@@ -209,37 +209,120 @@ public enum EventStudy {
         return ForwardOutcome(returns: returns, maxFavorable: favorable, maxAdverse: adverse)
     }
 
-    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed.
+    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed. The excursions'
+    /// window extremes are kept with monotonic queues, so a symbol costs O(bars × horizons), not
+    /// O(bars × longest horizon).
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
         var sums = BaselineSums(horizons: spec.horizons.count)
         let n = c.count
+        let range = bars.clamped(to: 0..<n)
+        guard !range.isEmpty else { return sums }
         let longest = spec.longest
-        for i in bars.clamped(to: 0..<n) {
-            let entryIndex = spec.entry == .close ? i : i + 1
-            let entry = entryIndex < n ? (spec.entry == .close ? c.close[entryIndex] : c.open[entryIndex]) : .nan
-            guard entry.isFinite && entry > 0 else {
-                for k in sums.returns.indices { sums.returns[k].incomplete += 1 }
-                sums.maxFavorable.incomplete += 1
-                sums.maxAdverse.incomplete += 1
-                continue
+        // highs[i - range.lowerBound] = max(high[i+1 … i+longest]) (NaN highs skipped; -inf when none).
+        let highs = windowExtremes(c.high, range, longest, keepLarger: true)
+        let lows = windowExtremes(c.low, range, longest, keepLarger: false)
+        let horizons = spec.horizons
+        let h = horizons.count
+        let nextOpen = spec.entry == .nextOpen
+        // Plain accumulators (one slot per horizon), folded into `sums` once at the end.
+        var count = [Int](repeating: 0, count: h)
+        var total = [Double](repeating: 0, count: h)
+        var squares = [Double](repeating: 0, count: h)
+        var positives = [Int](repeating: 0, count: h)
+        var incomplete = [Int](repeating: 0, count: h)
+        c.close.withUnsafeBufferPointer { close in
+            c.open.withUnsafeBufferPointer { open in
+                for i in range {
+                    let entryIndex = nextOpen ? i + 1 : i
+                    let entry = entryIndex < n ? (nextOpen ? open[entryIndex] : close[entryIndex]) : .nan
+                    guard entry.isFinite && entry > 0 else {
+                        for k in 0..<h { incomplete[k] += 1 }
+                        sums.maxFavorable.incomplete += 1
+                        sums.maxAdverse.incomplete += 1
+                        continue
+                    }
+                    for k in 0..<h {
+                        let j = i + horizons[k]
+                        let r = j < n ? close[j] / entry - 1 : .nan
+                        if r.isFinite {
+                            count[k] += 1
+                            total[k] += r
+                            squares[k] += r * r
+                            if r > 0 { positives[k] += 1 }
+                        } else {
+                            incomplete[k] += 1
+                        }
+                    }
+                    guard i + longest < n else {
+                        sums.maxFavorable.incomplete += 1
+                        sums.maxAdverse.incomplete += 1
+                        continue
+                    }
+                    sums.maxFavorable.add(highs[i - range.lowerBound] / entry - 1)
+                    sums.maxAdverse.add(lows[i - range.lowerBound] / entry - 1)
+                }
             }
-            for (k, h) in spec.horizons.enumerated() {
-                sums.returns[k].add(i + h < n ? c.close[i + h] / entry - 1 : .nan)
-            }
-            guard i + longest < n else {
-                sums.maxFavorable.incomplete += 1
-                sums.maxAdverse.incomplete += 1
-                continue
-            }
-            var hi = -Double.infinity
-            var lo = Double.infinity
-            for j in (i + 1)...(i + longest) {
-                hi = Swift.max(hi, c.high[j])
-                lo = Swift.min(lo, c.low[j])
-            }
-            sums.maxFavorable.add(hi / entry - 1)
-            sums.maxAdverse.add(lo / entry - 1)
+        }
+        for k in 0..<h {
+            sums.returns[k] = SampleSums(
+                count: count[k],
+                sum: total[k],
+                sumOfSquares: squares[k],
+                positives: positives[k],
+                incomplete: incomplete[k]
+            )
         }
         return sums
+    }
+
+    /// For each `i` in `range`, the largest (or smallest) finite value of `xs[i+1 … i+window]` within the
+    /// array (±infinity when there is none), by a monotonic queue over the windows sliding right.
+    static func windowExtremes(_ xs: [Double], _ range: Range<Int>, _ window: Int, keepLarger: Bool) -> [Double] {
+        keepLarger
+            ? slidingExtremes(xs, range, window, fill: -.infinity, dominates: { $0 >= $1 })
+            : slidingExtremes(xs, range, window, fill: .infinity, dominates: { $0 <= $1 })
+    }
+
+    /// `dominates(a, b)`: `a` makes `b` useless as a later window's extreme (`>=` for maxima).
+    @inline(__always)
+    private static func slidingExtremes(
+        _ xs: [Double],
+        _ range: Range<Int>,
+        _ window: Int,
+        fill: Double,
+        dominates: (Double, Double) -> Bool
+    ) -> [Double] {
+        let n = xs.count
+        var out = [Double](repeating: fill, count: range.count)
+        // A ring of at most window + 1 indices whose values are monotonic.
+        let capacity = window + 2
+        var ring = [Int](repeating: 0, count: capacity)
+        var head = 0
+        var count = 0
+        var next = range.lowerBound + 1  // the next index to enter a window
+        xs.withUnsafeBufferPointer { x in
+            ring.withUnsafeMutableBufferPointer { q in
+                out.withUnsafeMutableBufferPointer { o in
+                    for i in range {
+                        let last = Swift.min(n - 1, i + window)
+                        while next <= last {
+                            let v = x[next]
+                            if v.isFinite {
+                                while count > 0 && dominates(v, x[q[(head + count - 1) % capacity]]) { count -= 1 }
+                                q[(head + count) % capacity] = next
+                                count += 1
+                            }
+                            next += 1
+                        }
+                        while count > 0 && q[head] <= i {
+                            head = (head + 1) % capacity
+                            count -= 1
+                        }
+                        if count > 0 { o[i - range.lowerBound] = x[q[head]] }
+                    }
+                }
+            }
+        }
+        return out
     }
 }
