@@ -12,7 +12,7 @@
 #   deploy/netns-cluster.sh down RUNDIR         # kills every process on the hosts, stops PostgreSQL,
 #                                               # removes every namespace and link (idempotent)
 #
-# Hosts: data 10.77.0.10 (PostgreSQL :5432), svc 10.77.0.20, svc2 10.77.0.21 (a second service host),
+# Hosts: data 10.77.0.10 (PostgreSQL, on a random port: see STORE_URL), svc 10.77.0.20, svc2 10.77.0.21 (a second service host),
 # n1 n2 n3 10.77.0.31–33 (engine nodes), cli 10.77.0.40 (clients). Namespace names carry a random
 # suffix (ms<6 hex>-HOST) so runs never collide; the bridge lives in its own namespace (ms…-sw), so
 # nothing is added to the machine's own network. `up` installs a trap that runs `down` if it fails.
@@ -67,7 +67,8 @@ up)
     ip -n "$n" link set eth0 up
   done
   # PostgreSQL on the data host, listening on its address only.
-  url=$(ip netns exec "$(ns data)" "$here/../scripts/pg-scratch.sh" start "$run/pg" 5432 "${addr[data]}")
+  # A random port: clusters of concurrent runs share the machine's SysV IPC keys, derived from it.
+  url=$(ip netns exec "$(ns data)" "$here/../scripts/pg-scratch.sh" start "$run/pg" $((20000 + RANDOM % 20000)) "${addr[data]}")
   {
     echo "PREFIX=$(cat "$run/prefix")"
     for h in "${hosts[@]}"; do echo "NS_${h^^}=$(ns "$h")"; echo "ADDR_${h^^}=${addr[$h]}"; done
@@ -90,7 +91,7 @@ heal)
 pg)
   action=${3:?missing stop|start|restart}
   if [ "$action" = start ]; then
-    ip netns exec "$(ns data)" "$here/../scripts/pg-scratch.sh" start "$run/pg" 5432 "${addr[data]}" >/dev/null
+    ip netns exec "$(ns data)" "$here/../scripts/pg-scratch.sh" start "$run/pg" "$(cat "$run/pg/port")" "${addr[data]}" >/dev/null
   else
     ip netns exec "$(ns data)" "$here/../scripts/pg-scratch.sh" "$action" "$run/pg"
   fi
