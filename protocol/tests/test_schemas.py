@@ -8,7 +8,8 @@ import sys
 VALIDATE = pathlib.Path(__file__).resolve().parent / "validate.py"
 
 PING = {"version": "MSCAN/1", "uptime_s": 1.5, "sessions_running": 0,
-        "nodes": [{"name": "n", "threads": 2, "last_seen_ms_ago": 3, "chunks_done": 0}]}
+        "nodes": [{"name": "n", "threads": 2, "last_seen_ms_ago": 3, "chunks_done": 0,
+                   "store": "sqlite:/var/lib/marketscan/ms.sqlite", "data_version": "0123456789abcdef:42"}]}
 EVENT = {"session_id": "0b7e3c2a-5f7d-4a51-9a43-4c0e1f2d9b61", "event": "progress", "status": "running",
          "completed": 1, "total": 2, "matches_so_far": 0, "seq": 3, "time": "2025-06-09T13:30:00.123Z"}
 
