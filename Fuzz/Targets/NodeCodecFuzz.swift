@@ -41,6 +41,7 @@ func canonical(_ message: NodeMessage) -> String {
             "chunk", c.jobId, "\(c.chunkIndex)", "\(c.attempt)", c.symbols.joined(separator: "|"),
             c.timeframe.rawValue, "\(c.dateRange.from)", "\(c.dateRange.to)", c.formula.name, c.formula.source,
             parameters.joined(separator: ","), c.mode.rawValue, "\(c.lookback)", "\(c.lease)", "\(c.explain)",
+            c.dataVersion.map(\.description) ?? "-",
         ].joined(separator: "\u{1}")
     case .result(let r):
         let results = r.results.map { s in
@@ -56,7 +57,13 @@ func canonical(_ message: NodeMessage) -> String {
         let held = h.held.map { "\($0.jobId)#\($0.chunkIndex)#\($0.lease)" }.joined(separator: ",")
         return [
             "heartbeat", h.nodeName, "\(h.incarnation)", "\(h.threads)", "\(h.chunksDone)", "\(h.symbolsDone)",
-            "\(h.inFlight)", held,
+            "\(h.inFlight)", held, h.store, h.dataVersion.map(\.description) ?? "-",
+        ]
+        .joined(separator: "\u{1}")
+    case .refused(let f):
+        return [
+            "refused", f.jobId, "\(f.chunkIndex)", "\(f.attempt)", "\(f.lease)", f.nodeName,
+            f.nodeVersion.map(\.description) ?? "-", f.reason,
         ]
         .joined(separator: "\u{1}")
     case .cancel(let c):
@@ -134,6 +141,20 @@ public func nodeCodecSeeds(
                         HeldChunk(jobId: "job", chunkIndex: 0, lease: LeaseToken(high: 1, low: 2)),
                         HeldChunk(jobId: "job", chunkIndex: 7, lease: LeaseToken(high: 3, low: 4)),
                     ]
+                )
+            )
+        ),
+        (
+            "refused",
+            .refused(
+                ChunkRefusedMessage(
+                    jobId: "0b9c6a2e-1f0d-4d8e-9a51-3f7c2b8e4d10",
+                    chunkIndex: 3,
+                    attempt: 1,
+                    lease: LeaseToken(high: 5, low: 6),
+                    nodeName: "node-3",
+                    nodeVersion: StoreVersion(storeId: 0x3F2A_9C1B_00D4_E5F6, version: 16),
+                    reason: "store at 3f2a9c1b00d4e5f6:16, chunk wants 3f2a9c1b00d4e5f6:17"
                 )
             )
         ),
