@@ -94,6 +94,26 @@ import ZeroMQ
 }
 
 extension HardeningTests {
+    /// Issue 16, part 8: a `request_id` over the cap is refused by the service (named, not echoed, so no
+    /// reply carries a copy of a large body) and the same connection is answered normally afterwards.
+    @Test func anOversizedRequestIdIsRefusedWithoutBeingEchoed() async throws {
+        try await withCluster(nodes: 0) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let long = String(repeating: "x", count: WireProtocol.maxRequestIdBytes + 1)
+                let refused = try await client.request("PING", "{\"request_id\": \"\(long)\"}")
+                #expect(refused.error?.code == .badRequest)
+                #expect(refused.error?.message.contains("request_id is \(long.utf8.count) bytes long") == true)
+                #expect(refused.requestId == nil)
+                let atCap = String(long.dropLast())
+                let ping = try await client.request("PING", "{\"request_id\": \"\(atCap)\"}")
+                #expect(ping.error == nil)
+                #expect(ping.requestId == .string(atCap))
+            }
+        }
+    }
+}
+
+extension HardeningTests {
     /// A raw node socket on its own loop (a black hole, an injector, a forger).
     final class RawNodeSocket: Sendable {
         let loop: ZMQLoop
