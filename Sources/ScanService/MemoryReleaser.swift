@@ -19,13 +19,16 @@ import Synchronization
 /// means a leak.
 final class MemoryReleaser: Sendable {
     private let activity = Atomic<UInt64>(0)
+    /// Whether it trims (otherwise it only samples the figures).
+    private let trims: Bool
     private let idle: Duration
     private let maxInterval: Duration
     private let inUse: Gauge
     private let system: Gauge
     private let resident: Gauge
 
-    init(idle: Duration, maxInterval: Duration, metrics factory: any MetricsFactory) {
+    init(trims: Bool, idle: Duration, maxInterval: Duration, metrics factory: any MetricsFactory) {
+        self.trims = trims
         self.idle = idle
         self.maxInterval = max(idle, maxInterval)
         inUse = Gauge(label: "marketscan_allocator_in_use_bytes", factory: factory)
@@ -53,7 +56,7 @@ final class MemoryReleaser: Sendable {
                 lastActivity = now
                 dirty = true
             }
-            let trim = dirty && (now - lastActivity >= idle || now - lastTrim >= maxInterval)
+            let trim = trims && dirty && (now - lastActivity >= idle || now - lastTrim >= maxInterval)
             let figures = try? await Blocking.run { () -> (Allocator.Statistics?, Int?) in
                 if trim { Allocator.releaseFreeMemory() }
                 return (Allocator.statistics(), Self.residentBytes())

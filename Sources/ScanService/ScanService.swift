@@ -106,6 +106,7 @@ public final class ScanService: Service, Sendable {
         )
         let metrics = ServiceMetrics(factory: metricsFactory)
         let releaser = MemoryReleaser(
+            trims: config.memoryReleaseIdleMs > 0,
             idle: .milliseconds(max(1, config.memoryReleaseIdleMs)),
             maxInterval: .milliseconds(max(1, config.memoryReleaseIdleMs) * 10),
             metrics: metricsFactory
@@ -223,7 +224,7 @@ public final class ScanService: Service, Sendable {
                     }
                 }
                 group.addTask { await manager.resumeUnfinished() }
-                if config.memoryReleaseIdleMs > 0 { group.addTask { await releaser.run() } }
+                group.addTask { await releaser.run() }
                 group.addTask {
                     await RetentionSweeper(
                         policy: config.retention,

@@ -89,7 +89,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     /// Threads that evaluate watches (in this process).
     public var liveThreads: Int
     /// After this long without a request or node message (and at the latest every ten times this
-    /// while busy) the allocator's free memory is returned to the kernel (`malloc_trim`); 0: never.
+    /// while busy) the allocator's free memory is returned to the kernel (`malloc_trim`); 0: never (the
+    /// allocator's figures are still sampled for the metrics).
     public var memoryReleaseIdleMs: Int
 
     public init(
