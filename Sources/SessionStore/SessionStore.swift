@@ -131,7 +131,8 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             if let status {
                 rows = try Row.fetchAll(
                     db,
-                    sql: "SELECT \(Self.listColumns) FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                    sql:
+                        "SELECT \(Self.listColumns) FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
                     arguments: [status.rawValue, limit]
                 )
             } else {

@@ -69,11 +69,13 @@ import ZeroMQ
             options.kernelReceiveBufferBytes = 4096
             let flooder = try await floodLoop.makeSocket(.dealer, options: options)
             try await flooder.connect(cluster.endpoints.api)
-            let bigId = String(repeating: "x", count: 256 << 10)
+            // Replies the flooder never reads, megabytes of them: request ids at the cap (a longer one is
+            // refused and not echoed, so its reply would be small).
+            let bigId = String(repeating: "x", count: WireProtocol.maxRequestIdBytes)
             let ping: [[UInt8]] = [
                 [], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{\"request_id\": \"\(bigId)\"}".utf8),
             ]
-            for _ in 0..<40 { try await flooder.send(ZMQMessage(ping)) }
+            for _ in 0..<10_000 { try await flooder.send(ZMQMessage(ping)) }
             // The flood's last request leaves a trace other clients can see: a session.
             let last = runScanBody(wait: false, extra: #", "request_id": "flood-end""#)
                 .replacingOccurrences(of: #""name": "f1""#, with: #""name": "flood-end""#)
