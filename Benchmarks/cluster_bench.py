@@ -9,8 +9,8 @@ Builds the hosts of deploy/netns-cluster.sh (PostgreSQL on `data`, the service o
 symbols x 2,520 daily bars = 5.04 M bars, `scan data generate --seed 8`, as bench.py) and the
 12-indicator formula of Benchmarks/Sources/FormulaBench over the whole history:
 
-  * import: `scan data import-bars` of T2's CSV into a new SQLite file and into a new PostgreSQL
-    database (wall time of the command);
+  * import: `scan data import-bars --create-symbols` of T2's CSV into a new SQLite file and into the
+    new PostgreSQL database (wall time of the command); every scan below reads these two stores;
   * in process: `scan run --local` on each store (processing_time_ms; a new process each run, so
     every run reads every series from the store);
   * end to end, one node (`--threads 1`), on each store: the first scan after the node started
@@ -283,26 +283,17 @@ def main() -> None:
         c.up()
         c.enter("cli")
         pg = ["--store", c.url]
+        # Both stores are filled by `scan data import-bars` of the same CSV (timed): the scans then read
+        # the same bars (symbols created bare: the scans take every symbol).
+        log(f"import-bars of {name} into a new SQLite file and into PostgreSQL …")
         lite_db = OUT / f"{name.lower()}.sqlite"
-        log(f"the store: {name} into PostgreSQL (generate, same seed), and a copy of the SQLite file …")
-        run(c.on("cli", [str(bin / "scan"), "data", "generate", "--symbols", str(ds["symbols"]), "--days",
-                         str(ds["days"]), "--seed", str(SEED), *pg]))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{lite_db}{suffix}").unlink(missing_ok=True)
-        shutil.copy(base, lite_db)
         lite = ["--db", str(lite_db)]
-
-        log("import-bars into a new SQLite file and a new PostgreSQL database …")
-        fresh = OUT / "import.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
-        res["import_sqlite_s"] = timed([str(bin / "scan"), "data", "import-bars", str(csv), "--create-symbols",
-                                        "--db", str(fresh)])
-        fresh.unlink(missing_ok=True)
-        pg_import = run([str(ROOT / "scripts" / "pg-scratch.sh"), "createdb", str(c.rundir / "pg"), "import"]).stdout
-        pg_import = pg_import.strip().replace("@127.0.0.1:", f"@{c.addr('data')}:")
+        res["import_sqlite_s"] = timed(c.on("cli", [str(bin / "scan"), "data", "import-bars", str(csv),
+                                                    "--create-symbols", *lite]))
         res["import_postgres_s"] = timed(c.on("cli", [str(bin / "scan"), "data", "import-bars", str(csv),
-                                                      "--create-symbols", "--store", pg_import]))
+                                                      "--create-symbols", *pg]))
 
         log("scan run --local on each store …")
         res["local_sqlite"] = local(c, bin, ds, lite, 2)

@@ -332,13 +332,69 @@ public final class PostgresMarketDataStore: MarketDataBackend, SymbolCatalog, Se
         var out: [String: Result<BarBlock, any Error>] = [:]
         for span in spans {
             out[span.symbol] = Result {
-                var joined = BarBlock()
-                joined.reserve(span.bars)
-                for i in span.rows { try Self.append(rows[i], from: 2, to: &joined, symbol: span.symbol) }
-                return joined
+                // Sized once, then each block's columns copied into place (one copy out of the buffer).
+                var joined = DailyColumns(count: span.bars)
+                var filled = 0
+                for i in span.rows {
+                    let cells = rows[i].makeRandomAccess()
+                    let n = Int(try cells[1].decode(Int64.self))
+                    guard n >= 0, filled + n <= span.bars, cells.count >= 2 + BarBlock.columnCount,
+                        joined.copy(cells, from: 2, count: n, at: filled)
+                    else {
+                        throw MarketDataError(
+                            .corruptData,
+                            "stored bar block of \(span.symbol) has inconsistent column lengths"
+                        )
+                    }
+                    filled += n
+                }
+                return joined.block
             }
         }
         return out
+    }
+
+    /// A symbol's daily columns, allocated once and filled block by block (daily blocks have no
+    /// UTC offsets).
+    struct DailyColumns {
+        var block = BarBlock()
+
+        init(count n: Int) {
+            block.times = [Int64](repeating: 0, count: n)
+            block.open = [Double](repeating: 0, count: n)
+            block.high = [Double](repeating: 0, count: n)
+            block.low = [Double](repeating: 0, count: n)
+            block.close = [Double](repeating: 0, count: n)
+            block.volume = [Double](repeating: 0, count: n)
+        }
+
+        /// Copies a row's packed columns (``BarBlock/selectedColumns`` from `first`, `n` bars each)
+        /// over the bars from `start`; `false` when a column does not hold `n` values.
+        mutating func copy(_ cells: PostgresRandomAccessRow, from first: Int, count n: Int, at start: Int) -> Bool {
+            func put<T: BitwiseCopyable>(_ k: Int, _ array: inout [T]) -> Bool {
+                let size = MemoryLayout<T>.size
+                guard let bytes = cells[first + k].bytes, bytes.readableBytes == n * size else { return n == 0 }
+                return bytes.withUnsafeReadableBytes { src in
+                    array.withUnsafeMutableBytes { dst in
+                        guard let to = dst.baseAddress, let from = src.baseAddress, n > 0 else { return true }
+                        to.advanced(by: start * size).copyMemory(from: from, byteCount: n * size)
+                        return true
+                    }
+                }
+            }
+            guard put(0, &block.times), put(2, &block.open), put(3, &block.high), put(4, &block.low),
+                put(5, &block.close), put(6, &block.volume)
+            else { return false }
+            #if !_endian(little)
+            for i in start..<(start + n) {
+                block.times[i] = Int64(littleEndian: block.times[i])
+                for c in [\BarBlock.open, \.high, \.low, \.close, \.volume] {
+                    block[keyPath: c][i] = Double(bitPattern: UInt64(littleEndian: block[keyPath: c][i].bitPattern))
+                }
+            }
+            #endif
+            return true
+        }
     }
 
     /// An intraday series: the newest minute blocks before the window's end, a few at a time, until
