@@ -547,7 +547,8 @@ extension BinaryReader {
         let jobId = try string("job id")
         let index = Int(try u32("chunk index"))
         let attempt = Int(try u32("attempt"))
-        return (jobId, index, attempt, try LeaseToken.read(from: &self))
+        let lease = try LeaseToken.read(from: &self)
+        return (jobId, index, attempt, lease)
     }
 
     mutating func storeVersion(_ what: String) throws(WireFormatError) -> StoreVersion? {
