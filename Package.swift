@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "ScanProtocol", dependencies: ["ScanCore", "FormulaEngine"]),
         .target(
             name: "SessionStore",
-            dependencies: ["ScanCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ScanCore", "ScanProtocol", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "ScanOutput", dependencies: ["ScanCore", "ScanProtocol"]),
         // The shared PostgreSQL store (market data, sessions, chunk results) for nodes on many hosts.

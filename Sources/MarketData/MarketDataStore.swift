@@ -2,6 +2,7 @@ import FormulaEngine
 import Foundation
 import GRDB
 import ScanCore
+import Synchronization
 
 /// The market-data store on SQLite (through GRDB): symbols and bars, for scans and for the importers.
 ///
@@ -19,6 +20,8 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     let writer: any DatabaseWriter
     /// The database file, `nil` for an in-memory store.
     public let path: String?
+    /// The symbol table as of a data version (see ``resolve(_:)``).
+    private let symbolCache = Mutex<(version: Int64, symbols: [SymbolInfo])?>(nil)
 
     /// The default database file: `$MARKETSCAN_DB` when set, else `marketscan.sqlite` in the current directory.
     public static var defaultPath: String {
@@ -68,8 +71,20 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     // MARK: - SymbolRepository
 
     public func resolve(_ criteria: SymbolCriteria) async throws -> ResolvedUniverse {
-        let all = try await writer.read { db in try Self.fetchSymbols(db) }
+        let all = try await writer.read { db in try self.cachedSymbols(db) }
         return UniverseResolver.resolve(criteria, among: all)
+    }
+
+    /// Every symbol, read again only when the data version changed (every write transaction bumps
+    /// it, in this process or another): a scan resolves its universe without re-reading the table.
+    private func cachedSymbols(_ db: Database) throws -> [SymbolInfo] {
+        let version = try Int64.fetchOne(db, sql: "SELECT value FROM marketdata_meta WHERE key = 'data_version'")
+        if let version, let cached = symbolCache.withLock({ $0 }), cached.version == version {
+            return cached.symbols
+        }
+        let symbols = try Self.fetchSymbols(db)
+        if let version { symbolCache.withLock { $0 = (version, symbols) } }
+        return symbols
     }
 
     public func listSymbols(_ query: SymbolQuery) async throws -> SymbolListing {

@@ -53,6 +53,23 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
     /// `YYYY-MM-DD`.
     public var description: String {
         let (y, m, d) = parts
+        if (0...9999).contains(y) {
+            // The usual case, written digit by digit (a result's every match and statistic formats one).
+            return String(unsafeUninitializedCapacity: 10) { out in
+                let zero = UInt8(ascii: "0")
+                out[0] = zero + UInt8(y / 1000)
+                out[1] = zero + UInt8(y / 100 % 10)
+                out[2] = zero + UInt8(y / 10 % 10)
+                out[3] = zero + UInt8(y % 10)
+                out[4] = UInt8(ascii: "-")
+                out[5] = zero + UInt8(m / 10)
+                out[6] = zero + UInt8(m % 10)
+                out[7] = UInt8(ascii: "-")
+                out[8] = zero + UInt8(d / 10)
+                out[9] = zero + UInt8(d % 10)
+                return 10
+            }
+        }
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s

@@ -43,31 +43,61 @@ public enum SignalAggregator {
     }
 
     public static func aggregate(_ results: [SymbolResult], sortBy order: SortOrder = .timestamp) -> AggregatedSignals {
-        var matches: [SignalMatch] = []
-        matches.reserveCapacity(results.reduce(0) { $0 + $1.matches.count })
-        var withMatches = 0
-        for r in results {
-            if !r.matches.isEmpty { withMatches += 1 }
-            matches.append(contentsOf: r.matches)
+        // Sorts small keys rather than the matches themselves (each a struct of strings and a
+        // dictionary, costly to move), then gathers the matches in key order: one copy each. The last
+        // key is the match's position in the input, so equal matches keep their order (a stable sort).
+        struct Key {
+            var epoch: Int64
+            var symbolRank: Int32
+            var result: Int32
+            var match: Int32
+            var position: Int32
         }
+        // Each result's symbol as its rank among the symbols (equal symbols, equal ranks).
+        let bySymbol = results.indices.sorted { results[$0].symbol < results[$1].symbol }
+        var rank = [Int32](repeating: 0, count: results.count)
+        var current: Int32 = -1
+        for (k, i) in bySymbol.enumerated() {
+            if k == 0 || results[bySymbol[k - 1]].symbol != results[i].symbol { current += 1 }
+            rank[i] = current
+        }
+        var keys: [Key] = []
+        keys.reserveCapacity(results.reduce(0) { $0 + $1.matches.count })
+        var withMatches = 0
+        for (r, result) in results.enumerated() {
+            if !result.matches.isEmpty { withMatches += 1 }
+            for (m, match) in result.matches.enumerated() {
+                keys.append(
+                    Key(
+                        epoch: match.timestamp.epochSeconds,
+                        symbolRank: rank[r],
+                        result: Int32(r),
+                        match: Int32(m),
+                        position: Int32(keys.count)
+                    )
+                )
+            }
+        }
+        func signal(_ k: Key) -> String { results[Int(k.result)].matches[Int(k.match)].signal }
         switch order {
         case .timestamp:
-            matches.sort { a, b in
-                if a.timestamp.epochSeconds != b.timestamp.epochSeconds {
-                    return a.timestamp.epochSeconds < b.timestamp.epochSeconds
-                }
-                if a.symbol != b.symbol { return a.symbol < b.symbol }
-                return a.signal < b.signal
+            keys.sort { a, b in
+                if a.epoch != b.epoch { return a.epoch < b.epoch }
+                if a.symbolRank != b.symbolRank { return a.symbolRank < b.symbolRank }
+                let (x, y) = (signal(a), signal(b))
+                if x != y { return x < y }
+                return a.position < b.position
             }
         case .symbol:
-            matches.sort { a, b in
-                if a.symbol != b.symbol { return a.symbol < b.symbol }
-                if a.timestamp.epochSeconds != b.timestamp.epochSeconds {
-                    return a.timestamp.epochSeconds < b.timestamp.epochSeconds
-                }
-                return a.signal < b.signal
+            keys.sort { a, b in
+                if a.symbolRank != b.symbolRank { return a.symbolRank < b.symbolRank }
+                if a.epoch != b.epoch { return a.epoch < b.epoch }
+                let (x, y) = (signal(a), signal(b))
+                if x != y { return x < y }
+                return a.position < b.position
             }
         }
+        let matches = keys.map { results[Int($0.result)].matches[Int($0.match)] }
         return AggregatedSignals(
             totalSymbols: results.count,
             symbolsWithMatches: withMatches,
@@ -78,11 +108,15 @@ public enum SignalAggregator {
 
     public static func statistics(_ signals: AggregatedSignals) -> SignalStatistics {
         var stats = SignalStatistics(total: signals.matches.count)
+        // Dates are counted by day and formatted once per distinct day.
+        var byDay: [CalendarDay: Int] = [:]
         for m in signals.matches {
             stats.bySymbol[m.symbol, default: 0] += 1
-            stats.byDate[m.timestamp.day.description, default: 0] += 1
+            byDay[m.timestamp.day, default: 0] += 1
             stats.bySignalType[m.signal, default: 0] += 1
         }
+        stats.byDate.reserveCapacity(byDay.count)
+        for (day, count) in byDay { stats.byDate[day.description, default: 0] += count }
         return stats
     }
 }

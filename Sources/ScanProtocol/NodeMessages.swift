@@ -245,6 +245,12 @@ public struct ChunkResultMessage: Sendable, Hashable {
     func write(to w: inout BinaryWriter) {
         w.dispatch(jobId: jobId, chunkIndex: chunkIndex, attempt: attempt, lease: lease)
         w.string(nodeName)
+        Self.writeResults(results, to: &w)
+    }
+
+    /// Writes the results block of a chunk result (name tables, then each symbol's result and
+    /// matches). Shared with the session store's chunk records (``SymbolResultsCodec``).
+    static func writeResults(_ results: [SymbolResult], to w: inout BinaryWriter) {
         // Name tables: signals and columns are few; matches refer to them by index.
         var signalIndex: [String: Int] = [:]
         var signals: [String] = []
@@ -297,6 +303,19 @@ public struct ChunkResultMessage: Sendable, Hashable {
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkResultMessage {
         let (jobId, index, attempt, lease) = try r.dispatch()
         let node = try r.string("node name")
+        let results = try readResults(from: &r)
+        return ChunkResultMessage(
+            jobId: jobId,
+            chunkIndex: index,
+            attempt: attempt,
+            lease: lease,
+            nodeName: node,
+            results: results
+        )
+    }
+
+    /// Reads the block ``writeResults(_:to:)`` wrote.
+    static func readResults(from r: inout BinaryReader) throws(WireFormatError) -> [SymbolResult] {
         let sc = try r.count("signal name count", minItemBytes: 4)
         var signals: [String] = []
         for _ in 0..<sc { signals.append(try r.string("signal name")) }
@@ -361,14 +380,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
                 )
             )
         }
-        return ChunkResultMessage(
-            jobId: jobId,
-            chunkIndex: index,
-            attempt: attempt,
-            lease: lease,
-            nodeName: node,
-            results: results
-        )
+        return results
     }
 }
 
@@ -627,4 +639,26 @@ public struct LeaseToken: Sendable, Hashable, CustomStringConvertible {
 public struct CancelMessage: Sendable, Hashable {
     public var jobId: String
     public init(jobId: String) { self.jobId = jobId }
+}
+
+/// The results of a chunk in the node protocol's binary encoding (the results block of a chunk result,
+/// DESIGN §6), for stores that keep chunk results between a chunk's arrival and its session's end: a
+/// few `memcpy`s per match instead of JSON, and the decoder the fuzzers exercise.
+package enum SymbolResultsCodec {
+    /// The bytes of `results`.
+    package static func encode(_ results: [SymbolResult]) -> [UInt8] {
+        var w = BinaryWriter(capacity: 64 + results.count * 48)
+        ChunkResultMessage.writeResults(results, to: &w)
+        return w.bytes
+    }
+
+    /// The results ``encode(_:)`` wrote, or ``WireFormatError`` for anything else (also trailing bytes).
+    package static func decode(_ bytes: [UInt8], from start: Int = 0) throws(WireFormatError) -> [SymbolResult] {
+        var r = BinaryReader(bytes, position: start)
+        let results = try ChunkResultMessage.readResults(from: &r)
+        guard r.position == bytes.count else {
+            throw WireFormatError("\(bytes.count - r.position) bytes after the chunk's results")
+        }
+        return results
+    }
 }

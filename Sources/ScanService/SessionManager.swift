@@ -197,6 +197,9 @@ final class SessionManager: Sendable {
                     observer: observer,
                     cancellation: token
                 )
+                // The final state is stored: waiters (a `"wait": true` reply) get it now; dropping the
+                // job's chunk results below is clean-up they need not wait for.
+                self.ended(final)
                 // The final result is stored whole: the job's chunk results are no longer needed for a
                 // resume. (A session stopped by shutdown is not final in the store and keeps them.)
                 // (Nor is one whose final state still waits to be stored: a restart would resume it.)
@@ -211,7 +214,6 @@ final class SessionManager: Sendable {
                         )
                     }
                 }
-                self.ended(final)
             } catch {
                 // Not a store failure (those wait in `durable`): say what happened, and keep it.
                 self.logger.error("session could not run", metadata: ["session": "\(id)", "error": "\(error)"])

@@ -1,8 +1,10 @@
 import Foundation
 import ScanCore
+import ScanProtocol
 
 /// How sessions, jobs and chunk results are encoded for storage: JSON with non-finite numbers as
-/// strings, matches packed column-wise (``PackedMatches``). Shared by every session store (SQLite
+/// strings, matches packed column-wise (``PackedMatches``); chunk results in the node protocol's
+/// binary form. Shared by every session store (SQLite
 /// here, PostgreSQL in `PostgresStore`), so a record reads back the same from either.
 package enum SessionRecords {
     package static func encodeRequest(_ request: BatchScanRequest) throws -> Data { try encode(request) }
@@ -18,10 +20,28 @@ package enum SessionRecords {
     package static func encodeJob(_ job: ProcessingJob) throws -> Data { try encode(job) }
     package static func decodeJob(_ data: Data) throws -> ProcessingJob { try decode(ProcessingJob.self, data) }
 
-    package static func encodeChunk(_ results: [SymbolResult]) throws -> Data { try encode(StoredChunk(results)) }
-    package static func decodeChunk(_ data: Data) throws -> [SymbolResult] {
-        try decode(StoredChunk.self, data).unpacked()
+    /// A chunk's results as stored: ``chunkMagic``, then the node protocol's binary results block
+    /// (``SymbolResultsCodec``). A chunk result is written once per chunk of every scan and read only
+    /// when a restarted service resumes the job, so it is kept in the cheapest exact form.
+    package static func encodeChunk(_ results: [SymbolResult]) throws -> Data {
+        var bytes = chunkMagic
+        bytes += SymbolResultsCodec.encode(results)
+        return Data(bytes)
     }
+
+    /// Reads a chunk record: the binary form, or the JSON ``StoredChunk`` of rows written before it.
+    package static func decodeChunk(_ data: Data) throws -> [SymbolResult] {
+        let bytes = [UInt8](data)
+        guard bytes.starts(with: chunkMagic) else { return try decode(StoredChunk.self, data).unpacked() }
+        do {
+            return try SymbolResultsCodec.decode(bytes, from: chunkMagic.count)
+        } catch {
+            throw SessionStoreError.corrupt("cannot decode a stored chunk result: \(error)")
+        }
+    }
+
+    /// The first bytes of a binary chunk record (a JSON record starts with `{`).
+    static let chunkMagic: [UInt8] = Array("MSCHUNK1".utf8)
 
     /// A stored status, or ``SessionStoreError/corrupt(_:)`` naming the session.
     package static func status(_ text: String, session id: String) throws -> ScanStatus {

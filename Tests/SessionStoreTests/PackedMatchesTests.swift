@@ -70,4 +70,53 @@ import Testing
         let data = try JSONSerialization.data(withJSONObject: object)
         #expect(throws: (any Error).self) { try JSONDecoder().decode(PackedMatches.self, from: data).unpacked() }
     }
+
+    // MARK: Chunk records
+
+    static let chunk = [
+        SymbolResult(
+            symbol: "005930",
+            matches: matches.filter { $0.symbol == "005930" }.map {
+                var m = $0
+                m.forward = ForwardOutcome(returns: [0.5, .nan], maxFavorable: 1.25, maxAdverse: -0.75)
+                return m
+            },
+            barsScanned: 250,
+            baseline: BaselineSums(horizons: 2)
+        ),
+        SymbolResult(symbol: "000660", error: "cannot read bars", barsScanned: 0),
+        SymbolResult(symbol: "INDA", matches: matches.filter { $0.symbol == "INDA" }, barsScanned: 390),
+    ]
+
+    @Test func chunkRecordsAreBinaryAndRoundTripBitForBit() throws {
+        let data = try SessionRecords.encodeChunk(Self.chunk)
+        #expect(data.starts(with: SessionRecords.chunkMagic))
+        let back = try SessionRecords.decodeChunk(data)
+        #expect(back.map(\.symbol) == Self.chunk.map(\.symbol))
+        #expect(back.map(\.error) == Self.chunk.map(\.error))
+        #expect(back.map(\.barsScanned) == Self.chunk.map(\.barsScanned))
+        #expect(back.map(\.baseline) == Self.chunk.map(\.baseline))
+        #expect(Self.same(back.flatMap(\.matches), Self.chunk.flatMap(\.matches)))
+        let forward = try #require(back[0].matches.first?.forward)
+        #expect(forward.returns[0] == 0.5 && forward.returns[1].isNaN && forward.maxAdverse == -0.75)
+        #expect(try SessionRecords.decodeChunk(SessionRecords.encodeChunk([])).isEmpty)
+    }
+
+    @Test func chunkRecordsWrittenAsJSONStillDecode() throws {
+        let json = try SessionRecords.encode(StoredChunk(Self.chunk))
+        #expect(json.first == UInt8(ascii: "{"))
+        let back = try SessionRecords.decodeChunk(json)
+        #expect(back.map(\.symbol) == Self.chunk.map(\.symbol))
+        #expect(Self.same(back.flatMap(\.matches), Self.chunk.flatMap(\.matches)))
+    }
+
+    @Test func aDamagedChunkRecordIsReportedAsCorrupt() throws {
+        let data = try SessionRecords.encodeChunk(Self.chunk)
+        for damaged in [data.prefix(data.count - 3), data + [0]] {
+            let error = try #require(throws: SessionStoreError.self) {
+                try SessionRecords.decodeChunk(Data(damaged))
+            }
+            #expect(error.description.contains("cannot decode a stored chunk result"))
+        }
+    }
 }
