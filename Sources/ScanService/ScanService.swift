@@ -146,6 +146,7 @@ public final class ScanService: Service, Sendable {
                     log.error("could not encode a live event", metadata: ["error": "\(error)"])
                 }
             }
+            feed.onStoreFailure { [weak watches] symbols in watches?.storeFailed(symbols) }
             live = (feed, watches)
         }
         let router = sockets.api
@@ -249,6 +250,11 @@ public final class ScanService: Service, Sendable {
             }
         } onCancelOrGracefulShutdown: {
             self.shutdown()
+        }
+        if let live {
+            // Every final bar the feed accepted is in the store before the service ends.
+            await live.feed.flushWrites()
+            live.watches.stopThreads()
         }
         await loop.shutdown()
         await authenticator?.stop()
