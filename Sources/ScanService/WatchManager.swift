@@ -64,7 +64,7 @@ final class WatchManager: Sendable {
     private let evaluator: WatchEvaluator
     private let maxWatches: Int
     private let logger: Logger
-    private let publish: @Sendable (LiveEventDocument) -> Void
+    private let publish: @Sendable ([LiveEventDocument]) -> Void
     private let state = Mutex(State())
     /// Each watch's series in memory, by watch id and symbol; only the owning task changes it.
     private let series = Mutex<[String: [String: BarSeries]]>([:])
@@ -79,7 +79,7 @@ final class WatchManager: Sendable {
         maxWatches: Int,
         threads: Int,
         logger: Logger,
-        publish: @escaping @Sendable (LiveEventDocument) -> Void
+        publish: @escaping @Sendable ([LiveEventDocument]) -> Void
     ) {
         self.symbols = symbols
         self.bars = bars
@@ -245,7 +245,7 @@ final class WatchManager: Sendable {
         }
         state.withLock { _ = $0.watches.removeValue(forKey: id) }
         series.withLock { _ = $0.removeValue(forKey: id) }
-        publish(LiveEventDocument(stoppedWatch: id, seq: live.seq + 1, confirm: live.request.confirm))
+        publish([LiveEventDocument(stoppedWatch: id, seq: live.seq + 1, confirm: live.request.confirm)])
         var doc = document(live, withMatches: true)
         doc.status = "stopped"
         return .success(doc)
@@ -422,7 +422,7 @@ final class WatchManager: Sendable {
             return true
         }
         if stillThere {
-            for e in events { publish(LiveEventDocument(watchId: live.id, event: e, confirm: live.request.confirm)) }
+            publish(events.map { LiveEventDocument(watchId: live.id, event: $0, confirm: live.request.confirm) })
         }
         return live
     }
