@@ -370,7 +370,18 @@ final class WatchManager: Sendable {
             // A series read from the store must hold every bar the feed accepted so far.
             if inMemory.count < symbols.count { await feed.flushWrites() }
             let forming = live.request.confirm == .tick ? feed.formingBars(tf, symbols) : [:]
-            let evaluation = await evaluator.evaluate(setup, symbols: symbols, series: inMemory, forming: forming)
+            // A forming bar of a newer day extends the range to it (nothing final is stored after the
+            // range's end, so the series in memory are those of the extended range too).
+            var used = setup
+            if let to = forming.values.map(\.timestamp.day).max(), to > setup.dateRange.to {
+                used = ScanSetup(
+                    plan: setup.plan,
+                    timeframe: tf,
+                    dateRange: DateRange(from: setup.dateRange.from, to: to),
+                    mode: .latest
+                )
+            }
+            let evaluation = await evaluator.evaluate(used, symbols: symbols, series: inMemory, forming: forming)
             outcomes = evaluation.outcomes
             if !evaluation.loaded.isEmpty {
                 series.withLock { c in c[id, default: [:]].merge(evaluation.loaded) { _, new in new } }
