@@ -158,7 +158,7 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
 
     public func saveWatch(_ watch: StoredWatch) async throws {
         let request = try SessionRecords.encode(watch.request)
-        let entries = try SessionRecords.encode(watch.entries)
+        let entries = try SessionRecords.encodeWatchSet(watch.entries, seq: watch.seq)
         try await run { c in
             try self.connector.run(
                 """
@@ -173,9 +173,9 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
         }
     }
 
-    public func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]) async throws {
+    public func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]?) async throws {
         let encoded = try events.map { (Int64($0.seq), try SessionRecords.encode($0)) }
-        let set = try SessionRecords.encode(entries)
+        let set = try entries.map { try SessionRecords.encodeWatchSet($0, seq: seq) }
         try await run(transaction: true) { c in
             for (n, data) in encoded {
                 try self.connector.run(
@@ -186,10 +186,14 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
                     on: c
                 )
             }
-            try self.connector.run(
-                "UPDATE live_watch SET seq = \(Int64(seq)), entries = \(set) WHERE id = \(watchId)",
-                on: c
-            )
+            if let set {
+                try self.connector.run(
+                    "UPDATE live_watch SET seq = \(Int64(seq)), entries = \(set) WHERE id = \(watchId)",
+                    on: c
+                )
+            } else {
+                try self.connector.run("UPDATE live_watch SET seq = \(Int64(seq)) WHERE id = \(watchId)", on: c)
+            }
         }
     }
 
@@ -207,15 +211,22 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
                 on: c
             ).map { try $0.decode((String, Double, Int64, Data, Data).self) }
         }
-        return try rows.map { id, created, seq, request, entries in
-            StoredWatch(
-                id: id,
-                request: try SessionRecords.decode(WatchRequest.self, request),
-                createdAt: Date(timeIntervalSinceReferenceDate: created),
-                seq: Int(seq),
-                entries: try SessionRecords.decode([WatchEntry].self, entries)
+        var stored: [StoredWatch] = []
+        for (id, created, seq, request, entries) in rows {
+            let snapshot = try SessionRecords.decodeWatchSet(entries, rowSeq: Int(seq))
+            let after =
+                snapshot.seq < Int(seq) ? try await events(watchId: id, after: snapshot.seq, limit: Int.max) : []
+            stored.append(
+                StoredWatch(
+                    id: id,
+                    request: try SessionRecords.decode(WatchRequest.self, request),
+                    createdAt: Date(timeIntervalSinceReferenceDate: created),
+                    seq: Int(seq),
+                    entries: StoredWatch.folding(snapshot.entries, after)
+                )
             )
         }
+        return stored
     }
 
     public func events(watchId: String, after: Int, limit: Int) async throws -> [WatchEvent] {

@@ -117,16 +117,35 @@ public struct StoredWatch: Sendable, Hashable, Codable {
     }
 }
 
+extension StoredWatch {
+    /// The set a stored snapshot and the events after it describe: `entries` (the set at some `seq`)
+    /// with `events` (those after that `seq`, oldest first) applied — `enter` adds its entry, `exit`
+    /// removes its key. Sorted by symbol and signal.
+    public static func folding(_ entries: [WatchEntry], _ events: [WatchEvent]) -> [WatchEntry] {
+        var set = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for e in events.sorted(by: { $0.seq < $1.seq }) {
+            switch e.kind {
+            case .enter: set[e.entry.key] = e.entry
+            case .exit: set[e.entry.key] = nil
+            }
+        }
+        return set.values.sorted { $0.key < $1.key }
+    }
+}
+
 /// Where watches, their sets and their events are persisted. Implementations do their I/O off the
 /// cooperative pool.
 public protocol WatchRepository: Sendable {
     /// Inserts or replaces a watch (its request, set and `seq`).
     func saveWatch(_ watch: StoredWatch) async throws
-    /// In one transaction: appends `events` to the watch's log and stores its new set and `seq`.
-    func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]) async throws
+    /// In one transaction: appends `events` to the watch's log and stores its new `seq`, and its new
+    /// set when `entries` is given (a snapshot at `seq`); with `nil` the stored snapshot stays and the
+    /// events after it complete it (``watches()`` folds them in).
+    func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]?) async throws
     /// Removes a watch and its events.
     func deleteWatch(id: String) async throws
-    /// Every stored watch, oldest first.
+    /// Every stored watch, oldest first, each with its set at its `seq` (the snapshot with the events
+    /// after it folded in).
     func watches() async throws -> [StoredWatch]
     /// The watch's events with `seq > after`, oldest first, at most `limit`.
     func events(watchId: String, after: Int, limit: Int) async throws -> [WatchEvent]

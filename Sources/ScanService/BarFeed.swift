@@ -5,8 +5,9 @@ import ScanCore
 import ScanProtocol
 import Synchronization
 
-/// The bar feed (issue 14): checks the bars pushed to the feed PULL, appends final bars to the
-/// market-data store in order and keeps forming bars in memory; counts every refusal.
+/// The bar feed (issue 14): checks the bars pushed to the feed PULL, hands final bars to the watches
+/// and queues them for the store (``FinalBarWriter``: appended in order, off the event path), keeps
+/// forming bars in memory; counts every refusal.
 ///
 /// ``ingest(_:)`` is called by one task, one message at a time (the socket's order). The state sits
 /// behind a mutex so `PING` and the watches read it from any task.
@@ -20,6 +21,8 @@ final class BarFeed: Sendable {
     struct Applied: Sendable {
         /// Symbols with new final bars, by timeframe.
         var finals: [Timeframe: Set<String>] = [:]
+        /// The new final bars, by timeframe and symbol (oldest first).
+        var finalBars: [Timeframe: [String: [FeedBar]]] = [:]
         /// Symbols with a new forming bar, by timeframe.
         var forming: [Timeframe: Set<String>] = [:]
         /// The feed's accepted-bar count once this message was applied.
@@ -33,6 +36,10 @@ final class BarFeed: Sendable {
         var lastFinal: [Key: Int64] = [:]
         var forming: [Key: FeedBar] = [:]
         var known: Set<String> = []
+        /// The newest session date of an accepted final bar, by timeframe.
+        var newestDay: [Timeframe: CalendarDay] = [:]
+        /// Final bars accepted, and final bars the store appended.
+        var acceptedFinal = 0
         var barsFinal = 0
         var barsForming = 0
         var refused: [FeedRefusalReason: Int] = [:]
@@ -44,6 +51,8 @@ final class BarFeed: Sendable {
     private let logger: Logger
     private let refusalPublished: @Sendable (FeedRefusalDocument) -> Void
     private let state = Mutex(State())
+    private let storeFailureHandler = Mutex<(@Sendable ([Timeframe: Set<String>]) -> Void)?>(nil)
+    private let writer = Mutex<FinalBarWriter?>(nil)
 
     /// - Parameter refusalPublished: called with every refusal (the service publishes `feed.refused`).
     init(
@@ -56,10 +65,28 @@ final class BarFeed: Sendable {
         self.maxBars = max(1, maxBars)
         self.logger = logger
         self.refusalPublished = refusalPublished
+        let writer = FinalBarWriter(
+            store: store,
+            written: { [weak self] n in self?.state.withLock { $0.barsFinal += n } },
+            failed: { [weak self] f in self?.storeFailed(f) }
+        )
+        self.writer.withLock { $0 = writer }
     }
 
     /// Bars accepted since the service started (final and forming).
-    var acceptedTotal: Int { state.withLock { $0.barsFinal + $0.barsForming } }
+    var acceptedTotal: Int { state.withLock { $0.acceptedFinal + $0.barsForming } }
+
+    /// The newest session date of a final bar accepted since the service started (stored or queued).
+    func newestDay(_ timeframe: Timeframe) -> CalendarDay? { state.withLock { $0.newestDay[timeframe] } }
+
+    /// Waits until every final bar accepted so far is in the store (or its append failed).
+    func flushWrites() async { await writer.withLock { $0 }?.flush() }
+
+    /// Called with the symbols whose queued final bars the store could not append (they were already
+    /// handed to the watches, which must then read those symbols from the store again).
+    func onStoreFailure(_ handler: @escaping @Sendable ([Timeframe: Set<String>]) -> Void) {
+        storeFailureHandler.withLock { $0 = handler }
+    }
 
     /// The counters for `PING`.
     var status: FeedStatusDocument {
@@ -155,43 +182,60 @@ final class BarFeed: Sendable {
         }
 
         var applied = Applied()
-        var written = 0
-        if !finalOrder.isEmpty {
-            let series = finalOrder.map { key in
-                BarSeries(feedBars: finals[key] ?? [], symbol: key.symbol, timeframe: key.timeframe)
-            }
-            let store = self.store
-            do {
-                try await Blocking.run { try store.writeBars(series, createSymbols: false) }
-                written = series.reduce(0) { $0 + $1.count }
-                for key in finalOrder { applied.finals[key.timeframe, default: []].insert(key.symbol) }
-            } catch {
-                logger.error("could not append fed bars", metadata: ["error": "\(error)"])
-                for key in finalOrder {
-                    refusals.append(
-                        FeedRefusal(
-                            .storeFailed,
-                            "\(finals[key]?.count ?? 0) \(key.timeframe) bar(s) of \(key.symbol) not appended: \(error)",
-                            symbol: key.symbol
-                        )
-                    )
-                }
-                last = lastFinal
-            }
+        var accepted = 0
+        for key in finalOrder {
+            let list = finals[key] ?? []
+            accepted += list.count
+            applied.finals[key.timeframe, default: []].insert(key.symbol)
+            applied.finalBars[key.timeframe, default: [:]][key.symbol] = list
         }
         for b in formingTaken { applied.forming[b.timeframe, default: []].insert(b.symbol) }
+        let queued = finalOrder.map { (key: $0, bars: finals[$0] ?? []) }
         applied.acceptedTotal = state.withLock { s in
             for (key, t) in last { s.lastFinal[key] = t }
+            for (_, list) in queued {
+                for b in list where s.newestDay[b.timeframe].map({ b.timestamp.day > $0 }) ?? true {
+                    s.newestDay[b.timeframe] = b.timestamp.day
+                }
+            }
             s.forming = forming
-            s.barsFinal += written
+            s.acceptedFinal += accepted
             s.barsForming += formingTaken.count
-            return s.barsFinal + s.barsForming
+            return s.acceptedFinal + s.barsForming
         }
+        // Queued under the feed's order (one ingest at a time), so the store appends in that order.
+        writer.withLock { $0 }?.enqueue(queued)
         refuse(refusals)
         return applied
     }
 
     // MARK: Helpers
+
+    /// An append failed: its bars are refused (counted, published), the symbols' newest final bar is
+    /// read from the store again, and the watches are told to reload those symbols.
+    private func storeFailed(_ failure: FinalBarWriter.Failure) {
+        logger.error("could not append fed bars", metadata: ["error": "\(failure.error)"])
+        var symbols: [Timeframe: Set<String>] = [:]
+        state.withLock { s in
+            for key in failure.bars.keys {
+                s.lastFinal[key] = nil
+                symbols[key.timeframe, default: []].insert(key.symbol)
+            }
+        }
+        refuse(
+            failure.bars.sorted {
+                ($0.key.symbol, $0.key.timeframe.rawValue) < ($1.key.symbol, $1.key.timeframe.rawValue)
+            }
+            .map { key, count in
+                FeedRefusal(
+                    .storeFailed,
+                    "\(count) \(key.timeframe) bar(s) of \(key.symbol) not appended: \(failure.error)",
+                    symbol: key.symbol
+                )
+            }
+        )
+        storeFailureHandler.withLock { $0 }?(symbols)
+    }
 
     private func refuse(_ refusals: [FeedRefusal]) {
         guard !refusals.isEmpty else { return }

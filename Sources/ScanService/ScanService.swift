@@ -126,8 +126,9 @@ public final class ScanService: Service, Sendable {
             logger: logger,
             metrics: metrics
         )
+        // Batches of messages: a round's events go to the PUB in one turn of its loop.
         let (liveStream, liveContinuation) = AsyncStream.makeStream(
-            of: [[UInt8]].self,
+            of: [[[UInt8]]].self,
             bufferingPolicy: .bufferingNewest(10_000)
         )
         var live: (feed: BarFeed, watches: WatchManager)?
@@ -135,7 +136,7 @@ public final class ScanService: Service, Sendable {
             let log = logger
             let feed = BarFeed(store: marketData, maxBars: config.maxFeedBars, logger: logger) { refusal in
                 guard let body = try? JSONCoding.encode(refusal) else { return }
-                liveContinuation.yield([Array(FeedRefusalDocument.topic.utf8), body])
+                liveContinuation.yield([[Array(FeedRefusalDocument.topic.utf8), body]])
             }
             let watches = WatchManager(
                 symbols: symbols,
@@ -145,13 +146,19 @@ public final class ScanService: Service, Sendable {
                 maxWatches: config.maxWatches,
                 threads: config.liveThreads,
                 logger: logger
-            ) { event in
-                do {
-                    liveContinuation.yield(try LiveEventCodec.encode(event))
-                } catch {
-                    log.error("could not encode a live event", metadata: ["error": "\(error)"])
+            ) { events in
+                var batch: [[[UInt8]]] = []
+                batch.reserveCapacity(events.count)
+                for event in events {
+                    do {
+                        batch.append(try LiveEventCodec.encode(event))
+                    } catch {
+                        log.error("could not encode a live event", metadata: ["error": "\(error)"])
+                    }
                 }
+                if !batch.isEmpty { liveContinuation.yield(batch) }
             }
+            feed.onStoreFailure { [weak watches] symbols in watches?.storeFailed(symbols) }
             live = (feed, watches)
         }
         let router = sockets.api
@@ -235,7 +242,9 @@ public final class ScanService: Service, Sendable {
                     ).run()
                 }
                 group.addTask {
-                    for await frames in liveStream { _ = try? await sockets.events.trySend(ZMQMessage(frames)) }
+                    for await batch in liveStream {
+                        _ = try? await sockets.events.trySend(batch.map { ZMQMessage($0) })
+                    }
                 }
                 if let live, let feedSocket = sockets.feed {
                     // The watches' task ends by their shutdown (never by cancellation), so every
@@ -265,6 +274,11 @@ public final class ScanService: Service, Sendable {
             }
         } onCancelOrGracefulShutdown: {
             self.shutdown()
+        }
+        if let live {
+            // Every final bar the feed accepted is in the store before the service ends.
+            await live.feed.flushWrites()
+            live.watches.stopThreads()
         }
         await loop.shutdown()
         await authenticator?.stop()

@@ -4,9 +4,13 @@ import ScanCore
 import ScanProtocol
 import Synchronization
 
-/// Evaluates a watch's formula for some of its symbols, exactly as a `latest`-mode scan would
-/// (the same ``SymbolScanner`` over the same ``BarQuery``), in this process on a few threads of
-/// its own (never the cooperative pool).
+/// Evaluates a watch's formula for some of its symbols, exactly as a `latest`-mode scan would (the
+/// same ``SymbolScanner`` over the same ``BarQuery``'s bars), on the service's own ``ScanExecutor``
+/// (the scheduler of the in-process engine and the nodes; never the cooperative pool).
+///
+/// The series come from memory when the caller has them (``WatchSeries``: what `loadBars` returned
+/// once, with the fed final bars appended); the others are read from the store on the executor's
+/// threads and handed back to be kept.
 struct WatchEvaluator: Sendable {
     /// What one symbol's newest bar gave.
     struct Outcome: Sendable {
@@ -24,6 +28,9 @@ struct WatchEvaluator: Sendable {
         let plan: FormulaPlan
         let withNewest: FormulaPlan?
         static let newestSignal = "live_newest_bar__"
+
+        /// The plan evaluated (the extended one when there is one).
+        var evaluated: FormulaPlan { withNewest ?? plan }
 
         /// - Throws: ``FormulaError`` (the request's formula does not compile).
         init(_ request: WatchRequest) throws {
@@ -51,63 +58,74 @@ struct WatchEvaluator: Sendable {
         }
     }
 
-    let bars: any BarRepository
-    let threads: Int
+    /// What a round gave: each symbol's outcome, and the series read from the store (to keep).
+    struct Evaluation: Sendable {
+        var outcomes: [String: Outcome] = [:]
+        var loaded: [String: BarSeries] = [:]
+    }
 
-    /// Evaluates `symbols` over `range` (the default range of a latest scan). `forming` bars (tick
-    /// watches) are appended to their symbol's stored bars when newer than the last one.
+    let bars: any BarRepository
+    let executor: ScanExecutor
+
+    /// Evaluates `symbols` with `setup` (the watch's plan over the default range of a latest scan).
+    ///
+    /// - Parameters:
+    ///   - series: the symbols' series already in memory; the others are read from the store.
+    ///   - forming: forming bars (tick watches), appended to their symbol's series when newer than its
+    ///     last bar.
     func evaluate(
-        _ plans: Plans,
-        timeframe: Timeframe,
-        range: DateRange,
+        _ setup: ScanSetup,
         symbols: [String],
+        series: [String: BarSeries],
         forming: [String: FeedBar] = [:]
-    ) async throws -> [String: Outcome] {
-        guard !symbols.isEmpty else { return [:] }
+    ) async -> Evaluation {
+        guard !symbols.isEmpty else { return Evaluation() }
         let bars = self.bars
-        let workers = max(1, min(threads, (symbols.count + 63) / 64))
-        let plan = plans.withNewest ?? plans.plan
-        var tickRange = range
-        for b in forming.values where b.timestamp.day > tickRange.to { tickRange.to = b.timestamp.day }
-        let scanRange = tickRange
-        return try await Blocking.run {
-            let collected = Mutex<[String: Outcome]>([:])
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let scanner = SymbolScanner(plan: plan, timeframe: timeframe, dateRange: scanRange, mode: .latest)
-                var local: [String: Outcome] = [:]
-                var i = w
-                while i < symbols.count {
-                    let symbol = symbols[i]
-                    local[symbol] = Self.evaluate(symbol, scanner, bars, forming[symbol])
-                    i += workers
-                }
-                collected.withLock { all in all.merge(local) { a, _ in a } }
-            }
-            return collected.withLock { $0 }
+        let collected = Mutex(Evaluation())
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            executor.submit(
+                ScanBatch(
+                    jobId: "watch",
+                    chunkIndex: 0,
+                    symbols: symbols,
+                    prepare: { .success(setup) },
+                    scan: { scanner, symbol in
+                        var loaded: BarSeries?
+                        let outcome: Outcome
+                        if let s = series[symbol] {
+                            outcome = Self.evaluate(symbol, s, scanner, forming[symbol])
+                        } else {
+                            do {
+                                let s = try bars.loadBars(scanner.query(for: symbol))
+                                loaded = s
+                                outcome = Self.evaluate(symbol, s, scanner, forming[symbol])
+                            } catch {
+                                outcome = Outcome(error: "cannot read bars: \(error)")
+                            }
+                        }
+                        collected.withLock { e in
+                            e.outcomes[symbol] = outcome
+                            if let loaded { e.loaded[symbol] = loaded }
+                        }
+                        return SymbolResult(symbol: symbol, error: outcome.error)
+                    },
+                    onEnd: { _ in c.resume() }
+                )
+            )
         }
+        return collected.withLock { $0 }
     }
 
     private static func evaluate(
         _ symbol: String,
+        _ stored: BarSeries,
         _ scanner: SymbolScanner,
-        _ bars: any BarRepository,
         _ forming: FeedBar?
     ) -> Outcome {
-        var series: BarSeries
-        do {
-            series = try bars.loadBars(scanner.query(for: symbol))
-        } catch {
-            return Outcome(error: "cannot read bars: \(error)")
-        }
+        var series = stored
         var isForming = false
         if let f = forming, f.timestamp.epochSeconds > (series.times.last ?? Int64.min) {
-            series.times.append(f.timestamp.epochSeconds)
-            if series.timeframe.isIntraday { series.utcOffsets.append(f.timestamp.utcOffsetSeconds) }
-            series.columns.open.append(f.open)
-            series.columns.high.append(f.high)
-            series.columns.low.append(f.low)
-            series.columns.close.append(f.close)
-            series.columns.volume.append(f.volume)
+            series.append(f)
             isForming = true
         }
         let result = scanner.scan(series, as: symbol)
@@ -122,5 +140,18 @@ struct WatchEvaluator: Sendable {
             }
         }
         return out
+    }
+}
+
+extension BarSeries {
+    /// Appends one fed bar (the caller checked it is newer than the last).
+    mutating func append(_ bar: FeedBar) {
+        times.append(bar.timestamp.epochSeconds)
+        if timeframe.isIntraday { utcOffsets.append(bar.timestamp.utcOffsetSeconds) }
+        columns.open.append(bar.open)
+        columns.high.append(bar.high)
+        columns.low.append(bar.low)
+        columns.close.append(bar.close)
+        columns.volume.append(bar.volume)
     }
 }

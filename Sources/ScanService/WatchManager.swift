@@ -12,6 +12,11 @@ import Synchronization
 /// rounds arrive as commands and are carried out one after another, so a round never races a start
 /// or a stop. Bars mark their symbols dirty (``barsChanged(_:)``); a round takes every dirty symbol
 /// at once, so a burst of bars costs one round. Reads (`LIST_WATCHES`, `GET_WATCH`) take a snapshot.
+///
+/// Each watch keeps its symbols' series in memory (what the latest scan's `loadBars` returned, with
+/// the fed final bars appended), so a round reads nothing from the store; a series is read again
+/// when the latest scan's range moves (a new day), when the watch starts or resumes, and when the
+/// store could not append a symbol's fed bars.
 final class WatchManager: Sendable {
     struct Live: Sendable {
         let id: String
@@ -26,6 +31,10 @@ final class WatchManager: Sendable {
         var barsApplied = 0
         var errors: [String: String] = [:]
         var range: DateRange?
+        /// The plan over ``range`` (one object per range, so the executor's threads keep their scanner).
+        var setup: ScanSetup?
+        /// Events persisted since the stored snapshot of the set.
+        var eventsSinceSnapshot = 0
     }
 
     private enum Command: Sendable {
@@ -39,6 +48,10 @@ final class WatchManager: Sendable {
         var watches: [String: Live] = [:]
         var dirtyFinal: [Timeframe: Set<String>] = [:]
         var dirtyForming: [Timeframe: Set<String>] = [:]
+        /// The final bars fed since the last round, by timeframe and symbol.
+        var pendingBars: [Timeframe: [String: [FeedBar]]] = [:]
+        /// Symbols to read from the store again (their fed bars were not stored).
+        var reload: [Timeframe: Set<String>] = [:]
         var pendingApplied = 0
         var evaluationQueued = false
         var stopping = false
@@ -51,8 +64,10 @@ final class WatchManager: Sendable {
     private let evaluator: WatchEvaluator
     private let maxWatches: Int
     private let logger: Logger
-    private let publish: @Sendable (LiveEventDocument) -> Void
+    private let publish: @Sendable ([LiveEventDocument]) -> Void
     private let state = Mutex(State())
+    /// Each watch's series in memory, by watch id and symbol; only the owning task changes it.
+    private let series = Mutex<[String: [String: BarSeries]]>([:])
     private let commands: AsyncStream<Command>
     private let continuation: AsyncStream<Command>.Continuation
 
@@ -64,13 +79,16 @@ final class WatchManager: Sendable {
         maxWatches: Int,
         threads: Int,
         logger: Logger,
-        publish: @escaping @Sendable (LiveEventDocument) -> Void
+        publish: @escaping @Sendable ([LiveEventDocument]) -> Void
     ) {
         self.symbols = symbols
         self.bars = bars
         self.repository = repository
         self.feed = feed
-        self.evaluator = WatchEvaluator(bars: bars, threads: max(1, threads))
+        self.evaluator = WatchEvaluator(
+            bars: bars,
+            executor: ScanExecutor(threads: max(1, threads), name: "live-watch")
+        )
         self.maxWatches = max(1, maxWatches)
         self.logger = logger
         self.publish = publish
@@ -129,7 +147,25 @@ final class WatchManager: Sendable {
         let queue = state.withLock { s -> Bool in
             for (tf, set) in applied.finals { s.dirtyFinal[tf, default: []].formUnion(set) }
             for (tf, set) in applied.forming { s.dirtyForming[tf, default: []].formUnion(set) }
+            for (tf, bySymbol) in applied.finalBars {
+                for (symbol, bars) in bySymbol { s.pendingBars[tf, default: [:]][symbol, default: []] += bars }
+            }
             s.pendingApplied = max(s.pendingApplied, applied.acceptedTotal)
+            guard !s.evaluationQueued, !s.stopping else { return false }
+            s.evaluationQueued = true
+            return true
+        }
+        if queue { continuation.yield(.evaluate) }
+    }
+
+    /// The store could not append these symbols' fed bars: their series are read from the store again
+    /// in the next round (so every set goes back to what the store holds).
+    func storeFailed(_ symbols: [Timeframe: Set<String>]) {
+        let queue = state.withLock { s -> Bool in
+            for (tf, set) in symbols {
+                s.reload[tf, default: []].formUnion(set)
+                s.dirtyFinal[tf, default: []].formUnion(set)
+            }
             guard !s.evaluationQueued, !s.stopping else { return false }
             s.evaluationQueued = true
             return true
@@ -145,6 +181,9 @@ final class WatchManager: Sendable {
         state.withLock { $0.stopping = true }
         continuation.finish()
     }
+
+    /// Stops the evaluation threads (after ``run()`` returned).
+    func stopThreads() { evaluator.executor.stop() }
 
     private var stoppingError: ProtocolError { ProtocolError(.busy, "the service is shutting down") }
 
@@ -205,7 +244,8 @@ final class WatchManager: Sendable {
             return .failure(ProtocolError(.busy, "could not delete watch '\(id)': \(error)"))
         }
         state.withLock { _ = $0.watches.removeValue(forKey: id) }
-        publish(LiveEventDocument(stoppedWatch: id, seq: live.seq + 1, confirm: live.request.confirm))
+        series.withLock { _ = $0.removeValue(forKey: id) }
+        publish([LiveEventDocument(stoppedWatch: id, seq: live.seq + 1, confirm: live.request.confirm)])
         var doc = document(live, withMatches: true)
         doc.status = "stopped"
         return .success(doc)
@@ -257,55 +297,94 @@ final class WatchManager: Sendable {
     private func evaluateAll(_ live: Live) async -> Live {
         let applied = state.withLock { $0.pendingApplied }
         let fed = max(applied, feed.acceptedTotal)
-        return await evaluate(live, symbols: live.symbols, applied: fed, forceRange: true)
+        return await evaluate(live, symbols: live.symbols, fedBars: [:], applied: fed, forceRange: true)
     }
 
     private func doEvaluate() async {
-        let (finals, forming, applied, watches) = state.withLock { s in
+        let (finals, forming, fed, reload, applied, watches) = state.withLock { s in
             defer {
                 s.dirtyFinal = [:]
                 s.dirtyForming = [:]
+                s.pendingBars = [:]
+                s.reload = [:]
                 s.evaluationQueued = false
             }
-            return (s.dirtyFinal, s.dirtyForming, s.pendingApplied, Array(s.watches.values))
+            return (s.dirtyFinal, s.dirtyForming, s.pendingBars, s.reload, s.pendingApplied, Array(s.watches.values))
         }
         for w in watches.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
-            var dirty = finals[w.request.timeframe] ?? []
-            if w.request.confirm == .tick { dirty.formUnion(forming[w.request.timeframe] ?? []) }
+            let tf = w.request.timeframe
+            var dirty = finals[tf] ?? []
+            if w.request.confirm == .tick { dirty.formUnion(forming[tf] ?? []) }
+            if let again = reload[tf] {
+                series.withLock { c in for symbol in again { c[w.id]?[symbol] = nil } }
+            }
             let mine = w.symbols.filter { dirty.contains($0) }
-            _ = await evaluate(w, symbols: mine, applied: applied, forceRange: false)
+            _ = await evaluate(w, symbols: mine, fedBars: fed[tf] ?? [:], applied: applied, forceRange: false)
         }
     }
 
-    /// Re-evaluates `symbols` of a watch, diffs its set, persists and publishes the events.
-    private func evaluate(_ watch: Live, symbols wanted: [String], applied: Int, forceRange: Bool) async -> Live {
+    /// Re-evaluates `symbols` of a watch (its series in memory with `fedBars` appended, or read from
+    /// the store), diffs its set, persists and publishes the events.
+    private func evaluate(
+        _ watch: Live,
+        symbols wanted: [String],
+        fedBars: [String: [FeedBar]],
+        applied: Int,
+        forceRange: Bool
+    ) async -> Live {
         var live = watch
         let tf = live.request.timeframe
         let bars = self.bars
         let range: DateRange
         do {
-            let newest = try await Blocking.run { try bars.latestDay(for: tf) }
+            // The store's newest day, or a newer one the feed accepted and the store has not appended yet.
+            let stored = try await Blocking.run { try bars.latestDay(for: tf) }
+            let newest = [stored, feed.newestDay(tf)].compactMap { $0 }.max()
             range = try DateRange.resolving(from: nil, to: nil, newest: newest)
         } catch {
             logger.error("could not read the newest stored day", metadata: ["error": "\(error)"])
             return live
         }
-        // A new day moves the latest scan's range: evaluate every symbol against it.
-        let symbols = (forceRange || range != live.range) ? live.symbols : wanted
+        // A new day moves the latest scan's range: evaluate every symbol against it, read again.
+        let full = forceRange || range != live.range || live.setup == nil
+        let symbols = full ? live.symbols : wanted
+        if full {
+            live.setup = ScanSetup(plan: live.plans.evaluated, timeframe: tf, dateRange: range, mode: .latest)
+        }
         var outcomes: [String: WatchEvaluator.Outcome] = [:]
-        if !symbols.isEmpty {
+        if !symbols.isEmpty, let setup = live.setup {
+            let id = live.id
+            let inMemory = series.withLock { c -> [String: BarSeries] in
+                if full { c[id] = [:] }
+                var mine: [String: BarSeries] = [:]
+                for symbol in symbols {
+                    guard let last = c[id]?[symbol].map({ $0.times.last ?? .min }) else { continue }
+                    // Bars the series read from the store already holds are not appended twice.
+                    for bar in fedBars[symbol] ?? [] where bar.timestamp.epochSeconds > last {
+                        c[id]?[symbol]?.append(bar)
+                    }
+                    mine[symbol] = c[id]?[symbol]
+                }
+                return mine
+            }
+            // A series read from the store must hold every bar the feed accepted so far.
+            if inMemory.count < symbols.count { await feed.flushWrites() }
             let forming = live.request.confirm == .tick ? feed.formingBars(tf, symbols) : [:]
-            do {
-                outcomes = try await evaluator.evaluate(
-                    live.plans,
+            // A forming bar of a newer day extends the range to it (nothing final is stored after the
+            // range's end, so the series in memory are those of the extended range too).
+            var used = setup
+            if let to = forming.values.map(\.timestamp.day).max(), to > setup.dateRange.to {
+                used = ScanSetup(
+                    plan: setup.plan,
                     timeframe: tf,
-                    range: range,
-                    symbols: symbols,
-                    forming: forming
+                    dateRange: DateRange(from: setup.dateRange.from, to: to),
+                    mode: .latest
                 )
-            } catch {
-                logger.error("could not evaluate a watch", metadata: ["watch": "\(live.id)", "error": "\(error)"])
-                return live
+            }
+            let evaluation = await evaluator.evaluate(used, symbols: symbols, series: inMemory, forming: forming)
+            outcomes = evaluation.outcomes
+            if !evaluation.loaded.isEmpty {
+                series.withLock { c in c[id, default: [:]].merge(evaluation.loaded) { _, new in new } }
             }
         }
         var fresh: [WatchEntry] = []
@@ -328,12 +407,17 @@ final class WatchManager: Sendable {
         live.range = range
         live.barsApplied = max(live.barsApplied, applied)
         if !events.isEmpty {
+            // Only the changes are persisted (the events); the whole set again only once the events
+            // since its last snapshot outnumber it, so storing the set costs at most one entry per event.
+            live.eventsSinceSnapshot += events.count
+            let snapshot = live.eventsSinceSnapshot >= max(64, set.count)
+            if snapshot { live.eventsSinceSnapshot = 0 }
             do {
                 try await repository.recordEvents(
                     watchId: live.id,
                     events: events,
                     seq: live.seq,
-                    entries: set.values.sorted { $0.key < $1.key }
+                    entries: snapshot ? set.values.sorted { $0.key < $1.key } : nil
                 )
             } catch {
                 logger.error(
@@ -349,7 +433,7 @@ final class WatchManager: Sendable {
             return true
         }
         if stillThere {
-            for e in events { publish(LiveEventDocument(watchId: live.id, event: e, confirm: live.request.confirm)) }
+            publish(events.map { LiveEventDocument(watchId: live.id, event: $0, confirm: live.request.confirm) })
         }
         return live
     }

@@ -51,6 +51,22 @@ package enum SessionRecords {
         return status
     }
 
+    /// A watch's set as stored: `{"seq", "entries"}`, the set after event `seq`.
+    private struct WatchSnapshot: Codable {
+        var seq: Int
+        var entries: [WatchEntry]
+    }
+
+    package static func encodeWatchSet(_ entries: [WatchEntry], seq: Int) throws -> Data {
+        try encode(WatchSnapshot(seq: seq, entries: entries))
+    }
+
+    /// A stored set and the `seq` it is at; a bare array (written before snapshots) is at `rowSeq`.
+    package static func decodeWatchSet(_ data: Data, rowSeq: Int) throws -> (seq: Int, entries: [WatchEntry]) {
+        if let s = try? decode(WatchSnapshot.self, data) { return (s.seq, s.entries) }
+        return (rowSeq, try decode([WatchEntry].self, data))
+    }
+
     package static func encode(_ value: some Encodable) throws -> Data {
         let e = JSONEncoder()
         e.nonConformingFloatEncodingStrategy = .convertToString(

@@ -4,7 +4,8 @@ import ScanCore
 
 /// The live watches' tables (migration `sessions-watches-v1`):
 ///
-/// - `live_watch(id PK, created_at, seq, request JSON, entries JSON)`: each watch with its current set;
+/// - `live_watch(id PK, created_at, seq, request JSON, entries JSON)`: each watch with a snapshot of
+///   its set (`{"seq", "entries"}`: the set after event `seq`; the events after it complete it);
 /// - `live_watch_event(watch_id, seq, event JSON, PK (watch_id, seq))`: its enter/exit log.
 enum WatchTables {
     static func create(_ db: Database) throws {
@@ -31,7 +32,7 @@ enum WatchTables {
 extension SessionStore {
     public func saveWatch(_ watch: StoredWatch) async throws {
         let request = try SessionRecords.encode(watch.request)
-        let entries = try SessionRecords.encode(watch.entries)
+        let entries = try SessionRecords.encodeWatchSet(watch.entries, seq: watch.seq)
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -45,18 +46,22 @@ extension SessionStore {
         }
     }
 
-    public func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]) async throws {
+    public func recordEvents(watchId: String, events: [WatchEvent], seq: Int, entries: [WatchEntry]?) async throws {
         let encoded = try events.map { ($0.seq, try SessionRecords.encode($0)) }
-        let set = try SessionRecords.encode(entries)
+        let set = try entries.map { try SessionRecords.encodeWatchSet($0, seq: seq) }
         try await writer.write { db in
             let insert = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO live_watch_event (watch_id, seq, event) VALUES (?, ?, ?)"
             )
             for (n, data) in encoded { try insert.execute(arguments: [watchId, n, data]) }
-            try db.execute(
-                sql: "UPDATE live_watch SET seq = ?, entries = ? WHERE id = ?",
-                arguments: [seq, set, watchId]
-            )
+            if let set {
+                try db.execute(
+                    sql: "UPDATE live_watch SET seq = ?, entries = ? WHERE id = ?",
+                    arguments: [seq, set, watchId]
+                )
+            } else {
+                try db.execute(sql: "UPDATE live_watch SET seq = ? WHERE id = ?", arguments: [seq, watchId])
+            }
         }
     }
 
@@ -73,15 +78,21 @@ extension SessionStore {
                 ($0["id"], $0["created_at"], $0["seq"], $0["request"], $0["entries"])
             }
         }
-        return try rows.map { id, created, seq, request, entries in
-            StoredWatch(
-                id: id,
-                request: try SessionRecords.decode(WatchRequest.self, request),
-                createdAt: Date(timeIntervalSinceReferenceDate: created),
-                seq: seq,
-                entries: try SessionRecords.decode([WatchEntry].self, entries)
+        var stored: [StoredWatch] = []
+        for (id, created, seq, request, entries) in rows {
+            let snapshot = try SessionRecords.decodeWatchSet(entries, rowSeq: seq)
+            let after = snapshot.seq < seq ? try await events(watchId: id, after: snapshot.seq, limit: Int.max) : []
+            stored.append(
+                StoredWatch(
+                    id: id,
+                    request: try SessionRecords.decode(WatchRequest.self, request),
+                    createdAt: Date(timeIntervalSinceReferenceDate: created),
+                    seq: seq,
+                    entries: StoredWatch.folding(snapshot.entries, after)
+                )
             )
         }
+        return stored
     }
 
     public func events(watchId: String, after: Int, limit: Int) async throws -> [WatchEvent] {

@@ -94,6 +94,25 @@ public final class ZMQSocket: Sendable {
         }
     }
 
+    /// Sends, in order and in one turn of the loop's thread, each message the socket can take now;
+    /// stops at the first that would block. Returns how many were sent.
+    public func trySend(_ messages: [ZMQMessage]) async throws -> Int {
+        guard !messages.isEmpty else { return 0 }
+        guard messages.allSatisfy({ !$0.frames.isEmpty }) else {
+            throw ZMQError(errno: EINVAL, message: "a message needs at least one frame", operation: "zmq_send")
+        }
+        let id = id
+        let batch = messages.map(\.frames)
+        return try await loop.core.perform("zmq_send") { thread throws(ZMQError) in
+            var sent = 0
+            for frames in batch {
+                guard try thread.trySend(id, frames: frames) else { break }
+                sent += 1
+            }
+            return sent
+        }
+    }
+
     /// Received messages, in order. Single consumer. Ends when the socket or its loop closes.
     /// Cancelling the consuming task ends a pending `next()` with `nil` (no message is lost:
     /// a message is taken from the buffer only by a `next()` that returns it).

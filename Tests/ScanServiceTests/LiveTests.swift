@@ -219,6 +219,24 @@ final class SchemaCheck: Sendable {
     }
 }
 
+/// Waits until a SUB's subscription has reached the PUB: `probe` makes the service publish something
+/// the SUB receives, again every 100 ms until `arrived` says it came.
+func untilSubscribed(
+    _ what: String,
+    probe: @escaping @Sendable () async throws -> Void,
+    arrived: @escaping @Sendable () -> Bool
+) async throws {
+    try await within(20, what) {
+        while true {
+            try await probe()
+            for _ in 0..<20 {
+                if arrived() { return }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+}
+
 /// Folds enter/exit events (in `seq` order) into the set they describe.
 func fold(_ events: [LiveEventDocument]) -> Set<String> {
     var set = Set<String>()
@@ -242,7 +260,14 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
         let schemas = SchemaCheck()
         do {
             try await withClient(live.endpoints.api) { client in
-                try await Task.sleep(for: .milliseconds(200))  // the subscription reaches the PUB
+                // The subscription reaches the PUB: a probe watch's events arrive (they carry its own id).
+                try await untilSubscribed("the live. subscription") {
+                    let probe = try await client.request("WATCH_START", try watchStartBody("signal probe = close > 0"))
+                        .decode(WatchReply.self).watch.watchId
+                    _ = try await client.request("WATCH_STOP", #"{"watch_id": "\#(probe)"}"#)
+                } arrived: {
+                    collector.received.withLock { !$0.isEmpty }
+                }
                 let startReply = try await client.request("WATCH_START", try watchStartBody())
                 schemas.add("watch-reply.json", startReply.body)
                 let started = try startReply.decode(WatchReply.self)
@@ -263,6 +288,11 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
                             if w.barsApplied >= k + 1 { return w }
                             try await Task.sleep(for: .milliseconds(2))
                         }
+                    }
+                    // The store appends fed bars after the watches saw them: the batch scan below reads
+                    // the store, so wait until it holds the bar too.
+                    try await eventually(20, "bar \(k + 1) stored", interval: .milliseconds(2)) {
+                        try await client.request("PING", "{}").decode(PingReply.self).feed?.barsFinal ?? 0 >= k + 1
                     }
                     let expected = try await latestRows(live.store, request)
                     #expect(
@@ -336,13 +366,33 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
         defer { _ = collector }
         do {
             try await withClient(live.endpoints.api) { client in
-                try await Task.sleep(for: .milliseconds(200))  // the subscription reaches the PUB
                 let before = try live.store.storedBarCount(timeframe: .minute1, symbol: nil)
                 let v = Array("MSCAN/1".utf8)
                 let verb = Array("BARS".utf8)
-                func raw(_ json: String) async throws { try await feeder.sendRaw([v, verb, Array(json.utf8)]) }
+                @Sendable func raw(_ json: String) async throws {
+                    try await feeder.sendRaw([v, verb, Array(json.utf8)])
+                }
                 let good = day[0]
                 let t = good.timestamp.description
+                // The subscription reaches the PUB: a refused probe bar (symbol PROBE) is published.
+                // Probes are left out of what is asserted below: their refusals are counted first.
+                let probes = Mutex(0)
+                try await untilSubscribed("the feed. subscription") {
+                    probes.withLock { $0 += 1 }
+                    try await raw(
+                        #"{"symbol": "PROBE", "time": "\#(t)", "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1}"#
+                    )
+                } arrived: {
+                    collector.received.withLock { !$0.isEmpty }
+                }
+                let probed = probes.withLock { $0 }
+                try await eventually(10, "every probe counted") {
+                    try await client.request("PING", "{}").decode(PingReply.self).feed?.refused["unknown_symbol"]
+                        == probed
+                }
+                @Sendable func notProbe(_ frames: [[UInt8]]) -> Bool {
+                    (try? JSONCoding.decode(FeedRefusalDocument.self, from: frames[1]).symbol) != "PROBE"
+                }
                 try await raw(
                     #"{"symbol": "ZZZZ", "time": "\#(t)", "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1}"#
                 )
@@ -364,7 +414,8 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
                 try await feeder.send([good, good])
 
                 let expected: [String: Int] = [
-                    "unknown_symbol": 1, "out_of_order": 2, "non_finite": 1, "wrong_timeframe": 1, "bad_bar": 1,
+                    "unknown_symbol": 1 + probed, "out_of_order": 2, "non_finite": 1, "wrong_timeframe": 1,
+                    "bad_bar": 1,
                     "too_large": 1, "malformed": 3, "store_failed": 0,
                 ]
                 try await eventually(10, "every refusal counted") {
@@ -373,13 +424,15 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
                 }
                 #expect(try live.store.storedBarCount(timeframe: .minute1, symbol: nil) == before + 1)
                 try await eventually(10, "every refusal published") {
-                    collector.received.withLock { $0.count } == expected.values.reduce(0, +)
+                    collector.received.withLock { $0.filter(notProbe).count } == expected.values.reduce(0, +) - probed
                 }
-                let published = try collector.received.withLock { $0 }.map {
+                let published = try collector.received.withLock { $0 }.filter(notProbe).map {
                     try JSONCoding.decode(FeedRefusalDocument.self, from: $0[1])
                 }
+                var unprobed = expected
+                unprobed["unknown_symbol", default: 0] -= probed
                 #expect(
-                    Dictionary(grouping: published, by: \.reason).mapValues(\.count) == expected.filter { $0.value > 0 }
+                    Dictionary(grouping: published, by: \.reason).mapValues(\.count) == unprobed.filter { $0.value > 0 }
                 )
                 let unknown = try #require(published.first { $0.reason == "unknown_symbol" })
                 #expect(unknown.symbol == "ZZZZ" && unknown.message.contains("ZZZZ"))

@@ -54,6 +54,19 @@ import Testing
         )
         #expect(nan.isNaN)
 
+        // Events without a new snapshot: the stored set is the snapshot with the later events folded in.
+        let c = Self.entry("INDA", "c", close: 57, rsi: 60)
+        let later = [
+            WatchEvent(seq: 4, kind: .enter, entry: c, time: created),
+            WatchEvent(seq: 5, kind: .exit, entry: b, time: created),
+            WatchEvent(seq: 6, kind: .enter, entry: a, time: created),
+        ]
+        try await store.recordEvents(watchId: "w1", events: later, seq: 6, entries: nil)
+        let folded = try #require(try await store.watches().first)
+        #expect(folded.seq == 6)
+        #expect(folded.entries == [a, c])
+        #expect(try await store.events(watchId: "w1", after: 0, limit: 10) == events + later)
+
         try await store.deleteWatch(id: "w1")
         #expect(try await store.watches().map(\.id) == ["w2"])
         #expect(try await store.events(watchId: "w1", after: 0, limit: 10).isEmpty)
