@@ -209,120 +209,195 @@ public enum EventStudy {
         return ForwardOutcome(returns: returns, maxFavorable: favorable, maxAdverse: adverse)
     }
 
-    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed. The excursions'
-    /// window extremes are kept with monotonic queues, so a symbol costs O(bars × horizons), not
-    /// O(bars × longest horizon).
+    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed in bar order (the
+    /// same sums, bit for bit, as adding ``outcome(_:at:_:)`` bar by bar).
+    ///
+    /// Every bar of every symbol is an entry, so this is the study's bulk. Each bar's entry price is
+    /// read once (NaN when there is none or it is not positive); the horizons go four at a time in
+    /// SIMD lanes (one division for four returns, each lane summing its horizon in bar order, so the
+    /// sums are the scalar ones); the excursions' window extremes come from block prefix and suffix
+    /// extremes (van Herk / Gil-Werman), three passes whatever the longest horizon.
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
         var sums = BaselineSums(horizons: spec.horizons.count)
-        let n = c.count
+        let n = Swift.min(c.close.count, c.open.count, c.high.count, c.low.count)
         let range = bars.clamped(to: 0..<n)
         guard !range.isEmpty else { return sums }
-        let longest = spec.longest
-        // highs[i - range.lowerBound] = max(high[i+1 … i+longest]) (NaN highs skipped; -inf when none).
-        let highs = windowExtremes(c.high, range, longest, keepLarger: true)
-        let lows = windowExtremes(c.low, range, longest, keepLarger: false)
-        let horizons = spec.horizons
-        let h = horizons.count
+        let (lo, hi) = (range.lowerBound, range.upperBound)
         let nextOpen = spec.entry == .nextOpen
-        // Plain accumulators (one slot per horizon), folded into `sums` once at the end.
-        var count = [Int](repeating: 0, count: h)
-        var total = [Double](repeating: 0, count: h)
-        var squares = [Double](repeating: 0, count: h)
-        var positives = [Int](repeating: 0, count: h)
-        var incomplete = [Int](repeating: 0, count: h)
-        c.close.withUnsafeBufferPointer { close in
-            c.open.withUnsafeBufferPointer { open in
-                for i in range {
-                    let entryIndex = nextOpen ? i + 1 : i
-                    let entry = entryIndex < n ? (nextOpen ? open[entryIndex] : close[entryIndex]) : .nan
-                    guard entry.isFinite && entry > 0 else {
-                        for k in 0..<h { incomplete[k] += 1 }
-                        sums.maxFavorable.incomplete += 1
-                        sums.maxAdverse.incomplete += 1
-                        continue
+        // entries[i - lo]: the price entered at after bar i; NaN makes every figure of the bar incomplete.
+        let entries = [Double](unsafeUninitializedCapacity: range.count) { out, count in
+            c.close.withUnsafeBufferPointer { close in
+                c.open.withUnsafeBufferPointer { open in
+                    for i in range {
+                        let e = nextOpen ? (i + 1 < n ? open[i + 1] : .nan) : close[i]
+                        out.initializeElement(at: i - lo, to: e.isFinite && e > 0 ? e : .nan)
                     }
-                    for k in 0..<h {
-                        let j = i + horizons[k]
-                        let r = j < n ? close[j] / entry - 1 : .nan
-                        if r.isFinite {
-                            count[k] += 1
-                            total[k] += r
-                            squares[k] += r * r
-                            if r > 0 { positives[k] += 1 }
-                        } else {
-                            incomplete[k] += 1
-                        }
-                    }
-                    guard i + longest < n else {
-                        sums.maxFavorable.incomplete += 1
-                        sums.maxAdverse.incomplete += 1
-                        continue
-                    }
-                    sums.maxFavorable.add(highs[i - range.lowerBound] / entry - 1)
-                    sums.maxAdverse.add(lows[i - range.lowerBound] / entry - 1)
+                }
+            }
+            count = range.count
+        }
+        entries.withUnsafeBufferPointer { entry in
+            c.close.withUnsafeBufferPointer { close in
+                var first = 0
+                while first < spec.horizons.count {
+                    let group = Array(spec.horizons[first..<Swift.min(first + 4, spec.horizons.count)])
+                    let lanes = returnSums(close, n: n, range: range, entry: entry, horizons: group)
+                    for (k, s) in lanes.enumerated() { sums.returns[first + k] = s }
+                    first += 4
                 }
             }
         }
-        for k in 0..<h {
-            sums.returns[k] = SampleSums(
-                count: count[k],
+        // Excursions: bars lo ..< lo + windows have their whole window [i+1, i+longest] in the data.
+        let longest = spec.longest
+        let windows = Swift.max(0, Swift.min(hi, n - longest) - lo)
+        let highs = c.high.withUnsafeBufferPointer {
+            windowExtremes($0, first: lo + 1, windows: windows, width: longest, keepLarger: true)
+        }
+        let lows = c.low.withUnsafeBufferPointer {
+            windowExtremes($0, first: lo + 1, windows: windows, width: longest, keepLarger: false)
+        }
+        var total = SIMD2<Double>()
+        var squares = SIMD2<Double>()
+        var count = SIMD2<Int64>()
+        var positives = SIMD2<Int64>()
+        for t in 0..<windows {
+            let x = SIMD2(highs[t], lows[t]) / SIMD2(repeating: entries[t]) - 1
+            let ok = finite(x)
+            total += x.replacing(with: 0, where: .!ok)
+            squares += (x * x).replacing(with: 0, where: .!ok)
+            count &+= SIMD2(repeating: 0).replacing(with: 1, where: ok)
+            positives &+= SIMD2(repeating: 0).replacing(with: 1, where: ok .& (x .> 0))
+        }
+        func sample(_ k: Int) -> SampleSums {
+            SampleSums(
+                count: Int(count[k]),
                 sum: total[k],
                 sumOfSquares: squares[k],
-                positives: positives[k],
-                incomplete: incomplete[k]
+                positives: Int(positives[k]),
+                incomplete: range.count - Int(count[k])
             )
         }
+        sums.maxFavorable = sample(0)
+        sums.maxAdverse = sample(1)
         return sums
     }
 
-    /// For each `i` in `range`, the largest (or smallest) finite value of `xs[i+1 … i+window]` within the
-    /// array (±infinity when there is none), by a monotonic queue over the windows sliding right.
-    static func windowExtremes(_ xs: [Double], _ range: Range<Int>, _ window: Int, keepLarger: Bool) -> [Double] {
-        keepLarger
-            ? slidingExtremes(xs, range, window, fill: -.infinity, dominates: { $0 >= $1 })
-            : slidingExtremes(xs, range, window, fill: .infinity, dominates: { $0 <= $1 })
+    /// Lanes where `x` is finite (not NaN, not infinite).
+    @inline(__always)
+    private static func finite<V: SIMD>(_ x: V) -> SIMDMask<V.MaskStorage> where V.Scalar == Double {
+        (x .== x) .& (x .< V(repeating: .infinity)) .& (x .> V(repeating: -.infinity))
     }
 
-    /// `dominates(a, b)`: `a` makes `b` useless as a later window's extreme (`>=` for maxima).
-    @inline(__always)
-    private static func slidingExtremes(
-        _ xs: [Double],
-        _ range: Range<Int>,
-        _ window: Int,
-        fill: Double,
-        dominates: (Double, Double) -> Bool
+    /// The sums of the forward returns at up to four `horizons` over the bars of `range`, one SIMD lane
+    /// per horizon, each lane adding its returns in bar order. A lane adds 0 for an incomplete return,
+    /// which leaves its sums as they were (they start at +0 and a return is never -0: x / e - 1 is +0
+    /// when it is zero).
+    private static func returnSums(
+        _ close: UnsafeBufferPointer<Double>,
+        n: Int,
+        range: Range<Int>,
+        entry: UnsafeBufferPointer<Double>,
+        horizons: [Int]
+    ) -> [SampleSums] {
+        let h = SIMD4<Int>(
+            horizons[0],
+            horizons.count > 1 ? horizons[1] : horizons[0],
+            horizons.count > 2 ? horizons[2] : horizons[0],
+            horizons.count > 3 ? horizons[3] : horizons[0]
+        )
+        let lo = range.lowerBound
+        var total = SIMD4<Double>()
+        var squares = SIMD4<Double>()
+        var count = SIMD4<Int64>()
+        var positives = SIMD4<Int64>()
+        @inline(__always) func add(_ r: SIMD4<Double>) {
+            let ok = finite(r)
+            total += r.replacing(with: 0, where: .!ok)
+            squares += (r * r).replacing(with: 0, where: .!ok)
+            count &+= SIMD4(repeating: 0).replacing(with: 1, where: ok)
+            positives &+= SIMD4(repeating: 0).replacing(with: 1, where: ok .& (r .> 0))
+        }
+        // Bars whose every horizon is inside the data, then the last ones (a lane past the end is NaN).
+        let full = Swift.max(lo, Swift.min(range.upperBound, n - h.max()))
+        for i in lo..<full {
+            let ahead = SIMD4(close[i + h[0]], close[i + h[1]], close[i + h[2]], close[i + h[3]])
+            add(ahead / SIMD4(repeating: entry[i - lo]) - 1)
+        }
+        for i in full..<range.upperBound {
+            var ahead = SIMD4<Double>(repeating: .nan)
+            for k in 0..<4 where i + h[k] < n { ahead[k] = close[i + h[k]] }
+            add(ahead / SIMD4(repeating: entry[i - lo]) - 1)
+        }
+        return horizons.indices.map { k in
+            SampleSums(
+                count: Int(count[k]),
+                sum: total[k],
+                sumOfSquares: squares[k],
+                positives: Int(positives[k]),
+                incomplete: range.count - Int(count[k])
+            )
+        }
+    }
+
+    /// `out[t]` = the largest (or smallest) finite value of `xs[first + t ..< first + t + width]` for
+    /// `t` in `0 ..< windows` (±infinity when there is none); empty unless the windows lie inside `xs`.
+    ///
+    /// Van Herk / Gil-Werman: over blocks of `width` values, the running extreme from each block's
+    /// start and from its end; a window spans at most two blocks, so its extreme is the suffix
+    /// extreme at its start against the prefix extreme at its end. Extremes are exact (no rounding),
+    /// so this equals scanning each window.
+    static func windowExtremes(
+        _ xs: UnsafeBufferPointer<Double>,
+        first: Int,
+        windows: Int,
+        width: Int,
+        keepLarger: Bool
     ) -> [Double] {
-        let n = xs.count
-        var out = [Double](repeating: fill, count: range.count)
-        // A ring of at most window + 1 indices whose values are monotonic.
-        let capacity = window + 2
-        var ring = [Int](repeating: 0, count: capacity)
-        var head = 0
-        var count = 0
-        var next = range.lowerBound + 1  // the next index to enter a window
-        xs.withUnsafeBufferPointer { x in
-            ring.withUnsafeMutableBufferPointer { q in
-                out.withUnsafeMutableBufferPointer { o in
-                    for i in range {
-                        let last = Swift.min(n - 1, i + window)
-                        while next <= last {
-                            let v = x[next]
-                            if v.isFinite {
-                                while count > 0 && dominates(v, x[q[(head + count - 1) % capacity]]) { count -= 1 }
-                                q[(head + count) % capacity] = next
-                                count += 1
-                            }
-                            next += 1
-                        }
-                        while count > 0 && q[head] <= i {
-                            head = (head + 1) % capacity
-                            count -= 1
-                        }
-                        if count > 0 { o[i - range.lowerBound] = x[q[head]] }
+        guard windows > 0, width > 0, first >= 0, first + windows + width - 1 <= xs.count else { return [] }
+        return keepLarger
+            ? blockExtremes(xs, first, windows, width, fill: -.infinity, pick: { $0 >= $1 ? $0 : $1 })
+            : blockExtremes(xs, first, windows, width, fill: .infinity, pick: { $0 <= $1 ? $0 : $1 })
+    }
+
+    @inline(__always)
+    private static func blockExtremes(
+        _ xs: UnsafeBufferPointer<Double>,
+        _ first: Int,
+        _ windows: Int,
+        _ width: Int,
+        fill: Double,
+        pick: (Double, Double) -> Double
+    ) -> [Double] {
+        let span = windows + width - 1
+        let x = UnsafeBufferPointer(rebasing: xs[first..<(first + span)])
+        var prefix = [Double](repeating: fill, count: span)
+        var suffix = [Double](repeating: fill, count: span)
+        prefix.withUnsafeMutableBufferPointer { p in
+            suffix.withUnsafeMutableBufferPointer { q in
+                var start = 0
+                while start < span {
+                    let end = Swift.min(span, start + width)
+                    var run = fill
+                    for t in start..<end {
+                        let v = x[t]
+                        if v.isFinite { run = pick(run, v) }
+                        p[t] = run
                     }
+                    run = fill
+                    var t = end - 1
+                    while t >= start {
+                        let v = x[t]
+                        if v.isFinite { run = pick(run, v) }
+                        q[t] = run
+                        t -= 1
+                    }
+                    start = end
                 }
             }
         }
-        return out
+        return [Double](unsafeUninitializedCapacity: windows) { out, count in
+            for t in 0..<windows { out.initializeElement(at: t, to: pick(suffix[t], prefix[t + width - 1])) }
+            count = windows
+        }
     }
 }

@@ -76,12 +76,51 @@ public struct SampleStats: Sendable, Hashable, Codable {
         self.init(sums, median: Self.median(complete))
     }
 
-    /// The median (mean of the middle two for an even count), `nil` for none.
+    /// The median (mean of the middle two for an even count), `nil` for none. The values must not be
+    /// NaN. Found by selection (expected linear time), not by sorting: the same middle values, so the
+    /// same median.
     public static func median(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
-        let s = values.sorted()
-        let m = s.count / 2
-        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+        var a = values
+        let m = a.count / 2
+        return a.withUnsafeMutableBufferPointer { b in
+            select(m, in: b)
+            guard b.count % 2 == 0 else { return b[m] }
+            // Everything before `m` is now ≤ b[m]: the largest of it is the lower middle value.
+            var below = b[0]
+            for i in 1..<m where b[i] > below { below = b[i] }
+            return (below + b[m]) / 2
+        }
+    }
+
+    /// Reorders `a` so that `a[k]` is the value sorted order puts there, everything before it ≤ it and
+    /// everything after it ≥ it (Hoare's selection with a median-of-three pivot).
+    static func select(_ k: Int, in a: UnsafeMutableBufferPointer<Double>) {
+        var lo = 0
+        var hi = a.count - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            let (x, y, z) = (a[lo], a[mid], a[hi])
+            let pivot = Swift.max(Swift.min(x, y), Swift.min(Swift.max(x, y), z))
+            var i = lo
+            var j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j {
+                    a.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j {
+                hi = j
+            } else if k >= i {
+                lo = i
+            } else {
+                return
+            }
+        }
     }
 }
 
@@ -228,7 +267,9 @@ public struct StudyReport: Sendable, Hashable, Codable {
             maxFavorable: SampleStats(baselineSums.maxFavorable),
             maxAdverse: SampleStats(baselineSums.maxAdverse)
         )
-        let bySignal = Dictionary(grouping: matches, by: \.signal)
+        // Each signal's matches by position (copying the matches would retain every field of each).
+        var bySignal: [String: [Int]] = [:]
+        for (i, m) in matches.enumerated() { bySignal[m.signal, default: []].append(i) }
         var names = signalNames
         for s in bySignal.keys.sorted() where !names.contains(s) { names.append(s) }
         var warnings: [String] = []
@@ -239,10 +280,13 @@ public struct StudyReport: Sendable, Hashable, Codable {
             )
         }
         let signals = names.map { name -> SignalStudy in
-            let ms = bySignal[name] ?? []
-            let outcomes = ms.map { $0.forward ?? ForwardOutcome(returns: [], maxFavorable: .nan, maxAdverse: .nan) }
+            let positions = bySignal[name] ?? []
+            /// One figure of every match of the signal, in the result's order (NaN: the match has none).
+            func values(_ figure: (ForwardOutcome) -> Double) -> [Double] {
+                positions.map { matches[$0].forward.map(figure) ?? .nan }
+            }
             let horizons = spec.horizons.enumerated().map { k, hz in
-                let stats = SampleStats(values: outcomes.map { k < $0.returns.count ? $0.returns[k] : .nan })
+                let stats = SampleStats(values: values { k < $0.returns.count ? $0.returns[k] : .nan })
                 let base = baseline.horizons[k].returns
                 return HorizonStudy(
                     horizon: hz,
@@ -260,8 +304,8 @@ public struct StudyReport: Sendable, Hashable, Codable {
             return SignalStudy(
                 signal: name,
                 horizons: horizons,
-                maxFavorable: SampleStats(values: outcomes.map(\.maxFavorable)),
-                maxAdverse: SampleStats(values: outcomes.map(\.maxAdverse)),
+                maxFavorable: SampleStats(values: values(\.maxFavorable)),
+                maxAdverse: SampleStats(values: values(\.maxAdverse)),
                 warning: warning
             )
         }

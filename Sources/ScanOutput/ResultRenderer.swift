@@ -76,7 +76,8 @@ public enum ResultRenderer {
         String(decoding: try doc.jsonData(), as: UTF8.self) + "\n"
     }
 
-    /// CSV (RFC 4180, `\n` line ends), one row per match in the result's order. With an event study
+    /// CSV (RFC 4180, `\n` line ends), one row per match in the result's order (the condition funnel
+    /// goes to files of its own beside it: ``FunnelCSV``). With an event study
     /// each row ends with `forward_<h>` per horizon, `max_favorable`, `max_adverse` (empty: incomplete). Header:
     /// `symbol,name,timestamp,signal,close` followed by the formula's column names. `timestamp` is
     /// `YYYY-MM-DD` or ISO 8601 with offset; numbers are plain (`71000`, `63.25`); an undefined value is
@@ -85,9 +86,7 @@ public enum ResultRenderer {
         let columns = context.columns(of: doc)
         let horizons = doc.study?.horizons ?? []
         let forward = horizons.isEmpty ? [] : horizons.map { "forward_\($0)" } + ["max_favorable", "max_adverse"]
-        var out =
-            (["symbol", "name", "timestamp", "signal", "close"] + columns + forward).map(csvField)
-            .joined(separator: ",") + "\n"
+        var out = csvRow(["symbol", "name", "timestamp", "signal", "close"] + columns + forward)
         for m in doc.signals.matches {
             var fields = [
                 m.symbol, context.names[m.symbol] ?? "", m.timestamp, m.signal, m.close.map(NumberFormat.plain) ?? "",
@@ -103,9 +102,14 @@ public enum ResultRenderer {
                 fields.append((f?.maxFavorable).map(NumberFormat.plain) ?? "")
                 fields.append((f?.maxAdverse).map(NumberFormat.plain) ?? "")
             }
-            out += fields.map(csvField).joined(separator: ",") + "\n"
+            out += csvRow(fields)
         }
         return out
+    }
+
+    /// One CSV record: the fields quoted where needed, joined by commas, then `\n`.
+    static func csvRow(_ fields: [String]) -> String {
+        fields.map(csvField).joined(separator: ",") + "\n"
     }
 
     static func csvField(_ s: String) -> String {

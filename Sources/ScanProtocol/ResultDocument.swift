@@ -278,6 +278,13 @@ public struct ResultDocument: Codable, Sendable, Hashable {
 
     /// The document as JSON with sorted keys (pretty-printed when asked).
     public func jsonData(pretty: Bool = false) throws -> Data {
+        if !pretty {
+            // The same JSON as `JSONEncoder`'s below, with the matches written by hand (``ResultJSONWriter``):
+            // for tens of thousands of matches and their forward returns the encoder costs more than the scan.
+            var out: [UInt8] = []
+            try ResultJSONWriter.appendResult(self, to: &out)
+            return Data(out)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting =
             pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]

@@ -19,7 +19,8 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Output formats: table (for people; long results are cut), json (the result document of the \
             wire protocol, keys sorted), csv (header symbol,name,timestamp,signal,close,<formula columns>, \
-            one row per match) and html (a self-contained report with charts; use --output FILE). \
+            one row per match; with --explain the funnel goes to FILE.funnel.csv and FILE.near-misses.csv \
+            beside --output FILE) and html (a self-contained report with charts; use --output FILE). \
             --study 1,5,20 adds what happened after each signal (forward returns against a baseline of every \
             bar); --explain adds the condition funnel of each signal. Exit status: 0 done, 64 bad arguments, 65 formula error, 1 scan failed, \
             130 cancelled (Ctrl-C; the partial result is printed).
@@ -125,6 +126,12 @@ struct RunCommand: AsyncParsableCommand {
             }
         } else if entry != nil {
             throw ValidationError("--entry goes with --study (the horizons to measure, e.g. --study 1,5,20)")
+        }
+        if explain, format == .csv, output.output == nil {
+            throw ValidationError(
+                "--explain with --format csv needs --output FILE: the matches go to FILE, the funnel to "
+                    + "FILE's .funnel.csv and .near-misses.csv (a CSV file holds one table)"
+            )
         }
 
         // --endpoint (or $MARKETSCAN_ENDPOINT without --local) runs the scan on a service.
@@ -300,7 +307,7 @@ struct RunCommand: AsyncParsableCommand {
         if format == .html {
             context.report = await Self.reportInputs(doc, names: names, columns: columns, request: request, bars: bars)
         }
-        try await output.write(ResultRenderer.render(doc, as: format, context: context))
+        try await output.write(doc, as: format, context: context)
         if output.output != nil, format == .table || ProgressBar.isAvailable {
             Self.printError(ResultRenderer.summary(doc))
         }

@@ -149,7 +149,7 @@ struct SessionsCommand: AsyncParsableCommand {
             try await SessionsCommand.withClient(client) { c in
                 let doc = try await c.result(id, offset: offset, limit: limit)
                 let names = await RunCommand.serviceNames(of: doc, from: c)
-                try await output.write(ResultRenderer.render(doc, as: format, context: OutputContext(names: names)))
+                try await output.write(doc, as: format, context: OutputContext(names: names))
             }
         }
     }

@@ -120,6 +120,68 @@ struct EventStudyTests {
         Self.close(excess, (up.horizons[0].events.mean ?? 0) - (study.baseline.horizons[0].returns.mean ?? 0), "excess")
     }
 
+    /// The baseline every bar: bit for bit the sums of adding each bar's own ``EventStudy/outcome(_:at:_:)``
+    /// in bar order, on the sample's real bars and on a short series with holes (NaN prices, a zero
+    /// close), for both entries, horizons shorter and longer than the series, and ranges cut at both ends.
+    @Test func baselineEqualsEveryBarsOutcomeAddedInOrder() throws {
+        let store = try SampleStore.store()
+        let all = DateRange(from: try #require(CalendarDay("2000-01-01")), to: try #require(CalendarDay("2030-12-31")))
+        var series: [PriceColumns] = try SampleUniverse.all.prefix(8).map {
+            try store.loadBars(BarQuery(symbol: $0, timeframe: .daily, range: all, lookbackBars: 0)).columns
+        }
+        let holes: [Double] = [10, 11, .nan, 12, 0, 13, 12.5, .nan, .nan, 14, 13, 15, 16, 15.5, 17, .nan, 18, 19]
+        series.append(
+            PriceColumns(
+                open: holes.map { $0 * 0.99 },
+                high: holes.map { $0.isNaN ? .nan : $0 + 1 },
+                low: holes.reversed().map { $0 - 1 },
+                close: holes,
+                volume: holes.map { _ in 1 }
+            )
+        )
+        func reference(_ c: PriceColumns, _ bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
+            var sums = BaselineSums(horizons: spec.horizons.count)
+            for i in bars.clamped(to: 0..<c.count) {
+                let o = EventStudy.outcome(c, at: i, spec)
+                for k in o.returns.indices { sums.returns[k].add(o.returns[k]) }
+                sums.maxFavorable.add(o.maxFavorable)
+                sums.maxAdverse.add(o.maxAdverse)
+            }
+            return sums
+        }
+        var compared = 0
+        for c in series {
+            #expect(c.count > 10)
+            for entry in StudyEntry.allCases {
+                for horizons in [[1, 5, 10, 20], [3], [2, 7, 40], Array(1...16), [c.count - 2, c.count + 5]] {
+                    let spec = try StudySpec(horizons: horizons, entry: entry)
+                    for bars in [0..<c.count, 4..<(c.count - 3), (c.count - 6)..<(c.count + 9), 5..<5] {
+                        let got = EventStudy.baseline(c, bars: bars, spec)
+                        #expect(got == reference(c, bars, spec), "\(entry) \(horizons) \(bars) of \(c.count)")
+                        compared += 1
+                    }
+                }
+            }
+        }
+        #expect(compared == series.count * 2 * 5 * 4)
+    }
+
+    /// The median found by selection is the sorted middle, on ties, runs and both parities.
+    @Test func medianBySelectionEqualsTheSortedMiddle() {
+        var g = SystemRandomNumberGenerator()
+        for n in [1, 2, 3, 4, 5, 10, 11, 100, 1001, 4096] {
+            for pool in [3, 50, 1_000_000] {
+                let xs = (0..<n).map { _ in Double(Int.random(in: 0..<pool, using: &g)) / 7 - 2 }
+                let s = xs.sorted()
+                let m = n / 2
+                let expected = n % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+                #expect(SampleStats.median(xs) == expected, "\(n) values from \(pool)")
+                #expect(SampleStats.median(s) == expected && SampleStats.median(s.reversed()) == expected)
+            }
+        }
+        #expect(SampleStats.median([]) == nil)
+    }
+
     @Test func latestModeSaysEveryEventIsIncompleteAndFewEventsWarn() async throws {
         let store = try SampleStore.store()
         var req = request(SymbolCriteria(symbols: ["005930", "000660"]), mode: .latest, source: "close > 0")

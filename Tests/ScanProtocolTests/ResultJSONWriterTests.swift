@@ -65,6 +65,18 @@ import Testing
         #expect(back == reply)
     }
 
+    /// `scan run --format json` writes ``ResultDocument/jsonData(pretty:)``: the hand-written matches too.
+    @Test(arguments: [0, 1, 500])
+    func documentJSONDataMatchesJSONEncoder(matches: Int) throws {
+        let doc = Self.document(matches: matches)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let fast = try #require(try JSONSerialization.jsonObject(with: try doc.jsonData()) as? NSDictionary)
+        let plain = try #require(try JSONSerialization.jsonObject(with: try encoder.encode(doc)) as? NSDictionary)
+        #expect(fast == plain)
+        #expect(try ResultDocument.decode(try doc.jsonData()) == doc)
+    }
+
     @Test func otherBodiesAreLeftToJSONEncoder() throws {
         #expect(
             try ResultJSONWriter.encode(SessionReply(session: SessionDocument(Self.session())), requestId: nil) == nil
