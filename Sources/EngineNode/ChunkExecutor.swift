@@ -64,6 +64,16 @@ public final class ChunkExecutor: Sendable {
         // Set by `prepare` when the store holds other data: the chunk's symbols then end at once
         // (no bars are read) and the chunk is refused instead of completed.
         let refused = Mutex<(version: StoreVersion?, why: String)?>(nil)
+        // Paced runs (tests that hold chunks in flight) keep scanning symbol by symbol.
+        var scanGroup: (@Sendable (SymbolScanner, [String]) -> [SymbolResult])?
+        if pace == 0 {
+            scanGroup = { [self] (scanner: SymbolScanner, symbols: [String]) -> [SymbolResult] in
+                let load = { (query: BarQuery) throws -> BarSeries in try cache.series(query, from: bars) }
+                let results = scanner.scan(symbols: symbols, load: load)
+                self.symbolCount.add(symbols.count, ordering: .relaxed)
+                return results
+            }
+        }
         executor.submit(
             ScanBatch(
                 jobId: chunk.jobId,
@@ -88,6 +98,7 @@ public final class ChunkExecutor: Sendable {
                     self.symbolCount.add(1, ordering: .relaxed)
                     return result
                 },
+                scanGroup: scanGroup,
                 onEnd: { [self] end in
                     self.leases.withLock { all in
                         guard let i = all[ref]?.firstIndex(of: chunk.lease) else { return }

@@ -47,6 +47,7 @@ public struct InProcessEngine: ProcessingEngine {
                             symbols: chunk.symbols,
                             prepare: { .success(setup) },
                             scan: { scanner, symbol in scanner.scan(symbol: symbol, bars: bars) },
+                            scanGroup: { scanner, symbols in scanner.scan(symbols: symbols, load: bars.loadBars) },
                             onResult: { result in
                                 state.withLock { s in
                                     s.completed += 1
