@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import platform
@@ -42,6 +43,15 @@ RESULTS = HERE / "results"
 CHARTS = HERE / "charts"
 
 F1 = "crossover(sma(close,5), sma(close,20)) and volume > 1.5 * sma(volume,20)"
+# The 12-indicator formula of Benchmarks/Sources/FormulaBench (issue 15), as FormulaBench evaluates it.
+TWELVE = """signal s = sma(close, 20) > ema(close, 50) and rsi(close, 14) < 70 and macd_hist(12, 26, 9) > 0 and
+  close > bb_lower(20, 2) and atr(14) > 0.5 and adx(14) > 20 and cci(20) > -100 and
+  willr(14) > -80 and mfi(14) < 80 and stoch_k(14, 3, 3) > 20 and obv() > obv()[5] and
+  wma(close, 10) > close[1]
+column rsi14 = rsi(close, 14)
+"""
+# Workload name -> (formula source, the lean peer's --formula, FormulaBench's --only prefix).
+WORKLOADS = {"F1": (F1, "f1", "F1"), "twelve": (TWELVE, "twelve", "12 indicators")}
 SEED = 8
 
 
@@ -221,9 +231,9 @@ class Client:
         self.sock.close(0)
 
 
-def scan_body(ds: DataSet, symbols: list[str] | None = None) -> dict:
+def scan_body(ds: DataSet, symbols: list[str] | None = None, workload: str = "F1") -> dict:
     return {
-        "formula": {"name": "F1", "source": F1},
+        "formula": {"name": workload, "source": WORKLOADS[workload][0]},
         "criteria": {"symbols": symbols} if symbols else {},
         "timeframe": ds.timeframe,
         "date_range": {"from": ds.start, "to": ds.end},
@@ -282,11 +292,12 @@ class Cluster:
         self.startup_ms = (time.perf_counter() - t0) * 1000
         return self
 
-    def scan(self, symbols: list[str] | None = None, timeout_s: float = 600) -> tuple[float, dict]:
+    def scan(self, symbols: list[str] | None = None, timeout_s: float = 600,
+             workload: str = "F1") -> tuple[float, dict]:
         """One RUN_SCAN with "wait": true: milliseconds from sending the request to the reply's arrival
         (the client's JSON parsing of the reply is not counted; `parse_ms` records it), and the RESULT."""
         t0 = time.perf_counter()
-        reply = self.client.request("RUN_SCAN", scan_body(self.ds, symbols), timeout_s)
+        reply = self.client.request("RUN_SCAN", scan_body(self.ds, symbols, workload), timeout_s)
         ms = (self.client.arrived - t0) * 1000
         self.parse_ms.append((time.perf_counter() - self.client.arrived) * 1000)
         status = reply.get("session", {}).get("status")
@@ -356,12 +367,13 @@ def match_set(result: dict) -> set[tuple[str, str]]:
     return {(m["symbol"], m["timestamp"]) for m in result["signals"]["matches"]}
 
 
-def in_process(bin: Path, ds: DataSet, runs: int) -> dict:
-    out = RESULTS / f"local-{ds.name.lower()}.json"
+def in_process(bin: Path, ds: DataSet, runs: int, workload: str = "F1") -> dict:
+    out = RESULTS / f"local-{ds.name.lower()}-{workload}.json"
     walls, procs = [], []
     for _ in range(runs):
         t0 = time.perf_counter()
-        run([str(bin / "scan"), "run", "--local", "--db", str(ds.db), "--formula", F1, "--name", "F1",
+        run([str(bin / "scan"), "run", "--local", "--db", str(ds.db), "--formula", WORKLOADS[workload][0],
+             "--name", workload,
              "--timeframe", ds.timeframe, "--from", ds.start, "--to", ds.end, "--format", "json",
              "--output", str(out)])
         walls.append((time.perf_counter() - t0) * 1000)
@@ -373,25 +385,48 @@ def in_process(bin: Path, ds: DataSet, runs: int) -> dict:
 
 
 def formula_bench(ds: DataSet) -> dict | None:
-    """Evaluation alone, one core: the FormulaBench executable of Benchmarks/Package.swift (the formula
-    branch's), on synthetic columns of the data set's shape. T3 (49 M bars, 2 GB of columns) runs a
-    tenth of the symbols and scales the time by ten."""
+    """Evaluation alone, one core: the FormulaBench executable of Benchmarks/Package.swift, built for
+    generic x86-64 by run.sh (issue 15's targets are on the generic build), on synthetic columns of the
+    data set's shape, F1 and the 12-indicator formula. T3 (49 M bars, 2 GB of columns) runs a tenth of
+    the symbols and scales the time by ten."""
     exe = HERE / ".build" / "release" / "FormulaBench"
     if not exe.exists():
         return None
     per_symbol = ds.bars // ds.symbols
     symbols, scale = (ds.symbols // 10, 10) if ds.bars > 20_000_000 else (ds.symbols, 1)
-    r = subprocess.run([str(exe), "--symbols", str(symbols), "--bars", str(per_symbol), "--runs", "5", "--only", "F1"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return {"error": (r.stderr or r.stdout).strip()[-300:]}
-    for line in r.stdout.splitlines():
-        m = re.match(r"^F1\s+([\d.]+)\s+M bars/s\s+\(([\d.]+) ms best, ([\d.]+) ms median", line)
-        if m:
-            # The printed times have one decimal; the throughput gives the best time more precisely.
-            return {"ms": ds.bars / (float(m.group(1)) * 1e6) * 1000, "median_ms": float(m.group(3)) * scale,
-                    "m_bars_per_s": float(m.group(1)), "symbols_run": symbols, "scaled_by": scale, "line": line}
-    return {"error": "no F1 line in: " + r.stdout.strip()[-300:]}
+    out: dict = {}
+    for workload, (_, _, prefix) in WORKLOADS.items():
+        r = subprocess.run([str(exe), "--symbols", str(symbols), "--bars", str(per_symbol), "--runs", "5",
+                            "--only", prefix], capture_output=True, text=True)
+        if r.returncode != 0:
+            out[workload] = {"error": (r.stderr or r.stdout).strip()[-300:]}
+            continue
+        pattern = re.escape(prefix) + r"\s+([\d.]+)\s+M bars/s\s+\(([\d.]+) ms best, ([\d.]+) ms median"
+        m = next((m for m in map(lambda l: re.match(pattern, l), r.stdout.splitlines()) if m), None)
+        if m is None:
+            out[workload] = {"error": f"no {prefix!r} line in: " + r.stdout.strip()[-300:]}
+            continue
+        # The printed times have one decimal; the throughput gives the best time more precisely.
+        out[workload] = {"ms": ds.bars / (float(m.group(1)) * 1e6) * 1000, "median_ms": float(m.group(3)) * scale,
+                         "m_bars_per_s": float(m.group(1)), "symbols_run": symbols, "scaled_by": scale,
+                         "line": m.group(0)}
+    return out
+
+
+def lean_peer(ds: DataSet, workload: str, runs: int) -> dict:
+    """The lean pandas + TA-Lib loop (peers/pandas_talib_lean.py, issue 15) on the set's CSV: the best of
+    `runs` runs by its compute's wall time (`scan_s`, CSV load excluded), and its match set."""
+    out = RESULTS / f"peer-lean-{workload}-{ds.name.lower()}.csv"
+    docs = []
+    for _ in range(runs):
+        r = run([sys.executable, str(HERE / "peers" / "pandas_talib_lean.py"), str(ds.csv), "--from", ds.start,
+                 "--to", ds.end, "--formula", WORKLOADS[workload][1], "--matches-out", str(out)])
+        docs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    doc = min(docs, key=lambda d: d["scan_s"])
+    doc["runs"] = [{k: d[k] for k in ("load_s", "scan_s", "scan_cpu_s", "total_s")} for d in docs]
+    with open(out) as f:
+        doc["match_set"] = {(row["symbol"], row["timestamp"]) for row in csv.DictReader(f)}
+    return doc
 
 
 def peer(script: str, ds: DataSet, runs: int) -> dict:
@@ -418,21 +453,45 @@ def cross_check(name: str, ours: set, theirs: set, who: str) -> None:
             f"only ours {only_ours}, only theirs {only_theirs}")
 
 
-def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int | None) -> dict:
+def warm_series(c: Cluster, workload: str, runs: int) -> tuple[list[float], list[float], dict]:
+    """`runs` identical warm scans: their times, the CPU ms per scan of the service and each node, and the
+    last RESULT."""
+    before = c.cpu()
+    warm, result = [], {}
+    for _ in range(runs):
+        ms, result = c.scan(workload=workload)
+        warm.append(ms)
+    after = c.cpu()
+    return warm, [(a - b) / runs for a, b in zip(after, before)], result
+
+
+def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int | None,
+               workloads: list[str]) -> dict:
+    """F1 on a fresh service (the first scan), then its warm runs; then each other workload: one scan to
+    warm it (its columns may differ), then its warm runs. Memory is read after all of them."""
     with Cluster(bin, ds, nodes, threads) as c:
         fresh_ms, result = c.scan()
-        before = c.cpu()
-        warm = [c.scan()[0] for _ in range(warm_runs)]
-        after = c.cpu()
-        per_scan = [(a - b) / warm_runs for a, b in zip(after, before)]
-        mem = c.memory()
-        return {"nodes": nodes, "startup_ms": c.startup_ms, "fresh_ms": fresh_ms, "warm_ms": median(warm),
-                "warm_min_ms": min(warm), "warm_max_ms": max(warm), "warm_all": warm,
-                "matches": result["signals"]["total_matches"], "symbols": result["signals"]["total_symbols"],
-                "errors": result.get("errors_count", 0), "service_processing_ms": result.get("processing_time_ms"),
-                "memory": mem, "match_set": match_set(result),
-                "cpu_ms_per_scan": {"service": per_scan[0], "nodes": per_scan[1:]},
-                "client_parse_ms": median(c.parse_ms[1:])}
+        warm, per_scan, _ = warm_series(c, "F1", warm_runs)
+        parse_ms = median(c.parse_ms[1:])
+        doc = {"nodes": nodes, "startup_ms": c.startup_ms, "fresh_ms": fresh_ms, "warm_ms": median(warm),
+               "warm_min_ms": min(warm), "warm_max_ms": max(warm), "warm_all": warm,
+               "matches": result["signals"]["total_matches"], "symbols": result["signals"]["total_symbols"],
+               "errors": result.get("errors_count", 0), "service_processing_ms": result.get("processing_time_ms"),
+               "match_set": match_set(result),
+               "cpu_ms_per_scan": {"service": per_scan[0], "nodes": per_scan[1:]},
+               "client_parse_ms": parse_ms, "workloads": {}}
+        for workload in workloads:
+            if workload == "F1":
+                continue
+            first_ms, _ = c.scan(workload=workload)
+            w, cpu, res = warm_series(c, workload, warm_runs)
+            doc["workloads"][workload] = {
+                "first_ms": first_ms, "warm_ms": median(w), "warm_min_ms": min(w), "warm_max_ms": max(w),
+                "warm_all": w, "matches": res["signals"]["total_matches"], "match_set": match_set(res),
+                "errors": res.get("errors_count", 0),
+                "cpu_ms_per_scan": {"service": cpu[0], "nodes": cpu[1:]}}
+        doc["memory"] = c.memory()
+        return doc
 
 
 def scaling(bin: Path, ds: DataSet, node_counts: list[int], fractions: list[int], runs: int,
@@ -536,7 +595,7 @@ def table(report: dict) -> str:
         loc = r.get("local") or {}
         pd_ = r.get("pandas") or {}
         vb = r.get("vectorbt") or {}
-        fb = r.get("formula_bench") or {}
+        fb = (r.get("formula_bench") or {}).get("F1") or {}
         warm = e.get("warm_ms")
         ratio = "–"
         if warm and pd_:
@@ -553,39 +612,103 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def targets(report: dict) -> list[tuple[str, str, bool | None]]:
-    out = []
+def lean_table(report: dict) -> str:
+    """Each workload end to end (warm) beside the lean peer's compute, the CPU both use, and the
+    evaluation-alone throughput."""
+    lines = ["| set | workload | matches | e2e warm ms (min–max) | service + nodes CPU ms / scan "
+             "| lean peer compute ms (CPU ms) | ratio (wall) | ratio (CPU) | FormulaBench M bars/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in report["sets"].items():
+        e = r.get("e2e") or {}
+        for workload in WORKLOADS:
+            w = e if workload == "F1" else (e.get("workloads") or {}).get(workload)
+            if not w:
+                continue
+            cpu = w["cpu_ms_per_scan"]
+            total_cpu = cpu["service"] + sum(cpu["nodes"])
+            doc = (r.get("lean") or {}).get(workload)
+            fb = ((r.get("formula_bench") or {}).get(workload) or {}).get("m_bars_per_s")
+            peer = f"{doc['scan_s'] * 1000:,.0f} ({doc['scan_cpu_s'] * 1000:,.0f})" if doc else "–"
+            wall_ratio = f"{doc['scan_s'] * 1000 / w['warm_ms']:.1f}×" if doc else "–"
+            cpu_ratio = f"{doc['scan_cpu_s'] * 1000 / total_cpu:.1f}×" if doc and total_cpu > 0 else "–"
+            lines.append(f"| {name} | {workload} | {w['matches']:,} | {fmt_ms(w['warm_ms'])} "
+                         f"({fmt_ms(w['warm_min_ms'])}–{fmt_ms(w['warm_max_ms'])}) "
+                         f"| {cpu['service']:.1f} + {' + '.join(f'{x:.1f}' for x in cpu['nodes'])} "
+                         f"| {peer} | {wall_ratio} | {cpu_ratio} | {fb if fb is not None else '–'} |")
+    return "\n".join(lines)
+
+
+Target = tuple[str, str, str, "bool | None"]
+
+
+def targets(report: dict) -> list[Target]:
+    """Every target of issue 15 and DESIGN §7: (label, our measured value, the peer's figure, met)."""
+    out: list[Target] = []
     sets = report["sets"]
 
     def e2e(name):
         return (sets.get(name) or {}).get("e2e") or {}
 
-    def check(label, value, limit, unit):
-        if value is None:
-            out.append((label, "not measured", None))
-        else:
-            out.append((label, f"{value:,.1f} {unit} (target < {limit} {unit})", value < limit))
+    def lean(name, workload):
+        return ((sets.get(name) or {}).get("lean") or {}).get(workload)
 
-    check("T1 warm end to end", e2e("T1").get("warm_ms"), 50, "ms")
-    check("T1 fresh service", e2e("T1").get("fresh_ms"), 300, "ms")
-    check("T2 warm end to end", e2e("T2").get("warm_ms"), 300, "ms")
+    def peer_ms(doc):
+        return f"lean peer {doc['scan_s'] * 1000:,.0f} ms compute ({doc['scan_cpu_s'] * 1000:,.0f} ms CPU)" if doc else "–"
+
+    def below(label, value, limit, unit, peer="–"):
+        if value is None:
+            out.append((label, "not measured", peer, None))
+        else:
+            out.append((label, f"{value:,.1f} {unit} (< {limit} {unit})", peer, value < limit))
+
+    def ratio(label, ours_ms, doc, bound):
+        if ours_ms is None or doc is None:
+            out.append((label, "not measured", peer_ms(doc), None))
+        else:
+            x = doc["scan_s"] * 1000 / ours_ms
+            out.append((label, f"{x:.1f}× ({ours_ms:,.1f} ms warm; ≥ {bound}×)", peer_ms(doc), x >= bound))
+
+    twelve = (e2e("T2").get("workloads") or {}).get("twelve") or {}
+    ratio("12-indicator, T2, e2e warm ≥ 10× the lean peer's compute", twelve.get("warm_ms"), lean("T2", "twelve"), 10)
+    ratio("F1, T1, e2e warm ≥ 20× the lean peer's compute", e2e("T1").get("warm_ms"), lean("T1", "F1"), 20)
+    ratio("F1, T2, e2e warm ≥ 20× the lean peer's compute", e2e("T2").get("warm_ms"), lean("T2", "F1"), 20)
+    below("F1, T2 warm end to end", e2e("T2").get("warm_ms"), 100, "ms", peer_ms(lean("T2", "F1")))
+    below("F1, T1 warm end to end", e2e("T1").get("warm_ms"), 5, "ms", peer_ms(lean("T1", "F1")))
+    below("F1, T2 on a freshly started service", e2e("T2").get("fresh_ms"), 250, "ms", peer_ms(lean("T2", "F1")))
+    fb = (sets.get("T2") or {}).get("formula_bench") or {}
+    for workload, bound in (("twelve", 50), ("F1", 250)):
+        f = fb.get(workload) or {}
+        doc = lean("T2", workload)
+        peer = f"lean peer {doc['bars'] / doc['scan_s'] / 1e6:.1f} M bars/s (1 core)" if doc else "–"
+        v = f.get("m_bars_per_s")
+        name = "12-indicator" if workload == "twelve" else "F1"
+        label = f"evaluation alone, {name}, one core, generic build (FormulaBench, T2 shape)"
+        if v is None:
+            out.append((label, f.get("error", "not measured"), peer, None))
+        else:
+            out.append((label, f"{v:.1f} M bars/s (≥ {bound})", peer, v >= bound))
     for name in ("T1", "T2"):
         svc = ((e2e(name).get("memory") or {}).get("service") or {}).get("VmHWM")
-        check(f"{name} service resident", svc / 1024 if svc else None, 100, "MB")
+        doc = lean(name, "F1")
+        below(f"{name} service resident (VmHWM)", svc / 1024 if svc else None, 100, "MB",
+              f"lean peer {doc['max_rss_mb']:.0f} MB" if doc and "max_rss_mb" in doc else "–")
     mem3 = e2e("T3").get("memory") or {}
+    worst = None
     if mem3:
         worst = max([mem3["service"].get("VmHWM", 0)] + [n.get("VmHWM", 0) for n in mem3["nodes"]]) / 1024
-        check("T3 every process resident", worst, 500, "MB")
-    else:
-        check("T3 every process resident", None, 500, "MB")
+    below("T3 every process resident (VmHWM)", worst, 500, "MB")
+    # DESIGN §7's original targets, against the original peer (pandas_talib_scan.py).
+    below("DESIGN §7: T1 warm end to end", e2e("T1").get("warm_ms"), 50, "ms")
+    below("DESIGN §7: T1 fresh service", e2e("T1").get("fresh_ms"), 300, "ms")
+    below("DESIGN §7: T2 warm end to end", e2e("T2").get("warm_ms"), 300, "ms")
     for name in ("T1", "T2"):
-        s = sets.get(name) or {}
-        warm, pd_ = e2e(name).get("warm_ms"), s.get("pandas")
+        warm, pd_ = e2e(name).get("warm_ms"), (sets.get(name) or {}).get("pandas")
+        label = f"DESIGN §7: {name} ≥ 10× pandas_talib_scan.py (its scan, CSV load excluded)"
         if warm and pd_:
-            ratio = pd_["scan_s"] * 1000 / warm
-            out.append((f"{name} >= 10x pandas+TA-Lib (its scan alone, CSV load excluded)", f"{ratio:.1f}x", ratio >= 10))
+            x = pd_["scan_s"] * 1000 / warm
+            out.append((label, f"{x:.1f}×", f"{pd_['scan_s'] * 1000:,.0f} ms", x >= 10))
         else:
-            out.append((f"{name} >= 10x pandas+TA-Lib", "not measured", None))
+            out.append((label, "not measured", "–", None))
     return out
 
 
@@ -621,26 +744,49 @@ def main() -> None:
             r: dict = {"load_at_start": os.getloadavg(), "note": ds.note, "bars": ds.bars, "range": [ds.start, ds.end], "timeframe": ds.timeframe}
             r["data"] = ensure_data(a.bin, ds, need_csv=peers)
             fresh_copy(ds)
+            workloads = ["F1"] if name == "T3" else list(WORKLOADS)
             print(f"  in-process engine …", flush=True)
             r["local"] = in_process(a.bin, ds, 3 if name != "T3" else 1)
-            ours = r["local"]["match_set"]
+            ours = {"F1": r["local"]["match_set"]}
+            r["local_workloads"] = {}
+            for workload in workloads[1:]:
+                loc = in_process(a.bin, ds, 1, workload)
+                ours[workload] = loc.pop("match_set")
+                r["local_workloads"][workload] = loc
             r["matches"] = r["local"]["matches"]
-            if r["local"]["errors"]:
-                raise SystemExit(f"{name}: the in-process scan reported {r['local']['errors']} errors")
+            if r["local"]["errors"] or any(x["errors"] for x in r["local_workloads"].values()):
+                raise SystemExit(f"{name}: an in-process scan reported errors")
             if not a.no_e2e:
-                print(f"  end to end, scan-service + {a.nodes} engine-nodes …", flush=True)
-                r["e2e"] = end_to_end(a.bin, ds, a.nodes, runs if name != "T3" else max(3, runs // 3), a.threads)
-                cross_check(name, ours, r["e2e"].pop("match_set"), "the service")
+                print(f"  end to end, scan-service + {a.nodes} engine-nodes: {', '.join(workloads)} …", flush=True)
+                r["e2e"] = end_to_end(a.bin, ds, a.nodes, runs if name != "T3" else max(3, runs // 3), a.threads,
+                                      workloads)
+                cross_check(name, ours["F1"], r["e2e"].pop("match_set"), "the service")
+                for workload, w in r["e2e"]["workloads"].items():
+                    cross_check(f"{name} {workload}", ours[workload], w.pop("match_set"), "the service")
+            print(f"  evaluation alone (FormulaBench) …", flush=True)
             r["formula_bench"] = formula_bench(ds)
             if peers:
-                for script, key in (("pandas_talib_scan", "pandas"), ("vectorbt_scan", "vectorbt")):
+                r["lean"] = {}
+                for workload in workloads:
+                    print(f"  lean peer (pandas + TA-Lib), {workload} …", flush=True)
+                    doc = lean_peer(ds, workload, 3)
+                    cross_check(f"{name} {workload}", ours[workload], doc.pop("match_set"), "the lean peer")
+                    r["lean"][workload] = doc
+                agree = ["MarketScan (in process and through the service)", "the lean peer"]
+                for script, key, module in (("pandas_talib_scan", "pandas", "talib"),
+                                            ("vectorbt_scan", "vectorbt", "vectorbt")):
+                    if importlib.util.find_spec(module) is None:
+                        print(f"  peer {key}: skipped, Python module {module!r} is not installed "
+                              f"(pip install {'TA-Lib' if module == 'talib' else module})", flush=True)
+                        continue
                     print(f"  peer {key} …", flush=True)
                     r[key] = peer(script, ds, 2 if name != "T3" else 1)
-                    cross_check(name, ours, r[key].pop("match_set"), key)
+                    cross_check(name, ours["F1"], r[key].pop("match_set"), key)
                     if r[key]["matches"] != r["matches"]:
                         raise SystemExit(f"CROSS-CHECK FAILED on {name}: {key} {r[key]['matches']} != {r['matches']}")
-                print(f"  cross-check: MarketScan, pandas+TA-Lib and vectorbt agree on {r['matches']:,} matches",
-                      flush=True)
+                    agree.append(script)
+                print(f"  cross-check: {', '.join(agree)} agree on {r['matches']:,} F1 matches"
+                      + "".join(f", {len(ours[w]):,} {w} matches" for w in workloads[1:]), flush=True)
             r["local"].pop("match_set", None)
             report["sets"][name] = r
             summary = {k: v for k, v in (r.get("e2e") or {}).items() if k in ("fresh_ms", "warm_ms")}
@@ -663,9 +809,9 @@ def main() -> None:
 
     t = table(report)
     checks = targets(report)
-    lines = [t, "", "| target | measured | met |", "|---|---|---|"]
-    for label, value, ok in checks:
-        lines.append(f"| {label} | {value} | {'yes' if ok else ('no' if ok is False else '–')} |")
+    lines = [t, "", lean_table(report), "", "| target | measured | peer | met |", "|---|---|---|---|"]
+    for label, value, peer_figure, ok in checks:
+        lines.append(f"| {label} | {value} | {peer_figure} | {'yes' if ok else ('no' if ok is False else '–')} |")
     if report.get("scaling"):
         lines += ["", "| nodes | warm ms | M bars/s |", "|---:|---:|---:|"]
         lines += [f"| {x['nodes']} | {fmt_ms(x['warm_ms'])} | {x['bars_per_s'] / 1e6:.1f} |"

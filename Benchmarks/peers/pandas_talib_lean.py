@@ -13,12 +13,14 @@ whole frame, before the loop. Range mode. Two formulas:
 
 Prints one JSON object: formula, matches, symbols, bars, load_s (CSV read, excluded from the
 comparison), scan_s (the compute: sort, range mask, indicators, comparisons), scan_cpu_s (its CPU
-time: on a shared machine, the figure load disturbs least), total_s.
+time: on a shared machine, the figure load disturbs least), total_s, max_rss_mb (the process's
+peak resident set, CSV load included).
 
     python3 Benchmarks/peers/pandas_talib_lean.py BARS.csv --from 2024-01-01 --to 2024-12-31 --formula twelve
 """
 import argparse
 import json
+import resource
 import time
 
 import numpy as np
@@ -115,6 +117,7 @@ def main() -> None:
         "scan_s": round(t2 - t1, 4),
         "scan_cpu_s": round(c2 - c1, 4),
         "total_s": round(t2 - t0, 4),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }))
 
 
