@@ -262,9 +262,9 @@ public final class ScanExecutor: Sendable {
         if ends { end(batch) }
     }
 
-    /// The next symbols of the oldest batch that has some, counted as in flight: one, or up to
-    /// ``FormulaEvaluator/laneWidth`` for a batch that scans groups (fewer when that would leave other
-    /// threads without work).
+    /// The next symbols of the oldest batch that has some, counted as in flight: one, or
+    /// ``FormulaEvaluator/laneWidth`` for a batch that scans groups while every thread can still get
+    /// that many (a smaller group would not fill the lanes; the last symbols go one at a time).
     private func claim() -> (ScanBatch, Range<Int>)? {
         let threads = threadCount
         let claimed = state.withLock { s -> (ScanBatch, Range<Int>, emptied: Bool)? in
@@ -273,7 +273,8 @@ public final class ScanExecutor: Sendable {
                     let left = batch.symbols.count - p.nextSymbol
                     guard !p.cancelled, left > 0 else { return nil }
                     let share = (left + threads - 1) / threads
-                    let take = batch.scanGroup == nil ? 1 : max(1, min(FormulaEvaluator.laneWidth, share))
+                    let width = FormulaEvaluator.laneWidth
+                    let take = batch.scanGroup != nil && share >= width ? width : 1
                     p.inFlight += take
                     p.nextSymbol += take
                     return (p.nextSymbol - take)..<p.nextSymbol
