@@ -8,7 +8,8 @@ import Synchronization
 /// dedicated threads, each taking the next symbol of the oldest chunk, so even a single small chunk
 /// uses every thread. A job's formula is compiled once (the plan is shared by its chunks and every
 /// thread keeps its own scanner for it); the store version is checked once per chunk, on a worker
-/// thread. Symbols are read through the node's ``SeriesCache``.
+/// thread. Symbols are read through the node's ``SeriesCache``, a chunk's misses in groups of the
+/// store's preferred read batch (a ``ScanCore/BarPrefetch``).
 ///
 /// Thread-safe: `submit`, `drop` and `held` may be called from any task or thread. A finished
 /// chunk is handed to `completion` on the worker thread that finished it; a dropped one never is,
@@ -64,11 +65,16 @@ public final class ChunkExecutor: Sendable {
         // Set by `prepare` when the store holds other data: the chunk's symbols then end at once
         // (no bars are read) and the chunk is refused instead of completed.
         let refused = Mutex<(version: StoreVersion?, why: String)?>(nil)
+        let prefetch = BarPrefetch(symbols: chunk.symbols, groupSize: bars.preferredReadBatch) { queries in
+            cache.series(queries, from: bars)
+        }
         // Paced runs (tests that hold chunks in flight) keep scanning symbol by symbol.
         var scanGroup: (@Sendable (SymbolScanner, [String]) -> [SymbolResult])?
         if pace == 0 {
             scanGroup = { [self] (scanner: SymbolScanner, symbols: [String]) -> [SymbolResult] in
-                let load = { (query: BarQuery) throws -> BarSeries in try cache.series(query, from: bars) }
+                let load = { (q: BarQuery) throws -> BarSeries in
+                    try prefetch.series(for: q.symbol, query: scanner.query(for:))
+                }
                 let results = scanner.scan(symbols: symbols, load: load)
                 self.symbolCount.add(symbols.count, ordering: .relaxed)
                 return results
@@ -89,7 +95,7 @@ public final class ChunkExecutor: Sendable {
                 scan: { [self] scanner, symbol in
                     let result: SymbolResult
                     do {
-                        let series = try cache.series(scanner.query(for: symbol), from: bars)
+                        let series = try prefetch.series(for: symbol, query: scanner.query(for:))
                         result = scanner.scan(series, as: symbol)
                     } catch {
                         result = SymbolResult(symbol: symbol, error: "cannot read bars: \(error)")

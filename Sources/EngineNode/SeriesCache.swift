@@ -56,8 +56,37 @@ public final class SeriesCache: Sendable {
     /// study reads at most its longest horizon past the last of them (a load with at least the query's
     /// lookahead has every bar there is up to that point).
     public func series(_ query: BarQuery, from bars: any BarRepository) throws -> BarSeries {
+        if let cached = lookup(query) { return cached }
+        let series = try bars.loadBars(query)
+        keep(series, for: query)
+        return series
+    }
+
+    /// The series of many queries: those a cached load covers from the cache, the others loaded
+    /// from `bars` in one ``ScanCore/BarRepository/loadBars(_:)-([BarQuery])`` call (and kept).
+    /// One result per query, in order; a store that cannot be read fails every query it had to load.
+    public func series(_ queries: [BarQuery], from bars: any BarRepository) -> [Result<BarSeries, any Error>] {
+        var out: [Result<BarSeries, any Error>?] = queries.map { q in lookup(q).map { .success($0) } }
+        let missing = queries.indices.filter { out[$0] == nil }
+        guard !missing.isEmpty else { return out.compactMap { $0 } }
+        let loaded: [Result<BarSeries, any Error>]
+        do {
+            loaded = try bars.loadBars(missing.map { queries[$0] })
+        } catch {
+            loaded = missing.map { _ in .failure(error) }
+        }
+        for (k, i) in missing.enumerated() {
+            let result = k < loaded.count ? loaded[k] : .failure(BarPrefetchError(symbol: queries[i].symbol))
+            if case .success(let series) = result { keep(series, for: queries[i]) }
+            out[i] = result
+        }
+        return out.compactMap { $0 }  // every index is filled by now
+    }
+
+    /// The cached series covering `query`, counted as used.
+    private func lookup(_ query: BarQuery) -> BarSeries? {
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
-        let cached = state.withLock { s -> BarSeries? in
+        return state.withLock { s -> BarSeries? in
             s.tick += 1
             guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars else {
                 return nil
@@ -68,9 +97,12 @@ public final class SeriesCache: Sendable {
             s.entries[key]?.lastUsed = s.tick
             return e.series
         }
-        if let cached { return cached }
-        let series = try bars.loadBars(query)
-        guard maxBars > 0, series.count <= maxBars else { return series }
+    }
+
+    /// Keeps `series`, loaded for `query`, unless the budget is full.
+    private func keep(_ series: BarSeries, for query: BarQuery) {
+        guard maxBars > 0, series.count <= maxBars else { return }
+        let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         state.withLock { s in
             if let old = s.entries.removeValue(forKey: key) { s.bars -= old.series.count }
             if s.bars + series.count > maxBars { Self.sweepStale(&s) }
@@ -84,7 +116,6 @@ public final class SeriesCache: Sendable {
             )
             s.bars += series.count
         }
-        return series
     }
 
     /// Drops entries unused for 4 × the entries held (in lookups); runs at most once per that many

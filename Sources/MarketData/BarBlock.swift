@@ -24,35 +24,40 @@ package struct BarBlock: Sendable {
     /// The columns selected by ``append(row:)``, in order.
     package static let selectedColumns = "times, offsets, open, high, low, close, volume"
 
+    /// How many columns ``selectedColumns`` names.
+    package static let columnCount = 7
+
     /// Appends a stored row's packed columns (selected as ``selectedColumns``).
     mutating func append(row: Row, symbol: String) throws {
         let before = times.count
-        var ok = try row.withUnsafeData(atIndex: 0) { PackedColumn.append($0, to: &times) }
-        ok = try ok && row.withUnsafeData(atIndex: 1) { PackedColumn.append($0, to: &offsets) }
-        ok = try ok && row.withUnsafeData(atIndex: 2) { PackedColumn.append($0, to: &open) }
-        ok = try ok && row.withUnsafeData(atIndex: 3) { PackedColumn.append($0, to: &high) }
-        ok = try ok && row.withUnsafeData(atIndex: 4) { PackedColumn.append($0, to: &low) }
-        ok = try ok && row.withUnsafeData(atIndex: 5) { PackedColumn.append($0, to: &close) }
-        ok = try ok && row.withUnsafeData(atIndex: 6) { PackedColumn.append($0, to: &volume) }
-        let n = times.count
-        guard ok, open.count == n, high.count == n, low.count == n, close.count == n, volume.count == n,
-            offsets.isEmpty || offsets.count == n, n >= before
-        else {
-            throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
+        var ok = true
+        for k in 0..<Self.columnCount where ok {
+            ok = try row.withUnsafeData(atIndex: k) { data in
+                guard let data else { return true }
+                return data.withUnsafeBytes { append(packedColumn: k, $0) }
+            }
+        }
+        try checkLengths(since: before, ok: ok, symbol: symbol)
+    }
+
+    /// Appends the values packed in `bytes` to column `k` (``selectedColumns`` order); `false` when
+    /// they are not a whole number of values. Follow with ``checkLengths(since:ok:symbol:)``.
+    package mutating func append(packedColumn k: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        switch k {
+        case 0: PackedColumn.append(bytes, to: &times)
+        case 1: PackedColumn.append(bytes, to: &offsets)
+        case 2: PackedColumn.append(bytes, to: &open)
+        case 3: PackedColumn.append(bytes, to: &high)
+        case 4: PackedColumn.append(bytes, to: &low)
+        case 5: PackedColumn.append(bytes, to: &close)
+        case 6: PackedColumn.append(bytes, to: &volume)
+        default: false
         }
     }
 
-    /// Appends packed columns (``selectedColumns`` order: times, offsets, open, high, low, close,
-    /// volume) read from any store; throws when their lengths disagree.
-    package mutating func append(packed columns: [UnsafeRawBufferPointer], symbol: String) throws {
-        let before = times.count
-        var ok = columns.count == 7
-        if ok {
-            ok = PackedColumn.append(columns[0], to: &times) && PackedColumn.append(columns[1], to: &offsets)
-            ok = ok && PackedColumn.append(columns[2], to: &open) && PackedColumn.append(columns[3], to: &high)
-            ok = ok && PackedColumn.append(columns[4], to: &low) && PackedColumn.append(columns[5], to: &close)
-            ok = ok && PackedColumn.append(columns[6], to: &volume)
-        }
+    /// Throws unless every column grew to the same length (offsets: that or none) since the block
+    /// held `before` bars and `ok` (each column's bytes were whole values).
+    package func checkLengths(since before: Int, ok: Bool, symbol: String) throws {
         let n = times.count
         guard ok, open.count == n, high.count == n, low.count == n, close.count == n, volume.count == n,
             offsets.isEmpty || offsets.count == n, n >= before

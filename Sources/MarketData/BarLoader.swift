@@ -20,28 +20,36 @@ package enum BarLoader {
     ) throws
         -> BarSeries
     {
-        guard lookaheadBars > 0 else {
-            return timeframe.isIntraday
-                ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: range, lookbackBars: lookbackBars)
-                : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: range)
-        }
-        // Bars after the range: load past its end, then keep `lookaheadBars` bars after the last one in it.
-        // Daily/weekly: every later bar (a halt can make `n` bars span any number of days). Intraday: a
-        // window assuming at least one trading hour per calendar day, plus two weeks.
+        let extended = lookaheadRange(range, timeframe: timeframe, lookaheadBars: lookaheadBars)
+        let series =
+            timeframe.isIntraday
+            ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: extended, lookbackBars: lookbackBars)
+            : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: extended)
+        return lookaheadBars > 0 ? keepingLookahead(series, after: range, lookaheadBars: lookaheadBars) : series
+    }
+
+    /// The range to load for `lookaheadBars` bars after `range` (shared by every store): past its
+    /// end, then ``keepingLookahead(_:after:lookaheadBars:)`` cuts it. Daily/weekly: every later bar (a
+    /// halt can make `n` bars span any number of days). Intraday: a window assuming at least one
+    /// trading hour per calendar day, plus two weeks.
+    package static func lookaheadRange(_ range: DateRange, timeframe: Timeframe, lookaheadBars: Int) -> DateRange {
+        guard lookaheadBars > 0 else { return range }
         var extended = range
         if timeframe.isIntraday {
             extended.to = range.to.adding(days: lookaheadBars * (timeframe.minutes ?? 1) / 60 + 14)
         } else {
             extended.to = CalendarDay(daysSinceEpoch: Int32.max / 2)
         }
-        let series =
-            timeframe.isIntraday
-            ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: extended, lookbackBars: lookbackBars)
-            : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: extended)
+        return extended
+    }
+
+    /// `series` (loaded over ``lookaheadRange(_:timeframe:lookaheadBars:)``) keeping at most
+    /// `lookaheadBars` bars after the last one in `range`.
+    package static func keepingLookahead(_ series: BarSeries, after range: DateRange, lookaheadBars: Int) -> BarSeries {
         let inRange = series.indices(in: DateRange(from: CalendarDay(daysSinceEpoch: Int32.min / 2), to: range.to))
-        let end = min(series.count, inRange.upperBound + lookaheadBars)
+        let end = min(series.count, inRange.upperBound + max(0, lookaheadBars))
         guard end < series.count else { return series }
-        return BarBlock(series).slice(0..<end).series(symbol: symbol, timeframe: timeframe)
+        return BarBlock(series).slice(0..<end).series(symbol: series.symbol, timeframe: series.timeframe)
     }
 
     /// Daily and weekly: the whole history up to `range.to`.

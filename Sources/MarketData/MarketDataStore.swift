@@ -159,46 +159,31 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     }
 
     public func loadBars(_ query: BarQuery) throws -> BarSeries {
-        try writer.read { db in
-            guard try Self.symbolExists(query.symbol, db) else {
-                throw MarketDataError(.unknownSymbol, "unknown symbol '\(query.symbol)'")
-            }
-            return try BarLoader.load(
-                db,
-                symbol: query.symbol,
-                timeframe: query.timeframe,
-                range: query.range,
-                lookbackBars: query.lookbackBars,
-                lookaheadBars: query.lookaheadBars
-            )
+        guard let result = try loadBars([query]).first else {
+            throw MarketDataError(.corruptData, "no bars read for \(query.symbol)")
         }
+        return try result.get()
     }
 
-    public func loadBars(
-        symbols: [String],
-        timeframe: Timeframe,
-        range: DateRange,
-        lookbackBars: Int
-    ) throws -> BarBatch {
+    /// Every query on one read transaction (one snapshot), each loaded as ``loadBars(_:)-(BarQuery)``.
+    public func loadBars(_ queries: [BarQuery]) throws -> [Result<BarSeries, any Error>] {
         try writer.read { db in
-            let known = try Self.knownSymbols(symbols, db)
-            var series: [String: BarSeries] = [:]
-            series.reserveCapacity(known.count)
-            var unknown: [String] = []
-            for symbol in symbols where series[symbol] == nil {
-                guard known.contains(symbol) else {
-                    if !unknown.contains(symbol) { unknown.append(symbol) }
-                    continue
+            let known = try Self.knownSymbols(queries.map(\.symbol), db)
+            return queries.map { q in
+                Result {
+                    guard known.contains(q.symbol) else {
+                        throw MarketDataError(.unknownSymbol, "unknown symbol '\(q.symbol)'")
+                    }
+                    return try BarLoader.load(
+                        db,
+                        symbol: q.symbol,
+                        timeframe: q.timeframe,
+                        range: q.range,
+                        lookbackBars: q.lookbackBars,
+                        lookaheadBars: q.lookaheadBars
+                    )
                 }
-                series[symbol] = try BarLoader.load(
-                    db,
-                    symbol: symbol,
-                    timeframe: timeframe,
-                    range: range,
-                    lookbackBars: lookbackBars
-                )
             }
-            return BarBatch(series: series, unknown: unknown)
         }
     }
 
@@ -238,10 +223,6 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
         }
     }
 
-    static func symbolExists(_ symbol: String, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM symbols WHERE symbol = ?", arguments: [symbol]) ?? false
-    }
-
     static func knownSymbols(_ symbols: [String], _ db: Database) throws -> Set<String> {
         var known = Set<String>()
         let unique = Array(Set(symbols))
@@ -270,25 +251,35 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
         for s in series { try Self.validateForWrite(s) }
         try writer.write { db in
             let known = try Self.knownSymbols(series.map(\.symbol), db)
-            var missing: [String] = []
-            for s in series where !known.contains(s.symbol) && !missing.contains(s.symbol) { missing.append(s.symbol) }
-            if !missing.isEmpty {
-                guard createSymbols else {
-                    let list = missing.prefix(10).joined(separator: ", ")
-                    throw MarketDataError(
-                        .unknownSymbol,
-                        "unknown symbol\(missing.count == 1 ? "" : "s") \(list)"
-                            + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
-                    )
-                }
-                try Self.upsertSymbols(missing.map { SymbolInfo(symbol: $0) }, db)
-            }
+            let missing = try Self.missingSymbols(of: series, known: known, createSymbols: createSymbols)
+            if !missing.isEmpty { try Self.upsertSymbols(missing.map { SymbolInfo(symbol: $0) }, db) }
             for (n, s) in series.enumerated() {
                 try BlockWriter.write(s, db)
                 try progress?(n + 1, series.count)
             }
             try StoreSchema.bumpVersion(db)
         }
+    }
+
+    /// The symbols of `series` missing from `known`, in order (each once), for a write to add; throws
+    /// naming them (the first ten) unless `createSymbols`. Shared by every store.
+    package static func missingSymbols(
+        of series: [BarSeries],
+        known: Set<String>,
+        createSymbols: Bool
+    ) throws
+        -> [String]
+    {
+        var missing: [String] = []
+        var seen = known
+        for s in series where seen.insert(s.symbol).inserted { missing.append(s.symbol) }
+        guard !missing.isEmpty, !createSymbols else { return missing }
+        let list = missing.prefix(10).joined(separator: ", ")
+        throw MarketDataError(
+            .unknownSymbol,
+            "unknown symbol\(missing.count == 1 ? "" : "s") \(list)"
+                + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
+        )
     }
 
     /// Checks a series before any store writes it (stored timeframe, column lengths, order, daily times).

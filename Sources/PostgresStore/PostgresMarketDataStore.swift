@@ -14,7 +14,7 @@ import ScanCore
 /// ``ScanCore/SymbolRepository`` methods are `async` and do their I/O on a `Blocking` thread. A bulk
 /// load reads one `REPEATABLE READ` snapshot. See ``PostgresConnector`` for how a lost database is
 /// handled.
-public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
+public final class PostgresMarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     let connector: PostgresConnector
 
     /// The store's URL (``PostgresURL/description`` hides the password).
@@ -30,10 +30,9 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
     ) throws
         -> PostgresMarketDataStore
     {
-        let connector = PostgresConnector(url: url, logger: logger)
-        try connector.connectOnce()
-        try PostgresSchema.migrate(connector, component: "marketdata", migrations: PostgresSchema.marketData)
-        return PostgresMarketDataStore(connector: connector)
+        PostgresMarketDataStore(
+            connector: try PostgresSchema.open(url, logger, "marketdata", PostgresSchema.marketData)
+        )
     }
 
     // MARK: SymbolRepository
@@ -46,6 +45,32 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
     public func symbols(_ symbols: [String]) async throws -> [SymbolInfo] {
         let wanted = Set(symbols)
         return try await Blocking.run { try self.allSymbols() }.filter { wanted.contains($0.symbol) }
+    }
+
+    public func listSymbols(_ query: SymbolQuery) async throws -> SymbolListing {
+        query.apply(to: try await Blocking.run { try self.listedSymbols() })
+    }
+
+    /// Every symbol with the range of bars stored for it per timeframe (from the blocks' index
+    /// columns; no bar is read), on one snapshot. Blocks.
+    public func listedSymbols() throws -> [ListedSymbol] {
+        try read(snapshot: true) { c in
+            var ranges: [String: [StoredBarRange]] = [:]
+            for row in try connector.run(
+                """
+                SELECT symbol, timeframe, MIN(first_time), MAX(last_time), SUM(count)::bigint FROM bar_blocks
+                GROUP BY symbol, timeframe ORDER BY symbol, timeframe = '1d' DESC, timeframe
+                """,
+                on: c
+            ) {
+                let (symbol, tf, first, last, count) = try row.decode((String, String, Int64, Int64, Int64).self)
+                guard let timeframe = Timeframe(rawValue: tf) else { continue }
+                ranges[symbol, default: []].append(
+                    StoredBarRange(timeframe: timeframe, first: first, last: last, count: Int(count))
+                )
+            }
+            return try self.fetchSymbols(c).map { ListedSymbol(info: $0, bars: ranges[$0.symbol] ?? []) }
+        }
     }
 
     public func allSymbols() throws -> [SymbolInfo] {
@@ -110,33 +135,63 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
     }
 
     public func loadBars(_ query: BarQuery) throws -> BarSeries {
-        try read { c in
-            guard try !self.known([query.symbol], c).isEmpty else {
-                throw MarketDataError(.unknownSymbol, "unknown symbol '\(query.symbol)'")
+        guard let result = try loadBars([query]).first else {
+            throw MarketDataError(.corruptData, "no bars read for \(query.symbol)")
+        }
+        return try result.get()
+    }
+
+    /// 64: a scan's chunk is read in groups of 64 symbols, one statement per group.
+    public var preferredReadBatch: Int { 64 }
+
+    /// Every query on one `REPEATABLE READ` snapshot: one statement for the symbols' existence and one
+    /// per distinct upper bound for daily and weekly queries (`symbol = ANY($1)`, so a chunk's symbols
+    /// come in one round trip); intraday queries read their newest minute blocks a few at a time per
+    /// symbol. Bars after the range (``ScanCore/BarQuery/lookaheadBars``) as in the SQLite store.
+    public func loadBars(_ queries: [BarQuery]) throws -> [Result<BarSeries, any Error>] {
+        guard !queries.isEmpty else { return [] }
+        return try read(snapshot: queries.count > 1) { c in
+            let known = try self.known(queries.map(\.symbol), c)
+            var out = [Result<BarSeries, any Error>?](repeating: nil, count: queries.count)
+            var daily: [Int64: [Int]] = [:]
+            for (i, q) in queries.enumerated() {
+                guard known.contains(q.symbol) else {
+                    out[i] = .failure(MarketDataError(.unknownSymbol, "unknown symbol '\(q.symbol)'"))
+                    continue
+                }
+                let range = BarLoader.lookaheadRange(q.range, timeframe: q.timeframe, lookaheadBars: q.lookaheadBars)
+                guard q.timeframe.isIntraday else {
+                    daily[range.to.epochSeconds, default: []].append(i)
+                    continue
+                }
+                do {
+                    let series = try self.intraday(q.symbol, q.timeframe, range, q.lookbackBars, c)
+                    out[i] = .success(Self.cut(series, q))
+                } catch let error as MarketDataError {
+                    out[i] = .failure(error)
+                }
             }
-            return try self.load(query.symbol, query.timeframe, query.range, query.lookbackBars, c)
+            for (upper, indices) in daily {
+                let blocks = try self.dailyBlocks(Array(Set(indices.map { queries[$0].symbol })), upTo: upper, c)
+                for i in indices {
+                    let q = queries[i]
+                    out[i] = Result {
+                        let joined = try blocks[q.symbol]?.get() ?? BarBlock()
+                        return Self.cut(
+                            BarLoader.daily(joined, upTo: upper, symbol: q.symbol, timeframe: q.timeframe),
+                            q
+                        )
+                    }
+                }
+            }
+            return out.map { $0 ?? .failure(MarketDataError(.corruptData, "no bars read")) }
         }
     }
 
-    public func loadBars(
-        symbols: [String],
-        timeframe: Timeframe,
-        range: DateRange,
-        lookbackBars: Int
-    ) throws -> BarBatch {
-        try read(snapshot: true) { c in
-            let known = try self.known(symbols, c)
-            var series: [String: BarSeries] = [:]
-            var unknown: [String] = []
-            for symbol in symbols where series[symbol] == nil {
-                guard known.contains(symbol) else {
-                    if !unknown.contains(symbol) { unknown.append(symbol) }
-                    continue
-                }
-                series[symbol] = try self.load(symbol, timeframe, range, lookbackBars, c)
-            }
-            return BarBatch(series: series, unknown: unknown)
-        }
+    /// `series` keeping the bars after the range that `query` asks for.
+    static func cut(_ series: BarSeries, _ query: BarQuery) -> BarSeries {
+        guard query.lookaheadBars > 0 else { return series }
+        return BarLoader.keepingLookahead(series, after: query.range, lookaheadBars: query.lookaheadBars)
     }
 
     public func latestDay(for timeframe: Timeframe) throws -> CalendarDay? {
@@ -192,19 +247,12 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
         for s in series { try MarketDataStore.validateForWrite(s) }
         try write { c in
             let known = try self.known(series.map(\.symbol), c)
-            var missing: [String] = []
-            for s in series where !known.contains(s.symbol) && !missing.contains(s.symbol) { missing.append(s.symbol) }
-            if !missing.isEmpty {
-                guard createSymbols else {
-                    let list = missing.prefix(10).joined(separator: ", ")
-                    throw MarketDataError(
-                        .unknownSymbol,
-                        "unknown symbol\(missing.count == 1 ? "" : "s") \(list)"
-                            + (missing.count > 10 ? " and \(missing.count - 10) more" : "")
-                    )
-                }
-                try self.upsert(missing.map { SymbolInfo(symbol: $0) }, c)
-            }
+            let missing = try MarketDataStore.missingSymbols(
+                of: series,
+                known: known,
+                createSymbols: createSymbols
+            )
+            if !missing.isEmpty { try self.upsert(missing.map { SymbolInfo(symbol: $0) }, c) }
             for (n, s) in series.enumerated() {
                 try self.writeBlocks(s, c)
                 try progress?(n + 1, series.count)
@@ -256,31 +304,111 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
 
     // MARK: Reading blocks
 
-    func load(
+    /// The daily blocks of `symbols` starting no later than `upper`, joined per symbol in time order
+    /// (one statement; a symbol without bars is absent, a corrupt one fails alone).
+    func dailyBlocks(
+        _ symbols: [String],
+        upTo upper: Int64,
+        _ c: PostgresConnection
+    ) throws -> [String: Result<BarBlock, any Error>] {
+        let rows = try connector.run(
+            """
+            SELECT symbol, count, \(unescaped: BarBlock.selectedColumns) FROM bar_blocks
+            WHERE symbol = ANY(\(symbols)) AND timeframe = '1d' AND first_time <= \(upper)
+            ORDER BY symbol, first_time
+            """,
+            on: c
+        )
+        // Rows come grouped by symbol: size each symbol's columns once, then copy its blocks in.
+        var spans: [(symbol: String, rows: Range<Int>, bars: Int)] = []
+        for (i, row) in rows.enumerated() {
+            let (symbol, count) = try row.decode((String, Int64).self)
+            if let last = spans.last, last.symbol == symbol {
+                spans[spans.count - 1] = (symbol, last.rows.lowerBound..<(i + 1), last.bars + Int(max(0, count)))
+            } else {
+                spans.append((symbol, i..<(i + 1), Int(max(0, count))))
+            }
+        }
+        var out: [String: Result<BarBlock, any Error>] = [:]
+        for span in spans {
+            out[span.symbol] = Result {
+                // Sized once, then each block's columns copied into place (one copy out of the buffer).
+                var joined = DailyColumns(count: span.bars)
+                var filled = 0
+                for i in span.rows {
+                    let cells = rows[i].makeRandomAccess()
+                    let n = Int(try cells[1].decode(Int64.self))
+                    guard n >= 0, filled + n <= span.bars, cells.count >= 2 + BarBlock.columnCount,
+                        joined.copy(cells, from: 2, count: n, at: filled)
+                    else {
+                        throw MarketDataError(
+                            .corruptData,
+                            "stored bar block of \(span.symbol) has inconsistent column lengths"
+                        )
+                    }
+                    filled += n
+                }
+                return joined.block
+            }
+        }
+        return out
+    }
+
+    /// A symbol's daily columns, allocated once and filled block by block (daily blocks have no
+    /// UTC offsets).
+    struct DailyColumns {
+        var block = BarBlock()
+
+        init(count n: Int) {
+            block.times = [Int64](repeating: 0, count: n)
+            block.open = [Double](repeating: 0, count: n)
+            block.high = [Double](repeating: 0, count: n)
+            block.low = [Double](repeating: 0, count: n)
+            block.close = [Double](repeating: 0, count: n)
+            block.volume = [Double](repeating: 0, count: n)
+        }
+
+        /// Copies a row's packed columns (``BarBlock/selectedColumns`` from `first`, `n` bars each)
+        /// over the bars from `start`; `false` when a column does not hold `n` values.
+        mutating func copy(_ cells: PostgresRandomAccessRow, from first: Int, count n: Int, at start: Int) -> Bool {
+            func put<T: BitwiseCopyable>(_ k: Int, _ array: inout [T]) -> Bool {
+                let size = MemoryLayout<T>.size
+                guard let bytes = cells[first + k].bytes, bytes.readableBytes == n * size else { return n == 0 }
+                return bytes.withUnsafeReadableBytes { src in
+                    array.withUnsafeMutableBytes { dst in
+                        guard let to = dst.baseAddress, let from = src.baseAddress, n > 0 else { return true }
+                        to.advanced(by: start * size).copyMemory(from: from, byteCount: n * size)
+                        return true
+                    }
+                }
+            }
+            guard put(0, &block.times), put(2, &block.open), put(3, &block.high), put(4, &block.low),
+                put(5, &block.close), put(6, &block.volume)
+            else { return false }
+            #if !_endian(little)
+            for i in start..<(start + n) {
+                block.times[i] = Int64(littleEndian: block.times[i])
+                for c in [\BarBlock.open, \.high, \.low, \.close, \.volume] {
+                    block[keyPath: c][i] = Double(bitPattern: UInt64(littleEndian: block[keyPath: c][i].bitPattern))
+                }
+            }
+            #endif
+            return true
+        }
+    }
+
+    /// An intraday series: the newest minute blocks before the window's end, a few at a time, until
+    /// the collector has enough history.
+    func intraday(
         _ symbol: String,
         _ timeframe: Timeframe,
         _ range: DateRange,
         _ lookbackBars: Int,
         _ c: PostgresConnection
     ) throws -> BarSeries {
-        if !timeframe.isIntraday {
-            let upper = range.to.epochSeconds
-            var joined = BarBlock()
-            for row in try connector.run(
-                """
-                SELECT \(unescaped: BarBlock.selectedColumns) FROM bar_blocks
-                WHERE symbol = \(symbol) AND timeframe = '1d' AND first_time <= \(upper) ORDER BY first_time
-                """,
-                on: c
-            ) {
-                try Self.append(row, from: 0, to: &joined, symbol: symbol)
-            }
-            return BarLoader.daily(joined, upTo: upper, symbol: symbol, timeframe: timeframe)
-        }
         let window = IntradayWindow(timeframe: timeframe, range: range, lookbackBars: lookbackBars)
         var collector = window.collector(symbol: symbol)
         var before = window.upper
-        // Newest blocks first, a few at a time, until the collector has enough history.
         reading: while true {
             let rows = try connector.run(
                 """
@@ -305,23 +433,20 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
         return b
     }
 
-    /// Appends the packed columns of `row` (``BarBlock/selectedColumns`` from index `first`).
+    /// Appends the packed columns of `row` (``BarBlock/selectedColumns`` from index `first`), copying
+    /// each `bytea` straight out of the received buffer.
     static func append(_ row: PostgresRow, from first: Int, to block: inout BarBlock, symbol: String) throws {
-        let cells = Array(row.makeRandomAccess()[first..<(first + 7)])
-        let buffers = cells.map { $0.bytes ?? ByteBuffer() }
-        try withBytes(buffers[...]) { try block.append(packed: $0, symbol: symbol) }
-    }
-
-    /// Calls `body` with the readable bytes of every buffer.
-    static func withBytes<T>(
-        _ buffers: ArraySlice<ByteBuffer>,
-        _ acc: [UnsafeRawBufferPointer] = [],
-        _ body: ([UnsafeRawBufferPointer]) throws -> T
-    ) throws -> T {
-        guard let head = buffers.first else { return try body(acc) }
-        return try head.withUnsafeReadableBytes { bytes in
-            try withBytes(buffers.dropFirst(), acc + [bytes], body)
+        let cells = row.makeRandomAccess()
+        guard cells.count >= first + BarBlock.columnCount else {
+            throw MarketDataError(.corruptData, "stored bar block of \(symbol) lacks columns")
         }
+        let before = block.count
+        var ok = true
+        for k in 0..<BarBlock.columnCount where ok {
+            guard let bytes = cells[first + k].bytes else { continue }
+            ok = bytes.withUnsafeReadableBytes { block.append(packedColumn: k, $0) }
+        }
+        try block.checkLengths(since: before, ok: ok, symbol: symbol)
     }
 
     func known(_ symbols: [String], _ c: PostgresConnection) throws -> Set<String> {
@@ -338,27 +463,23 @@ public final class PostgresMarketDataStore: MarketDataBackend, Sendable {
 
     /// A read, on one snapshot when `snapshot` (several statements that must agree).
     func read<T>(snapshot: Bool = false, _ body: (PostgresConnection) throws -> T) throws -> T {
-        do {
+        try described {
             if snapshot {
                 return try connector.transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
             }
             return try connector.withConnection(body)
-        } catch let error as MarketDataError {
-            throw error
-        } catch let error as PostgresStoreError {
-            throw error
-        } catch let error as PSQLError {
-            throw connector.describe(error)
         }
     }
 
     func write<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try described { try connector.transaction(body) }
+    }
+
+    /// Runs `body`, turning the driver's errors into ``PostgresStoreError``s naming the URL (the
+    /// stores' own errors pass through).
+    private func described<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try connector.transaction(body)
-        } catch let error as MarketDataError {
-            throw error
-        } catch let error as PostgresStoreError {
-            throw error
+            return try body()
         } catch let error as PSQLError {
             throw connector.describe(error)
         }

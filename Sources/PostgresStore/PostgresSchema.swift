@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 
 /// The store's schema in PostgreSQL, created and migrated by the program.
@@ -9,6 +10,20 @@ import PostgresNIO
 enum PostgresSchema {
     /// The advisory lock every migration holds (an arbitrary constant: "MSCN").
     static let lockKey: Int64 = 0x4D53_434E
+
+    /// Connects to `url` (checking the credentials and the database) and brings `component`'s tables
+    /// to `migrations`: how every store opens. Blocks; throws ``PostgresStoreError`` naming the URL.
+    static func open(
+        _ url: PostgresURL,
+        _ logger: Logger,
+        _ component: String,
+        _ migrations: [[String]]
+    ) throws -> PostgresConnector {
+        let connector = PostgresConnector(url: url, logger: logger)
+        try connector.connectOnce()
+        try migrate(connector, component: component, migrations: migrations)
+        return connector
+    }
 
     /// Brings `component` to `migrations.count` (each migration a list of statements). Blocks.
     static func migrate(_ connector: PostgresConnector, component: String, migrations: [[String]]) throws {

@@ -28,10 +28,7 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
     ) throws
         -> PostgresSessionStore
     {
-        let connector = PostgresConnector(url: url, logger: logger)
-        try connector.connectOnce()
-        try PostgresSchema.migrate(connector, component: "sessions", migrations: PostgresSchema.sessions)
-        return PostgresSessionStore(connector: connector)
+        PostgresSessionStore(connector: try PostgresSchema.open(url, logger, "sessions", PostgresSchema.sessions))
     }
 
     // MARK: ScanSessionRepository

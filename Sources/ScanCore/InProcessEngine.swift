@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// The job is split into chunks and run on a ``ScanExecutor`` — the scheduler the engine nodes use:
 /// dedicated threads (never Swift's cooperative pool, since loading bars and evaluating formulas
-/// block), each taking the next symbol of the oldest chunk with its own ``SymbolScanner``. Progress
+/// block), each taking the next symbol of the oldest chunk with its own ``SymbolScanner``; a chunk's
+/// bars are read through a ``BarPrefetch`` (in groups of the store's preferred read batch). Progress
 /// is reported after every symbol, serially, so `completed` counts up by one from 1 to the total.
 /// Cancellation (the token or the calling task) drops the symbols no thread took yet; the symbols
 /// that finished are returned.
@@ -40,14 +41,19 @@ public struct InProcessEngine: ProcessingEngine {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[SymbolResult], Never>) in
                 for chunk in chunks {
+                    let prefetch = BarPrefetch(symbols: chunk.symbols, bars: bars)
                     executor.submit(
                         ScanBatch(
                             jobId: job.id,
                             chunkIndex: chunk.index,
                             symbols: chunk.symbols,
                             prepare: { .success(setup) },
-                            scan: { scanner, symbol in scanner.scan(symbol: symbol, bars: bars) },
-                            scanGroup: { scanner, symbols in scanner.scan(symbols: symbols, load: bars.loadBars) },
+                            scan: { scanner, symbol in scanner.scan(symbol: symbol, prefetch: prefetch) },
+                            scanGroup: { scanner, symbols in
+                                scanner.scan(symbols: symbols) {
+                                    try prefetch.series(for: $0.symbol, query: scanner.query(for:))
+                                }
+                            },
                             onResult: { result in
                                 state.withLock { s in
                                     s.completed += 1

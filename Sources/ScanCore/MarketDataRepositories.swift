@@ -132,6 +132,13 @@ public protocol BarRepository: Sendable {
     /// The store's identity and data version: what a node and the service compare to agree that
     /// they read the same data (see ``StoreVersion``).
     func storeVersion() throws -> StoreVersion
+    /// The bars of many queries (a chunk's symbols) in one read: one result per query, in order, a
+    /// query failing alone (an unknown symbol, a corrupt block) as ``loadBars(_:)`` would. Throws only
+    /// when the store cannot be read at all.
+    func loadBars(_ queries: [BarQuery]) throws -> [Result<BarSeries, any Error>]
+    /// How many queries a caller should hand ``loadBars(_:)-([BarQuery])`` at once: 1 where a read is
+    /// cheap on its own (a local file), more where each read costs a round trip to a server.
+    var preferredReadBatch: Int { get }
 }
 
 extension BarRepository {
@@ -140,6 +147,14 @@ extension BarRepository {
     public func storeVersion() throws -> StoreVersion {
         StoreVersion(storeId: 0, version: try dataVersion())
     }
+
+    /// One ``loadBars(_:)`` per query.
+    public func loadBars(_ queries: [BarQuery]) throws -> [Result<BarSeries, any Error>] {
+        queries.map { q in Result { try loadBars(q) } }
+    }
+
+    /// 1: one query at a time.
+    public var preferredReadBatch: Int { 1 }
 }
 
 /// Which data a store holds: the store's identity, drawn at random when the store is created (a

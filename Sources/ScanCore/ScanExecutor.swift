@@ -126,8 +126,9 @@ public final class ScanBatch: Sendable {
 /// Runs jobs' batches on a fixed set of dedicated threads — the one scheduler of the in-process
 /// engine and of the engine nodes.
 ///
-/// Every thread takes the next symbol of the oldest batch, so even a single small batch uses every
-/// thread and batches finish in the order they came. Each thread keeps one ``SymbolScanner`` per
+/// Every thread takes the next symbol of the oldest batch (four at once for a batch with a `scanGroup`,
+/// while every thread can still get four), so even a single small batch uses every thread and batches
+/// finish in the order they came. Each thread keeps one ``SymbolScanner`` per
 /// job (one ``FormulaEvaluator``'s buffers, reused from symbol to symbol) and shares the job's plan.
 /// ``cancel(jobId:)`` drops a job's symbols that no thread took yet; a cancelled batch ends as soon
 /// as the symbols being scanned finish, so nothing is held for a job that was given up.

@@ -65,9 +65,19 @@ public final class SymbolScanner {
     /// Loads `symbol`'s bars from `bars` and scans them. Never throws: a symbol whose data cannot be
     /// read or evaluated comes back with its ``SymbolResult/error`` set.
     public func scan(symbol: String, bars: any BarRepository) -> SymbolResult {
+        scan(symbol) { try bars.loadBars(query(for: symbol)) }
+    }
+
+    /// Takes `symbol`'s bars from its chunk's `prefetch` (loading its group when needed) and scans
+    /// them. Never throws, like ``scan(symbol:bars:)``.
+    public func scan(symbol: String, prefetch: BarPrefetch) -> SymbolResult {
+        scan(symbol) { try prefetch.series(for: symbol, query: query(for:)) }
+    }
+
+    private func scan(_ symbol: String, loading load: () throws -> BarSeries) -> SymbolResult {
         let series: BarSeries
         do {
-            series = try bars.loadBars(query(for: symbol))
+            series = try load()
         } catch {
             return SymbolResult(symbol: symbol, error: "cannot read bars: \(Self.describe(error))")
         }

@@ -205,9 +205,9 @@ struct SymbolsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = SymbolQuery(markets: market, sectors: sector, search: search)
-        let path = store.path
         do {
-            let listing = try await Blocking.run { try MarketDataStore.open(path: path) }.listSymbols(query)
+            let location = try store.location
+            let listing = try await Blocking.run { try location.openMarketData() }.listSymbols(query)
             let reply = SymbolListReply(listing)
             switch format {
             case .table: print(SymbolTable.render(reply))
