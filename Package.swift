@@ -37,6 +37,8 @@ let package = Package(
         // SwiftPM rejects with a warning on every build. `.ci/run` installs the package when
         // `pkg-config --exists libzmq` fails.
         .systemLibrary(name: "CZeroMQ"),
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "ProcessMemory", dependencies: ["CMalloc"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
         // MARK: Domain and engine (pure)
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "ScanService",
             dependencies: [
-                "FormulaEngine", "MarketData", "ScanCore", "ScanProtocol", "ZeroMQ",
+                "FormulaEngine", "MarketData", "ProcessMemory", "ScanCore", "ScanProtocol", "ZeroMQ",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "scan-service",
             dependencies: [
-                "MetricsEndpoint", "PostgresStore", "ScanCore", "ScanService", "ZeroMQ",
+                "MetricsEndpoint", "PostgresStore", "ProcessMemory", "ScanCore", "ScanService", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

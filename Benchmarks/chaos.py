@@ -15,7 +15,12 @@ On a fresh copy of the bundled sample (48 KRX symbols, 2015-2022 daily bars) it
     did not end `completed` (a scan whose service was SIGKILLed resumes on the restart; a client whose
     request was lost to a kill re-reads its session);
   * samples every second the service's resident memory (VmRSS, /proc) and the store's size on disk
-    (main file + WAL), and at the end the RSS high-water mark (VmHWM) of each service incarnation.
+    (main file + WAL), and at the end the RSS high-water mark (VmHWM) of each service incarnation;
+    every 10 s the service's own figures from its --metrics endpoint (what the allocator holds in use
+    and from the kernel: flat in-use under a rising RSS is the allocator's high-water mark, rising
+    in-use a leak) and the machine's load average.
+--service-arg passes options to every scan-service (e.g. `--service-arg=--malloc-arenas=0
+--service-arg=--memory-release-idle-ms=0` for glibc's defaults, the peer of the memory figures).
 Prints a summary and writes it as JSON to --out (default Benchmarks/results/chaos.json). Exits 1 if a
 result differed from the reference or a scan was lost. Every process it starts listens on 127.0.0.1
 and is stopped on exit, error or Ctrl-C.
@@ -53,7 +58,7 @@ def free_port_base() -> int:
     while True:
         base = random.randint(20000, 60000)
         ok = True
-        for p in range(base, base + 5):
+        for p in range(base, base + 7):
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", p))
@@ -75,8 +80,11 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int | None:
 
 
 class Cluster:
-    def __init__(self, bin_dir: Path, db: Path, base: int, nodes: int, logs: Path, extra_env: dict):
+    def __init__(self, bin_dir: Path, db: Path, base: int, nodes: int, logs: Path, extra_env: dict,
+                 service_args: list[str] | None = None):
         self.bin, self.db, self.base, self.logs = bin_dir, db, base, logs
+        self.service_args = service_args or []
+        self.metrics_port = base + 6
         self.env = dict(os.environ, **extra_env)
         self.service: subprocess.Popen | None = None
         self.nodes: list[subprocess.Popen | None] = [None] * nodes
@@ -88,7 +96,8 @@ class Cluster:
         log = open(self.logs / f"service-{self.starts}.log", "w")
         self.service = subprocess.Popen(
             [str(self.bin / "scan-service"), "--db", str(self.db), "--port-base", str(self.base),
-             "--lease-ms", "3000", "--keep-sessions", "50"],
+             "--lease-ms", "3000", "--keep-sessions", "50",
+             "--metrics", f"127.0.0.1:{self.metrics_port}", *self.service_args],
             stdout=log, stderr=subprocess.STDOUT, env=self.env)
 
     def stop_service(self, sig=signal.SIGTERM):
@@ -130,6 +139,39 @@ class Cluster:
         for i in range(len(self.nodes)):
             self.stop_node(i, signal.SIGKILL)
         self.stop_service()
+
+
+def scrape(port: int, names: tuple[str, ...]) -> dict[str, float]:
+    """The named gauges from the service's Prometheus endpoint; {} when it does not answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+            c.sendall(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            data = b""
+            while chunk := c.recv(65536):
+                data += chunk
+    except OSError:
+        return {}
+    out = {}
+    for line in data.decode(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in names:
+            try:
+                out[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> dict | None:
+    """min / median / max of `values` divided by `scale`."""
+    if not values:
+        return None
+    v = sorted(values)
+    return {"min": round(v[0] / scale, digits), "median": round(v[len(v) // 2] / scale, digits),
+            "max": round(v[-1] / scale, digits), "n": len(v)}
+
+
+ALLOCATOR = ("marketscan_allocator_in_use_bytes", "marketscan_allocator_system_bytes", "marketscan_resident_bytes")
 
 
 class Client:
@@ -242,6 +284,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the service and nodes")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "chaos.json")
+    ap.add_argument("--service-arg", action="append", default=[], help="an option for every scan-service")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     bin_dir = args.bin.resolve()
@@ -252,12 +295,36 @@ def main() -> int:
     extra_env = dict(kv.split("=", 1) for kv in args.env)
     ctx = zmq.Context()
     base = free_port_base()
-    cluster = Cluster(bin_dir, db, base, args.nodes, work, extra_env)
+    cluster = Cluster(bin_dir, db, base, args.nodes, work, extra_env, args.service_arg)
     api = f"tcp://127.0.0.1:{base}"
     stats = {"scans_started": 0, "scans_completed": 0, "scans_equal": 0, "scans_different": 0,
              "scans_not_completed": {}, "node_kills": 0, "node_stops": 0, "service_terms": 0,
              "service_kills": 0, "misbehaving_clients": 0, "request_timeouts": 0}
     samples = []
+    figures = []  # every 10 s: the service's allocator figures and the load average
+    def summarize(elapsed: float, finished: bool) -> dict:
+        rss = [s["rss_kb"] for s in samples if s["rss_kb"]]
+        sizes = [s["store_bytes"] for s in samples]
+        summary = {
+            "duration_s": round(elapsed, 1), "finished": finished, "nodes": args.nodes, "clients": args.clients, "env": extra_env,
+            **stats,
+            "service_starts": cluster.starts,
+            "service_rss_mb": {"first": round(rss[0] / 1024, 1), "max": round(max(rss) / 1024, 1),
+                               "last": round(rss[-1] / 1024, 1)} if rss else None,
+            "service_hwm_mb_per_start": [round(h / 1024, 1) for h in cluster.hwm_kb],
+            "store_mb": {"first": round(sizes[0] / 2**20, 2), "max": round(max(sizes) / 2**20, 2),
+                         "last": round(sizes[-1] / 2**20, 2)} if sizes else None,
+            "service_rss_mb_spread": spread(rss, 1024),
+            "store_mb_spread": spread(sizes, 2**20, 2),
+            "allocator_in_use_mb_spread": spread([f[ALLOCATOR[0]] for f in figures if ALLOCATOR[0] in f], 2**20),
+            "allocator_system_mb_spread": spread([f[ALLOCATOR[1]] for f in figures if ALLOCATOR[1] in f], 2**20),
+            "load_average_spread": spread([f["load"] for f in figures], 1, 1),
+            "service_args": args.service_arg,
+            "samples": samples,
+            "figures": figures,
+        }
+        return summary
+
     try:
         # The reference: a clean run.
         cluster.start_service()
@@ -284,6 +351,7 @@ def main() -> int:
         t0 = time.monotonic()
         next_chaos = t0 + args.chaos_every
         next_sample = t0
+        next_figures = t0
         stopped: dict[int, float] = {}
         service_down_until = 0.0
         while time.monotonic() - t0 < args.duration or inflight:
@@ -294,6 +362,13 @@ def main() -> int:
                 samples.append({"t": round(now - t0, 1), "rss_kb": rss_kb(cluster.service.pid),
                                 "store_bytes": size, "inflight": len(inflight)})
                 next_sample = now + 1
+            if now >= next_figures and cluster.service:
+                figures.append({"t": round(now - t0, 1), "load": os.getloadavg()[0],
+                                **scrape(cluster.metrics_port, ALLOCATOR)})
+                next_figures = now + 10
+                if len(figures) % 6 == 0:  # a minute: the figures so far, in case the run is cut short
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(json.dumps(summarize(now - t0, False), indent=1))
             for i, until in list(stopped.items()):
                 if now >= until:
                     p = cluster.nodes[i]
@@ -364,23 +439,11 @@ def main() -> int:
     finally:
         cluster.stop_all()
         ctx.destroy(0)
-    rss = [s["rss_kb"] for s in samples if s["rss_kb"]]
-    sizes = [s["store_bytes"] for s in samples]
-    summary = {
-        "duration_s": round(elapsed, 1), "nodes": args.nodes, "clients": args.clients, "env": extra_env,
-        **stats,
-        "service_starts": cluster.starts,
-        "service_rss_mb": {"first": round(rss[0] / 1024, 1), "max": round(max(rss) / 1024, 1),
-                           "last": round(rss[-1] / 1024, 1)} if rss else None,
-        "service_hwm_mb_per_start": [round(h / 1024, 1) for h in cluster.hwm_kb],
-        "store_mb": {"first": round(sizes[0] / 2**20, 2), "max": round(max(sizes) / 2**20, 2),
-                     "last": round(sizes[-1] / 2**20, 2)} if sizes else None,
-        "samples": samples,
-    }
+    summary = summarize(elapsed, True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=1))
     shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({k: v for k, v in summary.items() if k != "samples"}, indent=1))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("samples", "figures")}, indent=1))
     ok = stats["scans_different"] == 0 and not stats["scans_not_completed"] and stats["scans_completed"] > 0
     return 0 if ok else 1
 

@@ -353,6 +353,7 @@ def render(res: dict, a: argparse.Namespace) -> str:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # SIGTERM cleans up too (the finally in main)
     try:
         main()
     except KeyboardInterrupt:

@@ -30,10 +30,48 @@ module_sources() {
     FormulaEngine) find Sources/FormulaEngine -name '*.swift' | sort ;;
     ScanCore) find Sources/ScanCore -name '*.swift' | sort ;;
     ScanProtocol) find Sources/ScanProtocol -name '*.swift' | sort ;;
-    # The reader and its error type only: the importers' database side needs GRDB.
-    MarketData) printf "%s\n" Sources/MarketData/CSVReader.swift Sources/MarketData/MarketDataError.swift Sources/MarketData/TextEncoding.swift ;;
+    # The CSV reader and what it uses, derived (not listed): the importers' database side needs GRDB.
+    MarketData) closure_sources Sources/MarketData CSVReader.swift ;;
     *) echo "fuzz: unknown module $1" >&2; exit 2 ;;
   esac
+}
+
+# Top-level names a Swift file declares (types, typealiases, functions, constants).
+declared_names() {
+  sed -nE 's/^(@[A-Za-z]+ )*((public|package|internal|fileprivate|private|final|indirect|nonisolated) )*(struct|enum|class|protocol|actor|typealias|func|let|var) +([A-Za-z_][A-Za-z0-9_]*).*/\5/p' "$1"
+}
+
+# The files of module directory DIR that file START needs: START, then every file declaring a name
+# that a file already taken uses (comments ignored), until nothing is added. Fails, naming the file,
+# when one of them imports a module the fuzz build does not compile (e.g. GRDB), so a new dependency
+# of the reader is either found here or reported, never silently missing.
+closure_sources() {
+  local dir=$1 start=$2
+  local taken=("$dir/$start") added=1 f n
+  while [ $added -eq 1 ]; do
+    added=0
+    local words
+    words=$(sed 's://.*$::' "${taken[@]}" | grep -oE '[A-Za-z_][A-Za-z0-9_]*' | sort -u)
+    for f in "$dir"/*.swift; do
+      [[ " ${taken[*]} " == *" $f "* ]] && continue
+      for n in $(declared_names "$f"); do
+        if grep -qxF "$n" <<<"$words"; then
+          taken+=("$f")
+          added=1
+          break
+        fi
+      done
+    done
+  done
+  for f in "${taken[@]}"; do
+    local bad
+    bad=$(sed -nE 's/^(@[A-Za-z]+ )*import +([A-Za-z_]+).*/\2/p' "$f" | grep -vxE 'Foundation|Glibc|Synchronization|FormulaEngine|ScanCore' || true)
+    if [ -n "$bad" ]; then
+      echo "fuzz: $f (needed by $start) imports $bad, which the fuzz build does not compile" >&2
+      exit 2
+    fi
+  done
+  printf "%s\n" "${taken[@]}" | sort
 }
 
 target_modules() {
@@ -59,7 +97,9 @@ build_module() {
   local m=$1; shift
   local obj=$out/modules/$m.o
   mkdir -p "$out/modules"
-  mapfile -t srcs < <(module_sources "$m")
+  local listed
+  listed=$(module_sources "$m")  # an assignment, so that its failure stops the script (set -e)
+  mapfile -t srcs <<<"$listed"
   local stale=0
   [ -f "$obj" ] || stale=1
   if [ $stale -eq 0 ]; then

@@ -85,6 +85,11 @@ def main():
         # The KRX data portal: CP949, newest first, YYYY/MM/DD, numbers with thousands separators.
         write(f"krx/{s}.csv", ["일자", "종가", "대비", "등락률", "시가", "고가", "저가", "거래량", "거래대금",
                                "시가총액", "상장주식수"], list(reversed(krx)), encoding="cp949")
+        if s == "005930":
+            # A per-stock download as the portal names it (no symbol in the name or the rows):
+            # imported with --symbol 005930.
+            write("krx-download/data_0412_20221001.csv", ["일자", "종가", "대비", "등락률", "시가", "고가", "저가",
+                  "거래량", "거래대금", "시가총액", "상장주식수"], list(reversed(krx)), encoding="cp949")
     write("native-adjusted.csv", ["symbol", "date"] + ohlcv, adjusted)
 
     # Intraday: two New York sessions of FXY, with offsets (native), and local times for --tz.

@@ -36,6 +36,10 @@ public struct BarImporter {
         public var timeZone: TimeZone?
         /// The files' text encoding.
         public var encoding: TextEncoding
+        /// The symbol of a single file whose rows carry none (a KRX portal download `data_0412_….csv`,
+        /// a Yahoo `Samsung.csv`): it replaces the one the file name would give. Refused for a
+        /// directory and for a file with a symbol column.
+        public var symbol: String?
 
         public init(
             timeframe: Timeframe = .daily,
@@ -44,7 +48,8 @@ public struct BarImporter {
             layout: BarFileLayout? = nil,
             adjusted: Bool = false,
             timeZone: TimeZone? = nil,
-            encoding: TextEncoding = .auto
+            encoding: TextEncoding = .auto,
+            symbol: String? = nil
         ) {
             self.timeframe = timeframe
             self.createSymbols = createSymbols
@@ -53,6 +58,7 @@ public struct BarImporter {
             self.adjusted = adjusted
             self.timeZone = timeZone
             self.encoding = encoding
+            self.symbol = symbol
         }
     }
 
@@ -107,6 +113,13 @@ public struct BarImporter {
     /// Checks and imports the file or directory of files at `path` (see ``files(at:)``).
     public func importPath(_ path: String, progress: ImportProgressHandler? = nil) throws -> Report {
         let files = try Self.files(at: path)
+        if let symbol = options.symbol, files != [path] {
+            throw MarketDataError(
+                .invalidInput,
+                "--symbol \(symbol) names the symbol of one file, but '\(path)' is a directory "
+                    + "(its files are named by their file names: rename them, e.g. \(symbol).csv)"
+            )
+        }
         return try importFiles(files, describedAs: path, progress: progress)
     }
 
@@ -396,15 +409,23 @@ public struct BarImporter {
         }
         if !collected.layouts.contains(layout) { collected.layouts.append(layout) }
         var fileSymbol: String?
+        if let s = cols.symbol, let given = options.symbol {
+            findings.problem(
+                f,
+                headerLine,
+                "--symbol \(given) is for a file whose rows carry no symbol, but this one has the column "
+                    + "'\(header[s])' (drop --symbol)"
+            )
+            return
+        }
         if cols.symbol == nil {
-            let symbol = BarFileLayout.symbol(fromFileName: path)
+            let symbol = options.symbol ?? BarFileLayout.symbol(fromFileName: path)
             if !options.createSymbols && !known.contains(symbol) {
-                findings.problem(
-                    f,
-                    headerLine,
-                    "unknown symbol '\(symbol)' (from the file name; import it with import-symbols, "
-                        + "or use --create-symbols)"
-                )
+                let origin =
+                    options.symbol == nil
+                    ? "from the file name; name it with --symbol CODE, import it with import-symbols, "
+                    : "from --symbol; import it with import-symbols, "
+                findings.problem(f, headerLine, "unknown symbol '\(symbol)' (\(origin)or use --create-symbols)")
                 return
             }
             fileSymbol = symbol

@@ -61,6 +61,11 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
         id, status, created_at, started_at, finished_at, progress_completed, progress_total, progress_matches,
         error, request, result
         """
+    /// ``sessionColumns`` with the result read as `NULL`: listed sessions come without their results.
+    static let listColumns = """
+        id, status, created_at, started_at, finished_at, progress_completed, progress_total, progress_matches,
+        error, request, NULL::bytea AS result
+        """
 
     public func session(id: String) async throws -> ScanSession? {
         try await run { c in
@@ -78,7 +83,7 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
             if let status {
                 rows = try self.connector.run(
                     """
-                    SELECT \(unescaped: Self.sessionColumns) FROM scan_session WHERE status = \(status.rawValue)
+                    SELECT \(unescaped: Self.listColumns) FROM scan_session WHERE status = \(status.rawValue)
                     ORDER BY created_at DESC, id DESC LIMIT \(limit)
                     """,
                     on: c
@@ -86,7 +91,7 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
             } else {
                 rows = try self.connector.run(
                     """
-                    SELECT \(unescaped: Self.sessionColumns) FROM scan_session
+                    SELECT \(unescaped: Self.listColumns) FROM scan_session
                     ORDER BY created_at DESC, id DESC LIMIT \(limit)
                     """,
                     on: c

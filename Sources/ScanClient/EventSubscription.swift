@@ -4,9 +4,11 @@ import ZeroMQ
 /// A SUB socket on the service's events endpoint, subscribed to one topic prefix.
 ///
 /// ``events`` yields every decoded event in arrival order (messages that are not events of this
-/// protocol are skipped). A subscriber misses what was published before its connection completed
-/// and whatever the publisher dropped at its high-water mark: compare each session's `seq` with the
-/// last one seen and re-read the session (`GET_SESSION`) on a gap.
+/// protocol are skipped). A subscriber misses what was published before its subscription reached
+/// the publisher (shortly after ``ScanClient/subscribe(prefix:connectTimeout:)`` returns; ZeroMQ
+/// gives no sign of when) and whatever the publisher dropped at its high-water mark: read the state
+/// after subscribing, compare each session's `seq` with the last one seen and re-read the session
+/// (`GET_SESSION`) on a gap.
 public final class EventSubscription: Sendable {
     /// The subscribed prefix.
     public let prefix: String
@@ -60,9 +62,11 @@ public final class EventSubscription: Sendable {
             await group.next()
             group.cancelAll()
         }
-        // The SUBSCRIBE command travels right behind the handshake; give the publisher's I/O
-        // thread a moment to apply it before the caller triggers events.
-        try? await Task.sleep(for: .milliseconds(20))
+        // No pause after it: the SUBSCRIBE command travels right behind the handshake, but nothing
+        // a SUB socket can see says when the publisher applied it (protocol §6), and no wait makes
+        // that a guarantee. None is needed: every follower here reads the state after subscribing
+        // and re-reads it on a `seq` gap or a quiet spell (SessionFollow, LiveFollow, ServiceWatch),
+        // so an event published before the subscription took effect is covered by a reading.
     }
 
     /// The decoded events, in arrival order. Single consumer. Ends when the subscription is closed.

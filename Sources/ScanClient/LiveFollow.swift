@@ -72,27 +72,23 @@ public final class LiveFollow: Sendable {
         let (inputs, sink) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
         let (updates, out) = AsyncThrowingStream.makeStream(of: Update.self, bufferingPolicy: .unbounded)
         self.updates = updates
-        let events = subscription.liveEvents
-        let reader = Task {
-            do {
-                for try await event in events where event.watchId == id { sink.yield(.event(event)) }
-            } catch {}
-        }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
-                sink.yield(.tick)
-            }
-        }
+        let feeders = FollowPump.start(
+            events: subscription.liveEvents,
+            where: { $0.watchId == id },
+            into: sink,
+            event: { .event($0) },
+            tick: .tick,
+            every: pollInterval
+        )
         let driver = Task {
             var tracker = LiveTracker(initial)
             out.yield(.state(initial))
-            var quietSince = ContinuousClock.now
+            var quiet = QuietSpell(pollInterval)
             do {
                 loop: for await input in inputs {
                     switch input {
                     case .event(let e):
-                        quietSince = .now
+                        quiet.heard()
                         if e.seq <= tracker.seq { continue }
                         if e.seq > tracker.seq + 1 {
                             // Missed events: fetch them from the log, in order.
@@ -109,8 +105,7 @@ public final class LiveFollow: Sendable {
                         }
                         if e.event == "stopped" { break loop }
                     case .tick:
-                        guard ContinuousClock.now - quietSince >= pollInterval else { continue }
-                        quietSince = .now
+                        guard quiet.isOver() else { continue }
                         let current = try await client.watch(id).watch
                         if current.seq != tracker.seq || current.barsApplied != tracker.watch.barsApplied {
                             tracker.replace(with: current)
@@ -124,10 +119,9 @@ public final class LiveFollow: Sendable {
             } catch {
                 out.finish(throwing: error)
             }
-            reader.cancel()
-            ticker.cancel()
+            for feeder in feeders { feeder.cancel() }
         }
-        tasks = [reader, ticker, driver]
+        tasks = feeders + [driver]
         out.onTermination = { _ in sink.finish() }
     }
 

@@ -265,8 +265,9 @@ public final class ScanClient: Sendable {
 
     /// Subscribes to events whose topic starts with `prefix` (`scan.` for all, or
     /// `EventCodec.prefix(sessionId:)` for one session). Waits (up to `connectTimeout`) until the
-    /// connection to the events socket is made, so that events published after this returns are
-    /// received; events published before are not (read state with ``session(_:timeout:)``).
+    /// connection to the events socket is made; the subscription reaches the publisher right
+    /// behind it, with no sign of when. Events published before that are not received: read the
+    /// state after subscribing (``session(_:timeout:)``) and again on a `seq` gap.
     public func subscribe(
         prefix: String = WireProtocol.eventTopicPrefix,
         connectTimeout: Duration = .seconds(2)

@@ -4,7 +4,8 @@ import ScanProtocol
 /// One session followed to its end (what `scan run --endpoint` shows while the service scans).
 ///
 /// The events subscription is open before the session is started (``ScanClient/start(_:pollInterval:)``)
-/// or read (``ScanClient/follow(_:pollInterval:)``), so no event after that is missed. Each event
+/// or read (``ScanClient/follow(_:pollInterval:)``); an event published before the subscription
+/// reached the service is covered by the next reading (ZeroMQ gives no sign of when that is). Each event
 /// updates the state; a `seq` gap, or a quiet spell of `pollInterval` without events, re-reads the
 /// session with `GET_SESSION`. ``cancel()`` sends `CANCEL`; the session then ends `cancelled`
 /// (or as whatever it ended first) through ``states``.
@@ -40,18 +41,14 @@ public final class SessionFollow: Sendable {
         let (states, out) = AsyncThrowingStream.makeStream(of: SessionDocument.self, bufferingPolicy: .unbounded)
         self.inputs = sink
         self.states = states
-        let events = subscription.events
-        let reader = Task {
-            do {
-                for try await event in events where event.sessionId == id { sink.yield(.event(event)) }
-            } catch {}
-        }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
-                sink.yield(.tick)
-            }
-        }
+        let feeders = FollowPump.start(
+            events: subscription.events,
+            where: { $0.sessionId == id },
+            into: sink,
+            event: { .event($0) },
+            tick: .tick,
+            every: pollInterval
+        )
         let driver = Task {
             do {
                 try await Self.drive(
@@ -66,10 +63,9 @@ public final class SessionFollow: Sendable {
             } catch {
                 out.finish(throwing: error)
             }
-            reader.cancel()
-            ticker.cancel()
+            for feeder in feeders { feeder.cancel() }
         }
-        tasks = [reader, ticker, driver]
+        tasks = feeders + [driver]
         out.onTermination = { _ in sink.finish() }
     }
 
@@ -88,17 +84,17 @@ public final class SessionFollow: Sendable {
             out.yield(tracker.session)
             return
         }
-        var quietSince = ContinuousClock.now
+        var quiet = QuietSpell(pollInterval)
         var cancelling = false
         for await input in inputs {
             switch input {
             case .event(let e):
-                quietSince = .now
+                quiet.heard()
                 if !tracker.apply(e) {
                     tracker.replace(with: try await client.session(id))  // missed events (or a restarted service)
                 }
             case .tick:
-                guard ContinuousClock.now - quietSince >= pollInterval else { continue }
+                guard quiet.isOver() else { continue }
                 tracker.replace(with: try await client.session(id))
             case .cancel:
                 guard !cancelling else { continue }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// What every symbol of a job is scanned with: its compiled plan and the job's timeframe, range and
 /// mode, its event study and (for the condition funnel) the plan with its clauses. One per job, shared
-/// by every thread; each thread keeps its own ``SymbolScanner`` for it.
+/// by every thread; each thread keeps its own ``SymbolScanner`` for it (``SymbolScanner/init(setup:)``).
 public final class ScanSetup: Sendable {
     public let plan: FormulaPlan
     public let timeframe: Timeframe
@@ -229,16 +229,7 @@ public final class ScanExecutor: Sendable {
             case .failure(let e):
                 results = symbols.map { SymbolResult(symbol: $0, error: e.description) }
             case .success(let setup):
-                let scanner = context.value(for: setup, limit: 8) {
-                    SymbolScanner(
-                        plan: setup.plan,
-                        timeframe: setup.timeframe,
-                        dateRange: setup.dateRange,
-                        mode: setup.mode,
-                        study: setup.study,
-                        explained: setup.explained
-                    )
-                }
+                let scanner = context.value(for: setup, limit: 8) { SymbolScanner(setup: setup) }
                 if let scanGroup = batch.scanGroup, symbols.count > 1 {
                     let scanned = scanGroup(scanner, symbols)
                     // One result per symbol, in order; a closure that breaks this loses nothing silently.

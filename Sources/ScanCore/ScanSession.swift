@@ -84,7 +84,9 @@ public struct ScanSession: Sendable, Hashable, Codable {
 public protocol ScanSessionRepository: Sendable {
     func save(_ session: ScanSession) async throws
     func session(id: String) async throws -> ScanSession?
-    /// Newest first.
+    /// Newest first, without their results (`result` is `nil`; ``session(id:)`` has it): a list is an
+    /// overview, and decoding every listed session's matches made one `LIST_SESSIONS` cost the service
+    /// tens of megabytes.
     func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession]
     /// Deletes the finished sessions `policy` does not keep at `now`, with their jobs and chunk results
     /// (a store that is also the ``JobRepository`` removes both in one transaction). Returns how many

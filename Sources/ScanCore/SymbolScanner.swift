@@ -7,21 +7,30 @@ import FormulaEngine
 /// ``FormulaEvaluator``'s buffers from one symbol to the next): create one scanner per thread and
 /// share the ``FormulaPlan``.
 public final class SymbolScanner {
-    public let plan: FormulaPlan
-    public let timeframe: Timeframe
-    public let dateRange: DateRange
-    public let mode: ScanMode
+    /// What it scans with (plan, timeframe, range, mode, study, clauses): one per job, shared by
+    /// every thread's scanner.
+    public let setup: ScanSetup
+    public var plan: FormulaPlan { setup.plan }
+    public var timeframe: Timeframe { setup.timeframe }
+    public var dateRange: DateRange { setup.dateRange }
+    public var mode: ScanMode { setup.mode }
     /// The event study each match gets, and the baseline each symbol contributes (`nil`: none).
-    public let study: StudySpec?
+    public var study: StudySpec? { setup.study }
     /// The formula with its clauses, when the scan reports the condition funnel.
-    public let explained: ExplainedPlan?
+    public var explained: ExplainedPlan? { setup.explained }
     private let evaluator: FormulaEvaluator
+
+    /// A scanner of its own (with its own evaluation buffers) for a job's `setup`.
+    public init(setup: ScanSetup) {
+        self.setup = setup
+        self.evaluator = FormulaEvaluator(plan: setup.explained?.plan ?? setup.plan)
+    }
 
     /// - Parameters:
     ///   - study: forward returns for each match and the symbol's baseline sums.
     ///   - explained: the formula compiled with its clauses (``ExplainedPlan``): each symbol then
     ///     reports its condition funnel (and in `latest` mode its near misses).
-    public init(
+    public convenience init(
         plan: FormulaPlan,
         timeframe: Timeframe,
         dateRange: DateRange,
@@ -29,13 +38,16 @@ public final class SymbolScanner {
         study: StudySpec? = nil,
         explained: ExplainedPlan? = nil
     ) {
-        self.plan = plan
-        self.timeframe = timeframe
-        self.dateRange = dateRange
-        self.mode = mode
-        self.study = study
-        self.explained = explained
-        self.evaluator = FormulaEvaluator(plan: explained?.plan ?? plan)
+        self.init(
+            setup: ScanSetup(
+                plan: plan,
+                timeframe: timeframe,
+                dateRange: dateRange,
+                mode: mode,
+                study: study,
+                explained: explained
+            )
+        )
     }
 
     /// A scanner for `job` with its already compiled `plan` (and, when the job explains, its clauses).

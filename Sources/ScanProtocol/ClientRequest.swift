@@ -122,6 +122,17 @@ public enum RequestCodec {
         } else {
             requestId = nil
         }
+        if let requestId, requestId.encodedByteCount > WireProtocol.maxRequestIdBytes {
+            return DecodedRequest(
+                envelope: envelope,
+                requestId: nil,
+                result: .failure(
+                    .badRequest(
+                        "request_id is \(requestId.encodedByteCount) bytes long; the limit is \(WireProtocol.maxRequestIdBytes) (so it is not echoed)"
+                    )
+                )
+            )
+        }
         func fail(_ e: ProtocolError) -> DecodedRequest {
             DecodedRequest(envelope: envelope, requestId: requestId, result: .failure(e))
         }

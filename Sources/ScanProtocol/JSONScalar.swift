@@ -42,6 +42,16 @@ public enum JSONScalar: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The size that counts against ``WireProtocol/maxRequestIdBytes``: a string's UTF-8 bytes (without
+    /// quotes or escapes), a number's text as written, otherwise its JSON text.
+    public var encodedByteCount: Int {
+        switch self {
+        case .string(let s): s.utf8.count
+        case .literal(let text): text.utf8.count
+        default: description.utf8.count
+        }
+    }
+
     public var description: String {
         switch self {
         case .string(let s): "\"\(s)\""

@@ -145,10 +145,7 @@ public struct ChunkMessage: Sendable, Hashable {
     }
 
     func write(to w: inout BinaryWriter) {
-        w.string(jobId)
-        w.count(chunkIndex)
-        w.count(attempt)
-        lease.write(to: &w)
+        w.dispatch(jobId: jobId, chunkIndex: chunkIndex, attempt: attempt, lease: lease)
         w.count(symbols.count)
         for s in symbols { w.string(s) }
         w.string(timeframe.rawValue)
@@ -175,10 +172,7 @@ public struct ChunkMessage: Sendable, Hashable {
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkMessage {
-        let jobId = try r.string("job id")
-        let index = Int(try r.u32("chunk index"))
-        let attempt = Int(try r.u32("attempt"))
-        let lease = try LeaseToken.read(from: &r)
+        let (jobId, index, attempt, lease) = try r.dispatch()
         let n = try r.count("symbol count", minItemBytes: 4)
         var symbols: [String] = []
         symbols.reserveCapacity(n)
@@ -249,10 +243,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
     }
 
     func write(to w: inout BinaryWriter) {
-        w.string(jobId)
-        w.count(chunkIndex)
-        w.count(attempt)
-        lease.write(to: &w)
+        w.dispatch(jobId: jobId, chunkIndex: chunkIndex, attempt: attempt, lease: lease)
         w.string(nodeName)
         // Name tables: signals and columns are few; matches refer to them by index.
         var signalIndex: [String: Int] = [:]
@@ -304,10 +295,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkResultMessage {
-        let jobId = try r.string("job id")
-        let index = Int(try r.u32("chunk index"))
-        let attempt = Int(try r.u32("attempt"))
-        let lease = try LeaseToken.read(from: &r)
+        let (jobId, index, attempt, lease) = try r.dispatch()
         let node = try r.string("node name")
         let sc = try r.count("signal name count", minItemBytes: 4)
         var signals: [String] = []
@@ -509,21 +497,19 @@ public struct ChunkRefusedMessage: Sendable, Hashable {
     }
 
     func write(to w: inout BinaryWriter) {
-        w.string(jobId)
-        w.count(chunkIndex)
-        w.count(attempt)
-        lease.write(to: &w)
+        w.dispatch(jobId: jobId, chunkIndex: chunkIndex, attempt: attempt, lease: lease)
         w.string(nodeName)
         w.storeVersion(nodeVersion)
         w.string(reason)
     }
 
     static func read(from r: inout BinaryReader) throws(WireFormatError) -> ChunkRefusedMessage {
-        ChunkRefusedMessage(
-            jobId: try r.string("job id"),
-            chunkIndex: Int(try r.u32("chunk index")),
-            attempt: Int(try r.u32("attempt")),
-            lease: try LeaseToken.read(from: &r),
+        let (jobId, index, attempt, lease) = try r.dispatch()
+        return ChunkRefusedMessage(
+            jobId: jobId,
+            chunkIndex: index,
+            attempt: attempt,
+            lease: lease,
             nodeName: try r.string("node name"),
             nodeVersion: try r.storeVersion("node version"),
             reason: try r.string("reason")
@@ -532,6 +518,15 @@ public struct ChunkRefusedMessage: Sendable, Hashable {
 }
 
 extension BinaryWriter {
+    /// The dispatch a chunk, a result and a refusal start with: the job id, the chunk index (u32),
+    /// the attempt (u32) and the lease (two u64).
+    mutating func dispatch(jobId: String, chunkIndex: Int, attempt: Int, lease: LeaseToken) {
+        string(jobId)
+        count(chunkIndex)
+        count(attempt)
+        lease.write(to: &self)
+    }
+
     /// An optional store version: a presence byte, then the identity (u64) and the version (i64).
     mutating func storeVersion(_ v: StoreVersion?) {
         guard let v else {
@@ -545,6 +540,17 @@ extension BinaryWriter {
 }
 
 extension BinaryReader {
+    /// The dispatch written by ``BinaryWriter/dispatch(jobId:chunkIndex:attempt:lease:)``.
+    mutating func dispatch() throws(WireFormatError) -> (
+        jobId: String, chunkIndex: Int, attempt: Int, lease: LeaseToken
+    ) {
+        let jobId = try string("job id")
+        let index = Int(try u32("chunk index"))
+        let attempt = Int(try u32("attempt"))
+        let lease = try LeaseToken.read(from: &self)
+        return (jobId, index, attempt, lease)
+    }
+
     mutating func storeVersion(_ what: String) throws(WireFormatError) -> StoreVersion? {
         switch try u8("\(what) flag") {
         case 0: return nil

@@ -14,6 +14,10 @@ public enum WireProtocol {
     public static let controlTopicPrefix = "ctl."
     /// Default request body limit (bytes) when a service is not configured otherwise.
     public static let defaultMaxRequestBytes = 1 << 20
+    /// Longest `request_id` echoed (bytes of a string's UTF-8, or of a number as written). A longer one
+    /// is refused as `bad_request` and not echoed: every reply carries its `request_id`, so an uncapped
+    /// one would let a client make the service hold (and queue for it) a copy of its body per request.
+    public static let maxRequestIdBytes = 256
 }
 
 /// The request verbs.

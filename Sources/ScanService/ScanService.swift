@@ -105,6 +105,12 @@ public final class ScanService: Service, Sendable {
             metrics: metricsFactory
         )
         let metrics = ServiceMetrics(factory: metricsFactory)
+        let releaser = MemoryReleaser(
+            trims: config.memoryReleaseIdleMs > 0,
+            idle: .milliseconds(max(1, config.memoryReleaseIdleMs)),
+            maxInterval: .milliseconds(max(1, config.memoryReleaseIdleMs) * 10),
+            metrics: metricsFactory
+        )
         let (eventStream, eventContinuation) = AsyncStream.makeStream(
             of: EventDocument.self,
             bufferingPolicy: .bufferingNewest(10_000)
@@ -185,13 +191,22 @@ public final class ScanService: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
-                        for try await message in router.messages { await handler.handle(message.frames) }
+                        for try await message in router.messages {
+                            releaser.noteActivity()
+                            await handler.handle(message.frames)
+                        }
                     } catch {
                         log.error("api socket failed", metadata: ["error": "\(error)"])
                     }
                 }
                 group.addTask {
-                    await Self.serveResults(sockets.results, engine: engine, nodes: nodes, logger: log)
+                    await Self.serveResults(
+                        sockets.results,
+                        engine: engine,
+                        nodes: nodes,
+                        logger: log,
+                        onMessage: { releaser.noteActivity() }
+                    )
                 }
                 group.addTask {
                     for await event in eventStream {
@@ -209,6 +224,7 @@ public final class ScanService: Service, Sendable {
                     }
                 }
                 group.addTask { await manager.resumeUnfinished() }
+                group.addTask { await releaser.run() }
                 group.addTask {
                     await RetentionSweeper(
                         policy: config.retention,
@@ -259,10 +275,12 @@ public final class ScanService: Service, Sendable {
         _ socket: ZMQSocket,
         engine: DistributedEngine,
         nodes: NodeRegistry,
-        logger: Logger
+        logger: Logger,
+        onMessage: @Sendable () -> Void
     ) async {
         do {
             for try await message in socket.messages {
+                onMessage()
                 guard message.frames.count == 1 else {
                     logger.warning("ignored a node message", metadata: ["frames": "\(message.frames.count)"])
                     continue
@@ -334,7 +352,7 @@ struct Sockets: Sendable {
         api.lingerMs = c.lingerMs
         api.routerMandatory = false  // see the `reply` of `RequestHandler`: a full or gone peer's reply is dropped
         api.maxMessageSize = c.apiSocketMaxMessageBytes
-        api.sendHighWaterMark = c.highWaterMark
+        api.sendHighWaterMark = min(c.highWaterMark, c.apiReplyHighWaterMark)
         api.receiveHighWaterMark = c.highWaterMark
 
         var events = SocketOptions()

@@ -68,6 +68,9 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var eventsSendHighWaterMark: Int32
     /// RCVHWM/SNDHWM of the ROUTER and the results PULL.
     public var highWaterMark: Int32
+    /// Replies queued for one client at most (the ROUTER's SNDHWM, when below ``highWaterMark``): a
+    /// client that reads none loses those beyond it, and the service holds at most this many for it.
+    public var apiReplyHighWaterMark: Int32
     /// LINGER of every socket when the service stops.
     public var lingerMs: Int32
     /// A node not heard from for this long is no longer listed as live.
@@ -85,6 +88,10 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     public var maxFeedBars: Int
     /// Threads that evaluate watches (in this process).
     public var liveThreads: Int
+    /// After this long without a request or node message (and at the latest every ten times this
+    /// while busy) the allocator's free memory is returned to the kernel (`malloc_trim`); 0: never (the
+    /// allocator's figures are still sampled for the metrics).
+    public var memoryReleaseIdleMs: Int
 
     public init(
         endpoints: Endpoints = Endpoints(),
@@ -99,6 +106,7 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         jobsHeartbeatIntervalMs: Int32 = 1_000,
         eventsSendHighWaterMark: Int32 = 10_000,
         highWaterMark: Int32 = 1_000,
+        apiReplyHighWaterMark: Int32 = 100,
         lingerMs: Int32 = 500,
         nodeTimeoutMs: Int = 5_000,
         curve: CurveServerSecurity? = nil,
@@ -106,7 +114,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         retentionIntervalMs: Int = 60_000,
         maxWatches: Int = 10,
         maxFeedBars: Int = 10_000,
-        liveThreads: Int = 2
+        liveThreads: Int = 2,
+        memoryReleaseIdleMs: Int = 1_000
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
@@ -120,6 +129,7 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.jobsHeartbeatIntervalMs = max(10, jobsHeartbeatIntervalMs)
         self.eventsSendHighWaterMark = eventsSendHighWaterMark
         self.highWaterMark = highWaterMark
+        self.apiReplyHighWaterMark = max(1, apiReplyHighWaterMark)
         self.lingerMs = lingerMs
         self.nodeTimeoutMs = nodeTimeoutMs
         self.curve = curve
@@ -128,5 +138,6 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.maxWatches = maxWatches
         self.maxFeedBars = maxFeedBars
         self.liveThreads = liveThreads
+        self.memoryReleaseIdleMs = max(0, memoryReleaseIdleMs)
     }
 }

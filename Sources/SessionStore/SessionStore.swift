@@ -118,6 +118,12 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
         }
     }
 
+    /// Every column but the result (read as `NULL`): listed sessions come without their results.
+    static let listColumns = """
+        id, status, created_at, started_at, finished_at, progress_completed, progress_total, progress_matches, \
+        error, request, NULL AS result
+        """
+
     public func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
         let limit = max(0, limit)
         return try await writer.read { db in
@@ -125,13 +131,14 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             if let status {
                 rows = try Row.fetchAll(
                     db,
-                    sql: "SELECT * FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                    sql:
+                        "SELECT \(Self.listColumns) FROM scan_session WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
                     arguments: [status.rawValue, limit]
                 )
             } else {
                 rows = try Row.fetchAll(
                     db,
-                    sql: "SELECT * FROM scan_session ORDER BY created_at DESC, id DESC LIMIT ?",
+                    sql: "SELECT \(Self.listColumns) FROM scan_session ORDER BY created_at DESC, id DESC LIMIT ?",
                     arguments: [limit]
                 )
             }

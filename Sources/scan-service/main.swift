@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import MetricsEndpoint
 import PostgresStore
+import ProcessMemory
 import ScanCore
 import ScanService
 import ServiceLifecycle
@@ -89,6 +90,17 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics over HTTP at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464).")
     var metrics: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "glibc malloc arenas (M_ARENA_MAX); 0: glibc's default (8 per core).",
+            discussion: "Few arenas keep the resident size near what is in use after bursts on many threads."
+        )
+    )
+    var mallocArenas: Int = 2
+
+    @Option(help: "Return free heap memory to the kernel after this many idle milliseconds (malloc_trim); 0: never.")
+    var memoryReleaseIdleMs: Int = 1_000
+
     func validate() throws {
         if let metrics {
             do { _ = try MetricsEndpoint.parse(metrics) } catch { throw ValidationError("--metrics: \(error)") }
@@ -105,6 +117,8 @@ struct ScanServiceCommand: AsyncParsableCommand {
         guard chunkDeadlineMs >= leaseMs else {
             throw ValidationError("--chunk-deadline-ms must be at least --lease-ms (\(leaseMs))")
         }
+        guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
+        guard memoryReleaseIdleMs >= 0 else { throw ValidationError("--memory-release-idle-ms must be 0 or more") }
         guard keepSessions >= 1 else { throw ValidationError("--keep-sessions must be at least 1") }
         if let keepDays, !(keepDays > 0 && keepDays <= 36_500) {
             throw ValidationError("--keep-days must be more than 0 and at most 36500")
@@ -121,6 +135,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if mallocArenas > 0 { Allocator.limitArenas(mallocArenas) }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let metricsEndpoint = try metrics.map { try MetricsEndpoint.bootstrapAndServe($0) }
         defer { metricsEndpoint?.stop() }
@@ -172,7 +187,8 @@ struct ScanServiceCommand: AsyncParsableCommand {
                     keepSessions: keepSessions,
                     maxAge: keepDays.map { .seconds($0 * 86_400) }
                 ),
-                maxWatches: maxWatches
+                maxWatches: maxWatches,
+                memoryReleaseIdleMs: memoryReleaseIdleMs
             ),
             symbols: store,
             bars: store,

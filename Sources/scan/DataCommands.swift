@@ -122,7 +122,8 @@ struct ImportBarsCommand: AsyncParsableCommand {
             symbol,date|timestamp,open,high,low,close,volume; fdr Date,Open,High,Low,Close,Volume[,Change]; \
             yahoo Date,Open,High,Low,Close,Adj Close,Volume; pykrx 날짜,시가,고가,저가,종가,거래량[,등락률]; krx \
             the KRX data portal's 일자,종가,대비,등락률,시가,고가,저가,거래량,… (CP949, thousands separators). \
-            Without a symbol column the symbol is the file name (005930.csv; 005930.KS.csv is 005930). \
+            Without a symbol column the symbol is the file name (005930.csv; 005930.KS.csv is 005930), \
+            or --symbol for one file named otherwise (a KRX portal download data_0412_20221001.csv). \
             Dates: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD.
 
             Everything is checked first; any bad row in any file imports nothing, and the bad files and \
@@ -141,6 +142,8 @@ struct ImportBarsCommand: AsyncParsableCommand {
     var tz: String?
     @Option(help: "The files' encoding: auto (UTF-8, else CP949), utf-8 or cp949.")
     var encoding: TextEncoding = .auto
+    @Option(help: "The symbol of a single file whose rows carry none, instead of its file name (e.g. 005930).")
+    var symbol: String?
     @Flag(help: "Add symbols the store does not know instead of refusing their rows.")
     var createSymbols = false
     @Flag(help: "Refuse rows whose high is below max(open, close) or low above min(open, close).")
@@ -150,6 +153,9 @@ struct ImportBarsCommand: AsyncParsableCommand {
     func validate() throws {
         guard timeframe == .daily || timeframe == .minute1 else {
             throw ValidationError("--timeframe must be 1d or 1m (other timeframes are resampled), not '\(timeframe)'")
+        }
+        if let symbol, symbol.isEmpty || symbol.contains(where: \.isWhitespace) {
+            throw ValidationError("--symbol '\(symbol)' is not a symbol code (e.g. 005930)")
         }
         if let tz, TimeZone(identifier: tz) == nil {
             throw ValidationError(
@@ -166,7 +172,8 @@ struct ImportBarsCommand: AsyncParsableCommand {
             layout: layout,
             adjusted: adjusted,
             timeZone: tz.flatMap(TimeZone.init(identifier:)),
-            encoding: encoding
+            encoding: encoding,
+            symbol: symbol
         )
         let (file, path, location) = (file, store.path, try store.location)
         do {

@@ -64,6 +64,65 @@ struct ImportLayoutTests {
         }
     }
 
+    @Test("--symbol names a KRX portal download whose name and rows carry no symbol")
+    func krxDownloadWithSymbol() throws {
+        let native = try imported(Self.fixture("native.csv")).filter { $0.key == "005930" }
+        #expect(native.count == 1)
+        let download = Self.fixture("krx-download/data_0412_20221001.csv")
+        #expect(try imported(download, .init(symbol: "005930")) == native)
+        // Without --symbol the file name is taken for the symbol, and the message says what to do.
+        let dir = try TempDir()
+        let store = try dir.store()
+        _ = try SymbolImporter(store: store).importFile(path: Self.fixture("symbols-native.csv"))
+        let error = try #require(throws: ImportFailure.self) { try BarImporter(store: store).importPath(download) }
+        #expect(
+            error.problems.first?.message.hasPrefix("unknown symbol 'data_0412_20221001' (from the file name") == true
+        )
+        #expect(error.problems.first?.message.contains("--symbol") == true)
+    }
+
+    @Test("--symbol names a Yahoo or FDR file named Samsung.csv")
+    func namedFileWithSymbol() throws {
+        let native = try imported(Self.fixture("native.csv")).filter { $0.key == "005930" }
+        let dir = try TempDir()
+        for (layout, source) in [("yahoo", "yahoo/005930.KS.csv"), ("fdr", "fdr/005930.csv")] {
+            try FileManager.default.createDirectory(atPath: dir.path(layout), withIntermediateDirectories: true)
+            let named = dir.path("\(layout)/Samsung.csv")
+            try FileManager.default.copyItem(atPath: Self.fixture(source), toPath: named)
+            #expect(try imported(named, .init(symbol: "005930")) == native, "\(layout)")
+        }
+    }
+
+    @Test("--symbol is refused for a directory and for a file with a symbol column; nothing is imported")
+    func symbolRefused() throws {
+        let dir = try TempDir()
+        let store = try dir.store()
+        _ = try SymbolImporter(store: store).importFile(path: Self.fixture("symbols-native.csv"))
+        let options = BarImporter.Options(symbol: "005930")
+        let e1 = try #require(throws: MarketDataError.self) {
+            try BarImporter(store: store, options: options).importPath(Self.fixture("krx"))
+        }
+        #expect(e1.message.contains("--symbol 005930 names the symbol of one file"))
+        #expect(e1.message.contains("is a directory"))
+        let e2 = try #require(throws: ImportFailure.self) {
+            try BarImporter(store: store, options: options).importPath(Self.fixture("native.csv"))
+        }
+        #expect(e2.problems.first?.line == 1)
+        #expect(e2.problems.first?.message.contains("has the column 'symbol'") == true)
+        let coded = try dir.write("listing.csv", "종목코드,일자,종가,시가,고가,저가,거래량\n005930,2022/09/19,1,1,1,1,1\n")
+        let e3 = try #require(throws: ImportFailure.self) {
+            try BarImporter(store: store, options: options).importPath(coded)
+        }
+        #expect(e3.problems.first?.message.contains("has the column '종목코드'") == true)
+        let e4 = try #require(throws: ImportFailure.self) {
+            try BarImporter(store: store, options: .init(symbol: "999999")).importPath(
+                Self.fixture("krx-download/data_0412_20221001.csv")
+            )
+        }
+        #expect(e4.problems.first?.message.hasPrefix("unknown symbol '999999' (from --symbol") == true)
+        #expect(try store.storedBarCount(timeframe: .daily) == 0)
+    }
+
     @Test("--adjusted uses Adj Close and scales open, high and low by the same factor")
     func adjusted() throws {
         let expected = try imported(Self.fixture("native-adjusted.csv"))

@@ -168,6 +168,7 @@ struct PostgresStoreTests {
         #expect(back.result?.signals.matches.first?.close == 2.5)
         #expect(back.result?.signals.matches.first?.values["rsi"]?.isNaN == true)
         #expect(try await store.list(status: .completed, limit: 10).map(\.id) == ["s1"])
+        #expect(try await store.list(status: .completed, limit: 10).first?.result == nil, "a list has no results")
         #expect(try await store.list(status: .running, limit: 10).isEmpty)
         #expect(try await store.session(id: "nope") == nil)
 

@@ -36,5 +36,15 @@ struct DataCommandTests {
         let bad = try ScanBinary.run(["data", "import-bars", Self.fixtures.path, "--tz", "Mars/Olympus", "--db", db])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--tz 'Mars/Olympus' is not a time zone"))
+        // A KRX portal download, named by the portal and not by its stock: --symbol names it.
+        let download = Self.fixtures.appendingPathComponent("krx-download/data_0412_20221001.csv").path
+        let named = try ScanBinary.run(["data", "import-bars", download, "--symbol", "005930", "--db", db])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(named.stdout.contains("of 1 symbols (layout krx)"), "\(named.stdout)")
+        let folder = try ScanBinary.run([
+            "data", "import-bars", Self.fixtures.appendingPathComponent("krx").path, "--symbol", "005930", "--db", db,
+        ])
+        #expect(folder.status != 0)
+        #expect(folder.stderr.contains("--symbol 005930 names the symbol of one file"), "\(folder.stderr)")
     }
 }

@@ -231,6 +231,40 @@ func decodeError(_ frames: [[UInt8]], maxBodyBytes: Int = 1 << 20) -> ProtocolEr
         #expect(decodeError(routerFrames("PING", big), maxBodyBytes: 4000) == nil)
     }
 
+    /// Issue 16, part 8: an uncapped `request_id` let a client make the service hold a copy of its body
+    /// in every reply queued for it. One over the cap is refused, named, and not echoed; one at the cap
+    /// (a string's UTF-8 bytes, a number as written) is still echoed.
+    @Test func anOversizedRequestIdIsRefusedAndNotEchoed() {
+        let cap = WireProtocol.maxRequestIdBytes
+        let long = String(repeating: "é", count: cap / 2 + 1)  // 2 bytes each: one character too many
+        let refused = RequestCodec.decode(routerFrames: routerFrames("PING", "{\"request_id\": \"\(long)\"}"))
+        #expect(refused.requestId == nil)
+        guard case .failure(let e) = refused.result else {
+            Issue.record("expected an error, got \(refused.result)")
+            return
+        }
+        #expect(e.code == .badRequest)
+        #expect(e.message.contains("request_id is \(cap + 2) bytes long; the limit is \(cap)"))
+        let digits = String(repeating: "7", count: cap + 1)
+        #expect(
+            decodeError(routerFrames("FROB", "{\"request_id\": \(digits)}"))?.message.hasPrefix("request_id is")
+                == true
+        )
+
+        let atCap = String(repeating: "x", count: cap)
+        let echoed = RequestCodec.decode(routerFrames: routerFrames("PING", "{\"request_id\": \"\(atCap)\"}"))
+        #expect(echoed.requestId == .string(atCap))
+        guard case .success(.ping) = echoed.result else {
+            Issue.record("expected PING, got \(echoed.result)")
+            return
+        }
+        let number = String(repeating: "9", count: cap)
+        #expect(
+            RequestCodec.decode(routerFrames: routerFrames("PING", "{\"request_id\": \(number)}")).requestId
+                == .literal(number)
+        )
+    }
+
     @Test func errorCodesAreStable() {
         #expect(
             ProtocolErrorCode.allCases.map(\.rawValue).sorted()

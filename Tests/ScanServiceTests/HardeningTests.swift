@@ -69,11 +69,13 @@ import ZeroMQ
             options.kernelReceiveBufferBytes = 4096
             let flooder = try await floodLoop.makeSocket(.dealer, options: options)
             try await flooder.connect(cluster.endpoints.api)
-            let bigId = String(repeating: "x", count: 256 << 10)
+            // Replies the flooder never reads, megabytes of them: request ids at the cap (a longer one is
+            // refused and not echoed, so its reply would be small).
+            let bigId = String(repeating: "x", count: WireProtocol.maxRequestIdBytes)
             let ping: [[UInt8]] = [
                 [], Array("MSCAN/1".utf8), Array("PING".utf8), Array("{\"request_id\": \"\(bigId)\"}".utf8),
             ]
-            for _ in 0..<40 { try await flooder.send(ZMQMessage(ping)) }
+            for _ in 0..<10_000 { try await flooder.send(ZMQMessage(ping)) }
             // The flood's last request leaves a trace other clients can see: a session.
             let last = runScanBody(wait: false, extra: #", "request_id": "flood-end""#)
                 .replacingOccurrences(of: #""name": "f1""#, with: #""name": "flood-end""#)
@@ -88,6 +90,26 @@ import ZeroMQ
                 await floodLoop.shutdown()
                 let reply = try await client.request("PING", #"{"request_id": "after"}"#, timeout: 10)
                 #expect(reply.requestId == .string("after"))
+            }
+        }
+    }
+}
+
+extension HardeningTests {
+    /// Issue 16, part 8: a `request_id` over the cap is refused by the service (named, not echoed, so no
+    /// reply carries a copy of a large body) and the same connection is answered normally afterwards.
+    @Test func anOversizedRequestIdIsRefusedWithoutBeingEchoed() async throws {
+        try await withCluster(nodes: 0) { cluster in
+            try await withClient(cluster.endpoints.api) { client in
+                let long = String(repeating: "x", count: WireProtocol.maxRequestIdBytes + 1)
+                let refused = try await client.request("PING", "{\"request_id\": \"\(long)\"}")
+                #expect(refused.error?.code == .badRequest)
+                #expect(refused.error?.message.contains("request_id is \(long.utf8.count) bytes long") == true)
+                #expect(refused.requestId == nil)
+                let atCap = String(long.dropLast())
+                let ping = try await client.request("PING", "{\"request_id\": \"\(atCap)\"}")
+                #expect(ping.error == nil)
+                #expect(ping.requestId == .string(atCap))
             }
         }
     }

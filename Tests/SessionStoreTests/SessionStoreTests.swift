@@ -90,6 +90,20 @@ struct SessionStoreTests {
         #expect(try await store.list(status: .failed, limit: 10).isEmpty)
     }
 
+    /// Issue 16, part 8: a list comes without the sessions' results (one `LIST_SESSIONS` decoded the
+    /// matches of every listed session); the session itself still has its result.
+    @Test func listedSessionsComeWithoutTheirResults() async throws {
+        let store = try SessionStore.inMemory()
+        var s = Self.session("done", status: .completed, created: 1)
+        s.result = Self.sampleResult()
+        try await store.save(s)
+        let listed = try await store.list(status: nil, limit: 10)
+        #expect(listed.map(\.id) == ["done"])
+        #expect(listed.first?.result == nil)
+        #expect(listed.first?.progress == s.progress && listed.first?.request == s.request)
+        #expect(try await store.session(id: "done")?.result == s.result)
+    }
+
     @Test func jobAndChunkResultsAreStoredAndChunkSavesAreIdempotent() async throws {
         let store = try SessionStore.inMemory()
         let job = ProcessingJob(

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[3]
 BIN = Path(os.environ.get("MARKETSCAN_BIN", REPO / ".build" / "debug"))
 
 
-def free_base(count: int = 5) -> int:
+def free_base(count: int = 6) -> int:
     for _ in range(200):
         base = random.randint(20_000, 59_000)
         ok = True
@@ -31,7 +31,7 @@ def free_base(count: int = 5) -> int:
                     break
         if ok:
             return base
-    raise RuntimeError("no 5 consecutive free ports on 127.0.0.1")
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
 
 
 class Cluster:
@@ -74,16 +74,30 @@ class Cluster:
                 p.wait()
 
 
-def start_cluster(directory: Path, nodes: int = 1, pace_ms: int = 0, service_extra=None, node_extra=None) -> Cluster:
-    from marketscan import Client, RequestTimeout
-
+def start_cluster(directory: Path, nodes: int = 1, pace_ms: int = 0, service_extra=None, node_extra=None,
+                  symbols_csv: Optional[str] = None) -> Cluster:
+    """The bundled sample (and the symbols of ``symbols_csv``, a native listing) in a fresh store,
+    the service on free ports and ``nodes`` engine nodes."""
     c = Cluster(directory, service_extra, node_extra)
     subprocess.run([c.binary("scan"), "data", "sample", "--db", c.db], check=True, capture_output=True)
+    if symbols_csv is not None:
+        listing = directory / "symbols.csv"
+        listing.write_text(symbols_csv, encoding="utf-8")
+        subprocess.run([c.binary("scan"), "data", "import-symbols", str(listing), "--db", c.db], check=True,
+                       capture_output=True)
     c.start("scan-service", ["scan-service", "--db", c.db, "--port-base", str(c.base)] + c.extra)
     for i in range(nodes):
         c.start(f"node-{i}", ["engine-node", "--service", f"127.0.0.1:{c.base}", "--db", c.db, "--threads", "2",
                               "--name", f"node-{i}", "--pace-ms", str(pace_ms)] + c.node_extra)
     return c
+
+
+def shared_data() -> Path:
+    """The shared real data (``shared/data`` beside the repository or above it)."""
+    for parent in REPO.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    raise RuntimeError(f"no shared/data above {REPO}")
 
 
 def wait_ready(client, nodes: int, within: float = 30.0) -> None:

@@ -1,61 +1,19 @@
-"""The client: one DEALER socket to the service's api endpoint, a SUB socket for events when
-following a session (protocol §1–§6)."""
+"""The blocking client: one DEALER socket to the service's api endpoint, a SUB socket for events when
+following a session or a watch (protocol §1–§6, §11). :class:`~marketscan.AsyncClient` is the same
+on asyncio."""
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import zmq
 
-from .errors import RequestTimeout, TransportError, service_error
-from .models import Event, Result, Session, SymbolList
+from . import _core
+from ._core import CurveKeys, events_endpoint_for
+from .errors import NotFound, RequestTimeout
+from .models import Event, LiveEvent, Result, Session, SymbolList, Watch
 
-VERSION = b"MSCAN/1"
-
-
-@dataclass(frozen=True)
-class CurveKeys:
-    """CURVE encryption: the service's public key and this client's key pair, Z85 text (40 chars),
-    as ``scan keygen`` writes them (``NAME.key`` public, ``NAME.key_secret`` both)."""
-
-    server_public: str
-    public: str
-    secret: str
-
-    @staticmethod
-    def load(client_secret_file: Union[str, Path], server_public_file: Union[str, Path]) -> "CurveKeys":
-        """Reads the client's ``*.key_secret`` and the service's ``*.key`` (zcert layout)."""
-        client = _read_cert(Path(client_secret_file))
-        server = _read_cert(Path(server_public_file))
-        if "secret-key" not in client:
-            raise ValueError(f"{client_secret_file}: no secret-key (give the .key_secret file)")
-        return CurveKeys(server["public-key"], client["public-key"], client["secret-key"])
-
-
-def _read_cert(path: Path) -> Dict[str, str]:
-    keys: Dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.strip().partition("=")
-        if sep and name.strip() in ("public-key", "secret-key"):
-            keys[name.strip()] = value.strip().strip('"')
-    if "public-key" not in keys:
-        raise ValueError(f"{path}: no public-key (not a zcert certificate)")
-    for name, key in keys.items():
-        if len(key) != 40:
-            raise ValueError(f"{path}: {name} is not a 40-character Z85 key")
-    return keys
-
-
-def events_endpoint_for(endpoint: str) -> str:
-    """The events endpoint by the port convention (§1): api ``tcp://HOST:P`` → ``tcp://HOST:P+1``."""
-    head, sep, port = endpoint.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"cannot derive the events endpoint from {endpoint!r}; pass events_endpoint")
-    return f"{head}:{int(port) + 1}"
+__all__ = ["Client", "CurveKeys", "events_endpoint_for"]
 
 
 class Client:
@@ -85,11 +43,7 @@ class Client:
 
     def _make_socket(self, kind: int) -> zmq.Socket:
         s = self._context.socket(kind)
-        s.setsockopt(zmq.LINGER, 0)
-        if self.curve is not None:
-            s.curve_serverkey = self.curve.server_public.encode()
-            s.curve_publickey = self.curve.public.encode()
-            s.curve_secretkey = self.curve.secret.encode()
+        _core.configure(s, self.curve)
         return s
 
     def close(self) -> None:
@@ -108,32 +62,17 @@ class Client:
     def request(self, verb: str, body: Optional[Mapping[str, Any]] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Sends ``verb`` with ``body`` and returns the OK reply's body; raises the
         :class:`~marketscan.errors.ServiceError` of an ERROR reply, :class:`RequestTimeout` without one."""
-        rid = str(uuid.uuid4())
-        payload = dict(body or {})
-        payload["request_id"] = rid
-        self._socket.send_multipart([b"", VERSION, verb.encode("ascii"), json.dumps(payload).encode("utf-8")])
+        rid, frames = _core.request_frames(verb, body)
+        self._socket.send_multipart(frames)
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not self._socket.poll(int(left * 1000) + 1):
                 raise RequestTimeout(f"no reply to {verb} from {self.endpoint} within {limit:g} s")
-            frames = self._socket.recv_multipart()
-            if frames and frames[0] == b"":
-                frames = frames[1:]
-            if len(frames) != 3 or frames[0] != VERSION:
-                raise TransportError(f"not an MSCAN/1 reply: {len(frames)} frames")
-            try:
-                reply = json.loads(frames[2].decode("utf-8"))
-            except ValueError as e:
-                raise TransportError(f"reply body is not JSON: {e}") from e
-            if not isinstance(reply, dict) or reply.get("request_id") != rid:
-                continue  # the late reply of an earlier request that timed out
-            if frames[1] == b"OK":
+            reply = _core.reply_body(self._socket.recv_multipart(), rid)
+            if reply is not None:
                 return reply
-            if frames[1] == b"ERROR":
-                raise service_error(reply)
-            raise TransportError(f"unknown reply status {frames[1]!r}")
 
     def run_scan(
         self,
@@ -158,33 +97,14 @@ class Client:
         ended (raises :class:`~marketscan.errors.ServiceError` with code ``failed`` if it failed);
         without, returns the new :class:`Session` at once (follow it with :meth:`follow`).
         ``date_from``/``date_to`` are ``YYYY-MM-DD`` (both or neither)."""
-        criteria: Dict[str, Any] = {}
-        for key, value in (("symbols", symbols), ("markets", markets), ("sectors", sectors), ("exclude", exclude)):
-            if value is not None:
-                criteria[key] = list(value)
-        if min_market_cap is not None:
-            criteria["min_market_cap"] = min_market_cap
-        if max_market_cap is not None:
-            criteria["max_market_cap"] = max_market_cap
-        body: Dict[str, Any] = {"formula": {"source": formula}, "criteria": criteria, "timeframe": timeframe, "mode": mode}
-        if name is not None:
-            body["formula"]["name"] = name
-        if (date_from is None) != (date_to is None):
-            raise ValueError("give both date_from and date_to, or neither")
-        if date_from is not None:
-            body["date_range"] = {"from": date_from, "to": date_to}
-        if parameters:
-            body["parameters"] = dict(parameters)
+        universe = _core.criteria(symbols, markets, sectors, min_market_cap, max_market_cap, exclude)
+        body = _core.run_scan_body(_core.formula_body(formula, name, universe, timeframe, parameters), mode,
+                                   date_from, date_to)
         if not wait:
             return Session.from_json(self.request("RUN_SCAN", body, timeout)["session"])
         body["wait"] = True
-        reply = self.request("RUN_SCAN", body, timeout=timeout if timeout is not None else max(self.timeout, 3600.0))
-        session = Session.from_json(reply["session"])
-        if "result" not in reply:
-            from .errors import ServiceError
-
-            raise ServiceError("failed", f"session {session.session_id} {session.status}: {session.error or ''}".strip())
-        return Result.from_json(reply["result"])
+        wait_limit = timeout if timeout is not None else max(self.timeout, 3600.0)
+        return _core.waited_result(self.request("RUN_SCAN", body, wait_limit))
 
     def session(self, session_id: str) -> Session:
         """One session (GET_SESSION)."""
@@ -192,17 +112,12 @@ class Client:
 
     def result(self, session_id: str, offset: int = 0, limit: Optional[int] = None) -> Result:
         """A finished session's result (GET_RESULT); ``offset``/``limit`` page the matches."""
-        body: Dict[str, Any] = {"session_id": session_id, "offset": offset}
-        if limit is not None:
-            body["limit"] = limit
-        return Result.from_json(self.request("GET_RESULT", body)["result"])
+        return Result.from_json(self.request("GET_RESULT", _core.result_body(session_id, offset, limit))["result"])
 
     def sessions(self, status: Optional[str] = None, limit: int = 50) -> List[Session]:
         """Recent sessions, newest first (LIST_SESSIONS)."""
-        body: Dict[str, Any] = {"limit": limit}
-        if status is not None:
-            body["status"] = status
-        return [Session.from_json(s) for s in self.request("LIST_SESSIONS", body)["sessions"]]
+        reply = self.request("LIST_SESSIONS", _core.sessions_body(status, limit))
+        return [Session.from_json(s) for s in reply["sessions"]]
 
     def cancel(self, session_id: str) -> Session:
         """Cancels a session (CANCEL) and returns it once ended; its partial result stays readable."""
@@ -224,15 +139,51 @@ class Client:
     ) -> SymbolList:
         """The service's symbols (LIST_SYMBOLS) with their names and stored bars, and every market
         and sector it has."""
-        body: Dict[str, Any] = {"offset": offset}
-        for key, value in (("symbols", symbols), ("markets", markets), ("sectors", sectors)):
-            if value is not None:
-                body[key] = list(value)
-        if search is not None:
-            body["search"] = search
-        if limit is not None:
-            body["limit"] = limit
+        body = _core.symbols_body(symbols, markets, sectors, search, offset, limit)
         return SymbolList.from_json(self.request("LIST_SYMBOLS", body))
+
+    # MARK: live watches (§11)
+
+    def watch_start(
+        self,
+        formula: str,
+        *,
+        name: Optional[str] = None,
+        symbols: Optional[Sequence[str]] = None,
+        markets: Optional[Sequence[str]] = None,
+        sectors: Optional[Sequence[str]] = None,
+        min_market_cap: Optional[float] = None,
+        max_market_cap: Optional[float] = None,
+        exclude: Optional[Sequence[str]] = None,
+        timeframe: str = "1d",
+        parameters: Optional[Mapping[str, Union[float, bool]]] = None,
+        confirm: str = "bar",
+    ) -> Watch:
+        """Starts a live watch (WATCH_START): ``formula`` evaluated on each symbol's newest bar
+        whenever the feed brings bars; returns the :class:`Watch` with its first set. ``timeframe``
+        is ``1d`` or ``1m``; ``confirm`` ``bar`` (final bars only) or ``tick`` (forming bars too).
+        Raises :class:`~marketscan.errors.Busy` beyond the service's watch limit."""
+        universe = _core.criteria(symbols, markets, sectors, min_market_cap, max_market_cap, exclude)
+        body = _core.watch_start_body(_core.formula_body(formula, name, universe, timeframe, parameters), confirm)
+        return _core.watch_from(self.request("WATCH_START", body))
+
+    def watch_stop(self, watch_id: str) -> Watch:
+        """Stops a watch (WATCH_STOP); returns it with status ``stopped`` and its last set."""
+        return _core.watch_from(self.request("WATCH_STOP", {"watch_id": watch_id}))
+
+    def watches(self) -> List[Watch]:
+        """The running watches, oldest first, without their sets (LIST_WATCHES)."""
+        return [Watch.from_json(w) for w in self.request("LIST_WATCHES")["watches"]]
+
+    def watch(self, watch_id: str) -> Watch:
+        """One watch with its current set (GET_WATCH)."""
+        return _core.watch_from(self.request("GET_WATCH", {"watch_id": watch_id}))
+
+    def watch_events(self, watch_id: str, after: int = 0, limit: Optional[int] = None) -> List[LiveEvent]:
+        """A watch's logged events with ``seq`` > ``after``, oldest first, at most ``limit``
+        (1 … 1000, the service's default 1000) — GET_WATCH with ``events_after``."""
+        reply = self.request("GET_WATCH", _core.get_watch_body(watch_id, after, limit))
+        return [LiveEvent.from_json(e) for e in reply.get("events", [])]
 
     # MARK: events
 
@@ -246,56 +197,96 @@ class Client:
         iterator ends after the final state (``completed``, ``failed`` or ``cancelled``), whichever
         way it was learnt. ``timeout`` bounds the whole follow (:class:`RequestTimeout`).
         """
-        sub = self._make_socket(zmq.SUB)
+        sub = self._subscribe(_core.session_topic(session_id))
         try:
-            sub.setsockopt(zmq.SUBSCRIBE, f"scan.{session_id}.".encode("ascii"))
-            sub.connect(self.events_endpoint)
-            deadline = None if timeout is None else time.monotonic() + timeout
-            last_seq: Optional[int] = None
-            seen = (None, -1)  # (status, completed) last yielded
-
-            def fresh(ev: Event) -> bool:
-                return (ev.status, ev.completed) != seen or ev.is_final
-
-            snapshot = Event.from_session_state(self.session(session_id))
-            yield snapshot
-            seen = (snapshot.status, snapshot.completed)
-            if snapshot.is_final:
-                return
-            while True:
-                wait = poll_interval
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise RequestTimeout(f"session {session_id} did not end within {timeout:g} s")
-                    wait = min(wait, left)
-                if sub.poll(int(wait * 1000) + 1):
-                    _topic, body = sub.recv_multipart()
-                    ev = Event.from_json(json.loads(body.decode("utf-8")))
-                    if ev.session_id != session_id:
-                        continue
-                    if last_seq is not None and ev.seq is not None and ev.seq <= last_seq and ev.seq != 1:
-                        continue  # an old duplicate
-                    gap = last_seq is not None and ev.seq is not None and ev.seq != last_seq + 1
-                    last_seq = ev.seq
-                    if gap:
-                        state = Event.from_session_state(self.session(session_id))
-                        if fresh(state):
-                            yield state
-                            seen = (state.status, state.completed)
-                        if state.is_final:
-                            return
-                        continue
-                    yield ev
-                    seen = (ev.status, ev.completed)
-                    if ev.is_final:
-                        return
+            f = _core.SessionFollower(session_id)
+            yield from f.start(self.session(session_id))
+            deadline = _Deadline(timeout, f"session {session_id} did not end within {timeout} s")
+            while not f.done:
+                if f.needs_reading:
+                    yield from f.reading(self.session(session_id))
+                    continue
+                body = self._next_event(sub, deadline.wait(poll_interval))
+                if body is None:
+                    f.quiet()
                 else:
-                    state = Event.from_session_state(self.session(session_id))
-                    if fresh(state):
-                        yield state
-                        seen = (state.status, state.completed)
-                    if state.is_final:
-                        return
+                    yield from f.event(body)
         finally:
             sub.close(linger=0)
+
+    def follow_watch(
+        self,
+        watch_id: str,
+        *,
+        after: Optional[int] = None,
+        poll_interval: float = 2.0,
+        timeout: Optional[float] = None,
+    ) -> Iterator[LiveEvent]:
+        """A watch's events (protocol §11.3) in ``seq`` order without gaps, as they happen, until it
+        is stopped (the last is ``stopped``, or the iterator just ends when the watch was stopped
+        while no event could be seen).
+
+        From the events after ``after`` (default: the watch's ``seq`` when following began, so only
+        what comes next; ``after=0`` replays the whole log first, and folding the events with
+        :func:`~marketscan.models.fold` then gives the current set). Gap-safe: subscribed before
+        the watch is read; a ``seq`` gap, or no event for ``poll_interval`` seconds, fetches the
+        missing events from the watch's log (GET_WATCH ``events_after``). ``timeout`` bounds the
+        whole follow (:class:`RequestTimeout`); raises :class:`~marketscan.errors.NotFound` for an
+        unknown watch."""
+        sub = self._subscribe(_core.watch_topic(watch_id))
+        try:
+            f = _core.WatchFollower(self.watch(watch_id), after)
+            deadline = _Deadline(timeout, f"watch {watch_id} was not stopped within {timeout} s")
+            while not f.done:
+                if f.needs_log:
+                    try:
+                        reply = self.request("GET_WATCH", _core.get_watch_body(watch_id, f.last, _LOG_PAGE))
+                    except NotFound:
+                        f.gone()
+                        return
+                    yield from f.log(reply, _LOG_PAGE)
+                    continue
+                body = self._next_event(sub, deadline.wait(poll_interval))
+                if body is None:
+                    f.quiet()
+                else:
+                    yield from f.event(body)
+        finally:
+            sub.close(linger=0)
+
+    def _subscribe(self, topic: bytes) -> zmq.Socket:
+        sub = self._make_socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, topic)
+        sub.connect(self.events_endpoint)
+        return sub
+
+    @staticmethod
+    def _next_event(sub: zmq.Socket, wait: float) -> Optional[Dict[str, Any]]:
+        """The next event's body within ``wait`` seconds, ``None`` after a quiet spell."""
+        end = time.monotonic() + wait
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not sub.poll(int(left * 1000) + 1):
+                return None
+            body = _core.event_body(sub.recv_multipart())
+            if body is not None:
+                return body
+
+
+_LOG_PAGE = 1000  # GET_WATCH's largest page (§9)
+
+
+class _Deadline:
+    """The bound of a whole follow: how long the next wait may be."""
+
+    def __init__(self, timeout: Optional[float], message: str) -> None:
+        self.end = None if timeout is None else time.monotonic() + timeout
+        self.message = message
+
+    def wait(self, interval: float) -> float:
+        if self.end is None:
+            return interval
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise RequestTimeout(self.message)
+        return min(interval, left)

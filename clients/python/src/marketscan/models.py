@@ -246,3 +246,117 @@ class SymbolList:
                 "bars": [int(s.bars.get("1d", {}).get("count", 0)) for s in self.symbols],
             }
         )
+
+
+@dataclass(frozen=True)
+class WatchEntry:
+    """A signal matching on a symbol's newest bar (an entry of a watch's set, protocol §11.2)."""
+
+    symbol: str
+    signal: str
+    timestamp: str
+    close: Optional[float]
+    values: Dict[str, Optional[float]]
+    forming: bool
+
+    @staticmethod
+    def from_json(d: Dict[str, Any]) -> "WatchEntry":
+        return WatchEntry(d["symbol"], d["signal"], d["timestamp"], d.get("close"), dict(d.get("values") or {}),
+                          bool(d.get("forming", False)))
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A live watch (WATCH, protocol §11.2): a standing latest-mode scan and its current set.
+
+    ``seq`` is its last event's (the set is the fold of events 1 … ``seq``); ``bars_applied`` the
+    feed bars the set reflects; ``matches`` is ``None`` in :meth:`~marketscan.Client.watches`."""
+
+    watch_id: str
+    status: str
+    request: Dict[str, Any]
+    created_at: str
+    seq: int
+    bars_applied: int
+    symbols: int
+    match_count: int
+    matches: Optional[List[WatchEntry]]
+    errors: List[Dict[str, str]]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @staticmethod
+    def from_json(d: Dict[str, Any]) -> "Watch":
+        matches = d.get("matches")
+        return Watch(
+            watch_id=d["watch_id"],
+            status=d.get("status", ""),
+            request=d.get("request", {}),
+            created_at=d.get("created_at", ""),
+            seq=int(d.get("seq", 0)),
+            bars_applied=int(d.get("bars_applied", 0)),
+            symbols=int(d.get("symbols", 0)),
+            match_count=int(d.get("match_count", 0)),
+            matches=None if matches is None else [WatchEntry.from_json(m) for m in matches],
+            errors=list(d.get("errors", [])),
+            raw=d,
+        )
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """The set, one row per entry: symbol, signal, timestamp (as sent: the bar's local time),
+        close, forming, and one float column per formula ``column`` (NaN where undefined)."""
+        import pandas as pd
+
+        entries = self.matches or []
+        columns: List[str] = []
+        for e in entries:
+            columns += [k for k in e.values if k not in columns]
+        frame = pd.DataFrame(
+            {
+                "symbol": [e.symbol for e in entries],
+                "signal": [e.signal for e in entries],
+                "timestamp": [e.timestamp for e in entries],
+                "close": [float("nan") if e.close is None else float(e.close) for e in entries],
+                "forming": [e.forming for e in entries],
+            }
+        )
+        def number(v: Optional[float]) -> float:
+            return float("nan") if v is None else float(v)
+
+        for k in columns:
+            frame[k] = [number(e.values.get(k)) for e in entries]
+        return frame
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """A watch's event (protocol §11.3): ``enter`` (``entry`` started matching), ``exit`` (it stopped;
+    the fields are the newest bar's) or ``stopped`` (no entry). ``seq`` counts the watch's events
+    from 1 without gaps."""
+
+    watch_id: str
+    event: str
+    seq: int
+    confirm: str
+    time: str
+    entry: Optional[WatchEntry]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @staticmethod
+    def from_json(d: Dict[str, Any]) -> "LiveEvent":
+        entry = WatchEntry.from_json(d) if d.get("event") in ("enter", "exit") else None
+        return LiveEvent(d["watch_id"], d["event"], int(d["seq"]), d.get("confirm", "bar"), d.get("time", ""), entry, d)
+
+
+def fold(entries: Optional[List[WatchEntry]], events: List[LiveEvent]) -> List[WatchEntry]:
+    """A watch's set after ``events`` (in ``seq`` order) starting from ``entries``, sorted by symbol
+    and signal: folding events 1 … ``seq`` from nothing gives the watch's set at ``seq``."""
+    current = {(e.symbol, e.signal): e for e in entries or []}
+    for ev in events:
+        if ev.entry is None:
+            continue
+        key = (ev.entry.symbol, ev.entry.signal)
+        if ev.event == "enter":
+            current[key] = ev.entry
+        elif ev.event == "exit":
+            current.pop(key, None)
+    return [current[k] for k in sorted(current)]
