@@ -68,6 +68,18 @@ public final class ChunkExecutor: Sendable {
         let prefetch = BarPrefetch(symbols: chunk.symbols, groupSize: bars.preferredReadBatch) { queries in
             cache.series(queries, from: bars)
         }
+        // Paced runs (tests that hold chunks in flight) keep scanning symbol by symbol.
+        var scanGroup: (@Sendable (SymbolScanner, [String]) -> [SymbolResult])?
+        if pace == 0 {
+            scanGroup = { [self] (scanner: SymbolScanner, symbols: [String]) -> [SymbolResult] in
+                let load = { (q: BarQuery) throws -> BarSeries in
+                    try prefetch.series(for: q.symbol, query: scanner.query(for:))
+                }
+                let results = scanner.scan(symbols: symbols, load: load)
+                self.symbolCount.add(symbols.count, ordering: .relaxed)
+                return results
+            }
+        }
         executor.submit(
             ScanBatch(
                 jobId: chunk.jobId,
@@ -92,6 +104,7 @@ public final class ChunkExecutor: Sendable {
                     self.symbolCount.add(1, ordering: .relaxed)
                     return result
                 },
+                scanGroup: scanGroup,
                 onEnd: { [self] end in
                     self.leases.withLock { all in
                         guard let i = all[ref]?.firstIndex(of: chunk.lease) else { return }

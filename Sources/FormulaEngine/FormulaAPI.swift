@@ -48,4 +48,7 @@ public struct PriceColumns: Sendable {
     }
 
     public var count: Int { close.count }
+
+    /// The length of the shortest column: the bars an evaluation covers.
+    var commonCount: Int { Swift.min(open.count, high.count, low.count, close.count, volume.count) }
 }

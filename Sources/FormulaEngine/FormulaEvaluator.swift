@@ -10,6 +10,7 @@ public final class FormulaEvaluator {
     public let plan: FormulaPlan
 
     private var capacity = 0
+    private var laneCapacity = 1
     private var numbers: UnsafeMutablePointer<Double>
     private var flags: UnsafeMutablePointer<UInt8>
     private var scratch: UnsafeMutablePointer<Int>
@@ -27,16 +28,26 @@ public final class FormulaEvaluator {
         scratch.deallocate()
     }
 
-    private func reserve(_ n: Int) {
-        guard n > capacity else { return }
+    /// How many series ``evaluate(_:reportingIn:)-([PriceColumns],_)`` evaluates side by side: the lane
+    /// kernels' width.
+    public static let laneWidth = 4
+    /// The longest series evaluated in lanes. Four series' buffers of intraday histories (10⁵ bars and more)
+    /// would cost more memory than the lanes save time; such groups are evaluated one series at a time.
+    public static let laneLengthLimit = 32_768
+
+    private func reserve(_ n: Int, lanes: Int = 1) {
+        guard n > capacity || lanes > laneCapacity else { return }
         let program = plan.program
+        let n = max(n, capacity)
+        let lanes = max(lanes, laneCapacity)
         numbers.deallocate()
         flags.deallocate()
         scratch.deallocate()
-        numbers = .allocate(capacity: max(1, program.numericBufferCount * n))
-        flags = .allocate(capacity: max(1, program.booleanBufferCount * n))
+        numbers = .allocate(capacity: max(1, lanes * program.numericBufferCount * n))
+        flags = .allocate(capacity: max(1, lanes * program.booleanBufferCount * n))
         scratch = .allocate(capacity: program.needsScratch ? n : 1)
         capacity = n
+        laneCapacity = lanes
     }
 
     /// Evaluates over every bar of `columns` (the whole history given, so values never depend on
@@ -44,22 +55,60 @@ public final class FormulaEvaluator {
     ///
     /// Columns of unequal length are evaluated over their common prefix; `range` is clamped to it.
     public func evaluate(_ columns: PriceColumns, reportingIn range: Range<Int>) -> FormulaOutput {
-        let n = min(
-            columns.open.count,
-            columns.high.count,
-            columns.low.count,
-            columns.close.count,
-            columns.volume.count
-        )
-        let range = range.clamped(to: 0..<n)
-        guard n > 0 else {
-            return FormulaOutput(
-                signals: plan.signalNames.map { _ in
-                    SignalHits(indices: [], columns: plan.columnNames.map { _ in [] })
-                }
-            )
-        }
+        let n = columns.commonCount
+        guard n > 0 else { return emptyOutput() }
         reserve(n)
+        return Self.withPrices([columns]) { prices in
+            run(prices, counts: [n], reporting: [range.clamped(to: 0..<n)])[0]
+        }
+    }
+
+    /// Evaluates several series, each as ``evaluate(_:reportingIn:)-(PriceColumns,_)`` would (the same
+    /// values bit for bit), ``laneWidth`` of them side by side: the recursive indicators then run one
+    /// chain per series in SIMD lanes, so the chains' latencies overlap. `ranges[i]` is `group[i]`'s.
+    /// Groups of fewer than ``laneWidth`` series, and series longer than ``laneLengthLimit``, are
+    /// evaluated one at a time.
+    public func evaluate(_ group: [PriceColumns], reportingIn ranges: [Range<Int>]) -> [FormulaOutput] {
+        precondition(group.count == ranges.count, "one reporting range per series")
+        var outputs: [FormulaOutput] = []
+        outputs.reserveCapacity(group.count)
+        var start = 0
+        while start < group.count {
+            let end = min(start + Self.laneWidth, group.count)
+            let lanes = Array(group[start..<end])
+            let counts = lanes.map(\.commonCount)
+            let longest = counts.max() ?? 0
+            if lanes.count == Self.laneWidth, counts.allSatisfy({ $0 > 0 }), longest <= Self.laneLengthLimit {
+                reserve(longest, lanes: Self.laneWidth)
+                let clamped = (start..<end).map { ranges[$0].clamped(to: 0..<counts[$0 - start]) }
+                outputs += Self.withPrices(lanes) { prices in run(prices, counts: counts, reporting: clamped) }
+            } else {
+                for i in start..<end { outputs.append(evaluate(group[i], reportingIn: ranges[i])) }
+            }
+            start = end
+        }
+        return outputs
+    }
+
+    private func emptyOutput() -> FormulaOutput {
+        FormulaOutput(
+            signals: plan.signalNames.map { _ in SignalHits(indices: [], columns: plan.columnNames.map { _ in [] }) }
+        )
+    }
+
+    /// The price columns of one evaluation (non-nil whenever the count is positive).
+    private struct Prices {
+        var open, high, low, close, volume: UnsafePointer<Double>?
+    }
+
+    /// Calls `body` with the columns of every series of `lanes` pinned.
+    private static func withPrices<R>(
+        _ lanes: [PriceColumns],
+        _ pinned: [Prices] = [],
+        _ body: ([Prices]) -> R
+    ) -> R {
+        guard pinned.count < lanes.count else { return body(pinned) }
+        let columns = lanes[pinned.count]
         return columns.open.withUnsafeBufferPointer { open in
             columns.high.withUnsafeBufferPointer { high in
                 columns.low.withUnsafeBufferPointer { low in
@@ -72,7 +121,7 @@ public final class FormulaEvaluator {
                                 close: close.baseAddress,
                                 volume: volume.baseAddress
                             )
-                            return run(prices, count: n, reporting: range)
+                            return withPrices(lanes, pinned + [prices], body)
                         }
                     }
                 }
@@ -80,38 +129,90 @@ public final class FormulaEvaluator {
         }
     }
 
-    /// The price columns of one evaluation (non-nil whenever the count is positive).
-    private struct Prices {
-        var open, high, low, close, volume: UnsafePointer<Double>?
-    }
-
-    private func run(_ prices: Prices, count n: Int, reporting range: Range<Int>) -> FormulaOutput {
+    /// Runs the program over each lane's series (`counts[l]` bars, all positive) and extracts each lane's hits.
+    private func run(_ lanes: [Prices], counts: [Int], reporting: [Range<Int>]) -> [FormulaOutput] {
         let program = plan.program
         let numericBuffer = program.numericBuffer
         let booleanBuffer = program.booleanBuffer
         let numbers = self.numbers
         let flags = self.flags
         let stride = capacity
+        let numericLane = program.numericBufferCount * stride
+        let booleanLane = program.booleanBufferCount * stride
         // Never dereferenced: stands in for a missing column only when n == 0, which returns earlier.
         let empty = UnsafePointer(numbers)
 
-        func out(_ register: Int) -> UnsafeMutablePointer<Double> { numbers + numericBuffer[register] * stride }
-        func flagsOut(_ register: Int) -> UnsafeMutablePointer<UInt8> { flags + booleanBuffer[register] * stride }
-        func flag(_ register: Int) -> UnsafePointer<UInt8> { UnsafePointer(flagsOut(register)) }
-        func series(_ s: NumericSeries) -> UnsafePointer<Double> {
+        func laneOut(_ register: Int, _ lane: Int) -> UnsafeMutablePointer<Double> {
+            numbers + lane * numericLane + numericBuffer[register] * stride
+        }
+        func laneFlagsOut(_ register: Int, _ lane: Int) -> UnsafeMutablePointer<UInt8> {
+            flags + lane * booleanLane + booleanBuffer[register] * stride
+        }
+        func laneSeries(_ s: NumericSeries, _ lane: Int) -> UnsafePointer<Double> {
+            let prices = lanes[lane]
             switch s {
-            case .register(let r): UnsafePointer(out(r))
-            case .price(.open): prices.open ?? empty
-            case .price(.high): prices.high ?? empty
-            case .price(.low): prices.low ?? empty
-            case .price(.close): prices.close ?? empty
-            case .price(.volume): prices.volume ?? empty
+            case .register(let r): return UnsafePointer(laneOut(r, lane))
+            case .price(.open): return prices.open ?? empty
+            case .price(.high): return prices.high ?? empty
+            case .price(.low): return prices.low ?? empty
+            case .price(.close): return prices.close ?? empty
+            case .price(.volume): return prices.volume ?? empty
             }
         }
-        func input(_ s: NumericSeries) -> Indicators.In { Indicators.In(start: series(s), count: n) }
-        func output(_ register: Int) -> Indicators.Out { Indicators.Out(start: out(register), count: n) }
 
         for operation in program.operations {
+            if lanes.count == Self.laneWidth, case .indicator(let indicator, let inputs, let o) = operation,
+                let minimum = indicator.laneMinimumLength, counts.allSatisfy({ $0 >= minimum }),
+                inputs.allSatisfy({ s in
+                    (0..<lanes.count).allSatisfy { l in
+                        Indicators.firstNaN(laneSeries(s, l), from: 0, counts[l]) == counts[l]
+                    }
+                })
+            {
+                let columns = inputs.map { s in
+                    LaneColumn(p: (laneSeries(s, 0), laneSeries(s, 1), laneSeries(s, 2), laneSeries(s, 3)))
+                }
+                let outputs = o.map { r in LaneOutput(p: (laneOut(r, 0), laneOut(r, 1), laneOut(r, 2), laneOut(r, 3))) }
+                indicator.runLanes(
+                    columns,
+                    into: outputs,
+                    lengths: LaneLengths((counts[0], counts[1], counts[2], counts[3]))
+                )
+                continue
+            }
+            for lane in lanes.indices {
+                execute(operation, count: counts[lane], lane)
+            }
+        }
+
+        return lanes.indices.map { lane in
+            var signals: [SignalHits] = []
+            signals.reserveCapacity(program.signals.count)
+            for signal in program.signals {
+                var indices: [Int] = []
+                Kernels.hits(UnsafePointer(laneFlagsOut(signal, lane)), in: reporting[lane], into: &indices)
+                let values = program.columns.map { column -> [Double] in
+                    switch column {
+                    case .constant(let c): return [Double](repeating: c, count: indices.count)
+                    case .series(let s):
+                        let x = laneSeries(s, lane)
+                        return indices.map { x[$0] }
+                    }
+                }
+                signals.append(SignalHits(indices: indices, columns: values))
+            }
+            return FormulaOutput(signals: signals)
+        }
+
+        /// One operation over one lane's `n` bars.
+        func execute(_ operation: Operation, count n: Int, _ lane: Int) {
+            func out(_ register: Int) -> UnsafeMutablePointer<Double> { laneOut(register, lane) }
+            func flagsOut(_ register: Int) -> UnsafeMutablePointer<UInt8> { laneFlagsOut(register, lane) }
+            func flag(_ register: Int) -> UnsafePointer<UInt8> { UnsafePointer(laneFlagsOut(register, lane)) }
+            func series(_ s: NumericSeries) -> UnsafePointer<Double> { laneSeries(s, lane) }
+            func input(_ s: NumericSeries) -> Indicators.In { Indicators.In(start: series(s), count: n) }
+            func output(_ register: Int) -> Indicators.Out { Indicators.Out(start: out(register), count: n) }
+
             switch operation {
             case .fillNumber(let value, let o): Kernels.fill(value, out(o), n)
             case .fillBoolean(let value, let o): Kernels.fill(value, flagsOut(o), n)
@@ -145,22 +246,5 @@ public final class FormulaEvaluator {
             case .indicator(let indicator, let inputs, let o): indicator.run(inputs.map(input), into: o.map(output))
             }
         }
-
-        var signals: [SignalHits] = []
-        signals.reserveCapacity(program.signals.count)
-        for signal in program.signals {
-            var indices: [Int] = []
-            Kernels.hits(flag(signal), in: range, into: &indices)
-            let values = program.columns.map { column -> [Double] in
-                switch column {
-                case .constant(let c): return [Double](repeating: c, count: indices.count)
-                case .series(let s):
-                    let x = series(s)
-                    return indices.map { x[$0] }
-                }
-            }
-            signals.append(SignalHits(indices: indices, columns: values))
-        }
-        return FormulaOutput(signals: signals)
     }
 }

@@ -49,6 +49,11 @@ public struct InProcessEngine: ProcessingEngine {
                             symbols: chunk.symbols,
                             prepare: { .success(setup) },
                             scan: { scanner, symbol in scanner.scan(symbol: symbol, prefetch: prefetch) },
+                            scanGroup: { scanner, symbols in
+                                scanner.scan(symbols: symbols) {
+                                    try prefetch.series(for: $0.symbol, query: scanner.query(for:))
+                                }
+                            },
                             onResult: { result in
                                 state.withLock { s in
                                     s.completed += 1

@@ -75,6 +75,7 @@ public final class ScanBatch: Sendable {
     private let setup = Mutex<Result<ScanSetup, BatchSetupError>?>(nil)
     private let prepare: @Sendable () -> Result<ScanSetup, BatchSetupError>
     fileprivate let scan: @Sendable (SymbolScanner, String) -> SymbolResult
+    fileprivate let scanGroup: (@Sendable (SymbolScanner, [String]) -> [SymbolResult])?
     fileprivate let onResult: @Sendable (SymbolResult) -> Void
     fileprivate let onEnd: @Sendable (BatchEnd) -> Void
 
@@ -83,6 +84,9 @@ public final class ScanBatch: Sendable {
     ///     checking the store's version, belongs here): the job's setup, the same object for every
     ///     batch of a job so that threads reuse their scanner.
     ///   - scan: loads and scans one symbol with this thread's scanner.
+    ///   - scanGroup: loads and scans up to ``FormulaEvaluator/laneWidth`` symbols at once (one result per
+    ///     symbol, in order), typically with ``SymbolScanner/scan(_:)-([(series:symbol:)])`` so that their
+    ///     formula runs in SIMD lanes; `nil`: symbol by symbol with `scan`.
     ///   - onResult: called on the worker thread after each symbol that was scanned.
     ///   - onEnd: called once, when the last symbol finished or, after ``ScanExecutor/cancel(jobId:)``,
     ///     when no symbol of the batch is being scanned any more.
@@ -92,6 +96,7 @@ public final class ScanBatch: Sendable {
         symbols: [String],
         prepare: @escaping @Sendable () -> Result<ScanSetup, BatchSetupError>,
         scan: @escaping @Sendable (SymbolScanner, String) -> SymbolResult,
+        scanGroup: (@Sendable (SymbolScanner, [String]) -> [SymbolResult])? = nil,
         onResult: @escaping @Sendable (SymbolResult) -> Void = { _ in },
         onEnd: @escaping @Sendable (BatchEnd) -> Void
     ) {
@@ -100,6 +105,7 @@ public final class ScanBatch: Sendable {
         self.symbols = symbols
         self.prepare = prepare
         self.scan = scan
+        self.scanGroup = scanGroup
         self.onResult = onResult
         self.onEnd = onEnd
         self.progress = Mutex(Progress(results: Array(repeating: nil, count: symbols.count)))
@@ -120,8 +126,9 @@ public final class ScanBatch: Sendable {
 /// Runs jobs' batches on a fixed set of dedicated threads — the one scheduler of the in-process
 /// engine and of the engine nodes.
 ///
-/// Every thread takes the next symbol of the oldest batch, so even a single small batch uses every
-/// thread and batches finish in the order they came. Each thread keeps one ``SymbolScanner`` per
+/// Every thread takes the next symbol of the oldest batch (four at once for a batch with a `scanGroup`,
+/// while every thread can still get four), so even a single small batch uses every thread and batches
+/// finish in the order they came. Each thread keeps one ``SymbolScanner`` per
 /// job (one ``FormulaEvaluator``'s buffers, reused from symbol to symbol) and shares the job's plan.
 /// ``cancel(jobId:)`` drops a job's symbols that no thread took yet; a cancelled batch ends as soon
 /// as the symbols being scanned finish, so nothing is held for a job that was given up.
@@ -212,43 +219,62 @@ public final class ScanExecutor: Sendable {
     // MARK: Threads
 
     private func turn(_ context: WorkerContext) {
-        guard let (batch, index) = claim() else { return }
-        let symbol = batch.symbols[index]
-        let result: SymbolResult?
+        guard let (batch, claimed) = claim() else { return }
+        let symbols = Array(batch.symbols[claimed])
+        var results: [SymbolResult]?
         if batch.isCancelled {
-            result = nil
+            results = nil
         } else {
             switch batch.preparedSetup() {
             case .failure(let e):
-                result = SymbolResult(symbol: symbol, error: e.description)
+                results = symbols.map { SymbolResult(symbol: $0, error: e.description) }
             case .success(let setup):
                 let scanner = context.value(for: setup, limit: 8) { SymbolScanner(setup: setup) }
-                result = batch.scan(scanner, symbol)
+                if let scanGroup = batch.scanGroup, symbols.count > 1 {
+                    let scanned = scanGroup(scanner, symbols)
+                    // One result per symbol, in order; a closure that breaks this loses nothing silently.
+                    results = symbols.indices.map { i in
+                        i < scanned.count && scanned[i].symbol == symbols[i]
+                            ? scanned[i]
+                            : SymbolResult(symbol: symbols[i], error: "the group scan returned no result for it")
+                    }
+                } else {
+                    results = symbols.map { batch.scan(scanner, $0) }
+                }
             }
         }
-        if let result { batch.onResult(result) }
+        for result in results ?? [] { batch.onResult(result) }
         let ends = batch.progress.withLock { p -> Bool in
-            p.inFlight -= 1
-            if let result { p.results[index] = result }
+            p.inFlight -= symbols.count
+            if let results {
+                for (index, result) in zip(claimed, results) { p.results[index] = result }
+            }
             return endIfDone(&p)
         }
         if ends { end(batch) }
     }
 
-    /// The next symbol of the oldest batch that has one, counted as in flight.
-    private func claim() -> (ScanBatch, Int)? {
-        let claimed = state.withLock { s -> (ScanBatch, Int, emptied: Bool)? in
+    /// The next symbols of the oldest batch that has some, counted as in flight: one, or
+    /// ``FormulaEvaluator/laneWidth`` for a batch that scans groups while every thread can still get
+    /// that many (a smaller group would not fill the lanes; the last symbols go one at a time).
+    private func claim() -> (ScanBatch, Range<Int>)? {
+        let threads = threadCount
+        let claimed = state.withLock { s -> (ScanBatch, Range<Int>, emptied: Bool)? in
             while let batch = s.waiting.first {
-                let index = batch.progress.withLock { p -> Int? in
-                    guard !p.cancelled, p.nextSymbol < batch.symbols.count else { return nil }
-                    p.inFlight += 1
-                    p.nextSymbol += 1
-                    return p.nextSymbol - 1
+                let range = batch.progress.withLock { p -> Range<Int>? in
+                    let left = batch.symbols.count - p.nextSymbol
+                    guard !p.cancelled, left > 0 else { return nil }
+                    let share = (left + threads - 1) / threads
+                    let width = FormulaEvaluator.laneWidth
+                    let take = batch.scanGroup != nil && share >= width ? width : 1
+                    p.inFlight += take
+                    p.nextSymbol += take
+                    return (p.nextSymbol - take)..<p.nextSymbol
                 }
-                if let index {
-                    let emptied = index == batch.symbols.count - 1
+                if let range {
+                    let emptied = range.upperBound == batch.symbols.count
                     if emptied { s.waiting.removeFirst() }
-                    return (batch, index, emptied)
+                    return (batch, range, emptied)
                 }
                 s.waiting.removeFirst()
             }

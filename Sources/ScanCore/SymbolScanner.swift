@@ -96,17 +96,74 @@ public final class SymbolScanner {
         return scan(series, as: symbol)
     }
 
+    /// Loads each of `symbols` with `load` and scans them together (``scan(_:)-([(series:symbol:)])``);
+    /// a symbol whose bars cannot be read comes back with its ``SymbolResult/error`` set. One result per
+    /// symbol, in order.
+    public func scan(symbols: [String], load: (BarQuery) throws -> BarSeries) -> [SymbolResult] {
+        var results = [SymbolResult?](repeating: nil, count: symbols.count)
+        var loaded: [(index: Int, series: BarSeries)] = []
+        for (i, symbol) in symbols.enumerated() {
+            do {
+                loaded.append((i, try load(query(for: symbol))))
+            } catch {
+                results[i] = SymbolResult(symbol: symbol, error: "cannot read bars: \(Self.describe(error))")
+            }
+        }
+        let scanned = scan(loaded.map { (series: $0.series, symbol: symbols[$0.index]) })
+        for (item, result) in zip(loaded, scanned) { results[item.index] = result }
+        return results.enumerated().map { i, r in r ?? SymbolResult(symbol: symbols[i], error: "not scanned") }
+    }
+
     /// Scans an already loaded series (whole history up to the range end, oldest first).
     public func scan(_ series: BarSeries, as symbol: String? = nil) -> SymbolResult {
         let symbol = symbol ?? series.symbol
+        switch reporting(series, as: symbol) {
+        case .done(let result): return result
+        case .evaluate(let reporting, let inRange):
+            let output = evaluator.evaluate(series.columns, reportingIn: reporting)
+            return result(series, as: symbol, output, reporting: reporting, inRange: inRange)
+        }
+    }
+
+    /// Scans several already loaded series, each as ``scan(_:as:)`` would (the same results), with their
+    /// formula evaluated ``FormulaEvaluator/laneWidth`` series side by side (``FormulaEvaluator``'s lanes).
+    public func scan(_ group: [(series: BarSeries, symbol: String)]) -> [SymbolResult] {
+        var results = [SymbolResult?](repeating: nil, count: group.count)
+        var pending: [(index: Int, reporting: Range<Int>, inRange: Range<Int>)] = []
+        for (i, item) in group.enumerated() {
+            switch reporting(item.series, as: item.symbol) {
+            case .done(let result): results[i] = result
+            case .evaluate(let reporting, let inRange): pending.append((i, reporting, inRange))
+            }
+        }
+        let outputs = evaluator.evaluate(
+            pending.map { group[$0.index].series.columns },
+            reportingIn: pending.map(\.reporting)
+        )
+        for (p, output) in zip(pending, outputs) {
+            let item = group[p.index]
+            results[p.index] = result(item.series, as: item.symbol, output, reporting: p.reporting, inRange: p.inRange)
+        }
+        return results.enumerated().map { i, r in r ?? SymbolResult(symbol: group[i].symbol, error: "not evaluated") }
+    }
+
+    /// What scanning `series` takes: a result already (bad data, nothing in range) or an evaluation.
+    private enum Scope {
+        case done(SymbolResult)
+        case evaluate(reporting: Range<Int>, inRange: Range<Int>)
+    }
+
+    private func reporting(_ series: BarSeries, as symbol: String) -> Scope {
         let n = series.count
         let cols = series.columns
         guard cols.open.count == n, cols.high.count == n, cols.low.count == n, cols.close.count == n,
             cols.volume.count == n, series.utcOffsets.isEmpty || series.utcOffsets.count == n
         else {
-            return SymbolResult(
-                symbol: symbol,
-                error: "inconsistent bar data: \(n) timestamps but \(cols.close.count) closes"
+            return .done(
+                SymbolResult(
+                    symbol: symbol,
+                    error: "inconsistent bar data: \(n) timestamps but \(cols.close.count) closes"
+                )
             )
         }
         let inRange = series.indices(in: dateRange)
@@ -115,9 +172,19 @@ public final class SymbolScanner {
         case .range: reporting = inRange
         case .latest: reporting = inRange.isEmpty ? inRange : (inRange.upperBound - 1)..<inRange.upperBound
         }
-        guard !reporting.isEmpty else { return SymbolResult(symbol: symbol, barsScanned: 0) }
+        guard !reporting.isEmpty else { return .done(SymbolResult(symbol: symbol, barsScanned: 0)) }
+        return .evaluate(reporting: reporting, inRange: inRange)
+    }
 
-        let output = evaluator.evaluate(cols, reportingIn: reporting)
+    /// The result of one evaluated series.
+    private func result(
+        _ series: BarSeries,
+        as symbol: String,
+        _ output: FormulaOutput,
+        reporting: Range<Int>,
+        inRange: Range<Int>
+    ) -> SymbolResult {
+        let cols = series.columns
         guard output.signals.count == evaluator.plan.signalNames.count else {
             return SymbolResult(
                 symbol: symbol,

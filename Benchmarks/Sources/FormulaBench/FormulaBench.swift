@@ -3,9 +3,12 @@ import FormulaEngine
 /// Formula evaluation throughput on one core: compile once, then evaluate over every symbol of a
 /// synthetic universe (2,000 symbols × 2,500 daily bars = 5 M bars), reusing one evaluator, as an
 /// engine node's worker thread does. Prints bars per second for each formula (best of the runs,
-/// and the median).
+/// and the median). Symbols go to the evaluator in groups of `FormulaEvaluator.laneWidth`, as the
+/// engine's threads hand them over (the recursive indicators then run in SIMD lanes); `--single`
+/// evaluates one symbol at a time, `--both` runs each formula both ways, alternating, in one run.
 ///
 ///     swift run -c release --package-path Benchmarks FormulaBench [--symbols N] [--bars N] [--runs N] [--only NAME]
+///         [--single | --both]
 @main
 struct FormulaBench {
     static let formulas: [(name: String, source: String)] =
@@ -34,7 +37,17 @@ struct FormulaBench {
         var barsPerSymbol = 2_500
         var runs = 7
         var only: String?
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
+        var ways = [true]
+        var rest = Array(CommandLine.arguments.dropFirst())
+        if let i = rest.firstIndex(of: "--single") {
+            ways = [false]
+            rest.remove(at: i)
+        }
+        if let i = rest.firstIndex(of: "--both") {
+            ways = [false, true]
+            rest.remove(at: i)
+        }
+        var arguments = rest.makeIterator()
         while let argument = arguments.next() {
             let text = arguments.next()
             let value = text.flatMap { Int($0) }
@@ -44,7 +57,7 @@ struct FormulaBench {
             case ("--bars", let v?) where v > 0: barsPerSymbol = v
             case ("--runs", let v?) where v > 0: runs = v
             default:
-                print("usage: FormulaBench [--symbols N] [--bars N] [--runs N] [--only NAME]")
+                print("usage: FormulaBench [--symbols N] [--bars N] [--runs N] [--only NAME] [--single | --both]")
                 return
             }
         }
@@ -64,28 +77,46 @@ struct FormulaBench {
                 continue
             }
             let evaluator = FormulaEvaluator(plan: plan)
-            var seconds: [Double] = []
+            let width = FormulaEvaluator.laneWidth
+            let groups = stride(from: 0, to: universe.count, by: width).map {
+                Array(universe[$0..<min($0 + width, universe.count)])
+            }
+            let ranges = groups.map { $0.map { 0..<$0.count } }
+            var seconds: [Bool: [Double]] = [:]
             var hits = 0
             for _ in 0..<runs {
-                hits = 0
-                let clock = ContinuousClock()
-                let elapsed = clock.measure {
-                    for columns in universe {
-                        let output = evaluator.evaluate(columns, reportingIn: 0..<columns.count)
-                        for signal in output.signals { hits += signal.indices.count }
+                for lanes in ways {
+                    hits = 0
+                    let clock = ContinuousClock()
+                    let elapsed = clock.measure {
+                        if lanes {
+                            for (group, range) in zip(groups, ranges) {
+                                for output in evaluator.evaluate(group, reportingIn: range) {
+                                    for signal in output.signals { hits += signal.indices.count }
+                                }
+                            }
+                        } else {
+                            for columns in universe {
+                                let output = evaluator.evaluate(columns, reportingIn: 0..<columns.count)
+                                for signal in output.signals { hits += signal.indices.count }
+                            }
+                        }
                     }
+                    let c = elapsed.components
+                    seconds[lanes, default: []].append(Double(c.seconds) + Double(c.attoseconds) / 1e18)
                 }
-                let c = elapsed.components
-                seconds.append(Double(c.seconds) + Double(c.attoseconds) / 1e18)
             }
-            seconds.sort()
-            let best = seconds[0]
-            let median = seconds[seconds.count / 2]
-            print(
-                "\(pad(name, 28)) \(pad(format(Double(totalBars) / best / 1e6), 8)) M bars/s  "
-                    + "(\(format(best * 1e3)) ms best, \(format(median * 1e3)) ms median; "
-                    + "\(plan.operationCount) array ops, \(hits) hits)"
-            )
+            for lanes in ways {
+                let sorted = seconds[lanes, default: []].sorted()
+                let best = sorted[0]
+                let median = sorted[sorted.count / 2]
+                let label = ways.count > 1 ? (lanes ? " [lanes]" : " [single]") : ""
+                print(
+                    "\(pad(name + label, 37)) \(pad(format(Double(totalBars) / best / 1e6), 8)) M bars/s  "
+                        + "(\(format(best * 1e3)) ms best, \(format(median * 1e3)) ms median; "
+                        + "\(plan.operationCount) array ops, \(hits) hits)"
+                )
+            }
         }
     }
 

@@ -147,6 +147,49 @@ enum Indicator: Hashable, Sendable {
     }
 }
 
+extension Indicator {
+    /// The shortest series the four-lane kernel of ``runLanes(_:into:lengths:)`` takes, or nil when this
+    /// indicator has none (it then runs lane by lane with ``run(_:into:)``). Lane kernels exist for the
+    /// recursive indicators, whose time goes to chains of dependent operations along each series.
+    var laneMinimumLength: Int? {
+        switch self {
+        case .ema(let p), .rma(let p): p
+        case .rsi(let p), .atr(let p): p >= 2 ? p + 1 : nil
+        case .adx(let p): 2 * p
+        case .macd: talibLookback + 1
+        case .obv: 1
+        case .sma, .wma, .stdev, .highest, .lowest, .sum, .roc, .change, .bbands, .cci, .willr, .mfi, .stoch: nil
+        }
+    }
+
+    /// Runs the four-lane kernel: `x` in the order of ``inputs``, `y` one output per output series, every
+    /// lane NaN-free, at least ``laneMinimumLength`` long, and every output buffer as long as the longest lane.
+    /// Each lane's values equal ``run(_:into:)``'s on that lane alone, bit for bit.
+    func runLanes(_ x: [LaneColumn], into y: [LaneOutput], lengths: LaneLengths) {
+        switch self {
+        case .ema(let p): Indicators.emaLanes(x[0], lengths, p, y[0])
+        case .rma(let p): Indicators.rmaLanes(x[0], lengths, p, y[0])
+        case .rsi(let p): Indicators.rsiLanes(x[0], lengths, p, y[0])
+        case .atr(let p): Indicators.atrLanes(x[0], x[1], x[2], lengths, p, y[0])
+        case .adx(let p): Indicators.adxLanes(x[0], x[1], x[2], lengths, p, y[0])
+        case .obv: Indicators.obvLanes(x[0], x[1], lengths, y[0])
+        case .macd(let fast, let slow, let signal):
+            Indicators.macdLanes(
+                x[0],
+                lengths,
+                fast: fast,
+                slow: slow,
+                signal: signal,
+                y[MACDLine.macd.rawValue],
+                y[MACDLine.signal.rawValue],
+                y[MACDLine.histogram.rawValue]
+            )
+        case .sma, .wma, .stdev, .highest, .lowest, .sum, .roc, .change, .bbands, .cci, .willr, .mfi, .stoch:
+            preconditionFailure("\(self) has no lane kernel (laneMinimumLength is nil)")
+        }
+    }
+}
+
 /// The outputs of ``Indicator/macd(fast:slow:signal:)``.
 enum MACDLine: Int, CaseIterable, Sendable {
     case macd, signal, histogram
