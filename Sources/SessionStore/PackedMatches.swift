@@ -140,11 +140,11 @@ struct PackedMatches: Codable, Sendable {
     }
 
     /// The elements' little-endian bytes.
-    static func blob<T: FixedWidthInteger>(_ xs: [T]) -> Data {
+    private static func blob<T: FixedWidthInteger>(_ xs: [T]) -> Data {
         xs.map(\.littleEndian).withUnsafeBytes { Data($0) }
     }
 
-    static func unblob<T: FixedWidthInteger>(_ data: Data, as: T.Type) throws -> [T] {
+    private static func unblob<T: FixedWidthInteger>(_ data: Data, as: T.Type) throws -> [T] {
         let size = MemoryLayout<T>.size
         guard data.count % size == 0 else {
             throw SessionStoreError.corrupt("stored match column has a partial element")
@@ -231,157 +231,41 @@ struct StoredResult: Codable, Sendable {
 }
 
 /// One chunk's ``SymbolResult``s as stored.
-///
-/// What a study or a funnel adds to each symbol — the baseline sums, the funnel's clause counts — is
-/// packed into little-endian blobs, one fixed-width record per symbol (every symbol of a job has the
-/// same horizons and clauses), instead of a JSON object per sample: `JSONEncoder` spent more on a
-/// chunk's baselines than on its matches. Near misses (latest mode, at most one per signal) stay JSON
-/// in their symbol. Rows written before (everything inside `symbols`) still decode.
 struct StoredChunk: Codable, Sendable {
     struct Symbol: Codable, Sendable {
         var symbol: String
         var error: String?
         var barsScanned: Int
-        /// Written only when the baselines cannot be packed (and by rows from before).
         var baseline: BaselineSums?
-        /// Written only when the funnels cannot be packed (and by rows from before).
         var funnel: FunnelCounts?
-        /// With a packed funnel: this symbol's near misses (absent when none).
-        var nearMisses: [NearMiss]?
     }
 
     var symbols: [Symbol]
     var matches: PackedMatches
-    var baselines: [BaselineSums?]
-    var funnels: [FunnelCounts?]
-
-    enum CodingKeys: String, CodingKey {
-        case symbols, matches, baselineWidth, baselines, funnelShape, funnels
-    }
 
     init(_ results: [SymbolResult]) {
-        symbols = results.map { Symbol(symbol: $0.symbol, error: $0.error, barsScanned: $0.barsScanned) }
+        symbols = results.map {
+            Symbol(
+                symbol: $0.symbol,
+                error: $0.error,
+                barsScanned: $0.barsScanned,
+                baseline: $0.baseline,
+                funnel: $0.funnel
+            )
+        }
         matches = PackedMatches(results.flatMap(\.matches))
-        baselines = results.map(\.baseline)
-        funnels = results.map(\.funnel)
-    }
-
-    /// Words per sample: count, sum, sum of squares, positives, incomplete.
-    private static let sampleWords = 5
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        var symbols = self.symbols
-        try c.encode(matches, forKey: .matches)
-        let widths = Set(baselines.compactMap { $0.map { $0.returns.count + 2 } })
-        if let width = widths.first, widths.count == 1 {
-            var words: [UInt64] = []
-            words.reserveCapacity(baselines.count * (1 + Self.sampleWords * width))
-            let none = Array(repeating: SampleSums(), count: width)
-            for b in baselines {
-                words.append(b == nil ? 0 : 1)
-                for s in b.map({ $0.returns + [$0.maxFavorable, $0.maxAdverse] }) ?? none {
-                    words += [
-                        UInt64(clamping: s.count), s.sum.bitPattern, s.sumOfSquares.bitPattern,
-                        UInt64(clamping: s.positives), UInt64(clamping: s.incomplete),
-                    ]
-                }
-            }
-            try c.encode(width, forKey: .baselineWidth)
-            try c.encode(PackedMatches.blob(words), forKey: .baselines)
-        } else {
-            for (i, b) in baselines.enumerated() { symbols[i].baseline = b }
-        }
-        let shapes = Set(funnels.compactMap { $0.map { $0.signals.map(\.alone.count) } })
-        let regular = funnels.allSatisfy { f in f?.signals.allSatisfy { $0.alone.count == $0.surviving.count } ?? true }
-        if let shape = shapes.first, shapes.count == 1, regular {
-            var words: [UInt64] = []
-            words.reserveCapacity(funnels.count * (1 + 2 * shape.reduce(0, +)))
-            for (i, f) in funnels.enumerated() {
-                words.append(f == nil ? 0 : 1)
-                for (s, clauses) in shape.enumerated() {
-                    for k in 0..<clauses {
-                        words.append(UInt64(clamping: f?.signals[s].alone[k] ?? 0))
-                        words.append(UInt64(clamping: f?.signals[s].surviving[k] ?? 0))
-                    }
-                }
-                if let misses = f?.nearMisses, !misses.isEmpty { symbols[i].nearMisses = misses }
-            }
-            try c.encode(shape, forKey: .funnelShape)
-            try c.encode(PackedMatches.blob(words), forKey: .funnels)
-        } else {
-            for (i, f) in funnels.enumerated() { symbols[i].funnel = f }
-        }
-        try c.encode(symbols, forKey: .symbols)
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        symbols = try c.decode([Symbol].self, forKey: .symbols)
-        matches = try c.decode(PackedMatches.self, forKey: .matches)
-        baselines = symbols.map(\.baseline)
-        funnels = symbols.map(\.funnel)
-        let n = symbols.count
-        if let width = try c.decodeIfPresent(Int.self, forKey: .baselineWidth) {
-            let words = try PackedMatches.unblob(c.decode(Data.self, forKey: .baselines), as: UInt64.self)
-            let stride = 1 + Self.sampleWords * width
-            guard width >= 2, words.count == stride * n else {
-                throw SessionStoreError.corrupt("stored chunk baselines do not fit its \(n) symbols")
-            }
-            baselines = (0..<n).map { i in
-                guard words[i * stride] != 0 else { return nil }
-                let samples = (0..<width).map { j in
-                    let w = i * stride + 1 + Self.sampleWords * j
-                    return SampleSums(
-                        count: Int(clamping: words[w]),
-                        sum: Double(bitPattern: words[w + 1]),
-                        sumOfSquares: Double(bitPattern: words[w + 2]),
-                        positives: Int(clamping: words[w + 3]),
-                        incomplete: Int(clamping: words[w + 4])
-                    )
-                }
-                return BaselineSums(
-                    returns: Array(samples[..<(width - 2)]),
-                    maxFavorable: samples[width - 2],
-                    maxAdverse: samples[width - 1]
-                )
-            }
-        }
-        if let shape = try c.decodeIfPresent([Int].self, forKey: .funnelShape) {
-            let words = try PackedMatches.unblob(c.decode(Data.self, forKey: .funnels), as: UInt64.self)
-            let stride = 1 + 2 * shape.reduce(0, +)
-            guard shape.allSatisfy({ $0 >= 0 }), words.count == stride * n else {
-                throw SessionStoreError.corrupt("stored chunk funnels do not fit its \(n) symbols")
-            }
-            funnels = (0..<n).map { i in
-                guard words[i * stride] != 0 else { return nil }
-                var w = i * stride + 1
-                var signals: [ClauseCounts] = []
-                for clauses in shape {
-                    var alone: [Int] = []
-                    var surviving: [Int] = []
-                    for _ in 0..<clauses {
-                        alone.append(Int(clamping: words[w]))
-                        surviving.append(Int(clamping: words[w + 1]))
-                        w += 2
-                    }
-                    signals.append(ClauseCounts(alone: alone, surviving: surviving))
-                }
-                return FunnelCounts(signals: signals, nearMisses: symbols[i].nearMisses ?? [])
-            }
-        }
     }
 
     func unpacked() throws -> [SymbolResult] {
         let bySymbol = Dictionary(grouping: try matches.unpacked(), by: \.symbol)
-        return symbols.enumerated().map { i, s in
+        return symbols.map {
             SymbolResult(
-                symbol: s.symbol,
-                matches: bySymbol[s.symbol] ?? [],
-                error: s.error,
-                barsScanned: s.barsScanned,
-                baseline: baselines[i],
-                funnel: funnels[i]
+                symbol: $0.symbol,
+                matches: bySymbol[$0.symbol] ?? [],
+                error: $0.error,
+                barsScanned: $0.barsScanned,
+                baseline: $0.baseline,
+                funnel: $0.funnel
             )
         }
     }

@@ -153,7 +153,11 @@ struct EventStudyTests {
         for c in series {
             #expect(c.count > 10)
             for entry in StudyEntry.allCases {
-                for horizons in [[1, 5, 10, 20], [3], [2, 7, 40], Array(1...16), [c.count - 2, c.count + 5]] {
+                // Horizons around the series' end, as far as the horizon limit lets them reach.
+                let end =
+                    c.count + 5 <= StudySpec.maxHorizon
+                    ? [c.count - 2, c.count + 5] : [StudySpec.maxHorizon - 1, StudySpec.maxHorizon]
+                for horizons in [[1, 5, 10, 20], [3], [2, 7, 40], Array(1...16), end] {
                     let spec = try StudySpec(horizons: horizons, entry: entry)
                     for bars in [0..<c.count, 4..<(c.count - 3), (c.count - 6)..<(c.count + 9), 5..<5] {
                         let got = EventStudy.baseline(c, bars: bars, spec)

@@ -140,6 +140,11 @@ struct ClusterTests {
         try await cluster.startNode("n3", store: ["--db", copy])
         try await cluster.startNode("n1")
         EndToEndTests.expectSameResult(try await Self.remote(cluster), reference)
+        // A node's version is read on its own thread and reported from the next heartbeat: wait for both.
+        try await eventually(30, "both nodes' data versions in PING", interval: .milliseconds(200)) {
+            let nodes = try await cluster.nodes()
+            return ["n1", "n3"].allSatisfy { nodes[$0]?["data_version"] is String }
+        }
         let nodes = try await cluster.nodes()
         #expect(nodes["n3"]?["chunks_done"] as? Int == 0, "the stale node computed nothing")
         #expect(nodes["n3"]?["store"] as? String == "sqlite:\(copy)")
