@@ -71,6 +71,10 @@ extension Indicators {
     /// typical price (a move within TA-Lib's scaled epsilon counts as none), summed over `period` bars;
     /// `100 * positive / total`, 0 for a window without money flow. A whole window of bars without flow
     /// resets the sums to exactly zero, as TA-Lib does.
+    ///
+    /// In three passes: the flows bar by bar (independent, so the loop vectorises), the two running sums
+    /// (TA-Lib's chain: the flow leaving the window taken away, then the new one added), and the ratio
+    /// bar by bar. The operations and their order are TA-Lib's.
     static func mfiKernel(
         _ high: UnsafePointer<Double>,
         _ low: UnsafePointer<Double>,
@@ -83,56 +87,87 @@ extension Indicators {
         let lookback = period
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * period) { buffer in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * n) { buffer in
             let positive = buffer.baseAddress!
-            let negative = positive + period
-            var slot = 0
+            let negative = positive + n
+            // The typical prices, then (from bar `period`) the negative sums.
+            let typical = negative + n
+            let negativeSums = typical
+            typicalPrices(high, low, close, n, typical)
+            // Bar i's flow against bar i - 1, two bars at a time.
+            @inline(__always) func flows(_ price: Pair, _ prev: Pair, _ volume: Pair) -> (up: Pair, down: Pair) {
+                let change = price - prev
+                let scale = pairAbs(price) + pairAbs(prev)
+                let flow = (price * volume).replacing(
+                    with: 0,
+                    where: pairAbs(change) .<= Pair(repeating: epsilon) * scale
+                )
+                let falling = change .< Pair(repeating: 0)
+                return (
+                    flow.replacing(with: 0, where: falling), Pair(repeating: 0).replacing(with: flow, where: falling)
+                )
+            }
+            var i = 1
+            while i + 2 <= n {
+                let f = flows(
+                    Pair(typical[i], typical[i + 1]),
+                    Pair(typical[i - 1], typical[i]),
+                    Pair(volume[i], volume[i + 1])
+                )
+                positive[i] = f.up[0]
+                positive[i + 1] = f.up[1]
+                negative[i] = f.down[0]
+                negative[i + 1] = f.down[1]
+                i += 2
+            }
+            if i < n {
+                let f = flows(Pair(repeating: typical[i]), Pair(repeating: typical[i - 1]), Pair(repeating: volume[i]))
+                positive[i] = f.up[0]
+                negative[i] = f.down[0]
+            }
             var positiveSum = 0.0
             var negativeSum = 0.0
-            var prev = (high[0] + low[0] + close[0]) / 3.0
             var nullRun = 0
-            // Adds bar i's flow to the ring and the sums (the slot's old flow already taken away).
+            // Adds bar i's flow to the sums (the flow leaving the window already taken away).
             @inline(__always) func add(_ i: Int) {
-                var typical = (high[i] + low[i] + close[i]) / 3.0
-                let change = typical - prev
-                let scale = abs(typical) + abs(prev)
-                prev = typical
-                typical *= volume[i]
-                let flow = abs(change) <= epsilon * scale ? 0.0 : typical
-                let up = change < 0.0 ? 0.0 : flow
-                let down = change < 0.0 ? flow : 0.0
-                positive[slot] = up
-                negative[slot] = down
+                let up = positive[i]
+                let down = negative[i]
                 positiveSum += up
                 negativeSum += down
-                nullRun = flow == 0.0 ? nullRun + 1 : 0
+                nullRun = up + down == 0.0 ? nullRun + 1 : 0  // one side is 0: the sum is the flow
                 if nullRun >= period {
                     nullRun = period
                     positiveSum = 0.0
                     negativeSum = 0.0
                 }
             }
-            @inline(__always) func value() -> Double {
-                let total = positiveSum + negativeSum
-                let clamped = positiveSum < 0.0 ? 0.0 : (positiveSum > total ? total : positiveSum)
-                return total <= 0.0 ? 0.0 : 100.0 * (clamped / total)
-            }
-            for i in 1...period {
-                add(i)
-                slot += 1
-                if slot == period { slot = 0 }
-            }
-            out[period] = value()
-            var i = period + 1
+            for i in 1...period { add(i) }
+            out[period] = positiveSum
+            negativeSums[period] = negativeSum
+            i = period + 1
             while i < n {
-                positiveSum -= positive[slot]
-                negativeSum -= negative[slot]
+                positiveSum -= positive[i - period]
+                negativeSum -= negative[i - period]
                 add(i)
-                out[i] = value()
-                slot += 1
-                if slot == period { slot = 0 }
+                out[i] = positiveSum
+                negativeSums[i] = negativeSum
                 i += 1
             }
+            // 100 * positive / total, the positive sum clamped to 0 ... total; 0 without money flow.
+            @inline(__always) func ratio(_ up: Pair, _ down: Pair) -> Pair {
+                let total = up + down
+                let zero = Pair(repeating: 0)
+                let clamped = up.replacing(with: total, where: up .> total).replacing(with: zero, where: up .< zero)
+                return (Pair(repeating: 100) * (clamped / total)).replacing(with: zero, where: total .<= zero)
+            }
+            i = period
+            while i + 2 <= n {
+                let v = ratio(Pair(out[i], out[i + 1]), Pair(negativeSums[i], negativeSums[i + 1]))
+                out[i] = v[0]
+                out[i + 1] = v[1]
+                i += 2
+            }
+            if i < n { out[i] = ratio(Pair(repeating: out[i]), Pair(repeating: negativeSums[i]))[0] }
         }
     }
 

@@ -13,6 +13,25 @@ extension Indicators {
         return unsafeBitCast(bits, to: Pair.self)
     }
 
+    /// The typical prices `(h + l + c) / 3` of bars `0 ..< n`, two at a time.
+    @inline(__always)
+    static func typicalPrices(
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ close: UnsafePointer<Double>,
+        _ n: Int,
+        _ out: UnsafeMutablePointer<Double>
+    ) {
+        var k = 0
+        while k + 2 <= n {
+            let t = (Pair(high[k], high[k + 1]) + Pair(low[k], low[k + 1]) + Pair(close[k], close[k + 1])) / 3
+            out[k] = t[0]
+            out[k + 1] = t[1]
+            k += 2
+        }
+        if k < n { out[k] = (high[k] + low[k] + close[k]) / 3 }
+    }
+
     /// TA_CCI over one run of bars: typical price `(h + l + c) / 3` against its SMA and mean absolute
     /// deviation over `period` bars; 0 when either the deviation from the mean or the mean deviation is
     /// zero. TA-Lib keeps the window in a ring (slot `k % period` holds bar `k`) and sums it slot by
@@ -38,14 +57,8 @@ extension Indicators {
             let typical = buffer.baseAddress!
             // Each bar's mean deviation; its mean goes to `out` until the last pass.
             let deviation = UnsafeMutableRawPointer(typical + n).assumingMemoryBound(to: Double.self)
-            var k = 0
-            while k + 2 <= n {
-                let t = (Pair(high[k], high[k + 1]) + Pair(low[k], low[k + 1]) + Pair(close[k], close[k + 1])) / 3
-                typical[k] = Pair(repeating: t[0])
-                typical[k + 1] = Pair(repeating: t[1])
-                k += 2
-            }
-            if k < n { typical[k] = Pair(repeating: (high[k] + low[k] + close[k]) / 3) }
+            typicalPrices(high, low, close, n, deviation)  // the typical prices, for a moment
+            for k in 0..<n { typical[k] = Pair(repeating: deviation[k]) }
             var b = lookback
             if period >= 8 {
                 withUnsafeTemporaryAllocation(of: Pair.self, capacity: 32) { jumps in
