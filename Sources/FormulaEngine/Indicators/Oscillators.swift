@@ -109,15 +109,9 @@ extension Indicators {
             }
             var i = 1
             while i + 2 <= n {
-                let f = flows(
-                    Pair(typical[i], typical[i + 1]),
-                    Pair(typical[i - 1], typical[i]),
-                    Pair(volume[i], volume[i + 1])
-                )
-                positive[i] = f.up[0]
-                positive[i + 1] = f.up[1]
-                negative[i] = f.down[0]
-                negative[i + 1] = f.down[1]
+                let f = flows(loadPair(typical, i), loadPair(typical, i - 1), loadPair(volume, i))
+                storePair(f.up, positive, i)
+                storePair(f.down, negative, i)
                 i += 2
             }
             if i < n {
@@ -162,9 +156,7 @@ extension Indicators {
             }
             i = period
             while i + 2 <= n {
-                let v = ratio(Pair(out[i], out[i + 1]), Pair(negativeSums[i], negativeSums[i + 1]))
-                out[i] = v[0]
-                out[i + 1] = v[1]
+                storePair(ratio(loadPair(out, i), loadPair(negativeSums, i)), out, i)
                 i += 2
             }
             if i < n { out[i] = ratio(Pair(repeating: out[i]), Pair(repeating: negativeSums[i]))[0] }

@@ -6,6 +6,19 @@
 typealias Pair = SIMD2<Double>
 
 extension Indicators {
+    /// `x[i]` and `x[i + 1]` in one load (built from two scalar loads, the compiler would do the pair's
+    /// arithmetic in scalars too).
+    @inline(__always)
+    static func loadPair(_ x: UnsafePointer<Double>, _ i: Int) -> Pair {
+        UnsafeRawPointer(x + i).loadUnaligned(as: Pair.self)
+    }
+
+    /// Stores `v` to `out[i]` and `out[i + 1]` in one store.
+    @inline(__always)
+    static func storePair(_ v: Pair, _ out: UnsafeMutablePointer<Double>, _ i: Int) {
+        UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: Pair.self)
+    }
+
     /// `abs` of each lane (the sign bit cleared, as `Swift.abs` of a `Double`).
     @inline(__always)
     static func pairAbs(_ v: Pair) -> Pair {
@@ -24,9 +37,7 @@ extension Indicators {
     ) {
         var k = 0
         while k + 2 <= n {
-            let t = (Pair(high[k], high[k + 1]) + Pair(low[k], low[k + 1]) + Pair(close[k], close[k + 1])) / 3
-            out[k] = t[0]
-            out[k + 1] = t[1]
+            storePair((loadPair(high, k) + loadPair(low, k) + loadPair(close, k)) / 3, out, k)
             k += 2
         }
         if k < n { out[k] = (high[k] + low[k] + close[k]) / 3 }
@@ -159,10 +170,8 @@ extension Indicators {
         for bar in c..<cEnd { deviate(typical[bar], typical[bar], typical[bar], typical[bar]) }
         for d in k..<kEnd { deviate(jumps[4 * d], jumps[4 * d + 1], jumps[4 * d + 2], jumps[4 * d + 3]) }
         @inline(__always) func store(_ q: Int, _ m: Pair, _ d: Pair) {
-            mean[b + 2 * q] = m[0]
-            mean[b + 2 * q + 1] = m[1]
-            deviation[b + 2 * q] = d[0]
-            deviation[b + 2 * q + 1] = d[1]
+            storePair(m, mean, b + 2 * q)
+            storePair(d, deviation, b + 2 * q)
         }
         store(0, m0, d0)
         store(1, m1, d1)
