@@ -314,6 +314,21 @@ public struct ChunkResultMessage: Sendable, Hashable {
         )
     }
 
+    /// The results block (``SymbolResultsCodec``'s bytes) of `message`, an encoded RESULT that
+    /// ``NodeMessage/decode(_:)`` accepted: its bytes after the dispatch header and the node name.
+    package static func resultsBlock(of message: [UInt8]) throws(WireFormatError) -> ArraySlice<UInt8> {
+        var r = BinaryReader(message)
+        _ = try r.u16()
+        _ = try r.u8()
+        _ = try r.u8("version")
+        guard try r.u8("kind") == NodeMessage.Kind.result.rawValue else {
+            throw WireFormatError("not a RESULT message")
+        }
+        _ = try r.dispatch()
+        _ = try r.string("node name")
+        return message[r.position...]
+    }
+
     /// Reads the block ``writeResults(_:to:)`` wrote.
     static func readResults(from r: inout BinaryReader) throws(WireFormatError) -> [SymbolResult] {
         let sc = try r.count("signal name count", minItemBytes: 4)

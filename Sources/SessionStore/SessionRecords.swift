@@ -29,6 +29,15 @@ package enum SessionRecords {
         return Data(bytes)
     }
 
+    /// The chunk record of results whose results block (``SymbolResultsCodec``'s bytes, as a node sent
+    /// them) is `block`: the same bytes ``encodeChunk(_:)`` writes for those results, without encoding.
+    package static func chunkRecord(resultsBlock block: ArraySlice<UInt8>) -> Data {
+        var data = Data(capacity: chunkMagic.count + block.count)
+        data.append(contentsOf: chunkMagic)
+        data.append(contentsOf: block)
+        return data
+    }
+
     /// Reads a chunk record: the binary form, or the JSON ``StoredChunk`` of rows written before it.
     package static func decodeChunk(_ data: Data) throws -> [SymbolResult] {
         let bytes = [UInt8](data)

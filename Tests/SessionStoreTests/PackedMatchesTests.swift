@@ -1,5 +1,6 @@
 import Foundation
 import ScanCore
+import ScanProtocol
 import Testing
 
 @testable import SessionStore
@@ -100,6 +101,15 @@ import Testing
         let forward = try #require(back[0].matches.first?.forward)
         #expect(forward.returns[0] == 0.5 && forward.returns[1].isNaN && forward.maxAdverse == -0.75)
         #expect(try SessionRecords.decodeChunk(SessionRecords.encodeChunk([])).isEmpty)
+    }
+
+    /// A record made of a RESULT's results block, as the service stores it, is the record of its results.
+    @Test func aChunkRecordFromAResultsBlockIsTheEncodedRecord() throws {
+        // A slice of a larger message, as the service has it.
+        let message: [UInt8] = [1, 2, 3] + SymbolResultsCodec.encode(Self.chunk)
+        let record = SessionRecords.chunkRecord(resultsBlock: message[3...])
+        #expect(record == (try SessionRecords.encodeChunk(Self.chunk)))
+        #expect(try SessionRecords.decodeChunk(record) == Self.chunk)
     }
 
     @Test func chunkRecordsWrittenAsJSONStillDecode() throws {
