@@ -28,9 +28,12 @@ enum ResultJSONWriter {
             out.append(contentsOf: "\"result\":".utf8)
             try appendResult(reply.document, to: &out) { out in
                 var day = TimestampCache()
-                for (i, m) in reply.matches.enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    appendMatch(m, timestamp: &day, to: &out)
+                // Read in place: no copy (retain and release) of each match.
+                reply.matches.withUnsafeBufferPointer { all in
+                    for i in all.indices {
+                        if i > 0 { out.append(UInt8(ascii: ",")) }
+                        appendMatch(all[i], timestamp: &day, to: &out)
+                    }
                 }
             }
             if let session = reply.session {
