@@ -138,11 +138,15 @@ private struct FastJSON {
         let intStart = i
         let n = digits()
         guard n > 0, n == 1 || bytes[intStart] != UInt8(ascii: "0") else { return nil }
+        var fraction = false
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
+            fraction = true
             guard digits() > 0 else { return nil }
         }
         if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            // `JSONDecoder` refuses `0e2` (but takes `0e-2`, `0.0e2`): a bare 0 with an exponent is its.
+            guard fraction || bytes[intStart] != UInt8(ascii: "0") else { return nil }
             i += 1
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             guard digits() > 0 else { return nil }
