@@ -308,7 +308,9 @@ public final class ScanService: Service, Sendable {
                 }
                 switch decoded {
                 case .result(let r):
-                    let outcome = await engine.accept(r, sender: message.userId)
+                    // Stored as received: the chunk record is the message's results block.
+                    let block = try? ChunkResultMessage.resultsBlock(of: message.frames[0])
+                    let outcome = await engine.accept(r, sender: message.userId, resultsBlock: block)
                     switch outcome {
                     case .accepted:
                         nodes.seen(r.nodeName)
