@@ -157,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionStoreTests",
-            dependencies: ["ScanCore", "SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ScanCore", "ScanProtocol", "SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["FormulaEngine", "ScanCore", "ScanProtocol"]),
         // Starts a throwaway PostgreSQL cluster (scripts/pg-scratch.sh) for its suite.

@@ -35,6 +35,7 @@ let package = Package(
                 .product(name: "ScanProtocol", package: "MarketScan"),
                 .product(name: "ScanService", package: "MarketScan"),
                 .product(name: "SessionStore", package: "MarketScan"),
+                .product(name: "ZeroMQ", package: "MarketScan"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer, `swiftc -sanitize=fuzzer,address`) of every decoder that takes
-# outside bytes: the client request codec, the node message codec, the formula language, the CSV reader.
+# outside bytes: the client request codec, the node message codec, the bar feed's decoder, the formula
+# language, the CSV reader.
 #
 #   scripts/fuzz.sh build [TARGET...]          build targets into .build/fuzz (default: all)
 #   scripts/fuzz.sh run TARGET [LIBFUZZER_ARG...]
@@ -10,8 +11,8 @@
 #   scripts/fuzz.sh ci [SECONDS]               build every target and fuzz each for SECONDS (default 20)
 #   scripts/fuzz.sh seeds                      regenerate Fuzz/Corpus/node_codec (binary frames of every kind)
 #
-# Targets: request_codec node_codec formula csv. Only the source files a target needs are compiled
-# (with swiftc, module by module), not the whole package: a clean build of all four takes about two
+# Targets: request_codec node_codec feed_codec formula csv. Only the source files a target needs are compiled
+# (with swiftc, module by module), not the whole package: a clean build of all five takes about two
 # minutes on two cores. Fuzz/Targets/*.swift hold the harnesses and say what each one checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ root=$PWD
 sanitize=${FUZZ_SANITIZE:-fuzzer,address}
 out=.build/fuzz
 [ "$sanitize" = "fuzzer,address" ] || out=.build/fuzz-${sanitize//,/-}
-targets=(request_codec node_codec formula csv)
+targets=(request_codec node_codec feed_codec formula csv)
 flags=(-O -g -use-ld=lld "-sanitize=$sanitize" -parse-as-library -swift-version 6 -package-name MarketScan)
 
 # module name → its sources (find, so renamed or added files need no edit here)
@@ -76,7 +77,7 @@ closure_sources() {
 
 target_modules() {
   case "$1" in
-    request_codec | node_codec) echo FormulaEngine ScanCore ScanProtocol ;;
+    request_codec | node_codec | feed_codec) echo FormulaEngine ScanCore ScanProtocol ;;
     formula) echo FormulaEngine ;;
     csv) echo FormulaEngine ScanCore MarketData ;;
     *) echo "fuzz: unknown target '$1' (targets: ${targets[*]})" >&2; exit 2 ;;
@@ -87,6 +88,7 @@ target_file() {
   case "$1" in
     request_codec) echo Fuzz/Targets/RequestCodecFuzz.swift ;;
     node_codec) echo Fuzz/Targets/NodeCodecFuzz.swift ;;
+    feed_codec) echo Fuzz/Targets/FeedCodecFuzz.swift ;;
     formula) echo Fuzz/Targets/FormulaFuzz.swift ;;
     csv) echo Fuzz/Targets/CSVFuzz.swift ;;
   esac

@@ -269,7 +269,23 @@ public final class PostgresSessionStore: ScanSessionRepository, JobRepository, W
     }
 
     public func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws {
-        let data = try SessionRecords.encodeChunk(results)
+        try await insertChunk(jobId: jobId, chunkIndex: chunkIndex, data: try SessionRecords.encodeChunk(results))
+    }
+
+    public func saveChunkResult(
+        jobId: String,
+        chunkIndex: Int,
+        results: [SymbolResult],
+        resultsBlock: ArraySlice<UInt8>
+    ) async throws {
+        try await insertChunk(
+            jobId: jobId,
+            chunkIndex: chunkIndex,
+            data: SessionRecords.chunkRecord(resultsBlock: resultsBlock)
+        )
+    }
+
+    private func insertChunk(jobId: String, chunkIndex: Int, data: Data) async throws {
         try await run { c in
             try self.connector.run(
                 """

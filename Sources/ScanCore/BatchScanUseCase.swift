@@ -150,7 +150,7 @@ public struct BatchScanUseCase: Sendable {
         return BatchScanResult(
             jobId: jobId,
             signals: signals,
-            statistics: SignalAggregator.statistics(signals),
+            statistics: SignalAggregator.statistics(of: results),
             processingTimeMs: ms,
             errors: errors,
             cancelled: cancelled

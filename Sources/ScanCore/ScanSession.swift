@@ -104,10 +104,32 @@ public protocol JobRepository: Sendable {
     func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)?
     /// Stores one finished chunk's results; storing the same `(jobId, chunkIndex)` again is a no-op.
     func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws
+    /// ``saveChunkResult(jobId:chunkIndex:results:)`` given also `resultsBlock`: the node protocol's
+    /// binary results block that decoded to exactly `results` (what a RESULT message carries), which a
+    /// store that keeps chunk records in that form writes as is instead of encoding `results` again.
+    func saveChunkResult(
+        jobId: String,
+        chunkIndex: Int,
+        results: [SymbolResult],
+        resultsBlock: ArraySlice<UInt8>
+    )
+        async throws
     /// Every stored chunk result of a job, by chunk index.
     func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]]
     /// Removes a job and its chunk results, once its session's final result is stored.
     func deleteJob(id: String) async throws
+}
+
+extension JobRepository {
+    /// Stores `results` (the block is not needed by a store that encodes its own records).
+    public func saveChunkResult(
+        jobId: String,
+        chunkIndex: Int,
+        results: [SymbolResult],
+        resultsBlock: ArraySlice<UInt8>
+    ) async throws {
+        try await saveChunkResult(jobId: jobId, chunkIndex: chunkIndex, results: results)
+    }
 }
 
 /// Which finished sessions a store keeps (`scan-service --keep-sessions N --keep-days D`).

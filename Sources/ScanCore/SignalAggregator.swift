@@ -107,16 +107,66 @@ public enum SignalAggregator {
     }
 
     public static func statistics(_ signals: AggregatedSignals) -> SignalStatistics {
-        var stats = SignalStatistics(total: signals.matches.count)
-        // Dates are counted by day and formatted once per distinct day.
-        var byDay: [CalendarDay: Int] = [:]
+        var counter = StatisticsCounter(total: signals.matches.count)
         for m in signals.matches {
-            stats.bySymbol[m.symbol, default: 0] += 1
-            byDay[m.timestamp.day, default: 0] += 1
-            stats.bySignalType[m.signal, default: 0] += 1
+            counter.stats.bySymbol[m.symbol, default: 0] += 1
+            counter.count(m)
         }
+        return counter.finished()
+    }
+
+    /// ``statistics(_:)`` of the matches of `results` (the same counts), counted per result: one
+    /// dictionary update per symbol instead of one per match.
+    public static func statistics(of results: [SymbolResult]) -> SignalStatistics {
+        var counter = StatisticsCounter(total: results.reduce(0) { $0 + $1.matches.count })
+        for r in results where !r.matches.isEmpty {
+            counter.stats.bySymbol[r.symbol, default: 0] += r.matches.count
+            for m in r.matches { counter.count(m) }
+        }
+        return counter.finished()
+    }
+}
+
+/// Counts matches per date and per signal. Dates are counted in runs of equal days (matches come
+/// sorted by time, or grouped by symbol in time order) and formatted once per distinct day; signals
+/// (a formula has a few) in a short list searched in order.
+private struct StatisticsCounter {
+    var stats: SignalStatistics
+    private var byDay: [CalendarDay: Int] = [:]
+    private var day: CalendarDay?
+    private var run = 0
+    private var signals: [(name: String, count: Int)] = []
+
+    init(total: Int) {
+        stats = SignalStatistics(total: total)
+    }
+
+    mutating func count(_ m: SignalMatch) {
+        let d = m.timestamp.day
+        if d == day {
+            run += 1
+        } else {
+            flushDay()
+            day = d
+            run = 1
+        }
+        if let i = signals.firstIndex(where: { $0.name == m.signal }) {
+            signals[i].count += 1
+        } else {
+            signals.append((m.signal, 1))
+        }
+    }
+
+    private mutating func flushDay() {
+        if let day, run > 0 { byDay[day, default: 0] += run }
+        run = 0
+    }
+
+    mutating func finished() -> SignalStatistics {
+        flushDay()
         stats.byDate.reserveCapacity(byDay.count)
         for (day, count) in byDay { stats.byDate[day.description, default: 0] += count }
+        for (name, count) in signals { stats.bySignalType[name, default: 0] += count }
         return stats
     }
 }

@@ -15,6 +15,8 @@ package struct BinaryWriter: Sendable {
     }
 
     package mutating func u8(_ v: UInt8) { bytes.append(v) }
+    /// `b` as is.
+    package mutating func raw(_ b: some Collection<UInt8>) { bytes.append(contentsOf: b) }
     package mutating func u16(_ v: UInt16) { append(v.littleEndian) }
     package mutating func u32(_ v: UInt32) { append(v.littleEndian) }
     package mutating func u64(_ v: UInt64) { append(v.littleEndian) }
@@ -102,6 +104,17 @@ package struct BinaryReader: Sendable {
         }
         position += n
         return s
+    }
+
+    /// The next `n` bytes as is.
+    package mutating func raw(_ n: Int, _ what: String) throws(WireFormatError) -> ArraySlice<UInt8> {
+        guard n >= 0, remaining >= n else {
+            throw WireFormatError(
+                "truncated message: \(what) needs \(n) bytes at offset \(position), \(remaining) left"
+            )
+        }
+        defer { position += n }
+        return bytes[position..<(position + n)]
     }
 
     /// Throws unless every byte was read.

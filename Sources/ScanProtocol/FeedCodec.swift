@@ -103,7 +103,17 @@ public enum FeedCodec {
         guard frames[1] == Array(verb.utf8) else {
             return .failure(FeedRefusal(.malformed, "the second frame must be \"\(verb)\""))
         }
-        let data = Data(frames[2])
+        // The shape feeders send, read by hand; anything else (and every refusal) by JSONDecoder.
+        if let bars = fastBars(frames[2], maxBars: maxBars) { return .success(bars.map { .success($0) }) }
+        return decodeBody(frames[2], maxBars: maxBars)
+    }
+
+    /// A message body decoded by `JSONDecoder`: the whole body refused, or each bar (or its refusal).
+    package static func decodeBody(
+        _ body: [UInt8],
+        maxBars: Int
+    ) -> Result<[Result<FeedBar, FeedRefusal>], FeedRefusal> {
+        let data = Data(body)
         // "NaN" and "Infinity" (as strings) decode, so that they are refused as non-finite.
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
@@ -179,7 +189,7 @@ public enum FeedCodec {
             guard !symbol.isEmpty else { throw FeedRefusal(.badBar, "field 'symbol' must not be empty") }
             func fail(_ r: FeedRefusalReason, _ m: String) -> FeedRefusal { FeedRefusal(r, m, symbol: symbol) }
             let tfText = try c.decodeIfPresent(String.self, forKey: .timeframe) ?? Timeframe.minute1.rawValue
-            guard let tf = Timeframe(rawValue: tfText), tf == .minute1 || tf == .daily else {
+            guard let tf = FeedCodec.fedTimeframe(tfText) else {
                 throw fail(
                     .wrongTimeframe,
                     "bar of \(symbol): timeframe '\(tfText)' is not fed; the feed takes 1m and 1d bars (others are resampled from them)"

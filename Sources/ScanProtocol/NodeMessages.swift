@@ -251,27 +251,9 @@ public struct ChunkResultMessage: Sendable, Hashable {
     /// Writes the results block of a chunk result (name tables, then each symbol's result and
     /// matches). Shared with the session store's chunk records (``SymbolResultsCodec``).
     static func writeResults(_ results: [SymbolResult], to w: inout BinaryWriter) {
-        // Name tables: signals and columns are few; matches refer to them by index.
-        var signalIndex: [String: Int] = [:]
-        var signals: [String] = []
-        var columnIndex: [String: Int] = [:]
-        var columns: [String] = []
-        for r in results {
-            for m in r.matches {
-                if signalIndex[m.signal] == nil {
-                    signalIndex[m.signal] = signals.count
-                    signals.append(m.signal)
-                }
-                for k in m.values.keys where columnIndex[k] == nil {
-                    columnIndex[k] = columns.count
-                    columns.append(k)
-                }
-            }
-        }
-        w.count(signals.count)
-        for s in signals { w.string(s) }
-        w.count(columns.count)
-        for c in columns { w.string(c) }
+        var names = MatchNames()
+        for r in results { for m in r.matches { names.add(m) } }
+        names.write(to: &w)
         w.count(results.count)
         for r in results {
             w.string(r.symbol)
@@ -283,19 +265,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
             }
             w.u64(UInt64(clamping: r.barsScanned))
             w.count(r.matches.count)
-            for m in r.matches {
-                w.u16(UInt16(truncatingIfNeeded: signalIndex[m.signal] ?? 0))
-                w.i64(m.timestamp.epochSeconds)
-                w.i32(m.timestamp.utcOffsetSeconds)
-                w.bool(m.timestamp.isIntraday)
-                w.f64(m.close)
-                w.u16(UInt16(truncatingIfNeeded: m.values.count))
-                for (k, v) in m.values {
-                    w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
-                    w.f64(v)
-                }
-                w.forward(m.forward)
-            }
+            for m in r.matches { names.write(m, to: &w) }
             w.analysis(of: r)
         }
     }
@@ -314,14 +284,24 @@ public struct ChunkResultMessage: Sendable, Hashable {
         )
     }
 
+    /// The results block (``SymbolResultsCodec``'s bytes) of `message`, an encoded RESULT that
+    /// ``NodeMessage/decode(_:)`` accepted: its bytes after the dispatch header and the node name.
+    package static func resultsBlock(of message: [UInt8]) throws(WireFormatError) -> ArraySlice<UInt8> {
+        var r = BinaryReader(message)
+        _ = try r.u16()
+        _ = try r.u8()
+        _ = try r.u8("version")
+        guard try r.u8("kind") == NodeMessage.Kind.result.rawValue else {
+            throw WireFormatError("not a RESULT message")
+        }
+        _ = try r.dispatch()
+        _ = try r.string("node name")
+        return message[r.position...]
+    }
+
     /// Reads the block ``writeResults(_:to:)`` wrote.
     static func readResults(from r: inout BinaryReader) throws(WireFormatError) -> [SymbolResult] {
-        let sc = try r.count("signal name count", minItemBytes: 4)
-        var signals: [String] = []
-        for _ in 0..<sc { signals.append(try r.string("signal name")) }
-        let cc = try r.count("column name count", minItemBytes: 4)
-        var columns: [String] = []
-        for _ in 0..<cc { columns.append(try r.string("column name")) }
+        let names = try MatchNames.read(from: &r)
         let n = try r.count("result count", minItemBytes: 19)
         var results: [SymbolResult] = []
         results.reserveCapacity(n)
@@ -333,41 +313,7 @@ public struct ChunkResultMessage: Sendable, Hashable {
             let mc = try r.count("match count", minItemBytes: 26)
             var matches: [SignalMatch] = []
             matches.reserveCapacity(mc)
-            for _ in 0..<mc {
-                let si = Int(try r.u16("signal index"))
-                guard si < signals.count else { throw WireFormatError("signal index \(si) out of range") }
-                let epoch = try r.i64("timestamp")
-                let offset = try r.i32("utc offset")
-                // Years 0001…9999 and offsets within ±18 h: anything else is not a bar time, and would
-                // overflow date arithmetic downstream.
-                guard (-62_135_596_800...253_402_300_799).contains(epoch) else {
-                    throw WireFormatError("timestamp \(epoch) is outside the years 0001…9999")
-                }
-                guard abs(Int(offset)) <= 18 * 3600 else {
-                    throw WireFormatError("utc offset \(offset) s is beyond ±18 h")
-                }
-                let intraday = try r.bool("intraday flag")
-                let close = try r.f64("close")
-                let vc = Int(try r.u16("value count"))
-                var values: [String: Double] = [:]
-                values.reserveCapacity(vc)
-                for _ in 0..<vc {
-                    let ci = Int(try r.u16("column index"))
-                    guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
-                    values[columns[ci]] = try r.f64("column value")
-                }
-                let forward = try r.forward()
-                matches.append(
-                    SignalMatch(
-                        symbol: symbol,
-                        timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
-                        signal: signals[si],
-                        close: close,
-                        values: values,
-                        forward: forward
-                    )
-                )
-            }
+            for _ in 0..<mc { matches.append(try names.readMatch(symbol: symbol, from: &r)) }
             let (baseline, funnel) = try r.analysis(symbol: symbol)
             results.append(
                 SymbolResult(
@@ -639,6 +585,149 @@ public struct LeaseToken: Sendable, Hashable, CustomStringConvertible {
 public struct CancelMessage: Sendable, Hashable {
     public var jobId: String
     public init(jobId: String) { self.jobId = jobId }
+}
+
+/// The signal and column names of a list of matches, written once; each match refers to them by
+/// index. Writes and reads a match's body: `u16 signal, i64 epoch, i32 utc_offset, bool intraday,
+/// f64 close, u16 value_count, {u16 column, f64 value} × value_count`, then its forward outcome.
+struct MatchNames {
+    private var signalIndex: [String: Int] = [:]
+    private(set) var signals: [String] = []
+    private var columnIndex: [String: Int] = [:]
+    private(set) var columns: [String] = []
+
+    init() {}
+
+    /// Adds the names `m` uses.
+    mutating func add(_ m: SignalMatch) {
+        if signalIndex[m.signal] == nil {
+            signalIndex[m.signal] = signals.count
+            signals.append(m.signal)
+        }
+        for k in m.values.keys where columnIndex[k] == nil {
+            columnIndex[k] = columns.count
+            columns.append(k)
+        }
+    }
+
+    /// `u32 signal_count, string × signal_count, u32 column_count, string × column_count`.
+    func write(to w: inout BinaryWriter) {
+        w.count(signals.count)
+        for s in signals { w.string(s) }
+        w.count(columns.count)
+        for c in columns { w.string(c) }
+    }
+
+    static func read(from r: inout BinaryReader) throws(WireFormatError) -> MatchNames {
+        var names = MatchNames()
+        let sc = try r.count("signal name count", minItemBytes: 4)
+        for _ in 0..<sc { names.signals.append(try r.string("signal name")) }
+        let cc = try r.count("column name count", minItemBytes: 4)
+        for _ in 0..<cc { names.columns.append(try r.string("column name")) }
+        return names
+    }
+
+    /// The body of `m`, whose names were ``add(_:)``ed.
+    func write(_ m: SignalMatch, to w: inout BinaryWriter) {
+        w.u16(UInt16(truncatingIfNeeded: signalIndex[m.signal] ?? 0))
+        w.i64(m.timestamp.epochSeconds)
+        w.i32(m.timestamp.utcOffsetSeconds)
+        w.bool(m.timestamp.isIntraday)
+        w.f64(m.close)
+        w.u16(UInt16(truncatingIfNeeded: m.values.count))
+        for (k, v) in m.values {
+            w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
+            w.f64(v)
+        }
+        w.forward(m.forward)
+    }
+
+    /// A match body of `symbol`, checked: indices within the tables, a bar time in the years
+    /// 0001…9999 with an offset within ±18 h.
+    func readMatch(symbol: String, from r: inout BinaryReader) throws(WireFormatError) -> SignalMatch {
+        let si = Int(try r.u16("signal index"))
+        guard si < signals.count else { throw WireFormatError("signal index \(si) out of range") }
+        let epoch = try r.i64("timestamp")
+        let offset = try r.i32("utc offset")
+        // Anything else is not a bar time, and would overflow date arithmetic downstream.
+        guard (-62_135_596_800...253_402_300_799).contains(epoch) else {
+            throw WireFormatError("timestamp \(epoch) is outside the years 0001…9999")
+        }
+        guard abs(Int(offset)) <= 18 * 3600 else {
+            throw WireFormatError("utc offset \(offset) s is beyond ±18 h")
+        }
+        let intraday = try r.bool("intraday flag")
+        let close = try r.f64("close")
+        let vc = Int(try r.u16("value count"))
+        var values: [String: Double] = [:]
+        values.reserveCapacity(vc)
+        for _ in 0..<vc {
+            let ci = Int(try r.u16("column index"))
+            guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
+            values[columns[ci]] = try r.f64("column value")
+        }
+        return SignalMatch(
+            symbol: symbol,
+            timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
+            signal: signals[si],
+            close: close,
+            values: values,
+            forward: try r.forward()
+        )
+    }
+}
+
+/// A sorted list of matches (a scan's result) in binary: ``MatchNames``, `u32 symbol_count, string ×
+/// symbol_count`, `u32 match_count`, then per match `u32 symbol` and its body. The session stores'
+/// form of a final result's matches: a few bytes per match, no JSON, exact doubles.
+package enum MatchListCodec {
+    package static func write(_ matches: [SignalMatch], to w: inout BinaryWriter) {
+        var names = MatchNames()
+        var symbolIndex: [String: UInt32] = [:]
+        var symbols: [String] = []
+        var ids: [UInt32] = []
+        ids.reserveCapacity(matches.count)
+        matches.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                names.add(all[i])
+                if let id = symbolIndex[all[i].symbol] {
+                    ids.append(id)
+                } else {
+                    let id = UInt32(symbols.count)
+                    symbolIndex[all[i].symbol] = id
+                    symbols.append(all[i].symbol)
+                    ids.append(id)
+                }
+            }
+        }
+        names.write(to: &w)
+        w.count(symbols.count)
+        for s in symbols { w.string(s) }
+        w.count(matches.count)
+        matches.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                w.u32(ids[i])
+                names.write(all[i], to: &w)
+            }
+        }
+    }
+
+    package static func read(from r: inout BinaryReader) throws(WireFormatError) -> [SignalMatch] {
+        let names = try MatchNames.read(from: &r)
+        let sc = try r.count("symbol count", minItemBytes: 4)
+        var symbols: [String] = []
+        symbols.reserveCapacity(sc)
+        for _ in 0..<sc { symbols.append(try r.string("symbol")) }
+        let n = try r.count("match count", minItemBytes: 30)
+        var matches: [SignalMatch] = []
+        matches.reserveCapacity(n)
+        for _ in 0..<n {
+            let si = Int(try r.u32("symbol index"))
+            guard si < symbols.count else { throw WireFormatError("symbol index \(si) out of range") }
+            matches.append(try names.readMatch(symbol: symbols[si], from: &r))
+        }
+        return matches
+    }
 }
 
 /// The results of a chunk in the node protocol's binary encoding (the results block of a chunk result,

@@ -100,6 +100,25 @@ public struct ResultDocument: Codable, Sendable, Hashable {
         }
 
         enum CodingKeys: String, CodingKey { case symbol, timestamp, signal, close, values, forward }
+
+        /// The document of `m`: its timestamp formatted, non-finite numbers `null`.
+        init(_ m: SignalMatch) {
+            func number(_ x: Double) -> Double? { x.isFinite ? x : nil }
+            self.init(
+                symbol: m.symbol,
+                timestamp: m.timestamp.description,
+                signal: m.signal,
+                close: number(m.close),
+                values: m.values.mapValues(number),
+                forward: m.forward.map {
+                    Forward(
+                        returns: $0.returns.map(number),
+                        maxFavorable: number($0.maxFavorable),
+                        maxAdverse: number($0.maxAdverse)
+                    )
+                }
+            )
+        }
     }
 
     /// A match's forward returns (one per `study.horizons`, `null` when incomplete) and its maximum
@@ -189,7 +208,11 @@ public struct ResultDocument: Codable, Sendable, Hashable {
 
     /// The document of `result`. `status` defaults to `cancelled` or `completed` from the result.
     public init(_ result: BatchScanResult, sessionId: String? = nil, status: ScanStatus? = nil) {
-        func number(_ x: Double) -> Double? { x.isFinite ? x : nil }
+        self.init(result, sessionId: sessionId, status: status, matches: result.signals.matches[...])
+    }
+
+    /// The document of `result` with `matches` (a part of the result's, or none) as its match list.
+    init(_ result: BatchScanResult, sessionId: String?, status: ScanStatus?, matches: ArraySlice<SignalMatch>) {
         let s = result.signals
         self.init(
             jobId: result.jobId,
@@ -199,22 +222,7 @@ public struct ResultDocument: Codable, Sendable, Hashable {
                 totalSymbols: s.totalSymbols,
                 symbolsWithMatches: s.symbolsWithMatches,
                 totalMatches: s.totalMatches,
-                matches: s.matches.map {
-                    Match(
-                        symbol: $0.symbol,
-                        timestamp: $0.timestamp.description,
-                        signal: $0.signal,
-                        close: number($0.close),
-                        values: $0.values.mapValues(number),
-                        forward: $0.forward.map {
-                            Forward(
-                                returns: $0.returns.map(number),
-                                maxFavorable: number($0.maxFavorable),
-                                maxAdverse: number($0.maxAdverse)
-                            )
-                        }
-                    )
-                }
+                matches: matches.map(Match.init)
             ),
             statistics: Statistics(
                 total: result.statistics.total,

@@ -1,4 +1,5 @@
 import Foundation
+import ScanCore
 
 /// Writes the replies that carry a RESULT (`RUN_SCAN` with `"wait": true`, `GET_RESULT`) with the
 /// matches serialized by hand: Foundation's `JSONEncoder` builds a tree of boxed values for every
@@ -17,6 +18,31 @@ enum ResultJSONWriter {
             try appendResult(result, to: &out)
             out.append(contentsOf: ",\"session\":".utf8)
             out += try plain(reply.session)
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+        if let reply = value as? SessionResultReply {
+            // Keys sorted: request_id, result, session (RUN_SCAN) or session_id (GET_RESULT).
+            var out: [UInt8] = []
+            try openObject(&out, requestId: requestId)
+            out.append(contentsOf: "\"result\":".utf8)
+            try appendResult(reply.document, to: &out) { out in
+                var day = TimestampCache()
+                // Read in place: no copy (retain and release) of each match.
+                reply.matches.withUnsafeBufferPointer { all in
+                    for i in all.indices {
+                        if i > 0 { out.append(UInt8(ascii: ",")) }
+                        appendMatch(all[i], timestamp: &day, to: &out)
+                    }
+                }
+            }
+            if let session = reply.session {
+                out.append(contentsOf: ",\"session\":".utf8)
+                out += try plain(session)
+            } else {
+                out.append(contentsOf: ",\"session_id\":".utf8)
+                appendString(reply.sessionId, to: &out)
+            }
             out.append(UInt8(ascii: "}"))
             return out
         }
@@ -57,6 +83,21 @@ enum ResultJSONWriter {
 
     /// The document with its matches spliced into `JSONEncoder`'s output of the rest.
     static func appendResult(_ doc: ResultDocument, to out: inout [UInt8]) throws {
+        try appendResult(doc, to: &out) { out in
+            for (i, m) in doc.signals.matches.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendMatch(m, to: &out)
+            }
+        }
+    }
+
+    /// The document with the matches `writeMatches` writes (comma-separated match objects) spliced
+    /// into `JSONEncoder`'s output of the rest; `doc`'s own matches when it has any.
+    private static func appendResult(
+        _ doc: ResultDocument,
+        to out: inout [UInt8],
+        matches writeMatches: (inout [UInt8]) -> Void
+    ) throws {
         var rest = doc
         rest.signals.matches = []
         rest.statistics.bySymbol = [:]
@@ -92,10 +133,7 @@ enum ResultJSONWriter {
             return
         }
         out += head[..<(at + key.count)]
-        for (i, m) in doc.signals.matches.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendMatch(m, to: &out)
-        }
+        writeMatches(&out)
         out += head[(at + key.count)...]
     }
 
@@ -138,6 +176,64 @@ enum ResultJSONWriter {
                 appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 appendNumber(m.values[key] ?? nil, to: &out)
+            }
+        }
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    /// The JSON string of the last timestamp written: matches come sorted by time, so most repeat it.
+    struct TimestampCache {
+        var key: BarTimestamp?
+        var bytes: [UInt8] = []
+
+        mutating func quoted(_ t: BarTimestamp) -> [UInt8] {
+            if t != key {
+                key = t
+                bytes.removeAll(keepingCapacity: true)
+                appendString(t.description, to: &bytes)
+            }
+            return bytes
+        }
+    }
+
+    /// ``appendMatch(_:to:)`` of the match's document (``ResultDocument/Match/init(_:)``), written
+    /// from the match itself: the same bytes.
+    static func appendMatch(_ m: SignalMatch, timestamp: inout TimestampCache, to out: inout [UInt8]) {
+        out.append(contentsOf: "{\"close\":".utf8)
+        appendNumber(m.close, to: &out)
+        if let f = m.forward {
+            out.append(contentsOf: ",\"forward\":{\"max_adverse\":".utf8)
+            appendNumber(f.maxAdverse, to: &out)
+            out.append(contentsOf: ",\"max_favorable\":".utf8)
+            appendNumber(f.maxFavorable, to: &out)
+            out.append(contentsOf: ",\"returns\":[".utf8)
+            for (i, r) in f.returns.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendNumber(r, to: &out)
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
+        out.append(contentsOf: ",\"signal\":".utf8)
+        appendString(m.signal, to: &out)
+        out.append(contentsOf: ",\"symbol\":".utf8)
+        appendString(m.symbol, to: &out)
+        out.append(contentsOf: ",\"timestamp\":".utf8)
+        out += timestamp.quoted(m.timestamp)
+        out.append(contentsOf: ",\"values\":{".utf8)
+        switch m.values.count {
+        case 0: break
+        case 1:
+            for (key, value) in m.values {
+                appendString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendNumber(value, to: &out)
+            }
+        default:
+            for (i, key) in m.values.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendNumber(m.values[key], to: &out)
             }
         }
         out.append(contentsOf: "}}".utf8)

@@ -311,8 +311,59 @@ public enum LiveEventCodec {
     /// The subscription prefix for one watch (`live.<watch_id>.`).
     public static func prefix(watchId: String) -> String { "\(topicPrefix)\(watchId)." }
 
-    public static func encode(_ event: LiveEventDocument) throws -> [[UInt8]] {
-        [Array(event.topic.utf8), try JSONCoding.encode(event)]
+    /// `TOPIC | BODY`, the body written by hand (issue 14 part 5: a round publishes hundreds of events,
+    /// and `JSONEncoder` costs more per event than the rest of the publish path): the JSON
+    /// `JSONCoding.encode` writes (sorted keys, slashes unescaped, non-finite numbers as `null`), except
+    /// that an `enter`/`exit` event always has its `close` (`null` when undefined), as its schema requires.
+    public static func encode(_ event: LiveEventDocument) -> [[UInt8]] {
+        [Array(event.topic.utf8), body(event)]
+    }
+
+    /// The body of `live.<watch_id>.<event>` (`protocol/schemas/live-event.json`).
+    static func body(_ e: LiveEventDocument) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(UInt8(ascii: "{"))
+        let hasEntry = e.symbol != nil || e.signal != nil || e.timestamp != nil || e.close != nil
+        if hasEntry {
+            out.append(contentsOf: "\"close\":".utf8)
+            ResultJSONWriter.appendNumber(e.close, to: &out)
+            out.append(UInt8(ascii: ","))
+        }
+        out.append(contentsOf: "\"confirm\":".utf8)
+        ResultJSONWriter.appendString(e.confirm, to: &out)
+        out.append(contentsOf: ",\"event\":".utf8)
+        ResultJSONWriter.appendString(e.event, to: &out)
+        if let forming = e.forming {
+            out.append(contentsOf: (forming ? ",\"forming\":true" : ",\"forming\":false").utf8)
+        }
+        out.append(contentsOf: ",\"seq\":".utf8)
+        out.append(contentsOf: String(e.seq).utf8)
+        for (key, value) in [("signal", e.signal), ("symbol", e.symbol)] {
+            guard let value else { continue }
+            out.append(contentsOf: ",\"\(key)\":".utf8)
+            ResultJSONWriter.appendString(value, to: &out)
+        }
+        out.append(contentsOf: ",\"time\":".utf8)
+        ResultJSONWriter.appendString(e.time, to: &out)
+        if let timestamp = e.timestamp {
+            out.append(contentsOf: ",\"timestamp\":".utf8)
+            ResultJSONWriter.appendString(timestamp, to: &out)
+        }
+        if let values = e.values {
+            out.append(contentsOf: ",\"values\":{".utf8)
+            for (i, key) in values.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                ResultJSONWriter.appendString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                ResultJSONWriter.appendNumber(values[key] ?? nil, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: ",\"watch_id\":".utf8)
+        ResultJSONWriter.appendString(e.watchId, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     public static func decode(_ frames: [[UInt8]]) throws(ProtocolError) -> LiveEventDocument {

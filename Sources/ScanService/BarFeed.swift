@@ -6,8 +6,9 @@ import ScanProtocol
 import Synchronization
 
 /// The bar feed (issue 14): checks the bars pushed to the feed PULL, hands final bars to the watches
-/// and queues them for the store (``FinalBarWriter``: appended in order, off the event path), keeps
-/// forming bars in memory; counts every refusal.
+/// and queues them for the store (``FinalBarWriter``: appended in order, off the event path: the
+/// watches start the appends with ``startWrites()`` once the round that evaluated them is published),
+/// keeps forming bars in memory; counts every refusal.
 ///
 /// ``ingest(_:)`` is called by one task, one message at a time (the socket's order). The state sits
 /// behind a mutex so `PING` and the watches read it from any task.
@@ -81,6 +82,10 @@ final class BarFeed: Sendable {
 
     /// Waits until every final bar accepted so far is in the store (or its append failed).
     func flushWrites() async { await writer.withLock { $0 }?.flush() }
+
+    /// Starts appending the final bars queued so far (the watches call it once the round that
+    /// evaluated them is published, so the store's append never competes with a round's events).
+    func startWrites() { writer.withLock { $0 }?.startWriting() }
 
     /// Called with the symbols whose queued final bars the store could not append (they were already
     /// handed to the watches, which must then read those symbols from the store again).
@@ -203,8 +208,9 @@ final class BarFeed: Sendable {
             s.barsForming += formingTaken.count
             return s.acceptedFinal + s.barsForming
         }
-        // Queued under the feed's order (one ingest at a time), so the store appends in that order.
-        writer.withLock { $0 }?.enqueue(queued)
+        // Queued under the feed's order (one ingest at a time), so the store appends in that order;
+        // appended once the watches published the round these bars start (``startWrites()``).
+        writer.withLock { $0 }?.enqueue(queued, startWriting: false)
         refuse(refusals)
         return applied
     }

@@ -257,9 +257,14 @@ public actor DistributedEngine: ProcessingEngine {
 
     /// Accepts the first result for a `(job, chunk)` that names one of the chunk's leases and comes
     /// from that lease's holder: persists it, then counts it. `sender` is the sending connection's
-    /// CURVE key (its ZAP user id) when CURVE is on.
+    /// CURVE key (its ZAP user id) when CURVE is on; `resultsBlock`, the message's results block as
+    /// received (``ChunkResultMessage/resultsBlock(of:)``), is stored as is when given.
     @discardableResult
-    public func accept(_ m: ChunkResultMessage, sender: String? = nil) async -> Acceptance {
+    public func accept(
+        _ m: ChunkResultMessage,
+        sender: String? = nil,
+        resultsBlock: ArraySlice<UInt8>? = nil
+    ) async -> Acceptance {
         guard let run = runs[m.jobId] else { return .unknownJob }
         guard m.chunkIndex < run.chunks.count else {
             return .malformed("chunk \(m.chunkIndex) does not exist (job has \(run.chunks.count))")
@@ -274,13 +279,22 @@ public actor DistributedEngine: ProcessingEngine {
         run.chunks[m.chunkIndex].accepted = true
         run.chunks[m.chunkIndex].lease = nil
         run.chunks[m.chunkIndex].pastLeases = []
-        await finish(run, chunk: m.chunkIndex, results: m.results)
+        await finish(run, chunk: m.chunkIndex, results: m.results, resultsBlock: resultsBlock)
         return .accepted
     }
 
-    private func finish(_ run: Run, chunk index: Int, results: [SymbolResult]) async {
+    private func finish(_ run: Run, chunk index: Int, results: [SymbolResult], resultsBlock: ArraySlice<UInt8>?) async {
         do {
-            try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
+            if let resultsBlock {
+                try await jobs.saveChunkResult(
+                    jobId: run.job.id,
+                    chunkIndex: index,
+                    results: results,
+                    resultsBlock: resultsBlock
+                )
+            } else {
+                try await jobs.saveChunkResult(jobId: run.job.id, chunkIndex: index, results: results)
+            }
         } catch {
             metrics.storeWriteFailed("chunk_result")
             logger.error(
@@ -399,7 +413,12 @@ public actor DistributedEngine: ProcessingEngine {
             let attempts = run.chunks[i].attempts
             logger.error("chunk failed on every attempt", metadata: ["job": "\(run.job.id)", "chunk": "\(i)"])
             let message = "no engine node returned a result for this symbol's chunk after \(attempts) attempts"
-            await finish(run, chunk: i, results: run.chunks[i].symbols.map { SymbolResult(symbol: $0, error: message) })
+            await finish(
+                run,
+                chunk: i,
+                results: run.chunks[i].symbols.map { SymbolResult(symbol: $0, error: message) },
+                resultsBlock: nil
+            )
         }
         return expired
     }

@@ -81,16 +81,12 @@ struct RequestHandler: Sendable {
 
         case .getResult(let id, let offset, let limit):
             guard let s = try await manager.snapshot(id) else { throw notFound(id) }
-            guard let result = ResultDocument.of(session: s) else {
+            guard let reply = SessionResultReply(s, withSession: false, offset: offset, limit: limit) else {
                 let why =
                     s.status == .failed ? "it failed: \(s.error ?? "unknown error")" : "it is \(s.status.rawValue)"
                 throw ProtocolError.notFound("session '\(id)' has no result: \(why)")
             }
-            try await ok(
-                ResultReply(sessionId: id, result: result.slicing(offset: offset, limit: limit)),
-                envelope,
-                requestId
-            )
+            try await ok(reply, envelope, requestId)
 
         case .cancel(let id):
             guard let s = try await manager.snapshot(id) else { throw notFound(id) }
@@ -210,11 +206,11 @@ struct RequestHandler: Sendable {
                 )
                 return
             }
-            let body = SessionReply(
-                session: SessionDocument(s),
-                result: withResult ? ResultDocument.of(session: s) : nil
-            )
-            try await ok(body, envelope, requestId)
+            if withResult, let body = SessionResultReply(s, withSession: true) {
+                try await ok(body, envelope, requestId)
+            } else {
+                try await ok(SessionReply(session: SessionDocument(s)), envelope, requestId)
+            }
         } catch {
             await reply(
                 ReplyCodec.error(

@@ -133,7 +133,6 @@ public final class ScanService: Service, Sendable {
         )
         var live: (feed: BarFeed, watches: WatchManager)?
         if let marketData, let watchStore {
-            let log = logger
             let feed = BarFeed(store: marketData, maxBars: config.maxFeedBars, logger: logger) { refusal in
                 guard let body = try? JSONCoding.encode(refusal) else { return }
                 liveContinuation.yield([[Array(FeedRefusalDocument.topic.utf8), body]])
@@ -147,16 +146,7 @@ public final class ScanService: Service, Sendable {
                 threads: config.liveThreads,
                 logger: logger
             ) { events in
-                var batch: [[[UInt8]]] = []
-                batch.reserveCapacity(events.count)
-                for event in events {
-                    do {
-                        batch.append(try LiveEventCodec.encode(event))
-                    } catch {
-                        log.error("could not encode a live event", metadata: ["error": "\(error)"])
-                    }
-                }
-                if !batch.isEmpty { liveContinuation.yield(batch) }
+                if !events.isEmpty { liveContinuation.yield(events.map(LiveEventCodec.encode)) }
             }
             feed.onStoreFailure { [weak watches] symbols in watches?.storeFailed(symbols) }
             live = (feed, watches)
@@ -278,6 +268,7 @@ public final class ScanService: Service, Sendable {
         if let live {
             // Every final bar the feed accepted is in the store before the service ends.
             await live.feed.flushWrites()
+            await live.watches.flushEvents()
             live.watches.stopThreads()
         }
         await loop.shutdown()
@@ -308,7 +299,9 @@ public final class ScanService: Service, Sendable {
                 }
                 switch decoded {
                 case .result(let r):
-                    let outcome = await engine.accept(r, sender: message.userId)
+                    // Stored as received: the chunk record is the message's results block.
+                    let block = try? ChunkResultMessage.resultsBlock(of: message.frames[0])
+                    let outcome = await engine.accept(r, sender: message.userId, resultsBlock: block)
                     switch outcome {
                     case .accepted:
                         nodes.seen(r.nodeName)

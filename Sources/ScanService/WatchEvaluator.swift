@@ -67,7 +67,9 @@ struct WatchEvaluator: Sendable {
     let bars: any BarRepository
     let executor: ScanExecutor
 
-    /// Evaluates `symbols` with `setup` (the watch's plan over the default range of a latest scan).
+    /// Evaluates `symbols` with `setup` (the watch's plan over the default range of a latest scan),
+    /// ``FormulaEvaluator/laneWidth`` symbols at a time in SIMD lanes where the executor hands out
+    /// groups (the same values as one by one: ``SymbolScanner/scan(_:)-([(series:symbol:)])``).
     ///
     /// - Parameters:
     ///   - series: the symbols' series already in memory; the others are read from the store.
@@ -82,6 +84,31 @@ struct WatchEvaluator: Sendable {
         guard !symbols.isEmpty else { return Evaluation() }
         let bars = self.bars
         let collected = Mutex(Evaluation())
+        /// The symbol's series as evaluated (the forming bar appended), read from the store when not in
+        /// memory (kept in `collected.loaded`).
+        @Sendable func load(_ symbol: String, _ scanner: SymbolScanner) -> Loaded {
+            var s: BarSeries
+            if let kept = series[symbol] {
+                s = kept
+            } else {
+                do {
+                    s = try bars.loadBars(scanner.query(for: symbol))
+                } catch {
+                    return .failed(Outcome(error: "cannot read bars: \(error)"))
+                }
+                let loaded = s
+                collected.withLock { $0.loaded[symbol] = loaded }
+            }
+            if let f = forming[symbol], f.timestamp.epochSeconds > (s.times.last ?? Int64.min) {
+                s.append(f)
+                return .series(s, forming: true)
+            }
+            return .series(s, forming: false)
+        }
+        @Sendable func record(_ symbol: String, _ outcome: Outcome) -> SymbolResult {
+            collected.withLock { $0.outcomes[symbol] = outcome }
+            return SymbolResult(symbol: symbol, error: outcome.error)
+        }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             executor.submit(
                 ScanBatch(
@@ -90,24 +117,30 @@ struct WatchEvaluator: Sendable {
                     symbols: symbols,
                     prepare: { .success(setup) },
                     scan: { scanner, symbol in
-                        var loaded: BarSeries?
-                        let outcome: Outcome
-                        if let s = series[symbol] {
-                            outcome = Self.evaluate(symbol, s, scanner, forming[symbol])
-                        } else {
-                            do {
-                                let s = try bars.loadBars(scanner.query(for: symbol))
-                                loaded = s
-                                outcome = Self.evaluate(symbol, s, scanner, forming[symbol])
-                            } catch {
-                                outcome = Outcome(error: "cannot read bars: \(error)")
+                        switch load(symbol, scanner) {
+                        case .failed(let outcome): return record(symbol, outcome)
+                        case .series(let s, let isForming):
+                            return record(symbol, Self.outcome(scanner.scan(s, as: symbol), forming: isForming))
+                        }
+                    },
+                    scanGroup: { scanner, group in
+                        var items: [(series: BarSeries, symbol: String)] = []
+                        var formingFlags: [Bool] = []
+                        var results: [SymbolResult] = []
+                        for symbol in group {
+                            switch load(symbol, scanner) {
+                            case .failed(let outcome): results.append(record(symbol, outcome))
+                            case .series(let s, let isForming):
+                                items.append((s, symbol))
+                                formingFlags.append(isForming)
                             }
                         }
-                        collected.withLock { e in
-                            e.outcomes[symbol] = outcome
-                            if let loaded { e.loaded[symbol] = loaded }
+                        for (i, result) in scanner.scan(items).enumerated() {
+                            results.append(record(items[i].symbol, Self.outcome(result, forming: formingFlags[i])))
                         }
-                        return SymbolResult(symbol: symbol, error: outcome.error)
+                        // One result per symbol, in the group's order.
+                        let bySymbol = Dictionary(results.map { ($0.symbol, $0) }, uniquingKeysWith: { a, _ in a })
+                        return group.map { bySymbol[$0] ?? SymbolResult(symbol: $0, error: "not scanned") }
                     },
                     onEnd: { _ in c.resume() }
                 )
@@ -116,19 +149,14 @@ struct WatchEvaluator: Sendable {
         return collected.withLock { $0 }
     }
 
-    private static func evaluate(
-        _ symbol: String,
-        _ stored: BarSeries,
-        _ scanner: SymbolScanner,
-        _ forming: FeedBar?
-    ) -> Outcome {
-        var series = stored
-        var isForming = false
-        if let f = forming, f.timestamp.epochSeconds > (series.times.last ?? Int64.min) {
-            series.append(f)
-            isForming = true
-        }
-        let result = scanner.scan(series, as: symbol)
+    /// A symbol's series as it is evaluated, or why it cannot be.
+    private enum Loaded {
+        case series(BarSeries, forming: Bool)
+        case failed(Outcome)
+    }
+
+    /// The entries (and the newest bar) of one symbol's latest-mode result.
+    private static func outcome(_ result: SymbolResult, forming isForming: Bool) -> Outcome {
         if let error = result.error { return Outcome(error: error) }
         var out = Outcome()
         for m in result.matches {

@@ -62,6 +62,7 @@ final class WatchManager: Sendable {
     private let repository: any WatchRepository
     private let feed: BarFeed
     private let evaluator: WatchEvaluator
+    private let eventLog: WatchEventLog
     private let maxWatches: Int
     private let logger: Logger
     private let publish: @Sendable ([LiveEventDocument]) -> Void
@@ -89,6 +90,7 @@ final class WatchManager: Sendable {
             bars: bars,
             executor: ScanExecutor(threads: max(1, threads), name: "live-watch")
         )
+        self.eventLog = WatchEventLog(repository: repository, logger: logger)
         self.maxWatches = max(1, maxWatches)
         self.logger = logger
         self.publish = publish
@@ -135,6 +137,7 @@ final class WatchManager: Sendable {
         guard let live = state.withLock({ $0.watches[id] }) else { throw ProtocolError.notFound("no watch '\(id)'") }
         var events: [LiveEventDocument]?
         if let after = eventsAfter {
+            await eventLog.flush()  // every event published so far is in the log
             events = try await repository.events(watchId: id, after: after, limit: limit).map {
                 LiveEventDocument(watchId: id, event: $0, confirm: live.request.confirm)
             }
@@ -184,6 +187,9 @@ final class WatchManager: Sendable {
 
     /// Stops the evaluation threads (after ``run()`` returned).
     func stopThreads() { evaluator.executor.stop() }
+
+    /// Waits until every event published so far is persisted.
+    func flushEvents() async { await eventLog.flush() }
 
     private var stoppingError: ProtocolError { ProtocolError(.busy, "the service is shutting down") }
 
@@ -239,6 +245,7 @@ final class WatchManager: Sendable {
             return .failure(.notFound("no watch '\(id)'"))
         }
         do {
+            await eventLog.flush()  // no queued event of the watch is written after its deletion
             try await repository.deleteWatch(id: id)
         } catch {
             return .failure(ProtocolError(.busy, "could not delete watch '\(id)': \(error)"))
@@ -321,6 +328,8 @@ final class WatchManager: Sendable {
             let mine = w.symbols.filter { dirty.contains($0) }
             _ = await evaluate(w, symbols: mine, fedBars: fed[tf] ?? [:], applied: applied, forceRange: false)
         }
+        // The round's events are published: the store may append its bars now.
+        feed.startWrites()
     }
 
     /// Re-evaluates `symbols` of a watch (its series in memory with `fedBars` appended, or read from
@@ -406,25 +415,13 @@ final class WatchManager: Sendable {
         live.seq += events.count
         live.range = range
         live.barsApplied = max(live.barsApplied, applied)
+        // Only the changes are persisted (the events); the whole set again only once the events since
+        // its last snapshot outnumber it, so storing the set costs at most one entry per event.
+        var snapshot = false
         if !events.isEmpty {
-            // Only the changes are persisted (the events); the whole set again only once the events
-            // since its last snapshot outnumber it, so storing the set costs at most one entry per event.
             live.eventsSinceSnapshot += events.count
-            let snapshot = live.eventsSinceSnapshot >= max(64, set.count)
+            snapshot = live.eventsSinceSnapshot >= max(64, set.count)
             if snapshot { live.eventsSinceSnapshot = 0 }
-            do {
-                try await repository.recordEvents(
-                    watchId: live.id,
-                    events: events,
-                    seq: live.seq,
-                    entries: snapshot ? set.values.sorted { $0.key < $1.key } : nil
-                )
-            } catch {
-                logger.error(
-                    "could not persist a watch's events",
-                    metadata: ["watch": "\(live.id)", "error": "\(error)"]
-                )
-            }
         }
         let current = live
         let stillThere = state.withLock { s -> Bool in
@@ -432,14 +429,24 @@ final class WatchManager: Sendable {
             s.watches[current.id] = current
             return true
         }
-        if stillThere {
+        if stillThere, !events.isEmpty {
+            // Published first, persisted off the publish path (in order, batched: ``WatchEventLog``).
             publish(events.map { LiveEventDocument(watchId: live.id, event: $0, confirm: live.request.confirm) })
+            eventLog.append(
+                WatchEventLog.Record(
+                    watchId: live.id,
+                    events: events,
+                    seq: live.seq,
+                    entries: snapshot ? set.values.sorted { $0.key < $1.key } : nil
+                )
+            )
         }
         return live
     }
 
     private func document(_ w: Live, withMatches: Bool) -> WatchDocument {
-        let entries = w.set.values.sorted { $0.key < $1.key }
+        // LIST_WATCHES (no matches) only counts the set: clients poll it.
+        let entries = withMatches ? w.set.values.sorted { $0.key < $1.key } : []
         var errors = w.unknown.map { ResultDocument.ErrorEntry(symbol: $0, message: "unknown symbol '\($0)'") }
         errors += w.errors.sorted { $0.key < $1.key }.map {
             ResultDocument.ErrorEntry(symbol: $0.key, message: $0.value)
@@ -452,7 +459,7 @@ final class WatchManager: Sendable {
             seq: w.seq,
             barsApplied: w.barsApplied,
             symbols: w.symbols.count,
-            matchCount: entries.count,
+            matchCount: w.set.count,
             matches: withMatches ? entries.map(WatchEntryDocument.init) : nil,
             errors: errors
         )

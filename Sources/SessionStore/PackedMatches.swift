@@ -196,21 +196,24 @@ struct StoredResult: Codable, Sendable {
     var study: StudyReport?
     var funnel: FunnelReport?
 
-    init(_ r: BatchScanResult) {
+    /// `r` as stored; without `packingMatches`, with no matches (the binary record writes them).
+    init(_ r: BatchScanResult, packingMatches: Bool = true) {
         study = r.study
         funnel = r.funnel
         jobId = r.jobId
         totalSymbols = r.signals.totalSymbols
         symbolsWithMatches = r.signals.symbolsWithMatches
-        matches = PackedMatches(r.signals.matches)
+        matches = PackedMatches(packingMatches ? r.signals.matches : [])
         statistics = nil
         processingTimeMs = r.processingTimeMs
         errors = r.errors
         cancelled = r.cancelled
     }
 
-    func unpacked() throws -> BatchScanResult {
-        let m = try matches.unpacked()
+    func unpacked() throws -> BatchScanResult { try unpacked(matches: matches.unpacked()) }
+
+    /// The result with `m` as its matches (the stored packed ones, or those of a binary record).
+    func unpacked(matches m: [SignalMatch]) throws -> BatchScanResult {
         let signals = AggregatedSignals(
             totalSymbols: totalSymbols,
             symbolsWithMatches: symbolsWithMatches,

@@ -12,10 +12,41 @@ package enum SessionRecords {
         try decode(BatchScanRequest.self, data)
     }
 
-    package static func encodeResult(_ result: BatchScanResult) throws -> Data { try encode(StoredResult(result)) }
-    package static func decodeResult(_ data: Data) throws -> BatchScanResult {
-        try decode(StoredResult.self, data).unpacked()
+    /// A final result as stored: ``resultMagic``, `u32` length and the JSON ``StoredResult`` without
+    /// its matches, then the matches in binary (``MatchListCodec``). Written once per scan; a result
+    /// of 30,000 matches costs a few bytes per match and no JSON per match.
+    package static func encodeResult(_ result: BatchScanResult) throws -> Data {
+        let head = try encode(StoredResult(result, packingMatches: false))
+        var w = BinaryWriter(capacity: resultMagic.count + 4 + head.count + 48 * result.signals.matches.count)
+        w.raw(resultMagic)
+        w.count(head.count)
+        w.raw(head)
+        MatchListCodec.write(result.signals.matches, to: &w)
+        return Data(w.bytes)
     }
+
+    /// Reads a final result: the binary form, or the JSON ``StoredResult`` of rows written before it.
+    package static func decodeResult(_ data: Data) throws -> BatchScanResult {
+        let bytes = [UInt8](data)
+        guard bytes.starts(with: resultMagic) else { return try decode(StoredResult.self, data).unpacked() }
+        var r = BinaryReader(bytes, position: resultMagic.count)
+        let matches: [SignalMatch]
+        let head: StoredResult
+        do {
+            let header = try r.raw(try r.count("result header length"), "result header")
+            head = try decode(StoredResult.self, Data(header))
+            matches = try MatchListCodec.read(from: &r)
+            guard r.position == bytes.count else {
+                throw WireFormatError("\(bytes.count - r.position) bytes after the result's matches")
+            }
+        } catch let error as WireFormatError {
+            throw SessionStoreError.corrupt("cannot decode a stored result: \(error)")
+        }
+        return try head.unpacked(matches: matches)
+    }
+
+    /// The first bytes of a binary result record (a JSON record starts with `{`).
+    static let resultMagic: [UInt8] = Array("MSRSLT01".utf8)
 
     package static func encodeJob(_ job: ProcessingJob) throws -> Data { try encode(job) }
     package static func decodeJob(_ data: Data) throws -> ProcessingJob { try decode(ProcessingJob.self, data) }
@@ -27,6 +58,15 @@ package enum SessionRecords {
         var bytes = chunkMagic
         bytes += SymbolResultsCodec.encode(results)
         return Data(bytes)
+    }
+
+    /// The chunk record of results whose results block (``SymbolResultsCodec``'s bytes, as a node sent
+    /// them) is `block`: the same bytes ``encodeChunk(_:)`` writes for those results, without encoding.
+    package static func chunkRecord(resultsBlock block: ArraySlice<UInt8>) -> Data {
+        var data = Data(capacity: chunkMagic.count + block.count)
+        data.append(contentsOf: chunkMagic)
+        data.append(contentsOf: block)
+        return data
     }
 
     /// Reads a chunk record: the binary form, or the JSON ``StoredChunk`` of rows written before it.

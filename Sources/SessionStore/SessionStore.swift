@@ -235,7 +235,23 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
     }
 
     public func saveChunkResult(jobId: String, chunkIndex: Int, results: [SymbolResult]) async throws {
-        let data = try SessionRecords.encodeChunk(results)
+        try await insertChunk(jobId: jobId, chunkIndex: chunkIndex, data: try SessionRecords.encodeChunk(results))
+    }
+
+    public func saveChunkResult(
+        jobId: String,
+        chunkIndex: Int,
+        results: [SymbolResult],
+        resultsBlock: ArraySlice<UInt8>
+    ) async throws {
+        try await insertChunk(
+            jobId: jobId,
+            chunkIndex: chunkIndex,
+            data: SessionRecords.chunkRecord(resultsBlock: resultsBlock)
+        )
+    }
+
+    private func insertChunk(jobId: String, chunkIndex: Int, data: Data) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO scan_job_chunk (job_id, chunk_index, results) VALUES (?, ?, ?)",

@@ -3,7 +3,9 @@ import Testing
 @testable import FormulaEngine
 
 /// Kernels that evaluate several bars in SIMD lanes perform, per lane, exactly the scalar operations
-/// of TA-Lib's order: their output equals the plain one-bar-at-a-time algorithm bit for bit.
+/// of TA-Lib's order: their output equals the plain one-bar-at-a-time algorithm bit for bit, on
+/// synthetic series (every length round the lane width and the block size) and on the real daily bars
+/// of `../shared/data`.
 @Suite struct LaneKernelTests {
     /// TA-Lib's CCI loop as written in C (`ta_CCI.c`): a ring of typical prices summed slot by slot.
     static func ringCCI(_ high: [Double], _ low: [Double], _ close: [Double], period: Int) -> [Double] {
@@ -33,24 +35,159 @@ import Testing
         return out
     }
 
-    @Test(arguments: [1, 2, 3, 4, 5, 7, 14, 20, 33])
-    func cciEqualsTheRingLoopBitForBit(_ period: Int) {
-        for n in [0, 1, period, period + 2, period + 3, period + 4, period + 9, 400] {
-            let close = walk(n, seed: UInt64(7 + period))
-            let high = close.map { $0 * 1.013 }
-            let low = close.map { $0 * 0.987 }
-            var out = [Double](repeating: 0, count: n)
-            high.withUnsafeBufferPointer { h in
-                low.withUnsafeBufferPointer { l in
-                    close.withUnsafeBufferPointer { c in
+    /// TA-Lib's MFI loop (`ta_MFI.c`, 0.6+: scaled epsilon, a window without flow resets the sums): a ring
+    /// of positive and negative flows, the running sums updated bar by bar.
+    static func ringMFI(
+        _ high: [Double],
+        _ low: [Double],
+        _ close: [Double],
+        _ volume: [Double],
+        period: Int
+    ) -> [Double] {
+        let n = close.count
+        var out = [Double](repeating: .nan, count: n)
+        guard n > period else { return out }
+        var positive = [Double](repeating: 0, count: period)
+        var negative = [Double](repeating: 0, count: period)
+        var slot = 0
+        var positiveSum = 0.0
+        var negativeSum = 0.0
+        var prev = (high[0] + low[0] + close[0]) / 3.0
+        var nullRun = 0
+        for i in 1..<n {
+            if i > period {
+                positiveSum -= positive[slot]
+                negativeSum -= negative[slot]
+            }
+            var typical = (high[i] + low[i] + close[i]) / 3.0
+            let change = typical - prev
+            let scale = abs(typical) + abs(prev)
+            prev = typical
+            typical *= volume[i]
+            let flow = abs(change) <= Indicators.epsilon * scale ? 0.0 : typical
+            positive[slot] = change < 0.0 ? 0.0 : flow
+            negative[slot] = change < 0.0 ? flow : 0.0
+            positiveSum += positive[slot]
+            negativeSum += negative[slot]
+            nullRun = flow == 0.0 ? nullRun + 1 : 0
+            if nullRun >= period {
+                nullRun = period
+                positiveSum = 0.0
+                negativeSum = 0.0
+            }
+            slot = (slot + 1) % period
+            if i >= period {
+                let total = positiveSum + negativeSum
+                let clamped = positiveSum < 0.0 ? 0.0 : (positiveSum > total ? total : positiveSum)
+                out[i] = total <= 0.0 ? 0.0 : 100.0 * (clamped / total)
+            }
+        }
+        return out
+    }
+
+    static func mfi(_ high: [Double], _ low: [Double], _ close: [Double], _ volume: [Double], period: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: close.count)
+        high.withUnsafeBufferPointer { h in
+            low.withUnsafeBufferPointer { l in
+                close.withUnsafeBufferPointer { c in
+                    volume.withUnsafeBufferPointer { v in
                         out.withUnsafeMutableBufferPointer { o in
-                            Indicators.cci(high: h, low: l, close: c, period: period, into: o)
+                            Indicators.mfi(high: h, low: l, close: c, volume: v, period: period, into: o)
                         }
                     }
                 }
             }
-            let expected = Self.ringCCI(high, low, close, period: period)
-            #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "period \(period), \(n) bars")
+        }
+        return out
+    }
+
+    @Test(arguments: [1, 2, 3, 14, 20])
+    func mfiEqualsTheRingLoopBitForBit(_ period: Int) {
+        for n in Self.lengths(period) {
+            for flat in [false, true] {
+                let bars = Self.bars(n, seed: UInt64(3 + period), flat: flat)
+                // Volume 0 on some bars: no flow there either.
+                let volume = (0..<n).map { (i: Int) -> Double in
+                    i % 17 == 5 ? 0 : Double(1_000 + (i * 7_919) % 5_003) * 1.5
+                }
+                let got = Self.mfi(bars.high, bars.low, bars.close, volume, period: period)
+                let expected = Self.ringMFI(bars.high, bars.low, bars.close, volume, period: period)
+                #expect(
+                    got.map(\.bitPattern) == expected.map(\.bitPattern),
+                    "period \(period), \(n) bars, flat \(flat)"
+                )
+            }
+        }
+    }
+
+    @Test func mfiEqualsTheRingLoopOnTheSharedDailyData() throws {
+        for c in try LaneEvaluationTests.sharedDaily() {
+            for period in [5, 14] {
+                let got = Self.mfi(c.high, c.low, c.close, c.volume, period: period)
+                let expected = Self.ringMFI(c.high, c.low, c.close, c.volume, period: period)
+                #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "period \(period), \(c.count) bars")
+            }
+        }
+    }
+
+    /// Bar counts round a period: empty, shorter than the warm-up, and every remainder of the blocks.
+    static func lengths(_ period: Int) -> [Int] {
+        [0, 1, period - 1, period, 400, 2_500] + (1...17).map { period + $0 } + (1...9).map { 2 * period + 3 * $0 }
+    }
+
+    /// A random walk with fractional highs and lows; `flat`: with flat stretches (zero ranges, changes
+    /// and deviations) every 30 bars.
+    static func bars(_ n: Int, seed: UInt64, flat: Bool) -> (high: [Double], low: [Double], close: [Double]) {
+        let close = walk(n, seed: seed).enumerated().map { i, v in flat && (i / 10) % 3 == 1 ? 4_321.5 : v }
+        let high = close.enumerated().map { i, c in flat && (i / 10) % 3 == 1 ? c : c * 1.013 }
+        let low = close.enumerated().map { i, c in flat && (i / 10) % 3 == 1 ? c : c * 0.987 }
+        return (high, low, close)
+    }
+
+    /// `kernel` over the high, low and close of `bars`.
+    static func run(
+        _ bars: (high: [Double], low: [Double], close: [Double]),
+        _ kernel: (Indicators.In, Indicators.In, Indicators.In, Indicators.Out) -> Void
+    ) -> [Double] {
+        var out = [Double](repeating: 0, count: bars.close.count)
+        bars.high.withUnsafeBufferPointer { h in
+            bars.low.withUnsafeBufferPointer { l in
+                bars.close.withUnsafeBufferPointer { c in
+                    out.withUnsafeMutableBufferPointer { o in kernel(h, l, c, o) }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func cciEqualsTheRingLoopOnTheSharedDailyData() throws {
+        let all = try LaneEvaluationTests.sharedDaily()
+        #expect(all.count >= 80)
+        for period in [8, 20] {
+            for c in all {
+                let got = Self.run((c.high, c.low, c.close)) { h, l, c, o in
+                    Indicators.cci(high: h, low: l, close: c, period: period, into: o)
+                }
+                let expected = Self.ringCCI(c.high, c.low, c.close, period: period)
+                #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "period \(period), \(c.count) bars")
+            }
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 14, 15, 16, 20, 33])
+    func cciEqualsTheRingLoopBitForBit(_ period: Int) {
+        for n in Self.lengths(period) where n >= 0 {
+            for flat in [false, true] {
+                let bars = Self.bars(n, seed: UInt64(7 + period), flat: flat)
+                let out = Self.run(bars) { h, l, c, o in
+                    Indicators.cci(high: h, low: l, close: c, period: period, into: o)
+                }
+                let expected = Self.ringCCI(bars.high, bars.low, bars.close, period: period)
+                #expect(
+                    out.map(\.bitPattern) == expected.map(\.bitPattern),
+                    "period \(period), \(n) bars, flat \(flat)"
+                )
+            }
         }
     }
 }

@@ -73,6 +73,18 @@ import Testing
         #expect(SignalAggregator.aggregate([]).matches.isEmpty)
     }
 
+    /// The per-result count the scan uses equals the per-match count of the sorted matches, for both
+    /// orders the matches come in (a symbol in two results, days out of order within a result).
+    @Test(arguments: [1, 2, 3, 9] as [UInt64])
+    func statisticsOfResultsEqualStatisticsOfTheirMatches(seed: UInt64) {
+        let results = Self.results(seed: seed) + [SymbolResult(symbol: "ZZZ", error: "unknown symbol 'ZZZ'")]
+        let stats = SignalAggregator.statistics(of: results)
+        #expect(stats == SignalAggregator.statistics(SignalAggregator.aggregate(results)))
+        #expect(stats == SignalAggregator.statistics(SignalAggregator.aggregate(results, sortBy: .symbol)))
+        #expect(stats.bySymbol["ZZZ"] == nil)
+        #expect(SignalAggregator.statistics(of: []) == SignalStatistics())
+    }
+
     @Test func daysFormatAsYYYYMMDDInEveryYear() {
         for (y, m, d, text) in [
             (2024, 2, 29, "2024-02-29"), (1970, 1, 1, "1970-01-01"), (9, 12, 31, "0009-12-31"),

@@ -174,6 +174,21 @@ func randomResult(_ g: inout SplitMix64) -> ChunkResultMessage {
         }
     }
 
+    /// The service stores a RESULT's results block as received: it is the block the codec writes for
+    /// those results, and decodes to them.
+    @Test func aResultsBlockIsTheCodecsBytesOfTheResults() throws {
+        var g = SplitMix64(state: 3)
+        for _ in 0..<100 {
+            let m = randomResult(&g)
+            let block = try ChunkResultMessage.resultsBlock(of: NodeMessage.result(m).encode())
+            #expect(Array(block) == SymbolResultsCodec.encode(m.results))
+            #expect(try SymbolResultsCodec.decode(Array(block)) == m.results)
+        }
+        #expect(throws: WireFormatError.self) {
+            try ChunkResultMessage.resultsBlock(of: NodeMessage.cancel(CancelMessage(jobId: "j")).encode())
+        }
+    }
+
     @Test func heartbeatAndCancelRoundTrip() throws {
         let hb = HeartbeatMessage(
             nodeName: "node-1",

@@ -93,6 +93,81 @@ import Testing
         }
     }
 
+    /// A session whose result has every kind of match: odd symbols, intraday and repeated times,
+    /// non-finite numbers, forward returns, zero, one and several columns.
+    static func sessionWithResult(matches n: Int) -> ScanSession {
+        let day = BarTimestamp(day: CalendarDay("2022-01-03")!)
+        let minute = BarTimestamp(parsing: "2025-06-09T09:35:00-04:00")!
+        let columns: [[String: Double]] = [[:], ["rsi": 1], ["rsi": .infinity, "a": -1e-9, "z": 3]]
+        let forward = ForwardOutcome(returns: [0.01, .nan], maxFavorable: 0.2, maxAdverse: .nan)
+        var ms: [SignalMatch] = []
+        for i in 0..<n {
+            let symbol = i == 1 ? "quote\" back\\ tab\t 한글 /" : "S\(i % 4)"
+            let time: BarTimestamp = i % 5 == 4 ? minute : BarTimestamp(day: day.day.adding(days: i / 3))
+            let close: Double = i % 7 == 3 ? .nan : 100 + Double(i) / 8
+            ms.append(
+                SignalMatch(
+                    symbol: symbol,
+                    timestamp: time,
+                    signal: i % 2 == 0 ? "golden" : "dead",
+                    close: close,
+                    values: columns[i % 3],
+                    forward: i % 4 == 0 ? forward : nil
+                )
+            )
+        }
+        var session = Self.session()
+        let signals = AggregatedSignals(totalSymbols: 4, symbolsWithMatches: 4, totalMatches: n, matches: ms)
+        session.result = BatchScanResult(
+            jobId: "job",
+            signals: signals,
+            statistics: SignalAggregator.statistics(signals),
+            processingTimeMs: 12.3456,
+            errors: [SymbolError(symbol: "X", message: "unknown symbol 'X'")]
+        )
+        return session
+    }
+
+    /// The replies the service writes straight from the matches are byte for byte those of the
+    /// documents they replace (``SessionReply``/``ResultReply`` of ``ResultDocument/of(session:)``).
+    @Test(arguments: [0, 1, 2, 40])
+    func repliesFromTheMatchesEqualTheDocumentsReplies(matches: Int) throws {
+        let s = Self.sessionWithResult(matches: matches)
+        let doc = try #require(ResultDocument.of(session: s))
+        for id: JSONScalar? in [nil, .string("r-1"), .literal("12345678901234567890")] {
+            let fast = try JSONCoding.encode(try #require(SessionResultReply(s, withSession: true)), requestId: id)
+            let old = try JSONCoding.encode(SessionReply(session: SessionDocument(s), result: doc), requestId: id)
+            #expect(fast == old)
+        }
+        for (offset, limit) in [(0, nil), (3, 5), (-2, 1), (38, 100), (100, nil), (0, 0)] as [(Int, Int?)] {
+            let fast = try JSONCoding.encode(
+                try #require(SessionResultReply(s, withSession: false, offset: offset, limit: limit)),
+                requestId: .integer(3)
+            )
+            let old = try JSONCoding.encode(
+                ResultReply(sessionId: s.id, result: doc.slicing(offset: offset, limit: limit)),
+                requestId: .integer(3)
+            )
+            #expect(fast == old)
+        }
+        // Its Codable form (any other encoder) is the same JSON.
+        let reply = try #require(SessionResultReply(s, withSession: true))
+        let (a, b) = try Self.both(SessionReply(session: SessionDocument(s), result: doc), requestId: nil)
+        #expect(a == b)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity",
+            negativeInfinity: "-Infinity",
+            nan: "NaN"
+        )
+        let plain = try #require(try JSONSerialization.jsonObject(with: encoder.encode(reply)) as? NSDictionary)
+        #expect(plain == a)
+        var noResult = s
+        noResult.result = nil
+        #expect(SessionResultReply(noResult, withSession: true) == nil)
+    }
+
     @Test func otherBodiesAreLeftToJSONEncoder() throws {
         #expect(
             try ResultJSONWriter.encode(SessionReply(session: SessionDocument(Self.session())), requestId: nil) == nil

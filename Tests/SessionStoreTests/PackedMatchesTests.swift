@@ -1,5 +1,6 @@
 import Foundation
 import ScanCore
+import ScanProtocol
 import Testing
 
 @testable import SessionStore
@@ -71,6 +72,76 @@ import Testing
         #expect(throws: (any Error).self) { try JSONDecoder().decode(PackedMatches.self, from: data).unpacked() }
     }
 
+    // MARK: Result records
+
+    static func result() throws -> BatchScanResult {
+        var matches = Self.matches
+        matches[0].forward = ForwardOutcome(returns: [0.5, .nan, -0.25], maxFavorable: 1.25, maxAdverse: .nan)
+        matches[2].forward = ForwardOutcome(returns: [.nan, .nan, .nan], maxFavorable: .nan, maxAdverse: .nan)
+        let signals = AggregatedSignals(totalSymbols: 3, symbolsWithMatches: 2, totalMatches: 3, matches: matches)
+        return BatchScanResult(
+            jobId: "job-7",
+            signals: signals,
+            statistics: SignalAggregator.statistics(signals),
+            processingTimeMs: 12.5,
+            errors: [SymbolError(symbol: "000660", message: "cannot read bars")],
+            cancelled: true,
+            study: StudyReport.aggregate(
+                spec: try StudySpec(horizons: [1, 5, 20]),
+                mode: .range,
+                signalNames: ["golden", "dead"],
+                matches: matches,
+                results: [SymbolResult(symbol: "005930", matches: matches, baseline: BaselineSums(horizons: 3))]
+            )
+        )
+    }
+
+    @Test func resultRecordsAreBinaryAndRoundTripBitForBit() throws {
+        let r = try Self.result()
+        let data = try SessionRecords.encodeResult(r)
+        #expect(data.starts(with: SessionRecords.resultMagic))
+        let back = try SessionRecords.decodeResult(data)
+        #expect(Self.same(back.signals.matches, r.signals.matches))
+        #expect(back.signals.matches.map(\.forward) == r.signals.matches.map(\.forward))
+        #expect(back.signals.matches[0].forward?.returns[1].isNaN == true)
+        #expect(
+            back.signals.totalSymbols == 3 && back.signals.symbolsWithMatches == 2 && back.signals.totalMatches == 3
+        )
+        #expect(back.statistics == r.statistics)
+        #expect(back.errors == r.errors && back.cancelled && back.jobId == "job-7" && back.processingTimeMs == 12.5)
+        #expect(back.study == r.study && back.funnel == nil)
+        let empty = BatchScanResult(
+            jobId: "e",
+            signals: AggregatedSignals(),
+            statistics: SignalStatistics(),
+            processingTimeMs: 0,
+            errors: []
+        )
+        #expect(try SessionRecords.decodeResult(SessionRecords.encodeResult(empty)).signals.matches.isEmpty)
+    }
+
+    @Test func resultRecordsWrittenAsJSONStillDecode() throws {
+        // That format packs forward returns only when every match has them (a study gives all or none).
+        var r = try Self.result()
+        r.signals.matches[1].forward = ForwardOutcome(returns: [0.1, 0.2, 0.3], maxFavorable: 0.4, maxAdverse: -0.1)
+        let json = try SessionRecords.encode(StoredResult(r))
+        #expect(json.first == UInt8(ascii: "{"))
+        let back = try SessionRecords.decodeResult(json)
+        #expect(Self.same(back.signals.matches, r.signals.matches))
+        #expect(back.signals.matches.map(\.forward) == r.signals.matches.map(\.forward))
+        #expect(back.statistics == r.statistics && back.study == r.study)
+    }
+
+    @Test func aDamagedResultRecordIsReportedAsCorrupt() throws {
+        let data = try SessionRecords.encodeResult(try Self.result())
+        for damaged in [data.prefix(data.count - 3), data + [0], data.prefix(12), data.prefix(40)] {
+            let error = try #require(throws: SessionStoreError.self) {
+                try SessionRecords.decodeResult(Data(damaged))
+            }
+            #expect(error.description.contains("cannot decode"))
+        }
+    }
+
     // MARK: Chunk records
 
     static let chunk = [
@@ -100,6 +171,15 @@ import Testing
         let forward = try #require(back[0].matches.first?.forward)
         #expect(forward.returns[0] == 0.5 && forward.returns[1].isNaN && forward.maxAdverse == -0.75)
         #expect(try SessionRecords.decodeChunk(SessionRecords.encodeChunk([])).isEmpty)
+    }
+
+    /// A record made of a RESULT's results block, as the service stores it, is the record of its results.
+    @Test func aChunkRecordFromAResultsBlockIsTheEncodedRecord() throws {
+        // A slice of a larger message, as the service has it.
+        let message: [UInt8] = [1, 2, 3] + SymbolResultsCodec.encode(Self.chunk)
+        let record = SessionRecords.chunkRecord(resultsBlock: message[3...])
+        #expect(record == (try SessionRecords.encodeChunk(Self.chunk)))
+        #expect(try SessionRecords.decodeChunk(record) == Self.chunk)
     }
 
     @Test func chunkRecordsWrittenAsJSONStillDecode() throws {

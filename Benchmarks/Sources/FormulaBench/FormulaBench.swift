@@ -1,9 +1,16 @@
 import FormulaEngine
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Formula evaluation throughput on one core: compile once, then evaluate over every symbol of a
 /// synthetic universe (2,000 symbols × 2,500 daily bars = 5 M bars), reusing one evaluator, as an
 /// engine node's worker thread does. Prints bars per second for each formula (best of the runs,
-/// and the median). Symbols go to the evaluator in groups of `FormulaEvaluator.laneWidth`, as the
+/// and the median; and from the least thread CPU time of the runs, which on a shared machine leaves out the time
+/// other work held the core). Symbols go to the evaluator in groups of `FormulaEvaluator.laneWidth`, as the
 /// engine's threads hand them over (the recursive indicators then run in SIMD lanes); `--single`
 /// evaluates one symbol at a time, `--both` runs each formula both ways, alternating, in one run.
 ///
@@ -83,11 +90,13 @@ struct FormulaBench {
             }
             let ranges = groups.map { $0.map { 0..<$0.count } }
             var seconds: [Bool: [Double]] = [:]
+            var cpuSeconds: [Bool: [Double]] = [:]
             var hits = 0
             for _ in 0..<runs {
                 for lanes in ways {
                     hits = 0
                     let clock = ContinuousClock()
+                    let cpuStart = threadCPUSeconds()
                     let elapsed = clock.measure {
                         if lanes {
                             for (group, range) in zip(groups, ranges) {
@@ -102,6 +111,7 @@ struct FormulaBench {
                             }
                         }
                     }
+                    cpuSeconds[lanes, default: []].append(threadCPUSeconds() - cpuStart)
                     let c = elapsed.components
                     seconds[lanes, default: []].append(Double(c.seconds) + Double(c.attoseconds) / 1e18)
                 }
@@ -111,13 +121,22 @@ struct FormulaBench {
                 let best = sorted[0]
                 let median = sorted[sorted.count / 2]
                 let label = ways.count > 1 ? (lanes ? " [lanes]" : " [single]") : ""
+                let cpuBest = cpuSeconds[lanes, default: []].min() ?? best
                 print(
                     "\(pad(name + label, 37)) \(pad(format(Double(totalBars) / best / 1e6), 8)) M bars/s  "
                         + "(\(format(best * 1e3)) ms best, \(format(median * 1e3)) ms median; "
+                        + "CPU \(format(Double(totalBars) / cpuBest / 1e6)) M bars/s; "
                         + "\(plan.operationCount) array ops, \(hits) hits)"
                 )
             }
         }
+    }
+
+    /// This thread's CPU time (time descheduled by other work on a shared machine is not counted).
+    static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// A random walk with a realistic spread of highs, lows and volumes.

@@ -67,118 +67,14 @@ extension Indicators {
         }
     }
 
-    /// TA_CCI over one run of bars: typical price `(h + l + c) / 3` against its SMA and mean absolute
-    /// deviation over `period` bars; 0 when either the deviation from the mean or the mean deviation is
-    /// zero. TA-Lib keeps the window in a ring (slot `k % period` holds bar `k`) and sums it slot by
-    /// slot, as the mean deviation has no O(1) update; the sums here add the same values in the same
-    /// order, so the last bits are equal.
-    ///
-    /// Each sum is a chain of dependent additions, so four consecutive bars are summed at once: ring `d`
-    /// is TA-Lib's ring as it is at bar `b + d` (the rings differ in the slots of the bars in between),
-    /// and each of the four interleaved chains performs exactly the scalar operations of its bar.
-    static func cciKernel(
-        _ high: UnsafePointer<Double>,
-        _ low: UnsafePointer<Double>,
-        _ close: UnsafePointer<Double>,
-        _ n: Int,
-        _ period: Int,
-        _ out: UnsafeMutablePointer<Double>
-    ) {
-        let lookback = period - 1
-        guard n > lookback else { return fillNaN(out, 0..<n) }
-        fillNaN(out, 0..<lookback)
-        let p = Double(period)
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { typicalBuffer in
-            let typical = typicalBuffer.baseAddress!
-            for k in 0..<n { typical[k] = (high[k] + low[k] + close[k]) / 3 }
-            @inline(__always) func value(_ b: Int, _ average: Double, _ deviation: Double) -> Double {
-                let fromMean = typical[b] - average
-                return !isZero(fromMean) && !isZero(deviation) ? fromMean / (0.015 * (deviation / p)) : 0
-            }
-            var b = lookback
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * period) { ringBuffer in
-                // Four scalar rings side by side: ring d is lanes[d * period ..< (d + 1) * period].
-                let r0 = ringBuffer.baseAddress!
-                let r1 = r0 + period
-                let r2 = r1 + period
-                let r3 = r2 + period
-                guard b + 4 <= n else { return }
-                // Ring d holds bars 0 … b + d.
-                var slot = 0
-                for k in 0..<(b + 4) {
-                    let v = typical[k]
-                    if k <= b { r0[slot] = v }
-                    if k <= b + 1 { r1[slot] = v }
-                    if k <= b + 2 { r2[slot] = v }
-                    r3[slot] = v
-                    slot += 1
-                    if slot == period { slot = 0 }
-                }
-                while b + 4 <= n {
-                    var s0 = 0.0
-                    var s1 = 0.0
-                    var s2 = 0.0
-                    var s3 = 0.0
-                    for j in 0..<period {
-                        s0 += r0[j]
-                        s1 += r1[j]
-                        s2 += r2[j]
-                        s3 += r3[j]
-                    }
-                    let m0 = s0 / p
-                    let m1 = s1 / p
-                    let m2 = s2 / p
-                    let m3 = s3 / p
-                    var d0 = 0.0
-                    var d1 = 0.0
-                    var d2 = 0.0
-                    var d3 = 0.0
-                    for j in 0..<period {
-                        d0 += abs(r0[j] - m0)
-                        d1 += abs(r1[j] - m1)
-                        d2 += abs(r2[j] - m2)
-                        d3 += abs(r3[j] - m3)
-                    }
-                    out[b] = value(b, m0, d0)
-                    out[b + 1] = value(b + 1, m1, d1)
-                    out[b + 2] = value(b + 2, m2, d2)
-                    out[b + 3] = value(b + 3, m3, d3)
-                    // Ring d moves on to bar b + 4 + d: it takes bars b + d + 1 … b + d + 4.
-                    if b + 8 <= n {
-                        var s = (b + 1) % period
-                        for t in 0..<7 {
-                            let v = typical[b + 1 + t]
-                            if t <= 3 { r0[s] = v }
-                            if t >= 1 && t <= 4 { r1[s] = v }
-                            if t >= 2 && t <= 5 { r2[s] = v }
-                            if t >= 3 { r3[s] = v }
-                            s += 1
-                            if s == period { s = 0 }
-                        }
-                    }
-                    b += 4
-                }
-            }
-            // The last bars one at a time: bar b's window in ring order is typical[start + j] for the
-            // slots j <= r and typical[start + j - period] for the others (r = b % period, start = b - r).
-            while b < n {
-                let r = b % period
-                let start = b - r
-                var sum = 0.0
-                for j in 0..<period { sum += typical[start + j - (j > r ? period : 0)] }
-                let average = sum / p
-                var deviation = 0.0
-                for j in 0..<period { deviation += abs(typical[start + j - (j > r ? period : 0)] - average) }
-                out[b] = value(b, average, deviation)
-                b += 1
-            }
-        }
-    }
-
     /// TA_MFI over one run of bars: money flow `typical price * volume` split by the direction of the
     /// typical price (a move within TA-Lib's scaled epsilon counts as none), summed over `period` bars;
     /// `100 * positive / total`, 0 for a window without money flow. A whole window of bars without flow
     /// resets the sums to exactly zero, as TA-Lib does.
+    ///
+    /// In three passes: the flows bar by bar (independent, so the loop vectorises), the two running sums
+    /// (TA-Lib's chain: the flow leaving the window taken away, then the new one added), and the ratio
+    /// bar by bar. The operations and their order are TA-Lib's.
     static func mfiKernel(
         _ high: UnsafePointer<Double>,
         _ low: UnsafePointer<Double>,
@@ -191,56 +87,79 @@ extension Indicators {
         let lookback = period
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * period) { buffer in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * n) { buffer in
             let positive = buffer.baseAddress!
-            let negative = positive + period
-            var slot = 0
+            let negative = positive + n
+            // The typical prices, then (from bar `period`) the negative sums.
+            let typical = negative + n
+            let negativeSums = typical
+            typicalPrices(high, low, close, n, typical)
+            // Bar i's flow against bar i - 1, two bars at a time.
+            @inline(__always) func flows(_ price: Pair, _ prev: Pair, _ volume: Pair) -> (up: Pair, down: Pair) {
+                let change = price - prev
+                let scale = pairAbs(price) + pairAbs(prev)
+                let flow = (price * volume).replacing(
+                    with: 0,
+                    where: pairAbs(change) .<= Pair(repeating: epsilon) * scale
+                )
+                let falling = change .< Pair(repeating: 0)
+                return (
+                    flow.replacing(with: 0, where: falling), Pair(repeating: 0).replacing(with: flow, where: falling)
+                )
+            }
+            var i = 1
+            while i + 2 <= n {
+                let f = flows(loadPair(typical, i), loadPair(typical, i - 1), loadPair(volume, i))
+                storePair(f.up, positive, i)
+                storePair(f.down, negative, i)
+                i += 2
+            }
+            if i < n {
+                let f = flows(Pair(repeating: typical[i]), Pair(repeating: typical[i - 1]), Pair(repeating: volume[i]))
+                positive[i] = f.up[0]
+                negative[i] = f.down[0]
+            }
             var positiveSum = 0.0
             var negativeSum = 0.0
-            var prev = (high[0] + low[0] + close[0]) / 3.0
             var nullRun = 0
-            // Adds bar i's flow to the ring and the sums (the slot's old flow already taken away).
+            // Adds bar i's flow to the sums (the flow leaving the window already taken away).
             @inline(__always) func add(_ i: Int) {
-                var typical = (high[i] + low[i] + close[i]) / 3.0
-                let change = typical - prev
-                let scale = abs(typical) + abs(prev)
-                prev = typical
-                typical *= volume[i]
-                let flow = abs(change) <= epsilon * scale ? 0.0 : typical
-                let up = change < 0.0 ? 0.0 : flow
-                let down = change < 0.0 ? flow : 0.0
-                positive[slot] = up
-                negative[slot] = down
+                let up = positive[i]
+                let down = negative[i]
                 positiveSum += up
                 negativeSum += down
-                nullRun = flow == 0.0 ? nullRun + 1 : 0
+                nullRun = up + down == 0.0 ? nullRun + 1 : 0  // one side is 0: the sum is the flow
                 if nullRun >= period {
                     nullRun = period
                     positiveSum = 0.0
                     negativeSum = 0.0
                 }
             }
-            @inline(__always) func value() -> Double {
-                let total = positiveSum + negativeSum
-                let clamped = positiveSum < 0.0 ? 0.0 : (positiveSum > total ? total : positiveSum)
-                return total <= 0.0 ? 0.0 : 100.0 * (clamped / total)
-            }
-            for i in 1...period {
-                add(i)
-                slot += 1
-                if slot == period { slot = 0 }
-            }
-            out[period] = value()
-            var i = period + 1
+            for i in 1...period { add(i) }
+            out[period] = positiveSum
+            negativeSums[period] = negativeSum
+            i = period + 1
             while i < n {
-                positiveSum -= positive[slot]
-                negativeSum -= negative[slot]
+                positiveSum -= positive[i - period]
+                negativeSum -= negative[i - period]
                 add(i)
-                out[i] = value()
-                slot += 1
-                if slot == period { slot = 0 }
+                out[i] = positiveSum
+                negativeSums[i] = negativeSum
                 i += 1
             }
+            // 100 * positive / total, the positive sum clamped to 0 ... total; 0 without money flow.
+            @inline(__always) func ratio(_ up: Pair, _ down: Pair) -> Pair {
+                let total = up + down
+                let zero = Pair(repeating: 0)
+                let clamped = up.replacing(with: total, where: up .> total).replacing(with: zero, where: up .< zero)
+                return (Pair(repeating: 100) * (clamped / total)).replacing(with: zero, where: total .<= zero)
+            }
+            i = period
+            while i + 2 <= n {
+                storePair(ratio(loadPair(out, i), loadPair(negativeSums, i)), out, i)
+                i += 2
+            }
+            if i < n { out[i] = ratio(Pair(repeating: out[i]), Pair(repeating: negativeSums[i]))[0] }
         }
     }
 

@@ -22,14 +22,14 @@ extension Indicators {
         }
     }
 
-    /// Index of the first NaN in `x[from..<n]`, or `n`. Checks blocks of 8 without branching per value.
+    /// Index of the first NaN in `x[from..<n]`, or `n`. Checks blocks of 8 with SIMD comparisons (one
+    /// branch per block).
     @inline(__always)
     static func firstNaN(_ x: UnsafePointer<Double>, from: Int, _ n: Int) -> Int {
         var i = from
         while i + 8 <= n {
-            var any = false
-            for k in 0..<8 { any = any || (x[i + k] != x[i + k]) }
-            if any { break }
+            let block = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Double>.self)
+            if any(block .!= block) { break }
             i += 8
         }
         while i < n, !x[i].isNaN { i += 1 }
