@@ -191,3 +191,222 @@ import Testing
         }
     }
 }
+
+/// The kernels that compute two bars per SIMD register (divisions, square roots and selects in pairs)
+/// against the one-bar-at-a-time loops they replaced, bit for bit.
+@Suite struct PairKernelTests {
+    /// The running SMA of `x[start...]` in TA-Lib's order (add the newest, average, take the oldest away).
+    static func ringAverage(_ x: [Double], from start: Int, period: Int) -> [Double] {
+        var out = [Double](repeating: .nan, count: x.count)
+        var total = 0.0
+        for i in start..<x.count {
+            total += x[i]
+            if i >= start + period - 1 {
+                out[i] = total / Double(period)
+                total -= x[i - period + 1]
+            }
+        }
+        return out
+    }
+
+    /// The extreme of `x[i - period + 1 ... i]`, scanned.
+    static func extreme(_ x: [Double], _ i: Int, _ period: Int, maximum: Bool) -> Double {
+        var m = x[i]
+        for j in (i - period + 1)..<i { m = maximum ? Swift.max(m, x[j]) : Swift.min(m, x[j]) }
+        return m
+    }
+
+    static func sma(_ x: [Double], period: Int) -> [Double] {
+        var out = [Double](repeating: .nan, count: x.count)
+        guard x.count >= period else { return out }
+        if period == 1 { return x }
+        var total = 0.0
+        for i in 0..<period { total += x[i] }
+        out[period - 1] = total / Double(period)
+        for i in period..<x.count {
+            total += x[i] - x[i - period]
+            out[i] = total / Double(period)
+        }
+        return out
+    }
+
+    static func wma(_ x: [Double], period: Int) -> [Double] {
+        var out = [Double](repeating: .nan, count: x.count)
+        guard x.count >= period else { return out }
+        let divider = Double((period * (period + 1)) >> 1)
+        var weighted = 0.0
+        var plain = 0.0
+        for i in 0..<(period - 1) {
+            plain += x[i]
+            weighted += x[i] * Double(i + 1)
+        }
+        var trailingValue = 0.0
+        for i in (period - 1)..<x.count {
+            plain += x[i]
+            plain -= trailingValue
+            weighted += x[i] * Double(period)
+            trailingValue = x[i - period + 1]
+            out[i] = weighted / divider
+            weighted -= plain
+        }
+        return out
+    }
+
+    static func bbands(_ x: [Double], period: Int, k: Double) -> [[Double]] {
+        let n = x.count
+        var upper = [Double](repeating: .nan, count: n)
+        var middle = upper
+        var lower = upper
+        guard n >= period else { return [upper, middle, lower] }
+        let p = Double(period)
+        var total = 0.0
+        var total2 = 0.0
+        for i in 0..<(period - 1) {
+            total += x[i]
+            total2 += x[i] * x[i]
+        }
+        total += x[period - 1]
+        for i in (period - 1)..<n {
+            if i > period - 1 { total += x[i] - x[i - period] }
+            let sma = period == 1 ? x[i] : total / p
+            total2 += x[i] * x[i]
+            var variance = total2 / p
+            total2 -= x[i - period + 1] * x[i - period + 1]
+            variance -= sma * sma
+            let sd = Indicators.isZeroOrNegative(variance) ? 0 : variance.squareRoot()
+            middle[i] = sma
+            upper[i] = k == 1 ? sma + sd : sma + sd * k
+            lower[i] = k == 1 ? sma - sd : sma - sd * k
+        }
+        return [upper, middle, lower]
+    }
+
+    static func willr(_ h: [Double], _ l: [Double], _ c: [Double], period: Int) -> [Double] {
+        var out = [Double](repeating: .nan, count: c.count)
+        guard c.count >= period else { return out }
+        for i in (period - 1)..<c.count {
+            let highest = extreme(h, i, period, maximum: true)
+            let diff = (highest - extreme(l, i, period, maximum: false)) / (0 - 100.0)
+            out[i] = diff != 0 ? (highest - c[i]) / diff : 0
+        }
+        return out
+    }
+
+    static func stoch(
+        _ h: [Double],
+        _ l: [Double],
+        _ c: [Double],
+        _ fastK: Int,
+        _ slowK: Int,
+        _ slowD: Int
+    )
+        -> [[Double]]
+    {
+        let n = c.count
+        let lookback = (fastK - 1) + (slowK - 1) + (slowD - 1)
+        let none = [Double](repeating: .nan, count: n)
+        guard n > lookback else { return [none, none] }
+        var fast = none
+        for i in (fastK - 1)..<n {
+            let lowest = extreme(l, i, fastK, maximum: false)
+            let diff = (extreme(h, i, fastK, maximum: true) - lowest) / 100.0
+            fast[i] = diff != 0 ? (c[i] - lowest) / diff : 0
+        }
+        var k = ringAverage(fast, from: fastK - 1, period: slowK)
+        var d = ringAverage(k, from: fastK - 1 + slowK - 1, period: slowD)
+        for i in 0..<lookback {
+            k[i] = .nan
+            d[i] = .nan
+        }
+        return [k, d]
+    }
+
+    /// Every pair kernel over `bars` (with `volume`), ours and the reference, by name.
+    static func outputs(
+        _ bars: (high: [Double], low: [Double], close: [Double]),
+        period: Int
+    )
+        -> [(String, [Double], [Double])]
+    {
+        let (h, l, c) = bars
+        let n = c.count
+        func one(_ kernel: (Indicators.In, Indicators.Out) -> Void) -> [Double] {
+            var out = [Double](repeating: 0, count: n)
+            c.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { kernel(x, $0) } }
+            return out
+        }
+        func many(_ count: Int, _ kernel: ([Indicators.Out]) -> Void) -> [[Double]] {
+            let buffers = (0..<count).map { _ in Indicators.Out.allocate(capacity: n) }
+            defer { for b in buffers { b.deallocate() } }
+            for b in buffers { b.initialize(repeating: 0) }
+            kernel(buffers)
+            return buffers.map(Array.init)
+        }
+        var result: [(String, [Double], [Double])] = [
+            ("sma", one { Indicators.sma($0, period: period, into: $1) }, sma(c, period: period)),
+            ("wma", one { Indicators.wma($0, period: period, into: $1) }, wma(c, period: period)),
+            (
+                "willr",
+                LaneKernelTests.run(bars) { Indicators.willr(high: $0, low: $1, close: $2, period: period, into: $3) },
+                willr(h, l, c, period: period)
+            ),
+        ]
+        for k in [1.0, 2.0] {
+            let got = many(3) { o in
+                c.withUnsafeBufferPointer {
+                    Indicators.bbands($0, period: period, k: k, upper: o[0], middle: o[1], lower: o[2])
+                }
+            }
+            for (j, expected) in bbands(c, period: period, k: k).enumerated() {
+                result.append(("bbands k \(k) output \(j)", got[j], expected))
+            }
+        }
+        for (slowK, slowD) in [(3, 3), (1, 1), (1, 4), (5, 2)] {
+            let got = many(2) { o in
+                h.withUnsafeBufferPointer { hb in
+                    l.withUnsafeBufferPointer { lb in
+                        c.withUnsafeBufferPointer { cb in
+                            Indicators.stoch(
+                                high: hb,
+                                low: lb,
+                                close: cb,
+                                fastK: period,
+                                slowK: slowK,
+                                slowD: slowD,
+                                k: o[0],
+                                d: o[1]
+                            )
+                        }
+                    }
+                }
+            }
+            for (j, expected) in stoch(h, l, c, period, slowK, slowD).enumerated() {
+                result.append(("stoch \(slowK) \(slowD) output \(j)", got[j], expected))
+            }
+        }
+        return result
+    }
+
+    @Test(arguments: [1, 2, 3, 14])
+    func pairKernelsEqualTheOneBarLoopsBitForBit(_ period: Int) {
+        for n in LaneKernelTests.lengths(period) {
+            for flat in [false, true] {
+                let bars = LaneKernelTests.bars(n, seed: UInt64(11 + period), flat: flat)
+                for (name, got, expected) in Self.outputs(bars, period: period) {
+                    #expect(
+                        got.map(\.bitPattern) == expected.map(\.bitPattern),
+                        "\(name), period \(period), \(n) bars, flat \(flat)"
+                    )
+                }
+            }
+        }
+    }
+
+    @Test func pairKernelsEqualTheOneBarLoopsOnTheSharedDailyData() throws {
+        for c in try LaneEvaluationTests.sharedDaily() {
+            for (name, got, expected) in Self.outputs((c.high, c.low, c.close), period: 14) {
+                #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(name), \(c.count) bars")
+            }
+        }
+    }
+}

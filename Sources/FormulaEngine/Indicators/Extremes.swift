@@ -73,7 +73,8 @@ extension Indicators {
     }
 
     /// TA_WILLR over one run of bars: `(highest - close) / ((highest - lowest) / -100)`, 0 on a zero range.
-    /// The highest highs go to `out` first, then the lowest lows complete each value.
+    /// The highest highs go to `out` and the lowest lows to a scratch buffer, then the values are computed
+    /// two bars at a time.
     static func willrKernel(
         _ high: UnsafePointer<Double>,
         _ low: UnsafePointer<Double>,
@@ -85,18 +86,22 @@ extension Indicators {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
-        slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
-        slidingExtreme(low, n, period, maximum: false) { i, lowest in
-            let highest = out[i]
-            let diff = (highest - lowest) / (0 - 100.0)
-            out[i] = diff != 0 ? (highest - close[i]) / diff : 0
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
+            let lowest = buffer.baseAddress!
+            slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
+            slidingExtreme(low, n, period, maximum: false) { i, v in lowest[i] = v }
+            eachPair(from: lookback, n, out, lowest, close, into: out) { highest, lowest, close in
+                let diff = (highest - lowest) / Pair(repeating: 0 - 100.0)
+                return ((highest - close) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
+            }
         }
     }
 
     /// TA_STOCH with SMA smoothing over one run of bars. Fast %K = `(close - lowest) / ((highest - lowest)
     /// / 100)` (0 on a zero range); slow %K = SMA(fast %K, slowK); slow %D = SMA(slow %K, slowD). Both
-    /// outputs start at `(fastK - 1) + (slowK - 1) + (slowD - 1)`. Fast %K is built in `kOut` (highest
-    /// highs, then completed with the lowest lows); the two SMAs run on small rings.
+    /// outputs start at `(fastK - 1) + (slowK - 1) + (slowD - 1)`. The highest highs go to a scratch buffer
+    /// and the lowest lows to `kOut`, fast %K is computed from them two bars at a time, then the two SMAs
+    /// run over whole arrays (``movingAverage``).
     static func stochKernel(
         _ high: UnsafePointer<Double>,
         _ low: UnsafePointer<Double>,
@@ -115,60 +120,51 @@ extension Indicators {
             fillNaN(dOut, 0..<n)
             return
         }
-        slidingExtreme(high, n, fastK, maximum: true) { i, v in kOut[i] = v }
-        slidingExtreme(low, n, fastK, maximum: false) { i, lowest in
-            let highest = kOut[i]
-            let diff = (highest - lowest) / 100.0
-            kOut[i] = diff != 0 ? (close[i] - lowest) / diff : 0
-        }
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: slowK + slowD) { smaRing in
-            var slowKAverage = RingAverage(ring: smaRing.baseAddress!, period: slowK)
-            var slowDAverage = RingAverage(ring: smaRing.baseAddress! + slowK, period: slowD)
-            for i in lookbackK..<n {
-                let fast = kOut[i]
-                kOut[i] = .nan
-                guard let k = slowKAverage.push(fast), let d = slowDAverage.push(k) else {
-                    dOut[i] = .nan
-                    continue
-                }
-                kOut[i] = k
-                dOut[i] = d
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
+            let fast = buffer.baseAddress!
+            slidingExtreme(high, n, fastK, maximum: true) { i, v in fast[i] = v }
+            slidingExtreme(low, n, fastK, maximum: false) { i, v in kOut[i] = v }
+            eachPair(from: lookbackK, n, fast, kOut, close, into: fast) { highest, lowest, close in
+                let diff = (highest - lowest) / Pair(repeating: 100)
+                return ((close - lowest) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
             }
+            movingAverage(fast, from: lookbackK, n, slowK, into: kOut)
+            movingAverage(kOut, from: lookbackK + slowK - 1, n, slowD, into: dOut)
         }
-        fillNaN(kOut, 0..<lookbackK)
-        fillNaN(dOut, 0..<lookbackK)
-    }
-}
-
-/// A streaming simple moving average over a caller-provided ring of `period` slots, in TA-Lib's order of
-/// operations (the newest value is added to the running total before the oldest is taken away).
-struct RingAverage {
-    let ring: UnsafeMutablePointer<Double>
-    let period: Int
-    let divisor: Double
-    var total = 0.0
-    var slot = 0
-    var seen = 0
-
-    init(ring: UnsafeMutablePointer<Double>, period: Int) {
-        self.ring = ring
-        self.period = period
-        self.divisor = Double(period)
+        fillNaN(kOut, 0..<lookback)
+        fillNaN(dOut, 0..<lookback)
     }
 
-    /// Adds a value; returns the average of the last `period` values once there are that many.
+    /// The SMA of `x[start ..< n]` over `period` values, into `out[start + period - 1 ..< n]`, in TA-Lib's
+    /// order of operations (the newest value is added to the running total before the oldest is taken
+    /// away). `n >= start + period`.
     @inline(__always)
-    mutating func push(_ v: Double) -> Double? {
-        ring[slot] = v
-        total += v
-        slot += 1
-        if slot == period { slot = 0 }  // now the oldest value of the window
-        if seen < period - 1 {
-            seen += 1
-            return nil
+    static func movingAverage(
+        _ x: UnsafePointer<Double>,
+        from start: Int,
+        _ n: Int,
+        _ period: Int,
+        into out: UnsafeMutablePointer<Double>
+    ) {
+        var total = 0.0
+        var i = start
+        while i < start + period - 1 {
+            total += x[i]
+            i += 1
         }
-        let average = total / divisor
-        total -= ring[slot]
-        return average
+        @inline(__always) func step(_ i: Int) -> Double {
+            total += x[i]
+            let sum = total
+            total -= x[i - period + 1]
+            return sum
+        }
+        // Two bars' totals divided with one `divpd`.
+        let divisor = Pair(repeating: Double(period))
+        while i + 2 <= n {
+            let first = step(i)
+            storePair(Pair(first, step(i + 1)) / divisor, out, i)
+            i += 2
+        }
+        if i < n { out[i] = step(i) / Double(period) }
     }
 }

@@ -54,10 +54,19 @@ extension Indicators {
             i = end
         }
         #else
-        while i < n {
+        // The generic x86-64 target: two bars' totals divided with one `divpd` (the divider's throughput,
+        // not the add chain, bounds the loop).
+        let divisor = Pair(repeating: p)
+        while i + 2 <= n {
+            total += x[i] - x[i - period]
+            let first = total
+            total += x[i + 1] - x[i + 1 - period]
+            storePair(Pair(first, total) / divisor, out, i)
+            i += 2
+        }
+        if i < n {
             total += x[i] - x[i - period]
             out[i] = total / p
-            i += 1
         }
         #endif
         return !total.isNaN
@@ -137,18 +146,27 @@ extension Indicators {
         }
         var trailingValue = 0.0
         var trailing = 0
-        var i = lookback
-        while i < n {
+        // Bar i's weighted sum (before the window moves on).
+        @inline(__always) func step(_ i: Int) -> Double {
             let v = x[i]
             plainSum += v
             plainSum -= trailingValue
             weightedSum += v * p
             trailingValue = x[trailing]
             trailing += 1
-            out[i] = weightedSum / divider
+            let sum = weightedSum
             weightedSum -= plainSum
-            i += 1
+            return sum
         }
+        // Two bars' sums divided with one `divpd`.
+        let divisors = Pair(repeating: divider)
+        var i = lookback
+        while i + 2 <= n {
+            let first = step(i)
+            storePair(Pair(first, step(i + 1)) / divisors, out, i)
+            i += 2
+        }
+        if i < n { out[i] = step(i) / divider }
     }
 
     /// TA_MACD (default compatibility) over one run. The fast and slow EMAs are seeded with SMAs whose

@@ -37,6 +37,9 @@ extension Indicators {
 
     /// TA_BBANDS with an SMA middle band over one run: the middle band is `smaKernel`'s SMA, the standard
     /// deviation reuses it (`mean(x²) - sma²`, as TA-Lib does for the SMA type), bands = middle ± k · stddev.
+    ///
+    /// In two passes: the running sums of x and x² (the loop-carried chains; each bar's sums go to
+    /// `middle` and `upper`), then the bands two bars at a time (divisions and square roots in pairs).
     static func bbandsKernel(
         _ x: UnsafePointer<Double>,
         _ n: Int,
@@ -56,7 +59,6 @@ extension Indicators {
         fillNaN(upper, 0..<lookback)
         fillNaN(middle, 0..<lookback)
         fillNaN(lower, 0..<lookback)
-        let p = Double(period)
         var total = 0.0
         var total2 = 0.0
         for i in 0..<lookback {
@@ -70,22 +72,36 @@ extension Indicators {
             let v = x[i]
             let old = x[i - lookback]
             if i > lookback { total += v - x[i - period] }  // as `smaKernel`, so the middle band equals sma()
-            let sma = period == 1 ? v : total / p
             total2 += v * v
-            var variance = total2 / p
+            middle[i] = total
+            upper[i] = total2
             total2 -= old * old
-            variance -= sma * sma
-            let sd = isZeroOrNegative(variance) ? 0 : variance.squareRoot()
-            middle[i] = sma
-            if k == 1.0 {
-                upper[i] = sma + sd
-                lower[i] = sma - sd
-            } else {
-                let width = sd * k
-                upper[i] = sma + width
-                lower[i] = sma - width
-            }
             i += 1
+        }
+        let p = Pair(repeating: Double(period))
+        let width = Pair(repeating: k)
+        // Two bars' bands from their sums and values.
+        @inline(__always) func bands(_ sum: Pair, _ sum2: Pair, _ v: Pair) -> (upper: Pair, middle: Pair, lower: Pair) {
+            let sma = period == 1 ? v : sum / p
+            let variance = sum2 / p - sma * sma
+            let sd = variance.squareRoot().replacing(with: 0, where: variance .< Pair(repeating: epsilon))
+            if k == 1.0 { return (sma + sd, sma, sma - sd) }
+            let w = sd * width
+            return (sma + w, sma, sma - w)
+        }
+        i = lookback
+        while i + 2 <= n {
+            let b = bands(loadPair(middle, i), loadPair(upper, i), loadPair(x, i))
+            storePair(b.upper, upper, i)
+            storePair(b.middle, middle, i)
+            storePair(b.lower, lower, i)
+            i += 2
+        }
+        if i < n {
+            let b = bands(Pair(repeating: middle[i]), Pair(repeating: upper[i]), Pair(repeating: x[i]))
+            upper[i] = b.upper[0]
+            middle[i] = b.middle[0]
+            lower[i] = b.lower[0]
         }
     }
 

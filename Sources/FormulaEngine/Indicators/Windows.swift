@@ -19,6 +19,26 @@ extension Indicators {
         UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: Pair.self)
     }
 
+    /// `out[i] = f(a[i], b[i], c[i])` for `i` in `start ..< n`, two bars at a time (the last bar of an odd
+    /// count alone, in both lanes). `out` may be one of the inputs.
+    @inline(__always)
+    static func eachPair(
+        from start: Int,
+        _ n: Int,
+        _ a: UnsafePointer<Double>,
+        _ b: UnsafePointer<Double>,
+        _ c: UnsafePointer<Double>,
+        into out: UnsafeMutablePointer<Double>,
+        _ f: (Pair, Pair, Pair) -> Pair
+    ) {
+        var i = start
+        while i + 2 <= n {
+            storePair(f(loadPair(a, i), loadPair(b, i), loadPair(c, i)), out, i)
+            i += 2
+        }
+        if i < n { out[i] = f(Pair(repeating: a[i]), Pair(repeating: b[i]), Pair(repeating: c[i]))[0] }
+    }
+
     /// `abs` of each lane (the sign bit cleared, as `Swift.abs` of a `Double`).
     @inline(__always)
     static func pairAbs(_ v: Pair) -> Pair {
@@ -93,11 +113,22 @@ extension Indicators {
                 deviation[b] = total
                 b += 1
             }
-            for b in lookback..<n {
-                let fromMean = typical[b][0] - out[b]
-                let total = deviation[b]
-                out[b] = !isZero(fromMean) && !isZero(total) ? fromMean / (0.015 * (total / p)) : 0
+            // fromMean / (0.015 * (deviation / period)), 0 where either is zero; two bars at a time.
+            @inline(__always) func value(_ price: Pair, _ mean: Pair, _ total: Pair) -> Pair {
+                let fromMean = price - mean
+                let epsilon = Pair(repeating: Indicators.epsilon)
+                let zero =
+                    ((-epsilon .< fromMean) .& (fromMean .< epsilon)) .| ((-epsilon .< total) .& (total .< epsilon))
+                let v = fromMean / (Pair(repeating: 0.015) * (total / Pair(repeating: p)))
+                return v.replacing(with: 0, where: zero)
             }
+            b = lookback
+            while b + 2 <= n {
+                let price = Pair(typical[b][0], typical[b + 1][0])
+                storePair(value(price, loadPair(out, b), loadPair(deviation, b)), out, b)
+                b += 2
+            }
+            if b < n { out[b] = value(typical[b], Pair(repeating: out[b]), Pair(repeating: deviation[b]))[0] }
         }
     }
 
