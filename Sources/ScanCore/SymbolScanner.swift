@@ -206,7 +206,9 @@ public final class SymbolScanner {
                     )
                 }
                 var values: [String: Double] = [:]
-                values.reserveCapacity(columnNames.count)
+                // Not for a formula without columns: reserving 0 allocates a storage per match, where the
+                // empty dictionary is a shared singleton that costs nothing to create, copy and free.
+                if !columnNames.isEmpty { values.reserveCapacity(columnNames.count) }
                 for (c, name) in columnNames.enumerated() {
                     let column = c < hits.columns.count ? hits.columns[c] : []
                     values[name] = k < column.count ? column[k] : .nan

@@ -660,7 +660,7 @@ struct MatchNames {
         let close = try r.f64("close")
         let vc = Int(try r.u16("value count"))
         var values: [String: Double] = [:]
-        values.reserveCapacity(vc)
+        if vc > 0 { values.reserveCapacity(vc) }  // reserving 0 would allocate a storage per match
         for _ in 0..<vc {
             let ci = Int(try r.u16("column index"))
             guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
