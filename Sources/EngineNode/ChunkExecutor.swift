@@ -18,6 +18,8 @@ public final class ChunkExecutor: Sendable {
     private let executor: ScanExecutor
     private let bars: any BarRepository
     private let cache: SeriesCache
+    /// Symbols' event-study baselines, kept across jobs while the store's version holds.
+    private let baselines = BaselineMemo()
     /// Each job's setup (or why its formula does not compile), compiled once per job.
     private let setups = Mutex<[String: Result<ScanSetup, BatchSetupError>]>([:])
     private let completion: @Sendable (ChunkMessage, [SymbolResult]) -> Void
@@ -59,6 +61,7 @@ public final class ChunkExecutor: Sendable {
         let pace = paceMsPerSymbol
         let bars = self.bars
         let cache = self.cache
+        let baselines = self.baselines
         let refusal = self.refusal
         let ref = ChunkRef(jobId: chunk.jobId, chunkIndex: chunk.chunkIndex)
         leases.withLock { $0[ref, default: []].append(chunk.lease) }
@@ -86,7 +89,7 @@ public final class ChunkExecutor: Sendable {
                 chunkIndex: chunk.chunkIndex,
                 symbols: chunk.symbols,
                 prepare: { [self] in
-                    if let why = Self.refusal(of: chunk, bars: bars, cache: cache) {
+                    if let why = Self.refusal(of: chunk, bars: bars, cache: cache, baselines: baselines) {
                         refused.withLock { $0 = why }
                         return .failure(BatchSetupError("refused: \(why.why)"))
                     }
@@ -148,18 +151,21 @@ public final class ChunkExecutor: Sendable {
     /// Stops the threads after the symbol each is on. Idempotent.
     public func stop() { executor.stop() }
 
-    /// Reads the store version (once per chunk, on a worker thread), revalidates the cache, and says
-    /// why the chunk must be refused when the store is not at the chunk's version (`nil`: go ahead).
+    /// Reads the store version (once per chunk, on a worker thread), revalidates the cache and the
+    /// baselines, and says why the chunk must be refused when the store is not at the chunk's version
+    /// (`nil`: go ahead).
     static func refusal(
         of chunk: ChunkMessage,
         bars: any BarRepository,
-        cache: SeriesCache
+        cache: SeriesCache,
+        baselines: BaselineMemo
     )
         -> (version: StoreVersion?, why: String)?
     {
         do {
             let version = try bars.storeVersion()
             cache.validate(version: version.version)
+            baselines.validate(version: version.version)
             guard let wanted = chunk.dataVersion, wanted != version else { return nil }
             return (version, "store at \(version), chunk wants \(wanted)")
         } catch {
@@ -194,7 +200,8 @@ public final class ChunkExecutor: Sendable {
                     dateRange: chunk.dateRange,
                     mode: chunk.mode,
                     study: chunk.study,
-                    explained: explained
+                    explained: explained,
+                    baselines: baselines
                 )
             )
         } catch {

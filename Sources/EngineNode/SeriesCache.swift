@@ -54,12 +54,31 @@ public final class SeriesCache: Sendable {
     /// query ending no later; an intraday load covers queries inside its range and lookback. Extra
     /// bars after the query's end are harmless: scans report only bars inside their range, and an event
     /// study reads at most its longest horizon past the last of them (a load with at least the query's
-    /// lookahead has every bar there is up to that point).
+    /// lookahead has every bar there is up to that point). A miss is loaded with at least one bar of
+    /// lookahead: when none comes back, the data ends by the range end and the entry serves any
+    /// lookahead (a plain scan's load then serves the next scan's event study).
     public func series(_ query: BarQuery, from bars: any BarRepository) throws -> BarSeries {
         if let cached = lookup(query) { return cached }
-        let series = try bars.loadBars(query)
-        keep(series, for: query)
+        let load = Self.loading(query)
+        let series = try bars.loadBars(load)
+        keep(series, for: load)
         return series
+    }
+
+    /// What to load for a missed `query`: the same with at least one bar of lookahead, so the load
+    /// shows whether the data ends by the range end. It then serves every later lookahead (an event
+    /// study's horizons) too, instead of a plain scan's load being read again for the next study.
+    static func loading(_ query: BarQuery) -> BarQuery {
+        var q = query
+        q.lookaheadBars = max(1, query.lookaheadBars)
+        return q
+    }
+
+    /// The lookahead a load for `query` covers: its own, or any when the data ended before it.
+    static func coveredLookahead(_ series: BarSeries, for query: BarQuery) -> Int {
+        let start = CalendarDay(daysSinceEpoch: Int32.min / 2)
+        let after = series.count - series.indices(in: DateRange(from: start, to: query.range.to)).upperBound
+        return after < query.lookaheadBars ? Int.max : query.lookaheadBars
     }
 
     /// The series of many queries: those a cached load covers from the cache, the others loaded
@@ -69,15 +88,16 @@ public final class SeriesCache: Sendable {
         var out: [Result<BarSeries, any Error>?] = queries.map { q in lookup(q).map { .success($0) } }
         let missing = queries.indices.filter { out[$0] == nil }
         guard !missing.isEmpty else { return out.compactMap { $0 } }
+        let loads = missing.map { Self.loading(queries[$0]) }
         let loaded: [Result<BarSeries, any Error>]
         do {
-            loaded = try bars.loadBars(missing.map { queries[$0] })
+            loaded = try bars.loadBars(loads)
         } catch {
             loaded = missing.map { _ in .failure(error) }
         }
         for (k, i) in missing.enumerated() {
             let result = k < loaded.count ? loaded[k] : .failure(BarPrefetchError(symbol: queries[i].symbol))
-            if case .success(let series) = result { keep(series, for: queries[i]) }
+            if case .success(let series) = result { keep(series, for: loads[k]) }
             out[i] = result
         }
         return out.compactMap { $0 }  // every index is filled by now
@@ -111,7 +131,7 @@ public final class SeriesCache: Sendable {
                 series: series,
                 range: query.range,
                 lookback: query.lookbackBars,
-                lookahead: query.lookaheadBars,
+                lookahead: Self.coveredLookahead(series, for: query),
                 lastUsed: s.tick
             )
             s.bars += series.count

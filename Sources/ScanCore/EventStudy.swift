@@ -216,7 +216,8 @@ public enum EventStudy {
     /// read once (NaN when there is none or it is not positive); the horizons go four at a time in
     /// SIMD lanes (one division for four returns, each lane summing its horizon in bar order, so the
     /// sums are the scalar ones); the excursions' window extremes come from block prefix and suffix
-    /// extremes (van Herk / Gil-Werman), three passes whatever the longest horizon.
+    /// extremes (van Herk / Gil-Werman) of highs and lows side by side, two passes whatever the longest
+    /// horizon (``excursionSums(high:low:entry:first:windows:width:)``).
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
         var sums = BaselineSums(horizons: spec.horizons.count)
         let n = Swift.min(c.close.count, c.open.count, c.high.count, c.low.count)
@@ -250,23 +251,12 @@ public enum EventStudy {
         // Excursions: bars lo ..< lo + windows have their whole window [i+1, i+longest] in the data.
         let longest = spec.longest
         let windows = Swift.max(0, Swift.min(hi, n - longest) - lo)
-        let highs = c.high.withUnsafeBufferPointer {
-            windowExtremes($0, first: lo + 1, windows: windows, width: longest, keepLarger: true)
-        }
-        let lows = c.low.withUnsafeBufferPointer {
-            windowExtremes($0, first: lo + 1, windows: windows, width: longest, keepLarger: false)
-        }
-        var total = SIMD2<Double>()
-        var squares = SIMD2<Double>()
-        var count = SIMD2<Int64>()
-        var positives = SIMD2<Int64>()
-        for t in 0..<windows {
-            let x = SIMD2(highs[t], lows[t]) / SIMD2(repeating: entries[t]) - 1
-            let ok = finite(x)
-            total += x.replacing(with: 0, where: .!ok)
-            squares += (x * x).replacing(with: 0, where: .!ok)
-            count &+= SIMD2(repeating: 0).replacing(with: 1, where: ok)
-            positives &+= SIMD2(repeating: 0).replacing(with: 1, where: ok .& (x .> 0))
+        let (total, squares, count, positives) = c.high.withUnsafeBufferPointer { high in
+            c.low.withUnsafeBufferPointer { low in
+                entries.withUnsafeBufferPointer { entry in
+                    excursionSums(high: high, low: low, entry: entry, first: lo + 1, windows: windows, width: longest)
+                }
+            }
         }
         func sample(_ k: Int) -> SampleSums {
             SampleSums(
@@ -339,65 +329,79 @@ public enum EventStudy {
         }
     }
 
-    /// `out[t]` = the largest (or smallest) finite value of `xs[first + t ..< first + t + width]` for
-    /// `t` in `0 ..< windows` (±infinity when there is none); empty unless the windows lie inside `xs`.
+    /// The sums of the excursions after each window `t` in `0 ..< windows` (bars `first + t ..< first + t +
+    /// width`), against `entry[t]`: lane 0 the favourable (highest finite high / entry − 1), lane 1 the
+    /// adverse (lowest finite low / entry − 1), each lane adding in window order and skipping what is
+    /// not finite (no high or low in the window, no entry).
     ///
-    /// Van Herk / Gil-Werman: over blocks of `width` values, the running extreme from each block's
-    /// start and from its end; a window spans at most two blocks, so its extreme is the suffix
-    /// extreme at its start against the prefix extreme at its end. Extremes are exact (no rounding),
-    /// so this equals scanning each window.
-    static func windowExtremes(
-        _ xs: UnsafeBufferPointer<Double>,
+    /// The window extremes are van Herk / Gil-Werman's: over blocks of `width` bars, the running extreme
+    /// from each bar to its block's end (stored) and from its block's start (carried along); a window
+    /// spans at most two blocks, so its extreme is the one at its start against the one at its end.
+    /// Highs and negated lows go side by side in a `SIMD2`, so one larger-of picks both (negating is
+    /// exact: the lowest low is minus the largest negated low). Extremes are exact, so this equals
+    /// scanning each window.
+    static func excursionSums(
+        high: UnsafeBufferPointer<Double>,
+        low: UnsafeBufferPointer<Double>,
+        entry: UnsafeBufferPointer<Double>,
         first: Int,
         windows: Int,
-        width: Int,
-        keepLarger: Bool
-    ) -> [Double] {
-        guard windows > 0, width > 0, first >= 0, first + windows + width - 1 <= xs.count else { return [] }
-        return keepLarger
-            ? blockExtremes(xs, first, windows, width, fill: -.infinity, pick: { $0 >= $1 ? $0 : $1 })
-            : blockExtremes(xs, first, windows, width, fill: .infinity, pick: { $0 <= $1 ? $0 : $1 })
-    }
-
-    @inline(__always)
-    private static func blockExtremes(
-        _ xs: UnsafeBufferPointer<Double>,
-        _ first: Int,
-        _ windows: Int,
-        _ width: Int,
-        fill: Double,
-        pick: (Double, Double) -> Double
-    ) -> [Double] {
+        width: Int
+    ) -> (sum: SIMD2<Double>, squares: SIMD2<Double>, count: SIMD2<Int64>, positives: SIMD2<Int64>) {
+        var total = SIMD2<Double>()
+        var squares = SIMD2<Double>()
+        var count = SIMD2<Int64>()
+        var positives = SIMD2<Int64>()
         let span = windows + width - 1
-        let x = UnsafeBufferPointer(rebasing: xs[first..<(first + span)])
-        var prefix = [Double](repeating: fill, count: span)
-        var suffix = [Double](repeating: fill, count: span)
-        prefix.withUnsafeMutableBufferPointer { p in
-            suffix.withUnsafeMutableBufferPointer { q in
-                var start = 0
-                while start < span {
-                    let end = Swift.min(span, start + width)
-                    var run = fill
-                    for t in start..<end {
-                        let v = x[t]
-                        if v.isFinite { run = pick(run, v) }
-                        p[t] = run
-                    }
-                    run = fill
-                    var t = end - 1
-                    while t >= start {
-                        let v = x[t]
-                        if v.isFinite { run = pick(run, v) }
-                        q[t] = run
-                        t -= 1
-                    }
-                    start = end
+        guard windows > 0, width > 0, first >= 0, first + span <= Swift.min(high.count, low.count),
+            windows <= entry.count
+        else { return (total, squares, count, positives) }
+        let none = SIMD2<Double>(repeating: -.infinity)
+        @inline(__always) func value(_ j: Int) -> SIMD2<Double> {
+            let v = SIMD2(high[first + j], -low[first + j])
+            return v.replacing(with: none, where: .!finite(v))
+        }
+        // `a >= b ? a : b` lane by lane (the values are never NaN).
+        @inline(__always) func larger(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> SIMD2<Double> {
+            a.replacing(with: b, where: a .< b)
+        }
+        // toBlockEnd[j]: the extremes of j ... the last bar of j's block (blocks of `width` from 0).
+        let toBlockEnd = [SIMD2<Double>](unsafeUninitializedCapacity: span) { out, initialized in
+            var end = span
+            var start = ((span - 1) / width) * width
+            while end > 0 {
+                var run = none
+                var j = end - 1
+                while j >= start {
+                    run = larger(run, value(j))
+                    out.initializeElement(at: j, to: run)
+                    j -= 1
                 }
+                end = start
+                start -= width
+            }
+            initialized = span
+        }
+        toBlockEnd.withUnsafeBufferPointer { toEnd in
+            var fromStart = none
+            var nextBlock = 0
+            for j in 0..<span {
+                if j == nextBlock {
+                    fromStart = none
+                    nextBlock += width
+                }
+                fromStart = larger(fromStart, value(j))
+                let t = j - width + 1
+                guard t >= 0 else { continue }
+                let m = larger(toEnd[t], fromStart)
+                let x = SIMD2(m[0], -m[1]) / SIMD2(repeating: entry[t]) - 1
+                let ok = finite(x)
+                total += x.replacing(with: 0, where: .!ok)
+                squares += (x * x).replacing(with: 0, where: .!ok)
+                count &+= SIMD2(repeating: 0).replacing(with: 1, where: ok)
+                positives &+= SIMD2(repeating: 0).replacing(with: 1, where: ok .& (x .> 0))
             }
         }
-        return [Double](unsafeUninitializedCapacity: windows) { out, count in
-            for t in 0..<windows { out.initializeElement(at: t, to: pick(suffix[t], prefix[t + width - 1])) }
-            count = windows
-        }
+        return (total, squares, count, positives)
     }
 }

@@ -12,6 +12,8 @@ public final class ScanSetup: Sendable {
     public let mode: ScanMode
     public let study: StudySpec?
     public let explained: ExplainedPlan?
+    /// Baselines remembered from earlier scans (an engine node's), else `nil`: computed every time.
+    public let baselines: BaselineMemo?
 
     public init(
         plan: FormulaPlan,
@@ -19,7 +21,8 @@ public final class ScanSetup: Sendable {
         dateRange: DateRange,
         mode: ScanMode,
         study: StudySpec? = nil,
-        explained: ExplainedPlan? = nil
+        explained: ExplainedPlan? = nil,
+        baselines: BaselineMemo? = nil
     ) {
         self.plan = plan
         self.timeframe = timeframe
@@ -27,6 +30,7 @@ public final class ScanSetup: Sendable {
         self.mode = mode
         self.study = study
         self.explained = explained
+        self.baselines = baselines
     }
 
     /// The setup of `job`, scanned with its already compiled `plan`.

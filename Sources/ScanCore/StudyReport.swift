@@ -267,11 +267,40 @@ public struct StudyReport: Sendable, Hashable, Codable {
             maxFavorable: SampleStats(baselineSums.maxFavorable),
             maxAdverse: SampleStats(baselineSums.maxAdverse)
         )
-        // Each signal's matches by position (copying the matches would retain every field of each).
-        var bySignal: [String: [Int]] = [:]
-        for (i, m) in matches.enumerated() { bySignal[m.signal, default: []].append(i) }
+        // Each signal's figures, in the result's order, gathered in one pass over the matches (read in
+        // place: no copy of a match). `figures[s][k]`: horizon `k`'s returns, then the favourable and
+        // adverse excursions (NaN: the match has none).
+        let width = h + 2
+        var slot: [String: Int] = [:]
+        var order: [String] = []
+        var figures: [[[Double]]] = []
+        matches.withUnsafeBufferPointer { all in
+            var last: (name: String, slot: Int)?
+            for i in all.indices {
+                let name = all[i].signal
+                let s: Int
+                if let last, last.name == name {
+                    s = last.slot
+                } else if let known = slot[name] {
+                    s = known
+                } else {
+                    s = figures.count
+                    slot[name] = s
+                    order.append(name)
+                    figures.append(Array(repeating: [], count: width))
+                }
+                last = (name, s)
+                if let f = all[i].forward {
+                    for k in 0..<h { figures[s][k].append(k < f.returns.count ? f.returns[k] : .nan) }
+                    figures[s][h].append(f.maxFavorable)
+                    figures[s][h + 1].append(f.maxAdverse)
+                } else {
+                    for k in 0..<width { figures[s][k].append(.nan) }
+                }
+            }
+        }
         var names = signalNames
-        for s in bySignal.keys.sorted() where !names.contains(s) { names.append(s) }
+        for s in order.sorted() where !names.contains(s) { names.append(s) }
         var warnings: [String] = []
         if mode == .latest {
             warnings.append(
@@ -280,13 +309,9 @@ public struct StudyReport: Sendable, Hashable, Codable {
             )
         }
         let signals = names.map { name -> SignalStudy in
-            let positions = bySignal[name] ?? []
-            /// One figure of every match of the signal, in the result's order (NaN: the match has none).
-            func values(_ figure: (ForwardOutcome) -> Double) -> [Double] {
-                positions.map { matches[$0].forward.map(figure) ?? .nan }
-            }
+            let values = slot[name].map { figures[$0] } ?? Array(repeating: [], count: width)
             let horizons = spec.horizons.enumerated().map { k, hz in
-                let stats = SampleStats(values: values { k < $0.returns.count ? $0.returns[k] : .nan })
+                let stats = SampleStats(values: values[k])
                 let base = baseline.horizons[k].returns
                 return HorizonStudy(
                     horizon: hz,
@@ -304,8 +329,8 @@ public struct StudyReport: Sendable, Hashable, Codable {
             return SignalStudy(
                 signal: name,
                 horizons: horizons,
-                maxFavorable: SampleStats(values: values(\.maxFavorable)),
-                maxAdverse: SampleStats(values: values(\.maxAdverse)),
+                maxFavorable: SampleStats(values: values[h]),
+                maxAdverse: SampleStats(values: values[h + 1]),
                 warning: warning
             )
         }

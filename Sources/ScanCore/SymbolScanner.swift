@@ -229,7 +229,10 @@ public final class SymbolScanner {
             symbol: symbol,
             matches: matches,
             barsScanned: reporting.count,
-            baseline: study.map { EventStudy.baseline(cols, bars: inRange, $0) },
+            baseline: study.map { spec in
+                setup.baselines?.baseline(series, symbol: symbol, bars: inRange, spec)
+                    ?? EventStudy.baseline(cols, bars: inRange, spec)
+            },
             funnel: explained.map { e in
                 FunnelReport.counts(
                     e,

@@ -262,8 +262,20 @@ enum ResultJSONWriter {
             }
             out[start...].reverse()
         } else {
-            out.append(contentsOf: x.description.utf8)
+            // `x.description`'s bytes, formatted into the stream's buffer instead of a new String.
+            var stream = ASCIIStream(out: out)
+            out = []
+            x.write(to: &stream)
+            out = stream.out
         }
+    }
+
+    /// Appends what is written to `out`. `Double.write(to:)` formats into a stack buffer and hands it
+    /// to `_writeASCII` (the same text as `description`), so a number costs no String allocation.
+    private struct ASCIIStream: TextOutputStream {
+        var out: [UInt8]
+        mutating func write(_ string: String) { out.append(contentsOf: string.utf8) }
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { out.append(contentsOf: buffer) }
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped, everything else as UTF-8.

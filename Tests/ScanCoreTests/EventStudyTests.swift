@@ -170,6 +170,54 @@ struct EventStudyTests {
         #expect(compared == series.count * 2 * 5 * 4)
     }
 
+    /// A node's remembered baselines: the same sums as computing them, reused only for the same bars,
+    /// horizons and entry, and dropped when the store's version changes.
+    @Test func rememberedBaselinesEqualComputedOnesAndAreKeyedByTheirBars() throws {
+        let store = try SampleStore.store()
+        let range = DateRange(
+            from: try #require(CalendarDay("2021-07-01")),
+            to: try #require(CalendarDay("2022-08-31"))
+        )
+        let plan = try FormulaPlan.compile(source: "close > sma(close, 20)", name: "up")
+        let memo = BaselineMemo()
+        memo.validate(version: 1)
+        func scan(_ symbols: [String], _ range: DateRange, _ spec: StudySpec, memo: BaselineMemo?) -> [SymbolResult] {
+            let setup = ScanSetup(
+                plan: plan,
+                timeframe: .daily,
+                dateRange: range,
+                mode: .range,
+                study: spec,
+                baselines: memo
+            )
+            let scanner = SymbolScanner(setup: setup)
+            return symbols.map { scanner.scan(symbol: $0, bars: store) }
+        }
+        let symbols = Array(SampleUniverse.all.prefix(6))
+        let spec = try StudySpec(horizons: [1, 5, 20])
+        let computed = scan(symbols, range, spec, memo: nil)
+        #expect(computed.allSatisfy { $0.baseline != nil && $0.error == nil })
+        #expect(scan(symbols, range, spec, memo: memo).map(\.baseline) == computed.map(\.baseline))
+        #expect(memo.count == symbols.count)
+        // Another formula over the same bars and study: the same entries serve it.
+        #expect(scan(symbols, range, spec, memo: memo).map(\.baseline) == computed.map(\.baseline))
+        #expect(memo.count == symbols.count)
+        // Other dates, other horizons, another entry: entries of their own, equal to computing them.
+        let earlier = DateRange(
+            from: try #require(CalendarDay("2021-01-04")),
+            to: try #require(CalendarDay("2021-06-30"))
+        )
+        let next = try StudySpec(horizons: [1, 5, 20], entry: .nextOpen)
+        for (r, sp) in [(earlier, spec), (range, try StudySpec(horizons: [2, 10])), (range, next)] {
+            #expect(scan(symbols, r, sp, memo: memo).map(\.baseline) == scan(symbols, r, sp, memo: nil).map(\.baseline))
+        }
+        #expect(memo.count == 4 * symbols.count)
+        memo.validate(version: 1)
+        #expect(memo.count == 4 * symbols.count)
+        memo.validate(version: 2)
+        #expect(memo.count == 0)
+    }
+
     /// The median found by selection is the sorted middle, on ties, runs and both parities.
     @Test func medianBySelectionEqualsTheSortedMiddle() {
         var g = SystemRandomNumberGenerator()

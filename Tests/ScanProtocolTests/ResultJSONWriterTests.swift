@@ -77,6 +77,22 @@ import Testing
         #expect(try ResultDocument.decode(try doc.jsonData()) == doc)
     }
 
+    /// Numbers are written without a String per number: the bytes of `description` (shortest round trip).
+    @Test func numbersAreTheirDescriptionsByteForByte() {
+        var random = SystemRandomNumberGenerator()
+        var xs: [Double] = [
+            0.1, -0.012345678901234567, 1e-7, 1e300, -1e-300, .leastNonzeroMagnitude, .ulpOfOne, 123.5, 1e15 + 0.5,
+        ]
+        xs += [.greatestFiniteMagnitude, -.leastNormalMagnitude, 0.3, 2.0 / 3.0, 1e16, -1e22]
+        for _ in 0..<2_000 { xs.append(Double(bitPattern: random.next())) }
+        for _ in 0..<2_000 { xs.append(Double.random(in: -1...1, using: &random)) }
+        for x in xs where x.isFinite && !(x == x.rounded() && abs(x) < 1e15) {
+            var out: [UInt8] = [UInt8(ascii: "[")]
+            ResultJSONWriter.appendNumber(x, to: &out)
+            #expect(out == [UInt8(ascii: "[")] + Array(x.description.utf8), "\(x)")
+        }
+    }
+
     /// A session whose result has every kind of match: odd symbols, intraday and repeated times,
     /// non-finite numbers, forward returns, zero, one and several columns.
     static func sessionWithResult(matches n: Int) -> ScanSession {

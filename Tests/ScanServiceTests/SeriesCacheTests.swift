@@ -23,6 +23,30 @@ private final class CountingBars: BarRepository {
     }
 }
 
+/// Daily bars on days 0 ..< `bars` since 2020-01-01, loaded as a store does: every bar up to the range
+/// end, then at most the query's lookahead of later bars. Records each load's lookahead.
+private final class EndingBars: BarRepository {
+    let bars: Int
+    let lookaheads = Mutex<[Int]>([])
+    init(bars: Int) { self.bars = bars }
+    func dataVersion() throws -> Int64 { 1 }
+    func latestDay(for timeframe: Timeframe) throws -> CalendarDay? { nil }
+    func loadBars(_ query: BarQuery) throws -> BarSeries {
+        lookaheads.withLock { $0.append(query.lookaheadBars) }
+        let first = CalendarDay(year: 2020, month: 1, day: 1)!
+        let days = (0..<bars).map { first.adding(days: $0) }
+        let inRange = days.filter { $0 <= query.range.to }.count
+        let n = min(bars, inRange + query.lookaheadBars)
+        let x = [Double](repeating: 1, count: n)
+        return BarSeries(
+            symbol: query.symbol,
+            timeframe: query.timeframe,
+            times: days.prefix(n).map(\.epochSeconds),
+            columns: PriceColumns(open: x, high: x, low: x, close: x, volume: x)
+        )
+    }
+}
+
 @Suite("Engine node series cache")
 struct SeriesCacheTests {
     let range = DateRange(
@@ -43,6 +67,36 @@ struct SeriesCacheTests {
         #expect(store.loads.withLock { $0.count } == 5 + 2 + 2)
         #expect(cache.count == 3)
         #expect(cache.barCount == 300)
+    }
+
+    @Test func aPlainLoadServesALaterStudyWhenTheDataEndsByTheRangeEnd() throws {
+        // The range ends after the last bar: the plain scan's load has every bar there is.
+        let store = EndingBars(bars: 100)
+        let cache = SeriesCache(maxBars: 1_000)
+        _ = try cache.series(query("A"), from: store)
+        var study = query("A")
+        study.lookaheadBars = 20
+        let series = try cache.series(study, from: store)
+        #expect(store.lookaheads.withLock { $0 } == [1], "one load, with a bar of lookahead to see the end")
+        #expect(series.count == 100)
+    }
+
+    @Test func aPlainLoadBeforeTheDataEndsIsLoadedAgainForAStudy() throws {
+        // The range ends on day 49 of 100: a study needs bars the plain load did not read.
+        let store = EndingBars(bars: 100)
+        let cache = SeriesCache(maxBars: 1_000)
+        let early = DateRange(from: range.from, to: range.from.adding(days: 49))
+        let plain = BarQuery(symbol: "A", timeframe: .daily, range: early, lookbackBars: 0)
+        let first = try cache.series(plain, from: store)
+        #expect(first.count == 51, "the range's 50 bars and one bar of lookahead")
+        var study = plain
+        study.lookaheadBars = 20
+        let series = try cache.series(study, from: store)
+        #expect(store.lookaheads.withLock { $0 } == [1, 20])
+        #expect(series.count == 70)
+        // The study's load serves the plain scan from now on.
+        _ = try cache.series(plain, from: store)
+        #expect(store.lookaheads.withLock { $0.count } == 2)
     }
 
     @Test func aNewVersionDropsEverything() throws {
