@@ -189,8 +189,7 @@ public final class FormulaEvaluator {
             var signals: [SignalHits] = []
             signals.reserveCapacity(program.signals.count)
             for signal in program.signals {
-                var indices: [Int] = []
-                Kernels.hits(UnsafePointer(laneFlagsOut(signal, lane)), in: reporting[lane], into: &indices)
+                let indices = Kernels.hits(UnsafePointer(laneFlagsOut(signal, lane)), in: reporting[lane])
                 let values = program.columns.map { column -> [Double] in
                     switch column {
                     case .constant(let c): return [Double](repeating: c, count: indices.count)

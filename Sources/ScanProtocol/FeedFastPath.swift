@@ -138,18 +138,27 @@ private struct FastJSON {
         let intStart = i
         let n = digits()
         guard n > 0, n == 1 || bytes[intStart] != UInt8(ascii: "0") else { return nil }
+        var fraction = false
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
+            fraction = true
             guard digits() > 0 else { return nil }
         }
+        var exponent = false
         if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            // `JSONDecoder` refuses `0e2` (though it takes `0e-2` and `0.0e2`): a bare 0 with an exponent is left to it.
+            guard fraction || bytes[intStart] != UInt8(ascii: "0") else { return nil }
+            exponent = true
             i += 1
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             guard digits() > 0 else { return nil }
         }
         guard i - start <= 64,
             let x = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)),
-            x.isFinite, x != 0 || x.sign == .plus  // a negative zero: left to the JSONDecoder path
+            x.isFinite,
+            // A negative zero, and a zero with an exponent (`JSONDecoder` refuses `1e-400`, which
+            // underflows to 0): left to the JSONDecoder path.
+            x != 0 || x.sign == .plus && !exponent
         else { return nil }
         return x
     }

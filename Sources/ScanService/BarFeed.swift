@@ -93,6 +93,19 @@ final class BarFeed: Sendable {
         storeFailureHandler.withLock { $0 = handler }
     }
 
+    /// Takes the newest final bar time of symbols whose series a watch just read from the store (the
+    /// last bar of such a series is the symbol's newest stored bar: the range ends at the newest day),
+    /// for symbols the feed has no time for yet, so that their first fed bar needs no read of the store.
+    func knowNewest(_ timeframe: Timeframe, _ times: [String: Int64]) {
+        guard !times.isEmpty else { return }
+        state.withLock { s in
+            for (symbol, t) in times {
+                let key = Key(symbol: symbol, timeframe: timeframe)
+                if s.lastFinal[key] == nil { s.lastFinal[key] = t }
+            }
+        }
+    }
+
     /// The counters for `PING`.
     var status: FeedStatusDocument {
         state.withLock { s in

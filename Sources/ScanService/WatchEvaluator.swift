@@ -172,6 +172,19 @@ struct WatchEvaluator: Sendable {
 }
 
 extension BarSeries {
+    /// Makes room for the bars a watch appends, so that the minutes that follow a read append in place
+    /// (a series read from the store has no spare capacity: the first append would copy every column).
+    mutating func reserveAppends() {
+        let room = times.count + 400 + times.count / 8
+        times.reserveCapacity(room)
+        if timeframe.isIntraday { utcOffsets.reserveCapacity(room) }
+        columns.open.reserveCapacity(room)
+        columns.high.reserveCapacity(room)
+        columns.low.reserveCapacity(room)
+        columns.close.reserveCapacity(room)
+        columns.volume.reserveCapacity(room)
+    }
+
     /// Appends one fed bar (the caller checked it is newer than the last).
     mutating func append(_ bar: FeedBar) {
         times.append(bar.timestamp.epochSeconds)

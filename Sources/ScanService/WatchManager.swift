@@ -393,7 +393,14 @@ final class WatchManager: Sendable {
             let evaluation = await evaluator.evaluate(used, symbols: symbols, series: inMemory, forming: forming)
             outcomes = evaluation.outcomes
             if !evaluation.loaded.isEmpty {
-                series.withLock { c in c[id, default: [:]].merge(evaluation.loaded) { _, new in new } }
+                // Kept with room for the bars the feed appends (a minute of bars then copies nothing).
+                let kept = evaluation.loaded.mapValues { loaded in
+                    var s = loaded
+                    s.reserveAppends()
+                    return s
+                }
+                series.withLock { c in c[id, default: [:]].merge(kept) { _, new in new } }
+                feed.knowNewest(tf, kept.compactMapValues { $0.times.last })
             }
         }
         var fresh: [WatchEntry] = []

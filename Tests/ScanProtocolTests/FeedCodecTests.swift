@@ -82,6 +82,8 @@ import Testing
             #"{"bars":[{\#(ok),"volume":1,"volume":2}]}"#,
             #"{"bars":[{\#(ok),"volume":01}]}"#,
             #"{"bars":[{\#(ok),"volume":1e999}]}"#,
+            #"{"bars":[{\#(ok),"volume":0e2}]}"#,  // valid JSON that JSONDecoder refuses
+            #"{"bars":[{\#(ok),"volume":1e-400}]}"#,  // underflows to 0: JSONDecoder refuses it
             #"{"bars":[{"symbol":"A","time":"2025-06-17T09:30:30-04:00","open":1,"high":1,"low":1,"close":1,"volume":1}]}"#,
             #"{"bars":[{"symbol":"","time":"2025-06-17T09:30:00-04:00","open":1,"high":1,"low":1,"close":1,"volume":1}]}"#,
             #"{"bars":[{\#(ok),"volume":1},{\#(ok),"volume":2}]}"#,  // more than maxBars = 1

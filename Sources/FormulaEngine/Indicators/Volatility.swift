@@ -84,7 +84,10 @@ extension Indicators {
         @inline(__always) func bands(_ sum: Pair, _ sum2: Pair, _ v: Pair) -> (upper: Pair, middle: Pair, lower: Pair) {
             let sma = period == 1 ? v : sum / p
             let variance = sum2 / p - sma * sma
-            let sd = variance.squareRoot().replacing(with: 0, where: variance .< Pair(repeating: epsilon))
+            // 0 below TA-Lib's epsilon (the root of 0): no lane takes the root of a negative number, which
+            // the compiled code sends through a libm call.
+            let root = variance.replacing(with: 0, where: variance .< Pair(repeating: epsilon))
+            let sd = Pair(root[0].squareRoot(), root[1].squareRoot())
             if k == 1.0 { return (sma + sd, sma, sma - sd) }
             let w = sd * width
             return (sma + w, sma, sma - w)

@@ -198,18 +198,29 @@ enum Kernels {
 
     // MARK: Hits
 
-    /// Appends the indices in `range` whose flag is set, skipping eight clear flags at a time.
-    static func hits(_ flags: Flags, in range: Range<Int>, into indices: inout [Int]) {
-        var i = range.lowerBound
-        let end = range.upperBound
+    /// The indices in `range` whose flag is set, in order: counted first (a vectorised sum of the bytes),
+    /// then written into an array of exactly that size, skipping eight clear flags at a time.
+    static func hits(_ flags: Flags, in range: Range<Int>) -> [Int] {
+        var count = 0
+        for i in range { count &+= Int(flags[i]) }
+        guard count > 0 else { return [] }
         let raw = UnsafeRawPointer(flags)
-        while i < end {
-            if end - i >= 8, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 {
-                i += 8
-                continue
+        return [Int](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var i = range.lowerBound
+            let end = range.upperBound
+            var written = 0
+            while i < end, written < count {
+                if end - i >= 8, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 {
+                    i += 8
+                    continue
+                }
+                if flags[i] != 0 {
+                    buffer[written] = i
+                    written += 1
+                }
+                i += 1
             }
-            if flags[i] != 0 { indices.append(i) }
-            i += 1
+            initialized = written
         }
     }
 }
