@@ -79,6 +79,7 @@ public struct RunScanUseCase: Sendable {
             if let last = latest.get() { session.progress = last }
         }
         session.finishedAt = Date()
+        observer.finishing(session)
         try await persist(session, observer)
         return session
     }
@@ -112,13 +113,19 @@ public struct ScanSessionObserver: Sendable {
     public var statusChanged: @Sendable (ScanSession) -> Void
     /// Called with the session id as symbols finish (serially, cheap work only: throttle persistence).
     public var progress: @Sendable (String, ScanProgress) -> Void
+    /// Called with the session's final state just before it is persisted (work that only reads it, such
+    /// as encoding a reply, can start while it is stored; nothing may be told it ended before
+    /// ``statusChanged`` reports it).
+    public var finishing: @Sendable (ScanSession) -> Void
 
     public init(
         statusChanged: @escaping @Sendable (ScanSession) -> Void = { _ in },
-        progress: @escaping @Sendable (String, ScanProgress) -> Void = { _, _ in }
+        progress: @escaping @Sendable (String, ScanProgress) -> Void = { _, _ in },
+        finishing: @escaping @Sendable (ScanSession) -> Void = { _ in }
     ) {
         self.statusChanged = statusChanged
         self.progress = progress
+        self.finishing = finishing
     }
 }
 

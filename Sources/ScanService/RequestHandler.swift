@@ -196,7 +196,19 @@ struct RequestHandler: Sendable {
         withResult: Bool = true
     ) async {
         do {
+            // A result's reply is encoded while the store writes the final state, and sent once it is
+            // stored (and only if what was stored is what was encoded).
+            let early: Task<(ScanSession, [[UInt8]])?, Never>? =
+                withResult
+                ? Task {
+                    guard let s = try? await manager.waitForFinalState(id), s.status.isFinal,
+                        let body = SessionResultReply(s, withSession: true),
+                        let bytes = try? ReplyCodec.ok(body, envelope: envelope, requestId: requestId)
+                    else { return nil }
+                    return (s, bytes)
+                } : nil
             guard let s = try await manager.waitForEnd(id) else {
+                early?.cancel()
                 await reply(
                     ReplyCodec.error(
                         ProtocolError(.busy, "the service is shutting down; session '\(id)' resumes when it restarts"),
@@ -206,7 +218,11 @@ struct RequestHandler: Sendable {
                 )
                 return
             }
-            if withResult, let body = SessionResultReply(s, withSession: true) {
+            if let (encoded, bytes) = await early?.value, encoded.id == s.id, encoded.status == s.status,
+                encoded.finishedAt == s.finishedAt, encoded.progress == s.progress
+            {
+                await reply(bytes)
+            } else if withResult, let body = SessionResultReply(s, withSession: true) {
                 try await ok(body, envelope, requestId)
             } else {
                 try await ok(SessionReply(session: SessionDocument(s)), envelope, requestId)

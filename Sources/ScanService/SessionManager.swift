@@ -23,6 +23,8 @@ final class SessionManager: Sendable {
         let token = CancellationToken()
         var seq = 0
         var waiters: [CheckedContinuation<ScanSession?, Never>] = []
+        /// Waiting for the final state before it is stored (``waitForFinalState(_:)``).
+        var finalWaiters: [CheckedContinuation<ScanSession?, Never>] = []
         var task: Task<Void, Never>?
     }
 
@@ -119,12 +121,28 @@ final class SessionManager: Sendable {
     /// Waits until the session ends; `nil` when the service stops first. Unknown ids give the stored
     /// session (or `nil`).
     func waitForEnd(_ id: String) async throws -> ScanSession? {
+        try await wait(for: id, in: \.waiters)
+    }
+
+    /// The session's final state as soon as it is known, before it is stored — only to prepare what is
+    /// sent after ``waitForEnd(_:)`` returns that same state (a reply encoded while the store writes).
+    /// `nil` when the service stops first; the stored session when it is not running.
+    func waitForFinalState(_ id: String) async throws -> ScanSession? {
+        try await wait(for: id, in: \.finalWaiters)
+    }
+
+    /// Registers in `list` of the running session `id` and waits to be resumed; the stored session
+    /// when it is not running (or stops running meanwhile).
+    private func wait(
+        for id: String,
+        in list: WritableKeyPath<Active, [CheckedContinuation<ScanSession?, Never>]>
+    ) async throws -> ScanSession? {
         let isActive = state.withLock { $0.active[id] != nil }
         if !isActive { return try await sessions.session(id: id) }
         return await withCheckedContinuation { (c: CheckedContinuation<ScanSession?, Never>) in
             let registered = state.withLock { s -> Bool in
                 guard s.active[id] != nil else { return false }
-                s.active[id]?.waiters.append(c)
+                s.active[id]?[keyPath: list].append(c)
                 return true
             }
             if !registered {
@@ -173,8 +191,13 @@ final class SessionManager: Sendable {
         for t in tasks { await t.value }
         await durable.flush()
         let waiters = state.withLock { s -> [CheckedContinuation<ScanSession?, Never>] in
-            defer { for id in s.active.keys { s.active[id]?.waiters = [] } }
-            return s.active.values.flatMap(\.waiters)
+            defer {
+                for id in s.active.keys {
+                    s.active[id]?.waiters = []
+                    s.active[id]?.finalWaiters = []
+                }
+            }
+            return s.active.values.flatMap { $0.waiters + $0.finalWaiters }
         }
         for w in waiters { w.resume(returning: nil) }
     }
@@ -187,7 +210,8 @@ final class SessionManager: Sendable {
         guard let token = state.withLock({ $0.active[id]?.token }) else { return }
         let observer = ScanSessionObserver(
             statusChanged: { [weak self] s in self?.statusChanged(s) },
-            progress: { [weak self] id, p in self?.progressed(id, p) }
+            progress: { [weak self] id, p in self?.progressed(id, p) },
+            finishing: { [weak self] s in self?.finishing(s) }
         )
         let task = Task {
             do {
@@ -252,6 +276,14 @@ final class SessionManager: Sendable {
         }
     }
 
+    private func finishing(_ session: ScanSession) {
+        let waiters = state.withLock { s -> [CheckedContinuation<ScanSession?, Never>] in
+            defer { s.active[session.id]?.finalWaiters = [] }
+            return s.active[session.id]?.finalWaiters ?? []
+        }
+        for w in waiters { w.resume(returning: session) }
+    }
+
     private func progressed(_ id: String, _ p: ScanProgress) {
         state.withLock { s in
             guard var a = s.active[id], a.session.status == .running else { return }
@@ -269,7 +301,8 @@ final class SessionManager: Sendable {
             if s.stopping, let session, !session.status.isFinal || ShutdownGuardedSessions.isShutdownFailure(session) {
                 return []
             }
-            return s.active.removeValue(forKey: key)?.waiters ?? []
+            guard let a = s.active.removeValue(forKey: key) else { return [] }
+            return a.waiters + a.finalWaiters
         }
         if let session {
             if !(shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(session)) {

@@ -28,6 +28,10 @@ import ZeroMQ
                 #expect(result.signals.totalMatches > 0)
                 #expect(body.session.progress.completed == 48)
                 #expect(body.session.progress.total == 48)
+                // The reply (encoded while the final state was written) is sent only once it is stored.
+                let stored = try await cluster.sessions.session(id: body.session.sessionId)
+                #expect(stored?.status == .completed)
+                #expect(stored?.result?.signals.totalMatches == result.signals.totalMatches)
                 // The stored result is whole, so the job and its chunk results are dropped.
                 try await eventually(10, "the finished job's chunks dropped") {
                     let job = try await cluster.sessions.job(id: body.session.sessionId)
