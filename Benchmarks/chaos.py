@@ -22,8 +22,9 @@ On a fresh copy of the bundled sample (48 KRX symbols, 2015-2022 daily bars) it
 --service-arg passes options to every scan-service (e.g. `--service-arg=--malloc-arenas=0
 --service-arg=--memory-release-idle-ms=0` for glibc's defaults, the peer of the memory figures).
 Prints a summary and writes it as JSON to --out (default Benchmarks/results/chaos.json). Exits 1 if a
-result differed from the reference or a scan was lost. Every process it starts listens on 127.0.0.1
-and is stopped on exit, error or Ctrl-C.
+result differed from the reference, a scan was lost, or a node died of something the chaos did not send
+(`node_crashes`, with the log lines that say why in `node_crash_lines`; the node is started again). Every
+process it starts listens on 127.0.0.1 and is stopped on exit, error or Ctrl-C.
 """
 from __future__ import annotations
 
@@ -299,7 +300,8 @@ def main() -> int:
     api = f"tcp://127.0.0.1:{base}"
     stats = {"scans_started": 0, "scans_completed": 0, "scans_equal": 0, "scans_different": 0,
              "scans_not_completed": {}, "node_kills": 0, "node_stops": 0, "service_terms": 0,
-             "service_kills": 0, "misbehaving_clients": 0, "request_timeouts": 0}
+             "service_kills": 0, "misbehaving_clients": 0, "request_timeouts": 0,
+             "node_crashes": 0, "node_crash_lines": []}
     samples = []
     figures = []  # every 10 s: the service's allocator figures and the load average
     def summarize(elapsed: float, finished: bool) -> dict:
@@ -369,6 +371,17 @@ def main() -> int:
                 if len(figures) % 6 == 0:  # a minute: the figures so far, in case the run is cut short
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     args.out.write_text(json.dumps(summarize(now - t0, False), indent=1))
+            # A node that died of something the chaos did not send (a crash: its exit status, the log's
+            # last lines) is counted and started again.
+            for i, p in enumerate(cluster.nodes):
+                if p is not None and i not in stopped and p.poll() is not None:
+                    stats["node_crashes"] += 1
+                    tail = (cluster.logs / f"node-{i}.log").read_text(errors="replace").splitlines()[-40:]
+                    for line in tail:
+                        if ("Assertion" in line or "Fatal" in line or "Signal" in line) and \
+                                line not in stats["node_crash_lines"] and len(stats["node_crash_lines"]) < 10:
+                            stats["node_crash_lines"].append(line[:200])
+                    cluster.start_node(i)
             for i, until in list(stopped.items()):
                 if now >= until:
                     p = cluster.nodes[i]
@@ -444,7 +457,8 @@ def main() -> int:
     args.out.write_text(json.dumps(summary, indent=1))
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({k: v for k, v in summary.items() if k not in ("samples", "figures")}, indent=1))
-    ok = stats["scans_different"] == 0 and not stats["scans_not_completed"] and stats["scans_completed"] > 0
+    ok = (stats["scans_different"] == 0 and not stats["scans_not_completed"] and stats["scans_completed"] > 0
+          and stats["node_crashes"] == 0)
     return 0 if ok else 1
 
 
