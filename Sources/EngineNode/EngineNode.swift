@@ -43,6 +43,9 @@ public final class EngineNode: Service, Sendable {
     /// Chunks this node finished (results handed to the socket).
     public var completedChunks: Int { chunksDone.value }
 
+    /// The jobs socket's RCVHWM: far more chunks than the service ever has in flight to one node.
+    static let jobsReceiveHighWaterMark: Int32 = 10_000
+
     public func run() async throws {
         let config = configuration
         let context = try ZMQContext()
@@ -53,8 +56,14 @@ public final class EngineNode: Service, Sendable {
         do {
             var jobOptions = SocketOptions()
             jobOptions.lingerMs = 0
-            jobOptions.receiveHighWaterMark = Int32(config.queuedChunks)
-            jobOptions.kernelReceiveBufferBytes = 64 << 10  // a node that stops reading soon looks full to PUSH
+            // Never a full pipe here: libzmq asserts (`!_io_error`, stream_engine_base.cpp) when a connection
+            // whose input was stopped by a full pipe is closed and reconnected — which is what the service's
+            // heartbeat does to a node stopped with chunks queued (zeromq/libzmq#4364, found by the soak).
+            // Back-pressure is the node's own (its loop takes a chunk only when the executor has room); a
+            // stopped node reads nothing, so its small kernel buffer fills and PUSH passes it by, and a node
+            // whose evaluation hangs is found by its heartbeats (its leases expire without counting).
+            jobOptions.receiveHighWaterMark = Self.jobsReceiveHighWaterMark
+            jobOptions.kernelReceiveBufferBytes = 64 << 10
             jobOptions.maxMessageSize = config.maxMessageBytes
             jobOptions.reconnectIntervalMs = 100
             jobOptions.reconnectIntervalMaxMs = 2000
