@@ -158,9 +158,38 @@ enum ResultJSONWriter {
 
     /// `{"close","forward"?,"signal","symbol","timestamp","values"}` (sorted keys).
     static func appendMatch(_ m: ResultDocument.Match, to out: inout [UInt8]) {
+        appendMatch(
+            close: m.close,
+            forward: m.forward.map { ($0.maxAdverse, $0.maxFavorable, $0.returns) },
+            signal: m.signal,
+            symbol: m.symbol,
+            timestamp: { appendString(m.timestamp, to: &$0) },
+            values: { out in
+                for (i, key) in m.values.keys.sorted().enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    appendString(key, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    appendNumber(m.values[key] ?? nil, to: &out)
+                }
+            },
+            to: &out
+        )
+    }
+
+    /// A match object from its parts, in sorted key order: `timestamp` writes the quoted timestamp,
+    /// `values` the members of the `values` object.
+    private static func appendMatch<Returns: Sequence<Double?>>(
+        close: Double?,
+        forward: (maxAdverse: Double?, maxFavorable: Double?, returns: Returns)?,
+        signal: String,
+        symbol: String,
+        timestamp: (inout [UInt8]) -> Void,
+        values: (inout [UInt8]) -> Void,
+        to out: inout [UInt8]
+    ) {
         out.append(contentsOf: "{\"close\":".utf8)
-        appendNumber(m.close, to: &out)
-        if let f = m.forward {
+        appendNumber(close, to: &out)
+        if let f = forward {
             out.append(contentsOf: ",\"forward\":{\"max_adverse\":".utf8)
             appendNumber(f.maxAdverse, to: &out)
             out.append(contentsOf: ",\"max_favorable\":".utf8)
@@ -173,20 +202,13 @@ enum ResultJSONWriter {
             out.append(contentsOf: "]}".utf8)
         }
         out.append(contentsOf: ",\"signal\":".utf8)
-        appendString(m.signal, to: &out)
+        appendString(signal, to: &out)
         out.append(contentsOf: ",\"symbol\":".utf8)
-        appendString(m.symbol, to: &out)
+        appendString(symbol, to: &out)
         out.append(contentsOf: ",\"timestamp\":".utf8)
-        appendString(m.timestamp, to: &out)
+        timestamp(&out)
         out.append(contentsOf: ",\"values\":{".utf8)
-        if !m.values.isEmpty {
-            for (i, key) in m.values.keys.sorted().enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                appendNumber(m.values[key] ?? nil, to: &out)
-            }
-        }
+        values(&out)
         out.append(contentsOf: "}}".utf8)
     }
 
@@ -208,44 +230,33 @@ enum ResultJSONWriter {
     /// ``appendMatch(_:to:)`` of the match's document (``ResultDocument/Match/init(_:)``), written
     /// from the match itself: the same bytes.
     static func appendMatch(_ m: SignalMatch, timestamp: inout TimestampCache, to out: inout [UInt8]) {
-        out.append(contentsOf: "{\"close\":".utf8)
-        appendNumber(m.close, to: &out)
-        if let f = m.forward {
-            out.append(contentsOf: ",\"forward\":{\"max_adverse\":".utf8)
-            appendNumber(f.maxAdverse, to: &out)
-            out.append(contentsOf: ",\"max_favorable\":".utf8)
-            appendNumber(f.maxFavorable, to: &out)
-            out.append(contentsOf: ",\"returns\":[".utf8)
-            for (i, r) in f.returns.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                appendNumber(r, to: &out)
-            }
-            out.append(contentsOf: "]}".utf8)
-        }
-        out.append(contentsOf: ",\"signal\":".utf8)
-        appendString(m.signal, to: &out)
-        out.append(contentsOf: ",\"symbol\":".utf8)
-        appendString(m.symbol, to: &out)
-        out.append(contentsOf: ",\"timestamp\":".utf8)
-        out += timestamp.quoted(m.timestamp)
-        out.append(contentsOf: ",\"values\":{".utf8)
-        switch m.values.count {
-        case 0: break
-        case 1:
-            for (key, value) in m.values {
-                appendString(key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                appendNumber(value, to: &out)
-            }
-        default:
-            for (i, key) in m.values.keys.sorted().enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                appendNumber(m.values[key], to: &out)
-            }
-        }
-        out.append(contentsOf: "}}".utf8)
+        let quoted = timestamp.quoted(m.timestamp)
+        appendMatch(
+            close: m.close,
+            forward: m.forward.map { f in (f.maxAdverse, f.maxFavorable, f.returns.lazy.map { Optional($0) }) },
+            signal: m.signal,
+            symbol: m.symbol,
+            timestamp: { $0 += quoted },
+            values: { out in
+                switch m.values.count {
+                case 0: break
+                case 1:
+                    for (key, value) in m.values {
+                        appendString(key, to: &out)
+                        out.append(UInt8(ascii: ":"))
+                        appendNumber(value, to: &out)
+                    }
+                default:
+                    for (i, key) in m.values.keys.sorted().enumerated() {
+                        if i > 0 { out.append(UInt8(ascii: ",")) }
+                        appendString(key, to: &out)
+                        out.append(UInt8(ascii: ":"))
+                        appendNumber(m.values[key], to: &out)
+                    }
+                }
+            },
+            to: &out
+        )
     }
 
     /// A finite number (integers without a fraction), else `null`.
