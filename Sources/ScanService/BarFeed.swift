@@ -141,6 +141,7 @@ final class BarFeed: Sendable {
             return Applied(acceptedTotal: acceptedTotal)
         case .success(let bars): decoded = bars
         }
+        LiveTrace.mark("feed.decoded")
         var refusals: [FeedRefusal] = []
         var bars: [FeedBar] = []
         for d in decoded {

@@ -109,6 +109,8 @@ struct WatchEvaluator: Sendable {
             collected.withLock { $0.outcomes[symbol] = outcome }
             return SymbolResult(symbol: symbol, error: outcome.error)
         }
+        LiveTrace.mark("evaluator.submit \(symbols.count)")
+        let firstSeen = Mutex(false)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             executor.submit(
                 ScanBatch(
@@ -124,6 +126,7 @@ struct WatchEvaluator: Sendable {
                         }
                     },
                     scanGroup: { scanner, group in
+                        if !firstSeen.withLock({ f in defer { f = true }; return f }) { LiveTrace.mark("evaluator.first") }
                         var items: [(series: BarSeries, symbol: String)] = []
                         var formingFlags: [Bool] = []
                         var results: [SymbolResult] = []
@@ -142,7 +145,10 @@ struct WatchEvaluator: Sendable {
                         let bySymbol = Dictionary(results.map { ($0.symbol, $0) }, uniquingKeysWith: { a, _ in a })
                         return group.map { bySymbol[$0] ?? SymbolResult(symbol: $0, error: "not scanned") }
                     },
-                    onEnd: { _ in c.resume() }
+                    onEnd: { _ in
+                        LiveTrace.mark("evaluator.end")
+                        c.resume()
+                    }
                 )
             )
         }

@@ -308,6 +308,7 @@ final class WatchManager: Sendable {
     }
 
     private func doEvaluate() async {
+        LiveTrace.mark("round.start")
         let (finals, forming, fed, reload, applied, watches) = state.withLock { s in
             defer {
                 s.dirtyFinal = [:]
@@ -329,6 +330,7 @@ final class WatchManager: Sendable {
             _ = await evaluate(w, symbols: mine, fedBars: fed[tf] ?? [:], applied: applied, forceRange: false)
         }
         // The round's events are published: the store may append its bars now.
+        LiveTrace.mark("round.end")
         feed.startWrites()
     }
 
@@ -354,6 +356,7 @@ final class WatchManager: Sendable {
             logger.error("could not read the newest stored day", metadata: ["error": "\(error)"])
             return live
         }
+        LiveTrace.mark("eval.latestDay")
         // A new day moves the latest scan's range: evaluate every symbol against it, read again.
         let full = forceRange || range != live.range || live.setup == nil
         let symbols = full ? live.symbols : wanted
@@ -376,6 +379,7 @@ final class WatchManager: Sendable {
                 }
                 return mine
             }
+            LiveTrace.mark("eval.appended \(inMemory.count)")
             // A series read from the store must hold every bar the feed accepted so far.
             if inMemory.count < symbols.count { await feed.flushWrites() }
             let forming = live.request.confirm == .tick ? feed.formingBars(tf, symbols) : [:]
@@ -391,6 +395,7 @@ final class WatchManager: Sendable {
                 )
             }
             let evaluation = await evaluator.evaluate(used, symbols: symbols, series: inMemory, forming: forming)
+            LiveTrace.mark("eval.evaluated")
             outcomes = evaluation.outcomes
             if !evaluation.loaded.isEmpty {
                 // Kept with room for the bars the feed appends (a minute of bars then copies nothing).
@@ -418,6 +423,7 @@ final class WatchManager: Sendable {
             seq: live.seq,
             exitEntries: newest
         )
+        LiveTrace.mark("eval.diffed \(events.count)")
         live.set = set
         live.seq += events.count
         live.range = range
@@ -439,6 +445,7 @@ final class WatchManager: Sendable {
         if stillThere, !events.isEmpty {
             // Published first, persisted off the publish path (in order, batched: ``WatchEventLog``).
             publish(events.map { LiveEventDocument(watchId: live.id, event: $0, confirm: live.request.confirm) })
+            LiveTrace.mark("eval.published")
             eventLog.append(
                 WatchEventLog.Record(
                     watchId: live.id,
