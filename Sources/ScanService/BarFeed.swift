@@ -141,7 +141,6 @@ final class BarFeed: Sendable {
             return Applied(acceptedTotal: acceptedTotal)
         case .success(let bars): decoded = bars
         }
-        LiveTrace.mark("feed.decoded")
         var refusals: [FeedRefusal] = []
         var bars: [FeedBar] = []
         bars.reserveCapacity(decoded.count)

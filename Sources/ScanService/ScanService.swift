@@ -233,9 +233,7 @@ public final class ScanService: Service, Sendable {
                 }
                 group.addTask {
                     for await batch in liveStream {
-                        LiveTrace.mark("pub.send \(batch.count)")
                         _ = try? await sockets.events.trySend(batch.map { ZMQMessage($0) })
-                        LiveTrace.mark("pub.sent")
                     }
                 }
                 if let live, let feedSocket = sockets.feed {
@@ -247,9 +245,7 @@ public final class ScanService: Service, Sendable {
                     group.addTask {
                         do {
                             for try await message in feedSocket.messages {
-                                LiveTrace.mark("feed.received")
                                 let applied = await live.feed.ingest(message.frames)
-                                LiveTrace.mark("feed.ingested")
                                 if !applied.isEmpty { live.watches.barsChanged(applied) }
                             }
                         } catch {

@@ -318,7 +318,6 @@ final class WatchManager: Sendable {
     }
 
     private func doEvaluate() async {
-        LiveTrace.mark("round.start")
         let (finals, forming, fed, reload, applied, watches) = state.withLock { s in
             defer {
                 s.dirtyFinal = [:]
@@ -340,7 +339,6 @@ final class WatchManager: Sendable {
             _ = await evaluate(w, symbols: mine, fedBars: fed[tf] ?? [:], applied: applied, forceRange: false)
         }
         // The round's events are published: the store may append its bars now.
-        LiveTrace.mark("round.end")
         feed.startWrites()
     }
 
@@ -366,7 +364,6 @@ final class WatchManager: Sendable {
             logger.error("could not read the newest stored day", metadata: ["error": "\(error)"])
             return live
         }
-        LiveTrace.mark("eval.latestDay")
         // A new day moves the latest scan's range: evaluate every symbol against it, read again.
         let full = forceRange || range != live.range || live.setup == nil
         let symbols = full ? live.symbols : wanted
@@ -399,7 +396,6 @@ final class WatchManager: Sendable {
                 c[id] = mine
                 return (mine, boxes, missing)
             }
-            LiveTrace.mark("eval.appended \(symbols.count)")
             // A series read from the store must hold every bar the feed accepted so far.
             if missing { await feed.flushWrites() }
             let forming = live.request.confirm == .tick ? feed.formingBars(tf, symbols) : [:]
@@ -415,7 +411,6 @@ final class WatchManager: Sendable {
                 )
             }
             await evaluator.evaluate(used, symbols: symbols, kept: kept, fed: fedBars, forming: forming)
-            LiveTrace.mark("eval.evaluated")
             newest.reserveCapacity(symbols.count)
             var read: [String: Int64] = [:]
             for (s, box) in zip(symbols, boxes) {
@@ -440,7 +435,6 @@ final class WatchManager: Sendable {
             seq: live.seq,
             exitEntries: newest
         )
-        LiveTrace.mark("eval.diffed \(events.count)")
         live.set = set
         live.seq += events.count
         live.range = range
@@ -462,7 +456,6 @@ final class WatchManager: Sendable {
         if stillThere, !events.isEmpty {
             // Published first, persisted off the publish path (in order, batched: ``WatchEventLog``).
             publish(events.map { LiveEventDocument(watchId: live.id, event: $0, confirm: live.request.confirm) })
-            LiveTrace.mark("eval.published")
             eventLog.append(
                 WatchEventLog.Record(
                     watchId: live.id,

@@ -226,14 +226,12 @@ struct LiveBench {
                     )
                 )
             }
-            LiveTrace.mark("bench.sending \(minute)")
             if perSymbol {
                 for b in bars { try await feeder.send([b]) }
             } else {
                 try await feeder.send(bars)
             }
             let sent = ContinuousClock.now
-            LiveTrace.mark("bench.sent")
             applied += bars.count
             let target = applied
             let id = watch.watchId
@@ -268,7 +266,6 @@ struct LiveBench {
                 try await Task.sleep(for: .milliseconds(5))
             }
             appends.append(ms(ContinuousClock.now - sent))
-            LiveTrace.mark("bench.minute \(minute) last \(ms((lastArrival ?? sent) - sent)) applied \(ms(appliedAt - sent))")
             log(
                 "minute \(minute): \(bars.count) bars, \(events) events, last event \(events > 0 ? "\(ms((lastArrival ?? sent) - sent)) ms" : "-") "
                     + "after the minute's last bar (set re-read at \(ms(appliedAt - sent)) ms, "
