@@ -200,25 +200,29 @@ struct WatchEvaluator: Sendable {
 extension BarSeries {
     /// Makes room for the bars a watch appends, so that the minutes that follow a read append in place
     /// (a series read from the store has no spare capacity: the first append would copy every column).
+    /// Columns the store left out (a formula that does not read them) stay empty.
     mutating func reserveAppends() {
-        let room = times.count + 400 + times.count / 8
+        let n = times.count
+        let room = n + 400 + n / 8
         times.reserveCapacity(room)
         if timeframe.isIntraday { utcOffsets.reserveCapacity(room) }
-        columns.open.reserveCapacity(room)
-        columns.high.reserveCapacity(room)
-        columns.low.reserveCapacity(room)
+        if columns.open.count == n { columns.open.reserveCapacity(room) }
+        if columns.high.count == n { columns.high.reserveCapacity(room) }
+        if columns.low.count == n { columns.low.reserveCapacity(room) }
         columns.close.reserveCapacity(room)
-        columns.volume.reserveCapacity(room)
+        if columns.volume.count == n { columns.volume.reserveCapacity(room) }
     }
 
-    /// Appends one fed bar (the caller checked it is newer than the last).
+    /// Appends one fed bar (the caller checked it is newer than the last) to the series' whole columns
+    /// (a column the store left out stays empty, as a read of the store would leave it).
     mutating func append(_ bar: FeedBar) {
+        let n = times.count
         times.append(bar.timestamp.epochSeconds)
         if timeframe.isIntraday { utcOffsets.append(bar.timestamp.utcOffsetSeconds) }
-        columns.open.append(bar.open)
-        columns.high.append(bar.high)
-        columns.low.append(bar.low)
+        if columns.open.count == n { columns.open.append(bar.open) }
+        if columns.high.count == n { columns.high.append(bar.high) }
+        if columns.low.count == n { columns.low.append(bar.low) }
         columns.close.append(bar.close)
-        columns.volume.append(bar.volume)
+        if columns.volume.count == n { columns.volume.append(bar.volume) }
     }
 }
