@@ -1,3 +1,4 @@
+import FormulaEngine
 import ScanCore
 import Synchronization
 
@@ -19,6 +20,8 @@ public final class SeriesCache: Sendable {
         var range: DateRange
         var lookback: Int
         var lookahead: Int
+        /// The price columns the series holds (a load may leave out those its query did not ask for).
+        var fields: PriceFields
         var lastUsed: Int
     }
 
@@ -59,7 +62,7 @@ public final class SeriesCache: Sendable {
     /// lookahead (a plain scan's load then serves the next scan's event study).
     public func series(_ query: BarQuery, from bars: any BarRepository) throws -> BarSeries {
         if let cached = lookup(query) { return cached }
-        let load = Self.loading(query)
+        let load = loading(query)
         let series = try bars.loadBars(load)
         keep(series, for: load)
         return series
@@ -68,10 +71,27 @@ public final class SeriesCache: Sendable {
     /// What to load for a missed `query`: the same with at least one bar of lookahead, so the load
     /// shows whether the data ends by the range end. It then serves every later lookahead (an event
     /// study's horizons) too, instead of a plain scan's load being read again for the next study.
-    static func loading(_ query: BarQuery) -> BarQuery {
+    /// The price columns are the query's and those of the entry it replaces (a scan reading other
+    /// columns then loads once, and both formulas are served from then on).
+    func loading(_ query: BarQuery) -> BarQuery {
         var q = query
         q.lookaheadBars = max(1, query.lookaheadBars)
+        let key = Key(symbol: query.symbol, timeframe: query.timeframe)
+        if let held = state.withLock({ $0.entries[key]?.fields }) { q.fields.formUnion(held) }
         return q
+    }
+
+    /// The price columns `series` holds in full.
+    static func heldFields(_ series: BarSeries) -> PriceFields {
+        let n = series.count
+        let c = series.columns
+        var fields: PriceFields = []
+        if c.open.count == n { fields.insert(.open) }
+        if c.high.count == n { fields.insert(.high) }
+        if c.low.count == n { fields.insert(.low) }
+        if c.close.count == n { fields.insert(.close) }
+        if c.volume.count == n { fields.insert(.volume) }
+        return fields
     }
 
     /// The lookahead a load for `query` covers: its own, or any when the data ended before it.
@@ -88,7 +108,7 @@ public final class SeriesCache: Sendable {
         var out: [Result<BarSeries, any Error>?] = queries.map { q in lookup(q).map { .success($0) } }
         let missing = queries.indices.filter { out[$0] == nil }
         guard !missing.isEmpty else { return out.compactMap { $0 } }
-        let loads = missing.map { Self.loading(queries[$0]) }
+        let loads = missing.map { loading(queries[$0]) }
         let loaded: [Result<BarSeries, any Error>]
         do {
             loaded = try bars.loadBars(loads)
@@ -108,7 +128,9 @@ public final class SeriesCache: Sendable {
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         return state.withLock { s -> BarSeries? in
             s.tick += 1
-            guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars else {
+            guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars,
+                e.fields.isSuperset(of: query.fields)
+            else {
                 return nil
             }
             if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars {
@@ -132,6 +154,7 @@ public final class SeriesCache: Sendable {
                 range: query.range,
                 lookback: query.lookbackBars,
                 lookahead: Self.coveredLookahead(series, for: query),
+                fields: Self.heldFields(series),
                 lastUsed: s.tick
             )
             s.bars += series.count

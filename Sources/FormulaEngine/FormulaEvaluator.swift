@@ -71,8 +71,9 @@ public final class FormulaEvaluator {
     /// where `range` starts) and reports the signals that fire at indices inside `range`.
     ///
     /// Columns of unequal length are evaluated over their common prefix; `range` is clamped to it.
+    /// Only the columns the plan reads (``FormulaPlan/fields``) and `close` count: the others may be empty.
     public func evaluate(_ columns: PriceColumns, reportingIn range: Range<Int>) -> FormulaOutput {
-        let n = columns.commonCount
+        let n = columns.commonCount(reading: plan.fields)
         guard n > 0 else { return emptyOutput() }
         reserve(n)
         return Self.withPrices([columns]) { prices in
@@ -93,7 +94,7 @@ public final class FormulaEvaluator {
         while start < group.count {
             let end = min(start + Self.laneWidth, group.count)
             let lanes = Array(group[start..<end])
-            let counts = lanes.map(\.commonCount)
+            let counts = lanes.map { $0.commonCount(reading: plan.fields) }
             let longest = counts.max() ?? 0
             if lanes.count == Self.laneWidth, counts.allSatisfy({ $0 > 0 }), longest <= Self.laneLengthLimit {
                 reserve(longest, lanes: Self.laneWidth)
