@@ -72,5 +72,7 @@ public struct FormulaPlan: Sendable {
     }
 
     /// Number of array operations run per symbol (after sharing and folding).
-    public var operationCount: Int { program.operations.count }
+    public var operationCount: Int {
+        program.operations.count { if case .choose = $0 { false } else { true } }
+    }
 }

@@ -81,7 +81,8 @@ extension Indicators {
         _ close: UnsafePointer<Double>,
         _ n: Int,
         _ period: Int,
-        _ out: UnsafeMutablePointer<Double>
+        _ out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
     ) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
@@ -90,7 +91,7 @@ extension Indicators {
             let lowest = buffer.baseAddress!
             slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
             slidingExtreme(low, n, period, maximum: false) { i, v in lowest[i] = v }
-            eachPair(from: lookback, n, out, lowest, close, into: out) { highest, lowest, close in
+            eachPair(from: lookback, n, out, lowest, close, into: out, at: chosen) { highest, lowest, close in
                 let diff = (highest - lowest) / Pair(repeating: 0 - 100.0)
                 return ((highest - close) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
             }
@@ -111,13 +112,14 @@ extension Indicators {
         slowK: Int,
         slowD: Int,
         _ kOut: UnsafeMutablePointer<Double>,
-        _ dOut: UnsafeMutablePointer<Double>
+        _ dOut: UnsafeMutablePointer<Double>?,
+        at chosen: Bars? = nil
     ) {
         let lookbackK = fastK - 1
         let lookback = lookbackK + (slowK - 1) + (slowD - 1)
         guard n > lookback else {
             fillNaN(kOut, 0..<n)
-            fillNaN(dOut, 0..<n)
+            if let dOut { fillNaN(dOut, 0..<n) }
             return
         }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
@@ -128,11 +130,11 @@ extension Indicators {
                 let diff = (highest - lowest) / Pair(repeating: 100)
                 return ((close - lowest) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
             }
-            movingAverage(fast, from: lookbackK, n, slowK, into: kOut)
-            movingAverage(kOut, from: lookbackK + slowK - 1, n, slowD, into: dOut)
+            movingAverage(fast, from: lookbackK, n, slowK, into: kOut, at: chosen)
+            if let dOut { movingAverage(kOut, from: lookbackK + slowK - 1, n, slowD, into: dOut) }
         }
         fillNaN(kOut, 0..<lookback)
-        fillNaN(dOut, 0..<lookback)
+        if let dOut { fillNaN(dOut, 0..<lookback) }
     }
 
     /// The SMA of `x[start ..< n]` over `period` values, into `out[start + period - 1 ..< n]`, in TA-Lib's
@@ -144,7 +146,8 @@ extension Indicators {
         from start: Int,
         _ n: Int,
         _ period: Int,
-        into out: UnsafeMutablePointer<Double>
+        into out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
     ) {
         var total = 0.0
         var i = start
@@ -160,6 +163,15 @@ extension Indicators {
         }
         // Two bars' totals divided with one `divpd`.
         let divisor = Pair(repeating: Double(period))
+        if let chosen {
+            // Every bar's total, then the chosen bars' averages.
+            while i < n {
+                out[i] = step(i)
+                i += 1
+            }
+            let first = start + period - 1
+            return eachPair(from: first, n, out, out, out, into: out, at: chosen) { total, _, _ in total / divisor }
+        }
         while i + 2 <= n {
             let first = step(i)
             storePair(Pair(first, step(i + 1)) / divisor, out, i)

@@ -4,12 +4,13 @@ extension Operation {
         func p(_ s: NumericSeries) -> [PriceField] { if case .price(let f) = s { [f] } else { [] } }
         func p(_ o: NumericOperand) -> [PriceField] { if case .series(let s) = o { p(s) } else { [] } }
         switch self {
-        case .fillNumber, .fillBoolean, .booleanEqual, .logic, .not, .historyBoolean, .barssince, .selectBoolean:
+        case .fillNumber, .fillBoolean, .booleanEqual, .logic, .not, .historyBoolean, .barssince, .selectBoolean,
+            .choose:
             return []
         case .arithmetic(_, let a, let b, _), .compare(_, let a, let b, _): return p(a) + p(b)
         case .unary(_, let a, _), .historyNumber(let a, _, _), .rising(_, let a, _, _): return p(a)
         case .cross(_, let a, let b, _), .selectNumber(_, let a, let b, _): return p(a) + p(b)
-        case .indicator(_, let inputs, _): return inputs.flatMap(p)
+        case .indicator(_, let inputs, _), .chosenIndicator(_, let inputs, _, _): return inputs.flatMap(p)
         }
     }
 }
