@@ -2,8 +2,10 @@ import FormulaEngine
 import ScanCore
 import Synchronization
 
-/// Loaded bar series keyed by (symbol, timeframe), valid while the store's `dataVersion` holds.
-/// Thread-safe; loads happen on the calling (worker) thread, outside the lock.
+/// Loaded bar series keyed by (symbol, timeframe), valid while the store's `dataVersion` holds, within
+/// a budget of bytes (a series costs what its columns hold: 8 bytes a bar for the times, 4 for the UTC
+/// offsets of intraday bars, 8 for each price column loaded). Thread-safe; loads happen on the calling
+/// (worker) thread, outside the lock.
 ///
 /// Scan-resistant: a scan reads its universe in a cycle, the worst case for LRU (a universe larger
 /// than the budget would evict every entry just before it is needed again). So when the budget is
@@ -29,6 +31,7 @@ public final class SeriesCache: Sendable {
         var version: Int64?
         var entries: [Key: Entry] = [:]
         var bars = 0
+        var bytes = 0
         /// Lookups so far (the cache's clock).
         var tick = 0
         /// The tick of the last sweep for stale entries.
@@ -36,9 +39,20 @@ public final class SeriesCache: Sendable {
     }
 
     private let state = Mutex(State())
-    private let maxBars: Int
+    private let maxBytes: Int
 
-    public init(maxBars: Int) { self.maxBars = maxBars }
+    /// A cache holding at most `maxBytes` of series.
+    public init(maxBytes: Int) { self.maxBytes = max(0, maxBytes) }
+
+    /// A cache holding at most `maxBars` bars of daily series with every column (48 bytes a bar).
+    public convenience init(maxBars: Int) { self.init(maxBytes: min(max(0, maxBars), Int.max / 64) * 48) }
+
+    /// What `series` costs in memory: its columns' values.
+    static func bytes(of series: BarSeries) -> Int {
+        let c = series.columns
+        return 8 * series.times.count + 4 * series.utcOffsets.count
+            + 8 * (c.open.count + c.high.count + c.low.count + c.close.count + c.volume.count)
+    }
 
     /// Drops every entry when `version` differs from the one the entries were loaded at.
     public func validate(version: Int64) {
@@ -46,6 +60,7 @@ public final class SeriesCache: Sendable {
             if s.version != version {
                 s.entries = [:]
                 s.bars = 0
+                s.bytes = 0
                 s.version = version
             }
         }
@@ -143,12 +158,16 @@ public final class SeriesCache: Sendable {
 
     /// Keeps `series`, loaded for `query`, unless the budget is full.
     private func keep(_ series: BarSeries, for query: BarQuery) {
-        guard maxBars > 0, series.count <= maxBars else { return }
+        let size = Self.bytes(of: series)
+        guard maxBytes > 0, size <= maxBytes else { return }
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         state.withLock { s in
-            if let old = s.entries.removeValue(forKey: key) { s.bars -= old.series.count }
-            if s.bars + series.count > maxBars { Self.sweepStale(&s) }
-            guard s.bars + series.count <= maxBars else { return }  // full: keep what is cached
+            if let old = s.entries.removeValue(forKey: key) {
+                s.bars -= old.series.count
+                s.bytes -= Self.bytes(of: old.series)
+            }
+            if s.bytes + size > maxBytes { Self.sweepStale(&s) }
+            guard s.bytes + size <= maxBytes else { return }  // full: keep what is cached
             s.entries[key] = Entry(
                 series: series,
                 range: query.range,
@@ -158,6 +177,7 @@ public final class SeriesCache: Sendable {
                 lastUsed: s.tick
             )
             s.bars += series.count
+            s.bytes += size
         }
     }
 
@@ -170,11 +190,15 @@ public final class SeriesCache: Sendable {
         for (key, entry) in s.entries where s.tick - entry.lastUsed > horizon {
             s.entries[key] = nil
             s.bars -= entry.series.count
+            s.bytes -= Self.bytes(of: entry.series)
         }
     }
 
     /// Bars held now.
     public var barCount: Int { state.withLock { $0.bars } }
+
+    /// Bytes of series held now.
+    public var byteCount: Int { state.withLock { $0.bytes } }
 
     /// Series held now.
     public var count: Int { state.withLock { $0.entries.count } }

@@ -173,4 +173,26 @@ struct SeriesCacheColumnTests {
         _ = try cache.series(query([.high]), from: store)
         #expect(store.asked.withLock { $0 } == [[.close, .volume], [.high, .low, .close, .volume]])
     }
+
+    @Test func theBudgetCountsTheColumnsLoaded() throws {
+        let range = DateRange(
+            from: CalendarDay(year: 2020, month: 1, day: 1)!,
+            to: CalendarDay(year: 2020, month: 12, day: 31)!
+        )
+        func query(_ symbol: String, _ fields: PriceFields) -> BarQuery {
+            BarQuery(symbol: symbol, timeframe: .daily, range: range, lookbackBars: 0, fields: fields)
+        }
+        let store = ColumnBars()
+        // 10 bars of times and close: 160 bytes; with every column: 480.
+        let cache = SeriesCache(maxBytes: 400)
+        cache.validate(version: 1)
+        for s in ["A", "B"] { _ = try cache.series(query(s, [.close]), from: store) }
+        #expect(cache.count == 2 && cache.byteCount == 320 && cache.barCount == 20)
+        _ = try cache.series(query("C", .all), from: store)
+        #expect(cache.count == 2, "a whole series does not fit beside them")
+        let small = SeriesCache(maxBars: 10)
+        small.validate(version: 1)
+        _ = try small.series(query("A", .all), from: store)
+        #expect(small.byteCount == 480, "maxBars: 10 holds 10 daily bars of every column")
+    }
 }
