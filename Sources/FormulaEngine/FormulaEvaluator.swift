@@ -14,14 +14,14 @@ public final class FormulaEvaluator {
     private var numbers: UnsafeMutablePointer<Double>
     private var flags: UnsafeMutablePointer<UInt8>
     private var scratch: UnsafeMutablePointer<Int>
-    /// The chosen-bars lists (``Operation/choose(_:into:)``), `n` indices per list and lane.
+    /// The chosen-bars lists (``Operation/choose(_:into:within:)``), `n` indices per list and lane.
     private var chosen: UnsafeMutablePointer<Int32>
     /// The conjunction of a chosen-bars list's terms, before it becomes indices.
     private var chosenFlags: UnsafeMutablePointer<UInt8>
 
     /// An indicator needed at chosen bars only runs its chosen-bars kernel when they are at most this
     /// fraction of the series (a denser list costs more than the whole kernel). Tests set 1 (always) and
-    /// 0 (never: only an empty list).
+    /// -1 (never).
     var chosenDensityLimit = 0.5
 
     public init(plan: FormulaPlan) {
@@ -183,14 +183,26 @@ public final class FormulaEvaluator {
             }
         }
 
+        // Whether each lane's price columns are free of NaN, scanned once (the lane kernels and the chosen-bars
+        // kernels take only NaN-free inputs; the same columns are checked for many of them).
+        var priceNaNFree = [[Bool?]](
+            repeating: [Bool?](repeating: nil, count: PriceField.allCases.count),
+            count: lanes.count
+        )
+        func isNaNFree(_ s: NumericSeries, _ lane: Int) -> Bool {
+            guard case .price(let field) = s else {
+                return Indicators.firstNaN(laneSeries(s, lane), from: 0, counts[lane]) == counts[lane]
+            }
+            if let known = priceNaNFree[lane][field.rawValue] { return known }
+            let free = Indicators.firstNaN(laneSeries(s, lane), from: 0, counts[lane]) == counts[lane]
+            priceNaNFree[lane][field.rawValue] = free
+            return free
+        }
+
         for operation in program.operations {
             if lanes.count == Self.laneWidth, case .indicator(let indicator, let inputs, let o) = operation,
                 let minimum = indicator.laneMinimumLength, counts.allSatisfy({ $0 >= minimum }),
-                inputs.allSatisfy({ s in
-                    (0..<lanes.count).allSatisfy { l in
-                        Indicators.firstNaN(laneSeries(s, l), from: 0, counts[l]) == counts[l]
-                    }
-                })
+                inputs.allSatisfy({ s in (0..<lanes.count).allSatisfy { l in isNaNFree(s, l) } })
             {
                 let columns = inputs.map { s in
                     LaneColumn(p: (laneSeries(s, 0), laneSeries(s, 1), laneSeries(s, 2), laneSeries(s, 3)))
@@ -269,13 +281,22 @@ public final class FormulaEvaluator {
             case .selectNumber(let c, let a, let b, let o): Kernels.select(flag(c), series(a), series(b), out(o), n)
             case .selectBoolean(let c, let a, let b, let o): Kernels.select(flag(c), flag(a), flag(b), flagsOut(o), n)
             case .indicator(let indicator, let inputs, let o): indicator.run(inputs.map(input), into: o.map(output))
-            case .choose(let terms, let list):
-                chosenCounts[lane * chosenLists + list] = Kernels.choose(
-                    terms.map { (flag($0.register), $0.shift) },
-                    n,
-                    scratch: chosenFlags,
-                    into: chosenList(list)
-                )
+            case .choose(let terms, let list, let within):
+                let flags = terms.map { (flag($0.register), $0.shift) }
+                chosenCounts[lane * chosenLists + list] =
+                    if let within {
+                        Kernels.choose(
+                            flags,
+                            n,
+                            within: Indicators.Bars(
+                                start: chosenList(within),
+                                count: chosenCounts[lane * chosenLists + within]
+                            ),
+                            into: chosenList(list)
+                        )
+                    } else {
+                        Kernels.choose(flags, n, scratch: chosenFlags, into: chosenList(list))
+                    }
             case .chosenIndicator(let indicator, let inputs, let o, let list):
                 let count = chosenCounts[lane * chosenLists + list]
                 if Double(count) > densityLimit * Double(n) {
@@ -284,7 +305,8 @@ public final class FormulaEvaluator {
                     indicator.run(
                         inputs.map(input),
                         into: o.map(output),
-                        at: Indicators.Bars(start: chosenList(list), count: count)
+                        at: Indicators.Bars(start: chosenList(list), count: count),
+                        free: inputs.allSatisfy { isNaNFree($0, lane) }
                     )
                 }
             }

@@ -81,6 +81,14 @@ import Testing
         var zeroVolume = LaneEvaluationTests.series(300, seed: 11)
         for i in 100..<150 { zeroVolume.volume[i] = 0 }
         cases.append(("zero volume", zeroVolume))
+        // Prices of +0 and -0 (equal, different bits): window extremes must pick the same one.
+        var zeros = LaneEvaluationTests.series(200, seed: 13)
+        for i in 60..<120 {
+            zeros.high[i] = i % 3 == 0 ? -0.0 : 0.0
+            zeros.low[i] = -Double(i % 4) * 0.5
+            zeros.close[i] = i % 5 == 0 ? -0.0 : 0.0
+        }
+        cases.append(("signed zeros", zeros))
         for indicator in Self.indicators {
             for (what, c) in cases { Self.expectEqualAtChosen(indicator, c, what) }
         }
@@ -202,6 +210,15 @@ import Testing
                 .stoch(k: 14, slowK: 3, slowD: 3),
             ]
         )
+        // Each list of chosen bars is tested within an earlier one when its terms include that one's.
+        var lists = 0
+        for case .choose(let terms, let list, let within) in plan.program.operations {
+            #expect(list == lists)
+            #expect(within.map { $0 < list } ?? true, "an earlier list")
+            #expect(!terms.isEmpty || within != nil)
+            lists += 1
+        }
+        #expect(lists == chosen.count)
         // F1 has nothing to choose bars for (its volume clause's SMA is such a running sum).
         let f1 = try FormulaPlan.compile(source: Self.formulas[2], name: "f1")
         #expect(!f1.program.operations.contains { if case .choose = $0 { true } else { false } })

@@ -9,7 +9,7 @@ extension Indicators {
     typealias Bars = UnsafeBufferPointer<Int32>
 
     /// TA_SMA at the chosen bars: every bar's running total (``smaKernel``'s), divided at the chosen ones.
-    static func sma(_ x: In, period: Int, into out: Out, at chosen: Bars?) {
+    static func sma(_ x: In, period: Int, into out: Out, at chosen: Bars?, free: Bool) {
         guard let chosen, period > 1, out.count == x.count, let xs = x.baseAddress, let os = out.baseAddress,
             smaTotals(xs, x.count, period, os)
         else { return sma(x, period: period, into: out) }
@@ -39,34 +39,44 @@ extension Indicators {
     }
 
     /// TA_WMA at the chosen bars.
-    static func wma(_ x: In, period: Int, into out: Out, at chosen: Bars?) {
+    static func wma(_ x: In, period: Int, into out: Out, at chosen: Bars?, free: Bool) {
         guard let chosen, let xs = x.baseAddress, let os = out.baseAddress, out.count == x.count,
-            firstNaN(xs, from: 0, x.count) == x.count
+            free || firstNaN(xs, from: 0, x.count) == x.count
         else { return wma(x, period: period, into: out) }
         wmaKernel(xs, x.count, period, os, at: chosen)
     }
 
     /// TA_BBANDS at the chosen bars.
-    static func bbands(_ x: In, period: Int, k: Double, upper: Out, middle: Out, lower: Out, at chosen: Bars?) {
+    static func bbands(
+        _ x: In,
+        period: Int,
+        k: Double,
+        upper: Out,
+        middle: Out,
+        lower: Out,
+        at chosen: Bars?,
+        free: Bool
+    ) {
         guard let chosen, let xs = x.baseAddress, let u = upper.baseAddress, let m = middle.baseAddress,
             let l = lower.baseAddress,
             upper.count == x.count, middle.count == x.count, lower.count == x.count,
-            firstNaN(xs, from: 0, x.count) == x.count
+            free || firstNaN(xs, from: 0, x.count) == x.count
         else { return bbands(x, period: period, k: k, upper: upper, middle: middle, lower: lower) }
         bbandsKernel(xs, x.count, period, k, u, m, l, at: chosen)
     }
 
     /// TA_WILLR at the chosen bars.
-    static func willr(high: In, low: In, close: In, period: Int, into out: Out, at chosen: Bars?) {
-        guard let chosen, let (h, l, c, _, o) = noNaN(high, low, close, nil, out) else {
+    static func willr(high: In, low: In, close: In, period: Int, into out: Out, at chosen: Bars?, free: Bool) {
+        guard let chosen, let (h, l, c, _, o) = noNaN(high, low, close, nil, out, free) else {
             return willr(high: high, low: low, close: close, period: period, into: out)
         }
         willrKernel(h, l, c, close.count, period, o, at: chosen)
     }
 
     /// TA_MFI at the chosen bars.
-    static func mfi(high: In, low: In, close: In, volume: In, period: Int, into out: Out, at chosen: Bars?) {
-        guard let chosen, let (h, l, c, v, o) = noNaN(high, low, close, volume, out), let v else {
+    static func mfi(high: In, low: In, close: In, volume: In, period: Int, into out: Out, at chosen: Bars?, free: Bool)
+    {
+        guard let chosen, let (h, l, c, v, o) = noNaN(high, low, close, volume, out, free), let v else {
             return mfi(high: high, low: low, close: close, volume: volume, period: period, into: out)
         }
         mfiKernel(h, l, c, v, close.count, period, o, at: chosen)
@@ -82,9 +92,10 @@ extension Indicators {
         slowD: Int,
         k: Out,
         d: Out,
-        at chosen: Bars?
+        at chosen: Bars?,
+        free: Bool
     ) {
-        guard let chosen, let (h, l, c, _, o) = noNaN(high, low, close, nil, k) else {
+        guard let chosen, let (h, l, c, _, o) = noNaN(high, low, close, nil, k, free) else {
             return stoch(high: high, low: low, close: close, fastK: fastK, slowK: slowK, slowD: slowD, k: k, d: d)
         }
         stochKernel(h, l, c, close.count, fastK: fastK, slowK: slowK, slowD: slowD, o, nil, at: chosen)
@@ -93,8 +104,8 @@ extension Indicators {
     /// TA_CCI at the chosen bars: the typical prices of every bar, then each chosen bar's window as
     /// ``cciKernel`` sums it one bar at a time (slot by slot in TA-Lib's ring order), four bars' sums side by
     /// side, and the value from ``cciValue``.
-    static func cci(high: In, low: In, close: In, period: Int, into out: Out, at chosen: Bars?) {
-        guard let chosen, let (h, l, c, _, o) = noNaN(high, low, close, nil, out) else {
+    static func cci(high: In, low: In, close: In, period: Int, into out: Out, at chosen: Bars?, free: Bool) {
+        guard let chosen, let (h, l, c, _, o) = noNaN(high, low, close, nil, out, free) else {
             return cci(high: high, low: low, close: close, period: period, into: out)
         }
         let n = close.count
@@ -159,7 +170,8 @@ extension Indicators {
         _ low: In,
         _ close: In,
         _ volume: In?,
-        _ out: Out
+        _ out: Out,
+        _ free: Bool
     ) -> (
         UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>?,
         UnsafeMutablePointer<Double>
@@ -167,10 +179,10 @@ extension Indicators {
         let n = close.count
         guard n > 0, high.count == n, low.count == n, out.count == n, (volume?.count ?? n) == n,
             let h = high.baseAddress, let l = low.baseAddress, let c = close.baseAddress, let o = out.baseAddress,
-            firstNaN(h, from: 0, n) == n, firstNaN(l, from: 0, n) == n, firstNaN(c, from: 0, n) == n
+            free || (firstNaN(h, from: 0, n) == n && firstNaN(l, from: 0, n) == n && firstNaN(c, from: 0, n) == n)
         else { return nil }
         let v = volume?.baseAddress
-        if let v, firstNaN(v, from: 0, n) != n { return nil }
+        if !free, let v, firstNaN(v, from: 0, n) != n { return nil }
         return (h, l, c, v, o)
     }
 }

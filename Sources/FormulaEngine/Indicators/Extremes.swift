@@ -54,6 +54,21 @@ extension Indicators {
         }
     }
 
+    /// The highest (`maximum`) or lowest value of `x[i - period + 1 ... i]` (no NaN), scanned oldest to newest.
+    /// Among values that compare equal (+0 and -0) it keeps the newest, as ``slidingExtreme`` does: there the
+    /// later part of a window (the running prefix, the suffix accumulated from the right) wins every tie.
+    @inline(__always)
+    static func windowExtreme(_ x: UnsafePointer<Double>, _ i: Int, _ period: Int, maximum: Bool) -> Double {
+        var best = x[i - period + 1]
+        var j = i - period + 2
+        while j <= i {
+            let v = x[j]
+            best = maximum ? (best > v ? best : v) : (best < v ? best : v)
+            j += 1
+        }
+        return best
+    }
+
     /// TA_MAX / TA_MIN over one run.
     static func extremeKernel(
         _ x: UnsafePointer<Double>,
@@ -87,14 +102,27 @@ extension Indicators {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
+        @inline(__always) func value(_ highest: Pair, _ lowest: Pair, _ close: Pair) -> Pair {
+            let diff = (highest - lowest) / Pair(repeating: 0 - 100.0)
+            return ((highest - close) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
+        }
+        if let chosen {
+            // Only the chosen bars' windows, scanned (two bars at a time) instead of sliding over every bar.
+            return eachPair(at: chosen, from: lookback) { i, j in
+                let v = value(
+                    Pair(windowExtreme(high, i, period, maximum: true), windowExtreme(high, j, period, maximum: true)),
+                    Pair(windowExtreme(low, i, period, maximum: false), windowExtreme(low, j, period, maximum: false)),
+                    Pair(close[i], close[j])
+                )
+                out[i] = v[0]
+                out[j] = v[1]
+            }
+        }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
             let lowest = buffer.baseAddress!
             slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
             slidingExtreme(low, n, period, maximum: false) { i, v in lowest[i] = v }
-            eachPair(from: lookback, n, out, lowest, close, into: out, at: chosen) { highest, lowest, close in
-                let diff = (highest - lowest) / Pair(repeating: 0 - 100.0)
-                return ((highest - close) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
-            }
+            eachPair(from: lookback, n, out, lowest, close, into: out, at: chosen, value)
         }
     }
 

@@ -100,12 +100,12 @@ enum Indicator: Hashable, Sendable {
     /// intermediate state (running sums) or nothing written (stoch's %D is not computed at all). The state
     /// that depends on earlier bars (running sums in TA-Lib's order) still runs over every bar; what a bar's
     /// output costs beyond it (divisions, square roots, CCI's whole window) runs only at the chosen bars.
-    /// Series with a NaN run the whole kernel.
-    func run(_ x: [Indicators.In], into y: [Indicators.Out], at chosen: Indicators.Bars? = nil) {
+    /// Series with a NaN run the whole kernel; `free` says the inputs are known to have none.
+    func run(_ x: [Indicators.In], into y: [Indicators.Out], at chosen: Indicators.Bars? = nil, free: Bool = false) {
         switch self {
-        case .sma(let p): Indicators.sma(x[0], period: p, into: y[0], at: chosen)
+        case .sma(let p): Indicators.sma(x[0], period: p, into: y[0], at: chosen, free: free)
         case .ema(let p): Indicators.ema(x[0], period: p, into: y[0])
-        case .wma(let p): Indicators.wma(x[0], period: p, into: y[0], at: chosen)
+        case .wma(let p): Indicators.wma(x[0], period: p, into: y[0], at: chosen, free: free)
         case .rma(let p): Indicators.rma(x[0], period: p, into: y[0])
         case .rsi(let p): Indicators.rsi(x[0], period: p, into: y[0])
         case .stdev(let p): Indicators.stddev(x[0], period: p, into: y[0])
@@ -132,15 +132,26 @@ enum Indicator: Hashable, Sendable {
                 upper: y[BollingerBand.upper.rawValue],
                 middle: y[BollingerBand.middle.rawValue],
                 lower: y[BollingerBand.lower.rawValue],
-                at: chosen
+                at: chosen,
+                free: free
             )
         case .atr(let p): Indicators.atr(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
         case .adx(let p): Indicators.adx(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
-        case .cci(let p): Indicators.cci(high: x[0], low: x[1], close: x[2], period: p, into: y[0], at: chosen)
+        case .cci(let p):
+            Indicators.cci(high: x[0], low: x[1], close: x[2], period: p, into: y[0], at: chosen, free: free)
         case .willr(let p):
-            Indicators.willr(high: x[0], low: x[1], close: x[2], period: p, into: y[0], at: chosen)
+            Indicators.willr(high: x[0], low: x[1], close: x[2], period: p, into: y[0], at: chosen, free: free)
         case .mfi(let p):
-            Indicators.mfi(high: x[0], low: x[1], close: x[2], volume: x[3], period: p, into: y[0], at: chosen)
+            Indicators.mfi(
+                high: x[0],
+                low: x[1],
+                close: x[2],
+                volume: x[3],
+                period: p,
+                into: y[0],
+                at: chosen,
+                free: free
+            )
         case .obv: Indicators.obv(close: x[0], volume: x[1], into: y[0])
         case .stoch(let k, let slowK, let slowD):
             Indicators.stoch(
@@ -152,7 +163,8 @@ enum Indicator: Hashable, Sendable {
                 slowD: slowD,
                 k: y[StochasticLine.k.rawValue],
                 d: y[StochasticLine.d.rawValue],
-                at: chosen
+                at: chosen,
+                free: free
             )
         }
     }
@@ -211,7 +223,9 @@ extension Indicator {
         // Their running sums are chains of dependent additions that take longer than the divisions beside
         // them: dividing at chosen bars only saves nothing measurable, and choosing the bars costs.
         case .sma, .wma: 0
-        case .willr, .stoch: 3
+        // Stoch at chosen bars saves its %D line (and %K's division), which the formulas seldom read.
+        case .stoch: 1
+        case .willr: 3
         case .mfi: 4
         case .bbands: 6
         case .cci: 10

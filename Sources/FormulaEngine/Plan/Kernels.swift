@@ -224,6 +224,28 @@ enum Kernels {
         return indices(UnsafePointer(scratch), n, into: out)
     }
 
+    /// The bars of `within` where every term's flags hold at `i + shift` (false past the end), in order, into
+    /// `out`; returns how many. Costs per bar of `within`, not per bar of the series.
+    static func choose(
+        _ terms: [(flags: Flags, shift: Int)],
+        _ n: Int,
+        within: UnsafeBufferPointer<Int32>,
+        into out: UnsafeMutablePointer<Int32>
+    ) -> Int {
+        var written = 0
+        for index in within {
+            let i = Int(index)
+            var all: UInt8 = 1
+            for term in terms {
+                let j = i + term.shift
+                all &= j < n ? term.flags[j] : 0
+            }
+            out[written] = index
+            written &+= Int(all)
+        }
+        return written
+    }
+
     /// The indices of the set flags of `flags[0 ..< n]`, ascending, into `out`; returns how many. Eight flags
     /// per load; each set one found from the word's trailing zeros.
     static func indices(_ flags: Flags, _ n: Int, into out: UnsafeMutablePointer<Int32>) -> Int {

@@ -4,7 +4,7 @@ enum NumericSeries: Sendable, Hashable {
     case register(Int)
 }
 
-/// A term of a ``Operation/choose(_:into:)``: boolean register `register` holds `shift` bars later.
+/// A term of a ``Operation/choose(_:into:within:)``: boolean register `register` holds `shift` bars later.
 struct ChosenTerm: Sendable, Hashable {
     var register: Int
     var shift: Int
@@ -37,8 +37,9 @@ enum Operation: Sendable {
     /// Reads `inputs` (in the order of ``Indicator/inputs``), writes one register per output.
     case indicator(Indicator, inputs: [NumericSeries], into: [Int])
     /// The bars where every term holds (boolean register `register` at the bar `shift` later), as a list
-    /// of indices into chosen-bars list `into`.
-    case choose([ChosenTerm], into: Int)
+    /// of indices into chosen-bars list `into`; with `within`, only bars of that earlier list are tested
+    /// (its terms are left out of `terms`).
+    case choose([ChosenTerm], into: Int, within: Int?)
     /// ``indicator(_:inputs:into:)`` whose outputs are needed only at the bars of chosen-bars list `at`
     /// (elsewhere they hold whatever the kernel left there).
     case chosenIndicator(Indicator, inputs: [NumericSeries], into: [Int], at: Int)
@@ -64,7 +65,7 @@ enum Operation: Sendable {
         case .selectBoolean(let c, let a, let b, let o): return ([], [c, a, b], [], [o])
         case .indicator(_, let inputs, let o), .chosenIndicator(_, let inputs, let o, _):
             return (inputs.flatMap(r), [], o, [])
-        case .choose(let terms, _): return ([], terms.map(\.register), [], [])
+        case .choose(let terms, _, _): return ([], terms.map(\.register), [], [])
         }
     }
 }
@@ -85,12 +86,12 @@ struct Program: Sendable {
     var columns: [NumericOperand] = []
     /// Whether a kernel needs the integer scratch buffer (monotonic deques).
     var needsScratch = false
-    /// How many chosen-bars lists ``Operation/choose(_:into:)`` writes.
+    /// How many chosen-bars lists ``Operation/choose(_:into:within:)`` writes.
     var chosenListCount = 0
 
     /// Lowers the nodes reachable from the roots in the order of ``Needs/schedule``; indicators that can
     /// compute their outputs at chosen bars only and are needed at fewer than every bar get a
-    /// ``Operation/choose(_:into:)`` of those bars before them.
+    /// ``Operation/choose(_:into:within:)`` of those bars before them.
     init(graph: Graph, signals signalRefs: [Ref], columns columnRefs: [Ref]) {
         var graph = graph
         let signalIDs = signalRefs.map { graph.series($0) }
@@ -182,8 +183,13 @@ struct Program: Sendable {
                     } else {
                         list = chosenListCount
                         chosenListCount += 1
+                        // The earlier list with the most of these terms and no others: only its bars are tested.
+                        let wanted = Set(terms)
+                        let within = chosenLists.filter { Set($0.key).isSubset(of: wanted) }
+                            .max { a, b in a.key.count != b.key.count ? a.key.count < b.key.count : a.value > b.value }
+                        let extra = terms.filter { !(within?.key.contains($0) ?? false) }
+                        operations.append(.choose(extra, into: list, within: within?.value))
                         chosenLists[terms] = list
-                        operations.append(.choose(terms, into: list))
                     }
                     operation = .chosenIndicator(indicator, inputs: inputs.map(series), into: outputs, at: list)
                 } else {
