@@ -107,7 +107,7 @@ public final class EngineNode: Service, Sendable {
         let metrics = self.metrics
         let executor = ChunkExecutor(
             bars: bars,
-            cache: SeriesCache(maxBars: config.seriesCacheMaxBars),
+            cache: SeriesCache(maxBytes: config.seriesCacheMaxBytes),
             threads: config.threads,
             maxQueued: config.queuedChunks,
             paceMsPerSymbol: config.paceMsPerSymbol,

@@ -14,8 +14,9 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
     /// The node's name in heartbeats, results and the service's `PING`.
     public var name: String
     public var heartbeatIntervalMs: Int
-    /// Loaded bar series kept in memory (in bars; about 48 bytes each).
-    public var seriesCacheMaxBars: Int
+    /// Loaded bar series kept in memory, in bytes (a daily bar with every column is 48 bytes; a formula
+    /// reading `close` and `volume` loads 24). 256 MB holds 5 million such bars: 2,000 symbols × 10 years.
+    public var seriesCacheMaxBytes: Int
     /// Chunks taken off the socket ahead of the ones being evaluated (so no node hoards work).
     public var queuedChunks: Int
     /// ZMQ_MAXMSGSIZE of the jobs PULL and the control SUB.
@@ -36,7 +37,7 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
         threads: Int = ProcessInfo.processInfo.activeProcessorCount,
         name: String = EngineNodeConfiguration.defaultName(),
         heartbeatIntervalMs: Int = 1000,
-        seriesCacheMaxBars: Int = 4_000_000,
+        seriesCacheMaxBytes: Int = 256 << 20,
         queuedChunks: Int = 2,
         maxMessageBytes: Int64 = 64 << 20,
         lingerMs: Int32 = 500,
@@ -48,7 +49,7 @@ public struct EngineNodeConfiguration: Sendable, Hashable {
         self.threads = max(1, threads)
         self.name = name
         self.heartbeatIntervalMs = max(10, heartbeatIntervalMs)
-        self.seriesCacheMaxBars = max(0, seriesCacheMaxBars)
+        self.seriesCacheMaxBytes = max(0, seriesCacheMaxBytes)
         self.queuedChunks = max(1, queuedChunks)
         self.maxMessageBytes = maxMessageBytes
         self.lingerMs = lingerMs

@@ -1,8 +1,11 @@
+import FormulaEngine
 import ScanCore
 import Synchronization
 
-/// Loaded bar series keyed by (symbol, timeframe), valid while the store's `dataVersion` holds.
-/// Thread-safe; loads happen on the calling (worker) thread, outside the lock.
+/// Loaded bar series keyed by (symbol, timeframe), valid while the store's `dataVersion` holds, within
+/// a budget of bytes (a series costs what its columns hold: 8 bytes a bar for the times, 4 for the UTC
+/// offsets of intraday bars, 8 for each price column loaded). Thread-safe; loads happen on the calling
+/// (worker) thread, outside the lock.
 ///
 /// Scan-resistant: a scan reads its universe in a cycle, the worst case for LRU (a universe larger
 /// than the budget would evict every entry just before it is needed again). So when the budget is
@@ -19,6 +22,8 @@ public final class SeriesCache: Sendable {
         var range: DateRange
         var lookback: Int
         var lookahead: Int
+        /// The price columns the series holds (a load may leave out those its query did not ask for).
+        var fields: PriceFields
         var lastUsed: Int
     }
 
@@ -26,6 +31,7 @@ public final class SeriesCache: Sendable {
         var version: Int64?
         var entries: [Key: Entry] = [:]
         var bars = 0
+        var bytes = 0
         /// Lookups so far (the cache's clock).
         var tick = 0
         /// The tick of the last sweep for stale entries.
@@ -33,9 +39,20 @@ public final class SeriesCache: Sendable {
     }
 
     private let state = Mutex(State())
-    private let maxBars: Int
+    private let maxBytes: Int
 
-    public init(maxBars: Int) { self.maxBars = maxBars }
+    /// A cache holding at most `maxBytes` of series.
+    public init(maxBytes: Int) { self.maxBytes = max(0, maxBytes) }
+
+    /// A cache holding at most `maxBars` bars of daily series with every column (48 bytes a bar).
+    public convenience init(maxBars: Int) { self.init(maxBytes: min(max(0, maxBars), Int.max / 64) * 48) }
+
+    /// What `series` costs in memory: its columns' values.
+    static func bytes(of series: BarSeries) -> Int {
+        let c = series.columns
+        return 8 * series.times.count + 4 * series.utcOffsets.count
+            + 8 * (c.open.count + c.high.count + c.low.count + c.close.count + c.volume.count)
+    }
 
     /// Drops every entry when `version` differs from the one the entries were loaded at.
     public func validate(version: Int64) {
@@ -43,6 +60,7 @@ public final class SeriesCache: Sendable {
             if s.version != version {
                 s.entries = [:]
                 s.bars = 0
+                s.bytes = 0
                 s.version = version
             }
         }
@@ -59,7 +77,7 @@ public final class SeriesCache: Sendable {
     /// lookahead (a plain scan's load then serves the next scan's event study).
     public func series(_ query: BarQuery, from bars: any BarRepository) throws -> BarSeries {
         if let cached = lookup(query) { return cached }
-        let load = Self.loading(query)
+        let load = loading(query)
         let series = try bars.loadBars(load)
         keep(series, for: load)
         return series
@@ -68,10 +86,27 @@ public final class SeriesCache: Sendable {
     /// What to load for a missed `query`: the same with at least one bar of lookahead, so the load
     /// shows whether the data ends by the range end. It then serves every later lookahead (an event
     /// study's horizons) too, instead of a plain scan's load being read again for the next study.
-    static func loading(_ query: BarQuery) -> BarQuery {
+    /// The price columns are the query's and those of the entry it replaces (a scan reading other
+    /// columns then loads once, and both formulas are served from then on).
+    func loading(_ query: BarQuery) -> BarQuery {
         var q = query
         q.lookaheadBars = max(1, query.lookaheadBars)
+        let key = Key(symbol: query.symbol, timeframe: query.timeframe)
+        if let held = state.withLock({ $0.entries[key]?.fields }) { q.fields.formUnion(held) }
         return q
+    }
+
+    /// The price columns `series` holds in full.
+    static func heldFields(_ series: BarSeries) -> PriceFields {
+        let n = series.count
+        let c = series.columns
+        var fields: PriceFields = []
+        if c.open.count == n { fields.insert(.open) }
+        if c.high.count == n { fields.insert(.high) }
+        if c.low.count == n { fields.insert(.low) }
+        if c.close.count == n { fields.insert(.close) }
+        if c.volume.count == n { fields.insert(.volume) }
+        return fields
     }
 
     /// The lookahead a load for `query` covers: its own, or any when the data ended before it.
@@ -88,7 +123,7 @@ public final class SeriesCache: Sendable {
         var out: [Result<BarSeries, any Error>?] = queries.map { q in lookup(q).map { .success($0) } }
         let missing = queries.indices.filter { out[$0] == nil }
         guard !missing.isEmpty else { return out.compactMap { $0 } }
-        let loads = missing.map { Self.loading(queries[$0]) }
+        let loads = missing.map { loading(queries[$0]) }
         let loaded: [Result<BarSeries, any Error>]
         do {
             loaded = try bars.loadBars(loads)
@@ -108,7 +143,9 @@ public final class SeriesCache: Sendable {
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         return state.withLock { s -> BarSeries? in
             s.tick += 1
-            guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars else {
+            guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars,
+                e.fields.isSuperset(of: query.fields)
+            else {
                 return nil
             }
             if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars {
@@ -121,20 +158,26 @@ public final class SeriesCache: Sendable {
 
     /// Keeps `series`, loaded for `query`, unless the budget is full.
     private func keep(_ series: BarSeries, for query: BarQuery) {
-        guard maxBars > 0, series.count <= maxBars else { return }
+        let size = Self.bytes(of: series)
+        guard maxBytes > 0, size <= maxBytes else { return }
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
         state.withLock { s in
-            if let old = s.entries.removeValue(forKey: key) { s.bars -= old.series.count }
-            if s.bars + series.count > maxBars { Self.sweepStale(&s) }
-            guard s.bars + series.count <= maxBars else { return }  // full: keep what is cached
+            if let old = s.entries.removeValue(forKey: key) {
+                s.bars -= old.series.count
+                s.bytes -= Self.bytes(of: old.series)
+            }
+            if s.bytes + size > maxBytes { Self.sweepStale(&s) }
+            guard s.bytes + size <= maxBytes else { return }  // full: keep what is cached
             s.entries[key] = Entry(
                 series: series,
                 range: query.range,
                 lookback: query.lookbackBars,
                 lookahead: Self.coveredLookahead(series, for: query),
+                fields: Self.heldFields(series),
                 lastUsed: s.tick
             )
             s.bars += series.count
+            s.bytes += size
         }
     }
 
@@ -147,11 +190,15 @@ public final class SeriesCache: Sendable {
         for (key, entry) in s.entries where s.tick - entry.lastUsed > horizon {
             s.entries[key] = nil
             s.bars -= entry.series.count
+            s.bytes -= Self.bytes(of: entry.series)
         }
     }
 
     /// Bars held now.
     public var barCount: Int { state.withLock { $0.bars } }
+
+    /// Bytes of series held now.
+    public var byteCount: Int { state.withLock { $0.bytes } }
 
     /// Series held now.
     public var count: Int { state.withLock { $0.entries.count } }

@@ -49,6 +49,48 @@ public struct PriceColumns: Sendable {
 
     public var count: Int { close.count }
 
-    /// The length of the shortest column: the bars an evaluation covers.
-    var commonCount: Int { Swift.min(open.count, high.count, low.count, close.count, volume.count) }
+    /// The length of the shortest of `fields`' columns and `close` (always read: a match reports
+    /// its close): the bars an evaluation reading `fields` covers. A column the plan does not read
+    /// may be left empty (a store loads only what a plan reads: ``FormulaPlan/fields``).
+    func commonCount(reading fields: PriceFields) -> Int {
+        var n = close.count
+        if fields.contains(.open) { n = Swift.min(n, open.count) }
+        if fields.contains(.high) { n = Swift.min(n, high.count) }
+        if fields.contains(.low) { n = Swift.min(n, low.count) }
+        if fields.contains(.volume) { n = Swift.min(n, volume.count) }
+        return n
+    }
+
+    /// The fields among `fields` whose columns hold fewer than `count` values (none: all loaded).
+    public func missing(_ fields: PriceFields, count: Int) -> PriceFields {
+        var out: PriceFields = []
+        if fields.contains(.open), open.count < count { out.insert(.open) }
+        if fields.contains(.high), high.count < count { out.insert(.high) }
+        if fields.contains(.low), low.count < count { out.insert(.low) }
+        if fields.contains(.close), close.count < count { out.insert(.close) }
+        if fields.contains(.volume), volume.count < count { out.insert(.volume) }
+        return out
+    }
+}
+
+/// A set of price columns: what a formula reads, what a store loads.
+public struct PriceFields: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let open = PriceFields(rawValue: 1 << 0)
+    public static let high = PriceFields(rawValue: 1 << 1)
+    public static let low = PriceFields(rawValue: 1 << 2)
+    public static let close = PriceFields(rawValue: 1 << 3)
+    public static let volume = PriceFields(rawValue: 1 << 4)
+    /// Every column.
+    public static let all: PriceFields = [.open, .high, .low, .close, .volume]
+
+    /// The names of the columns, in `open high low close volume` order (`open, volume`).
+    public var description: String {
+        let names: [(PriceFields, String)] = [
+            (.open, "open"), (.high, "high"), (.low, "low"), (.close, "close"), (.volume, "volume"),
+        ]
+        return names.filter { contains($0.0) }.map(\.1).joined(separator: ", ")
+    }
 }

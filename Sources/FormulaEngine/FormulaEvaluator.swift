@@ -14,18 +14,31 @@ public final class FormulaEvaluator {
     private var numbers: UnsafeMutablePointer<Double>
     private var flags: UnsafeMutablePointer<UInt8>
     private var scratch: UnsafeMutablePointer<Int>
+    /// The chosen-bars lists (``Operation/choose(_:into:within:)``), `n` indices per list and lane.
+    private var chosen: UnsafeMutablePointer<Int32>
+    /// The conjunction of a chosen-bars list's terms, before it becomes indices.
+    private var chosenFlags: UnsafeMutablePointer<UInt8>
+
+    /// An indicator needed at chosen bars only runs its chosen-bars kernel when they are at most this
+    /// fraction of the series (a denser list costs more than the whole kernel). Tests set 1 (always) and
+    /// 0 (never: only an empty list).
+    var chosenDensityLimit = 0.5
 
     public init(plan: FormulaPlan) {
         self.plan = plan
         numbers = .allocate(capacity: 1)
         flags = .allocate(capacity: 1)
         scratch = .allocate(capacity: 1)
+        chosen = .allocate(capacity: 1)
+        chosenFlags = .allocate(capacity: 1)
     }
 
     deinit {
         numbers.deallocate()
         flags.deallocate()
         scratch.deallocate()
+        chosen.deallocate()
+        chosenFlags.deallocate()
     }
 
     /// How many series ``evaluate(_:reportingIn:)-([PriceColumns],_)`` evaluates side by side: the lane
@@ -43,9 +56,13 @@ public final class FormulaEvaluator {
         numbers.deallocate()
         flags.deallocate()
         scratch.deallocate()
+        chosen.deallocate()
+        chosenFlags.deallocate()
         numbers = .allocate(capacity: max(1, lanes * program.numericBufferCount * n))
         flags = .allocate(capacity: max(1, lanes * program.booleanBufferCount * n))
         scratch = .allocate(capacity: program.needsScratch ? n : 1)
+        chosen = .allocate(capacity: max(1, lanes * program.chosenListCount * n))
+        chosenFlags = .allocate(capacity: program.chosenListCount > 0 ? n : 1)
         capacity = n
         laneCapacity = lanes
     }
@@ -54,8 +71,9 @@ public final class FormulaEvaluator {
     /// where `range` starts) and reports the signals that fire at indices inside `range`.
     ///
     /// Columns of unequal length are evaluated over their common prefix; `range` is clamped to it.
+    /// Only the columns the plan reads (``FormulaPlan/fields``) and `close` count: the others may be empty.
     public func evaluate(_ columns: PriceColumns, reportingIn range: Range<Int>) -> FormulaOutput {
-        let n = columns.commonCount
+        let n = columns.commonCount(reading: plan.fields)
         guard n > 0 else { return emptyOutput() }
         reserve(n)
         return Self.withPrices([columns]) { prices in
@@ -76,7 +94,7 @@ public final class FormulaEvaluator {
         while start < group.count {
             let end = min(start + Self.laneWidth, group.count)
             let lanes = Array(group[start..<end])
-            let counts = lanes.map(\.commonCount)
+            let counts = lanes.map { $0.commonCount(reading: plan.fields) }
             let longest = counts.max() ?? 0
             if lanes.count == Self.laneWidth, counts.allSatisfy({ $0 > 0 }), longest <= Self.laneLengthLimit {
                 reserve(longest, lanes: Self.laneWidth)
@@ -141,6 +159,11 @@ public final class FormulaEvaluator {
         let booleanLane = program.booleanBufferCount * stride
         // Never dereferenced: stands in for a missing column only when n == 0, which returns earlier.
         let empty = UnsafePointer(numbers)
+        let chosen = self.chosen
+        let chosenFlags = self.chosenFlags
+        let chosenLists = program.chosenListCount
+        let densityLimit = chosenDensityLimit
+        var chosenCounts = [Int](repeating: 0, count: lanes.count * chosenLists)
 
         func laneOut(_ register: Int, _ lane: Int) -> UnsafeMutablePointer<Double> {
             numbers + lane * numericLane + numericBuffer[register] * stride
@@ -160,14 +183,26 @@ public final class FormulaEvaluator {
             }
         }
 
+        // Whether each lane's price columns are free of NaN, scanned once (the lane kernels and the chosen-bars
+        // kernels take only NaN-free inputs; the same columns are checked for many of them).
+        var priceNaNFree = [[Bool?]](
+            repeating: [Bool?](repeating: nil, count: PriceField.allCases.count),
+            count: lanes.count
+        )
+        func isNaNFree(_ s: NumericSeries, _ lane: Int) -> Bool {
+            guard case .price(let field) = s else {
+                return Indicators.firstNaN(laneSeries(s, lane), from: 0, counts[lane]) == counts[lane]
+            }
+            if let known = priceNaNFree[lane][field.rawValue] { return known }
+            let free = Indicators.firstNaN(laneSeries(s, lane), from: 0, counts[lane]) == counts[lane]
+            priceNaNFree[lane][field.rawValue] = free
+            return free
+        }
+
         for operation in program.operations {
             if lanes.count == Self.laneWidth, case .indicator(let indicator, let inputs, let o) = operation,
                 let minimum = indicator.laneMinimumLength, counts.allSatisfy({ $0 >= minimum }),
-                inputs.allSatisfy({ s in
-                    (0..<lanes.count).allSatisfy { l in
-                        Indicators.firstNaN(laneSeries(s, l), from: 0, counts[l]) == counts[l]
-                    }
-                })
+                inputs.allSatisfy({ s in (0..<lanes.count).allSatisfy { l in isNaNFree(s, l) } })
             {
                 let columns = inputs.map { s in
                     LaneColumn(p: (laneSeries(s, 0), laneSeries(s, 1), laneSeries(s, 2), laneSeries(s, 3)))
@@ -211,6 +246,9 @@ public final class FormulaEvaluator {
             func series(_ s: NumericSeries) -> UnsafePointer<Double> { laneSeries(s, lane) }
             func input(_ s: NumericSeries) -> Indicators.In { Indicators.In(start: series(s), count: n) }
             func output(_ register: Int) -> Indicators.Out { Indicators.Out(start: out(register), count: n) }
+            func chosenList(_ list: Int) -> UnsafeMutablePointer<Int32> {
+                chosen + (lane * chosenLists + list) * stride
+            }
 
             switch operation {
             case .fillNumber(let value, let o): Kernels.fill(value, out(o), n)
@@ -243,6 +281,34 @@ public final class FormulaEvaluator {
             case .selectNumber(let c, let a, let b, let o): Kernels.select(flag(c), series(a), series(b), out(o), n)
             case .selectBoolean(let c, let a, let b, let o): Kernels.select(flag(c), flag(a), flag(b), flagsOut(o), n)
             case .indicator(let indicator, let inputs, let o): indicator.run(inputs.map(input), into: o.map(output))
+            case .choose(let terms, let list, let within):
+                let flags = terms.map { (flag($0.register), $0.shift) }
+                chosenCounts[lane * chosenLists + list] =
+                    if let within {
+                        Kernels.choose(
+                            flags,
+                            n,
+                            within: Indicators.Bars(
+                                start: chosenList(within),
+                                count: chosenCounts[lane * chosenLists + within]
+                            ),
+                            into: chosenList(list)
+                        )
+                    } else {
+                        Kernels.choose(flags, n, scratch: chosenFlags, into: chosenList(list))
+                    }
+            case .chosenIndicator(let indicator, let inputs, let o, let list):
+                let count = chosenCounts[lane * chosenLists + list]
+                if Double(count) > densityLimit * Double(n) {
+                    indicator.run(inputs.map(input), into: o.map(output))
+                } else {
+                    indicator.run(
+                        inputs.map(input),
+                        into: o.map(output),
+                        at: Indicators.Bars(start: chosenList(list), count: count),
+                        free: inputs.allSatisfy { isNaNFree($0, lane) }
+                    )
+                }
             }
         }
     }

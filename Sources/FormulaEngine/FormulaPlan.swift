@@ -33,6 +33,9 @@ public struct FormulaPlan: Sendable {
     /// Every input after request parameters were applied.
     public let inputs: [String: FormulaValue]
 
+    /// The price columns the formula reads (`close` may be absent: the scanner reads it anyway).
+    public let fields: PriceFields
+
     let program: Program
 
     /// Checks and compiles `source`. Throws ``FormulaError`` for any mistake, including an unknown
@@ -56,16 +59,20 @@ public struct FormulaPlan: Sendable {
         try checker.check(statements, parameters: parameters)
         let graph = checker.graph
         let roots = checker.signals.map(\.ref) + checker.columns.map(\.ref)
+        let program = Program(graph: graph, signals: checker.signals.map(\.ref), columns: checker.columns.map(\.ref))
         return FormulaPlan(
             name: name,
             signalNames: checker.signals.map(\.name),
             columnNames: checker.columns.map(\.name),
             lookback: roots.map { graph.lookback(of: $0) }.max() ?? 0,
             inputs: checker.inputs,
-            program: Program(graph: graph, signals: checker.signals.map(\.ref), columns: checker.columns.map(\.ref))
+            fields: program.priceFields,
+            program: program
         )
     }
 
     /// Number of array operations run per symbol (after sharing and folding).
-    public var operationCount: Int { program.operations.count }
+    public var operationCount: Int {
+        program.operations.count { if case .choose = $0 { false } else { true } }
+    }
 }

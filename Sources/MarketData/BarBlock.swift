@@ -74,16 +74,18 @@ package struct BarBlock: Sendable {
         ]
     }
 
-    /// A block of `n` zeroed bars (with offsets when `withOffsets`), to be filled by ``fill(row:at:symbol:)``.
-    init(zeroed n: Int, withOffsets: Bool) {
+    /// A block of `n` zeroed bars (with offsets when `withOffsets`), to be filled by ``fill(row:at:symbol:)``;
+    /// the price columns not in `fields` stay empty (and are not filled).
+    init(zeroed n: Int, withOffsets: Bool, fields: PriceFields = .all) {
         times = [Int64](repeating: 0, count: n)
         offsets = withOffsets ? [Int32](repeating: 0, count: n) : []
         // Separate buffers: sharing one would copy it on the first write.
-        open = [Double](repeating: 0, count: n)
-        high = [Double](repeating: 0, count: n)
-        low = [Double](repeating: 0, count: n)
-        close = [Double](repeating: 0, count: n)
-        volume = [Double](repeating: 0, count: n)
+        func column(_ f: PriceFields) -> [Double] { fields.contains(f) ? [Double](repeating: 0, count: n) : [] }
+        open = column(.open)
+        high = column(.high)
+        low = column(.low)
+        close = column(.close)
+        volume = column(.volume)
     }
 
     /// Copies a stored row (``selectedColumns`` then `count`) over the bars starting at `start`;
@@ -111,23 +113,28 @@ package struct BarBlock: Sendable {
                 throw MarketDataError(.corruptData, "stored bar block of \(symbol) has inconsistent column lengths")
             }
         }
+        // An empty column was left out (``init(zeroed:withOffsets:fields:)``): its blob is not read.
         try copy(0, &times)
         if !offsets.isEmpty { try copy(1, &offsets) }
-        try copy(2, &open)
-        try copy(3, &high)
-        try copy(4, &low)
-        try copy(5, &close)
-        try copy(6, &volume)
+        if !open.isEmpty { try copy(2, &open) }
+        if !high.isEmpty { try copy(3, &high) }
+        if !low.isEmpty { try copy(4, &low) }
+        if !close.isEmpty { try copy(5, &close) }
+        if !volume.isEmpty { try copy(6, &volume) }
         #if !_endian(little)
+        func swap(_ a: inout [Double]) {
+            guard !a.isEmpty else { return }
+            for i in start..<(start + n) { a[i] = Double(bitPattern: UInt64(littleEndian: a[i].bitPattern)) }
+        }
         for i in start..<(start + n) {
             times[i] = Int64(littleEndian: times[i])
             if !offsets.isEmpty { offsets[i] = Int32(littleEndian: offsets[i]) }
-            open[i] = Double(bitPattern: UInt64(littleEndian: open[i].bitPattern))
-            high[i] = Double(bitPattern: UInt64(littleEndian: high[i].bitPattern))
-            low[i] = Double(bitPattern: UInt64(littleEndian: low[i].bitPattern))
-            close[i] = Double(bitPattern: UInt64(littleEndian: close[i].bitPattern))
-            volume[i] = Double(bitPattern: UInt64(littleEndian: volume[i].bitPattern))
         }
+        swap(&open)
+        swap(&high)
+        swap(&low)
+        swap(&close)
+        swap(&volume)
         #endif
         return n
     }
@@ -161,28 +168,30 @@ package struct BarBlock: Sendable {
         volume.append(b.volume[i])
     }
 
-    /// Keeps the first `n` bars, in place.
+    /// Keeps the first `n` bars, in place (a column left empty stays empty).
     package mutating func truncate(to n: Int) {
         guard n < count else { return }
+        func cut<T>(_ a: inout [T]) { if !a.isEmpty { a.removeSubrange(n...) } }
         times.removeSubrange(n...)
-        if !offsets.isEmpty { offsets.removeSubrange(n...) }
-        open.removeSubrange(n...)
-        high.removeSubrange(n...)
-        low.removeSubrange(n...)
-        close.removeSubrange(n...)
-        volume.removeSubrange(n...)
+        cut(&offsets)
+        cut(&open)
+        cut(&high)
+        cut(&low)
+        cut(&close)
+        cut(&volume)
     }
 
-    /// The bars in `range` of indices.
+    /// The bars in `range` of indices (a column left empty stays empty).
     package func slice(_ r: Range<Int>) -> BarBlock {
-        BarBlock(
+        func part<T>(_ a: [T]) -> [T] { a.isEmpty ? [] : Array(a[r]) }
+        return BarBlock(
             times: Array(times[r]),
-            offsets: offsets.isEmpty ? [] : Array(offsets[r]),
-            open: Array(open[r]),
-            high: Array(high[r]),
-            low: Array(low[r]),
-            close: Array(close[r]),
-            volume: Array(volume[r])
+            offsets: part(offsets),
+            open: part(open),
+            high: part(high),
+            low: part(low),
+            close: part(close),
+            volume: part(volume)
         )
     }
 

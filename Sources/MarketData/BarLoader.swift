@@ -1,3 +1,4 @@
+import FormulaEngine
 import GRDB
 import ScanCore
 
@@ -16,15 +17,23 @@ package enum BarLoader {
         timeframe: Timeframe,
         range: DateRange,
         lookbackBars: Int,
-        lookaheadBars: Int = 0
+        lookaheadBars: Int = 0,
+        fields: PriceFields = .all
     ) throws
         -> BarSeries
     {
         let extended = lookaheadRange(range, timeframe: timeframe, lookaheadBars: lookaheadBars)
+        // Only daily bars are read as stored; resampling (weeks, intraday buckets) needs every column.
         let series =
             timeframe.isIntraday
             ? try loadIntraday(db, symbol: symbol, timeframe: timeframe, range: extended, lookbackBars: lookbackBars)
-            : try loadDaily(db, symbol: symbol, timeframe: timeframe, range: extended)
+            : try loadDaily(
+                db,
+                symbol: symbol,
+                timeframe: timeframe,
+                range: extended,
+                fields: timeframe == .daily ? fields : .all
+            )
         return lookaheadBars > 0 ? keepingLookahead(series, after: range, lookaheadBars: lookaheadBars) : series
     }
 
@@ -52,8 +61,14 @@ package enum BarLoader {
         return BarBlock(series).slice(0..<end).series(symbol: series.symbol, timeframe: series.timeframe)
     }
 
-    /// Daily and weekly: the whole history up to `range.to`.
-    static func loadDaily(_ db: Database, symbol: String, timeframe: Timeframe, range: DateRange) throws -> BarSeries {
+    /// Daily and weekly: the whole history up to `range.to`, the price columns not in `fields` left empty.
+    static func loadDaily(
+        _ db: Database,
+        symbol: String,
+        timeframe: Timeframe,
+        range: DateRange,
+        fields: PriceFields = .all
+    ) throws -> BarSeries {
         let upper = range.to.epochSeconds
         let countStmt = try db.cachedStatement(
             sql: """
@@ -68,7 +83,7 @@ package enum BarLoader {
                 WHERE symbol = ? AND timeframe = '1d' AND first_time <= ? ORDER BY first_time
                 """
         )
-        var block = BarBlock(zeroed: total, withOffsets: false)
+        var block = BarBlock(zeroed: total, withOffsets: false, fields: fields)
         var filled = 0
         let rows = try Row.fetchCursor(stmt, arguments: [symbol, upper])
         while let row = try rows.next() { filled += try block.fill(row: row, at: filled, symbol: symbol) }

@@ -195,7 +195,8 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
                         timeframe: q.timeframe,
                         range: q.range,
                         lookbackBars: q.lookbackBars,
-                        lookaheadBars: q.lookaheadBars
+                        lookaheadBars: q.lookaheadBars,
+                        fields: q.fields
                     )
                 }
             }

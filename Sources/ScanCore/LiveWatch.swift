@@ -154,13 +154,14 @@ public protocol WatchRepository: Sendable {
 /// How a watch's set changes when some of its symbols were evaluated again.
 public enum WatchDiff {
     /// The events that turn `current` into the set with `fresh` for the `evaluated` symbols (every
-    /// other symbol keeps its entries): exits first, then entries, each sorted by symbol and signal.
-    /// Entries that stay in the set are updated in place without an event.
+    /// other symbol keeps its entries; `nil`: every symbol was evaluated): exits first, then entries,
+    /// each sorted by symbol and signal. Entries that stay in the set are updated in place without
+    /// an event.
     ///
     /// - Returns: the new set and the events, numbered from `seq + 1`.
     public static func apply(
         current: [WatchKey: WatchEntry],
-        evaluated: Set<String>,
+        evaluated: Set<String>?,
         fresh: [WatchEntry],
         seq: Int,
         exitEntries: [String: WatchEntry] = [:],
@@ -170,7 +171,9 @@ public enum WatchDiff {
         let freshByKey = Dictionary(fresh.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var events: [WatchEvent] = []
         var n = seq
-        let leaving = current.keys.filter { evaluated.contains($0.symbol) && freshByKey[$0] == nil }.sorted()
+        let leaving = current.keys.filter {
+            (evaluated?.contains($0.symbol) ?? true) && freshByKey[$0] == nil
+        }.sorted()
         for key in leaving {
             guard let old = next.removeValue(forKey: key) else { continue }
             n += 1
@@ -189,12 +192,20 @@ public enum WatchDiff {
             }
             events.append(WatchEvent(seq: n, kind: .exit, entry: entry, time: time))
         }
-        for key in freshByKey.keys.sorted() {
-            guard let entry = freshByKey[key] else { continue }
-            if next[key] == nil {
-                n += 1
-                events.append(WatchEvent(seq: n, kind: .enter, entry: entry, time: time))
+        // Entries that stay are updated in place (one lookup each); only the new ones are sorted.
+        var entering: [WatchKey] = []
+        for (key, entry) in freshByKey {
+            if let i = next.index(forKey: key) {
+                next.values[i] = entry
+            } else {
+                entering.append(key)
             }
+        }
+        entering.sort()
+        for key in entering {
+            guard let entry = freshByKey[key] else { continue }
+            n += 1
+            events.append(WatchEvent(seq: n, kind: .enter, entry: entry, time: time))
             next[key] = entry
         }
         return (next, events)

@@ -109,9 +109,20 @@ public struct BarQuery: Sendable, Hashable {
     public var lookbackBars: Int
     /// Bars wanted after `range.to` (an event study's longest horizon); 0 loads nothing after it.
     public var lookaheadBars: Int
+    /// The price columns wanted (with `close`: a match reports its close). A store may load more; a
+    /// column it leaves out is empty (a fresh scan of daily bars then reads and holds only these).
+    public var fields: PriceFields
 
-    public init(symbol: String, timeframe: Timeframe, range: DateRange, lookbackBars: Int, lookaheadBars: Int = 0) {
+    public init(
+        symbol: String,
+        timeframe: Timeframe,
+        range: DateRange,
+        lookbackBars: Int,
+        lookaheadBars: Int = 0,
+        fields: PriceFields = .all
+    ) {
         self.lookaheadBars = max(0, lookaheadBars)
+        self.fields = fields.union(.close)
         self.symbol = symbol
         self.timeframe = timeframe
         self.range = range

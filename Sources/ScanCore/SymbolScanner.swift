@@ -70,9 +70,14 @@ public final class SymbolScanner {
             timeframe: timeframe,
             range: dateRange,
             lookbackBars: plan.lookback,
-            lookaheadBars: study?.longest ?? 0
+            lookaheadBars: study?.longest ?? 0,
+            fields: fields
         )
     }
+
+    /// The price columns a scan reads: the evaluated formula's and `close`; every column with an event
+    /// study (its excursions read `open high low`).
+    public var fields: PriceFields { study == nil ? evaluator.plan.fields.union(.close) : .all }
 
     /// Loads `symbol`'s bars from `bars` and scans them. Never throws: a symbol whose data cannot be
     /// read or evaluated comes back with its ``SymbolResult/error`` set.
@@ -156,13 +161,21 @@ public final class SymbolScanner {
     private func reporting(_ series: BarSeries, as symbol: String) -> Scope {
         let n = series.count
         let cols = series.columns
-        guard cols.open.count == n, cols.high.count == n, cols.low.count == n, cols.close.count == n,
-            cols.volume.count == n, series.utcOffsets.isEmpty || series.utcOffsets.count == n
-        else {
+        guard cols.close.count == n, series.utcOffsets.isEmpty || series.utcOffsets.count == n else {
             return .done(
                 SymbolResult(
                     symbol: symbol,
                     error: "inconsistent bar data: \(n) timestamps but \(cols.close.count) closes"
+                )
+            )
+        }
+        // A column the formula reads must be whole (a store leaves out only columns not asked for).
+        let missing = cols.missing(fields, count: n)
+        guard missing.isEmpty else {
+            return .done(
+                SymbolResult(
+                    symbol: symbol,
+                    error: "inconsistent bar data: \(n) timestamps but fewer \(missing) values"
                 )
             )
         }

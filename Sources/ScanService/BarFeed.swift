@@ -143,84 +143,107 @@ final class BarFeed: Sendable {
         }
         var refusals: [FeedRefusal] = []
         var bars: [FeedBar] = []
+        bars.reserveCapacity(decoded.count)
         for d in decoded {
             switch d {
             case .success(let b): bars.append(b)
             case .failure(let r): refusals.append(r)
             }
         }
-        let known = await knownSymbols(Set(bars.map(\.symbol)))
-        bars = bars.filter { b in
-            if known.contains(b.symbol) { return true }
-            refusals.append(FeedRefusal(.unknownSymbol, "unknown symbol '\(b.symbol)'", symbol: b.symbol))
-            return false
-        }
-        let lastFinal = await lastFinalTimes(Set(bars.map { Key(symbol: $0.symbol, timeframe: $0.timeframe) }))
-
-        // Check the order bar by bar against what the store and the earlier bars of this message hold.
-        var last = lastFinal
-        var forming = state.withLock { s in s.forming }
-        var finals: [Key: [FeedBar]] = [:]
-        var finalOrder: [Key] = []
-        var formingTaken: [FeedBar] = []
-        for b in bars {
-            let key = Key(symbol: b.symbol, timeframe: b.timeframe)
-            let t = b.timestamp.epochSeconds
-            let previous = last[key] ?? Int64.min
-            if t <= previous {
-                refusals.append(
-                    FeedRefusal(
-                        .outOfOrder,
-                        "\(b.final ? "final" : "forming") \(b.timeframe) bar of \(b.symbol) at \(b.timestamp) is not after its last final bar"
-                            + (previous == Int64.min ? "" : " (\(stamp(previous, like: b.timestamp)))"),
-                        symbol: b.symbol
-                    )
-                )
-                continue
+        // The store is asked only about symbols and keys the feed has not seen yet (once each).
+        let (unseenSymbols, unseenKeys) = state.withLock { s -> (Set<String>, Set<Key>) in
+            var symbols = Set<String>()
+            var keys = Set<Key>()
+            for b in bars {
+                let key = Key(symbol: b.symbol, timeframe: b.timeframe)
+                if s.lastFinal[key] == nil {
+                    keys.insert(key)
+                    if !s.known.contains(b.symbol) { symbols.insert(b.symbol) }
+                }
             }
-            if b.final {
-                last[key] = t
-                if finals[key] == nil { finalOrder.append(key) }
-                finals[key, default: []].append(b)
-                if let f = forming[key], f.timestamp.epochSeconds <= t { forming[key] = nil }
-            } else {
-                if let f = forming[key], t < f.timestamp.epochSeconds {
-                    refusals.append(
+            return (symbols, keys)
+        }
+        if !unseenSymbols.isEmpty { await lookUpSymbols(unseenSymbols) }
+        if !unseenKeys.isEmpty {
+            let known = state.withLock { s in unseenKeys.filter { s.known.contains($0.symbol) } }
+            await readLastFinalTimes(known)
+        }
+
+        // One pass under the lock: the order is checked bar by bar against the symbol's last final
+        // bar (the store's, then this message's earlier bars), and what is accepted is applied.
+        var applied = Applied()
+        var queued: [(key: Key, bars: [FeedBar])] = []
+        var unknown: [FeedRefusal] = []
+        var outOfOrder: [FeedRefusal] = []
+        applied.acceptedTotal = state.withLock { s in
+            var queuedIndex: [Key: Int] = [:]
+            var accepted = 0
+            var formingTaken = 0
+            for b in bars {
+                let key = Key(symbol: b.symbol, timeframe: b.timeframe)
+                // A key with a last final time is a known symbol's (`Int64.min`: the store has none); a
+                // known symbol whose newest stored bar could not be read is taken as having none.
+                let previous: Int64
+                if let p = s.lastFinal[key] {
+                    previous = p
+                } else if s.known.contains(b.symbol) {
+                    previous = Int64.min
+                } else {
+                    unknown.append(FeedRefusal(.unknownSymbol, "unknown symbol '\(b.symbol)'", symbol: b.symbol))
+                    continue
+                }
+                let t = b.timestamp.epochSeconds
+                if t <= previous {
+                    outOfOrder.append(
                         FeedRefusal(
                             .outOfOrder,
-                            "forming \(b.timeframe) bar of \(b.symbol) at \(b.timestamp) is before its forming bar at \(f.timestamp)",
+                            "\(b.final ? "final" : "forming") \(b.timeframe) bar of \(b.symbol) at \(b.timestamp) is not after its last final bar"
+                                + (previous == Int64.min ? "" : " (\(stamp(previous, like: b.timestamp)))"),
                             symbol: b.symbol
                         )
                     )
                     continue
                 }
-                forming[key] = b
-                formingTaken.append(b)
-            }
-        }
-
-        var applied = Applied()
-        var accepted = 0
-        for key in finalOrder {
-            let list = finals[key] ?? []
-            accepted += list.count
-            applied.finals[key.timeframe, default: []].insert(key.symbol)
-            applied.finalBars[key.timeframe, default: [:]][key.symbol] = list
-        }
-        for b in formingTaken { applied.forming[b.timeframe, default: []].insert(b.symbol) }
-        let queued = finalOrder.map { (key: $0, bars: finals[$0] ?? []) }
-        applied.acceptedTotal = state.withLock { s in
-            for (key, t) in last { s.lastFinal[key] = t }
-            for (_, list) in queued {
-                for b in list where s.newestDay[b.timeframe].map({ b.timestamp.day > $0 }) ?? true {
-                    s.newestDay[b.timeframe] = b.timestamp.day
+                if b.final {
+                    s.lastFinal[key] = t
+                    if let i = queuedIndex[key] {
+                        queued[i].bars.append(b)
+                        applied.finalBars[key.timeframe]?[key.symbol]?.append(b)
+                    } else {
+                        queuedIndex[key] = queued.count
+                        queued.append((key, [b]))
+                        applied.finals[key.timeframe, default: []].insert(key.symbol)
+                        applied.finalBars[key.timeframe, default: [:]][key.symbol] = [b]
+                    }
+                    accepted += 1
+                    if !s.forming.isEmpty, let f = s.forming[key], f.timestamp.epochSeconds <= t {
+                        s.forming[key] = nil
+                    }
+                    if s.newestDay[b.timeframe].map({ b.timestamp.day > $0 }) ?? true {
+                        s.newestDay[b.timeframe] = b.timestamp.day
+                    }
+                } else {
+                    if let f = s.forming[key], t < f.timestamp.epochSeconds {
+                        outOfOrder.append(
+                            FeedRefusal(
+                                .outOfOrder,
+                                "forming \(b.timeframe) bar of \(b.symbol) at \(b.timestamp) is before its forming bar at \(f.timestamp)",
+                                symbol: b.symbol
+                            )
+                        )
+                        continue
+                    }
+                    s.forming[key] = b
+                    formingTaken += 1
+                    applied.forming[b.timeframe, default: []].insert(b.symbol)
                 }
             }
-            s.forming = forming
             s.acceptedFinal += accepted
-            s.barsForming += formingTaken.count
+            s.barsForming += formingTaken
             return s.acceptedFinal + s.barsForming
         }
+        refusals += unknown
+        refusals += outOfOrder
         // Queued under the feed's order (one ingest at a time), so the store appends in that order;
         // appended once the watches published the round these bars start (``startWrites()``).
         writer.withLock { $0 }?.enqueue(queued, startWriting: false)
@@ -272,61 +295,50 @@ final class BarFeed: Sendable {
         }
     }
 
-    /// The symbols of `wanted` the store knows (asking the store only about those not seen before).
-    private func knownSymbols(_ wanted: Set<String>) async -> Set<String> {
-        let missing = state.withLock { s in wanted.subtracting(s.known) }
-        if !missing.isEmpty {
-            do {
-                let found = try await store.symbols(Array(missing)).map(\.symbol)
-                state.withLock { s in s.known.formUnion(found) }
-            } catch {
-                logger.warning("could not look symbols up", metadata: ["error": "\(error)"])
-            }
+    /// Asks the store which of `symbols` (not seen before) it knows, and remembers them.
+    private func lookUpSymbols(_ symbols: Set<String>) async {
+        do {
+            let found = try await store.symbols(Array(symbols)).map(\.symbol)
+            state.withLock { s in s.known.formUnion(found) }
+        } catch {
+            logger.warning("could not look symbols up", metadata: ["error": "\(error)"])
         }
-        return state.withLock { s in wanted.intersection(s.known) }
     }
 
-    /// The newest stored final bar time of each key, read from the store for keys not seen before.
-    private func lastFinalTimes(_ keys: Set<Key>) async -> [Key: Int64] {
-        let missing = state.withLock { s in keys.filter { s.lastFinal[$0] == nil } }
-        if !missing.isEmpty {
-            let store = self.store
-            do {
-                let read = try await Blocking.run { () throws -> [Key: Int64] in
-                    var out: [Key: Int64] = [:]
-                    var newest: [Timeframe: CalendarDay?] = [:]
-                    for key in missing {
-                        if newest[key.timeframe] == nil {
-                            newest[key.timeframe] = try store.latestDay(for: key.timeframe)
-                        }
-                        guard let day = newest[key.timeframe] ?? nil else {
-                            out[key] = Int64.min
-                            continue
-                        }
-                        // The newest bar: the last of the newest day, or of the last bar before it.
-                        let s = try store.loadBars(
-                            BarQuery(
-                                symbol: key.symbol,
-                                timeframe: key.timeframe,
-                                range: DateRange(from: day, to: day),
-                                lookbackBars: 1
-                            )
-                        )
-                        out[key] = s.times.last ?? Int64.min
+    /// Reads the newest stored final bar time of each of `keys` (not seen before) from the store.
+    private func readLastFinalTimes(_ keys: Set<Key>) async {
+        guard !keys.isEmpty else { return }
+        let store = self.store
+        do {
+            let read = try await Blocking.run { () throws -> [Key: Int64] in
+                var out: [Key: Int64] = [:]
+                var newest: [Timeframe: CalendarDay?] = [:]
+                for key in keys {
+                    if newest[key.timeframe] == nil {
+                        newest[key.timeframe] = try store.latestDay(for: key.timeframe)
                     }
-                    return out
+                    guard let day = newest[key.timeframe] ?? nil else {
+                        out[key] = Int64.min
+                        continue
+                    }
+                    // The newest bar: the last of the newest day, or of the last bar before it.
+                    let s = try store.loadBars(
+                        BarQuery(
+                            symbol: key.symbol,
+                            timeframe: key.timeframe,
+                            range: DateRange(from: day, to: day),
+                            lookbackBars: 1
+                        )
+                    )
+                    out[key] = s.times.last ?? Int64.min
                 }
-                state.withLock { s in
-                    for (k, t) in read where s.lastFinal[k] == nil { s.lastFinal[k] = t }
-                }
-            } catch {
-                logger.warning("could not read the newest stored bars", metadata: ["error": "\(error)"])
+                return out
             }
-        }
-        return state.withLock { s in
-            var out: [Key: Int64] = [:]
-            for k in keys { out[k] = s.lastFinal[k] ?? Int64.min }
-            return out
+            state.withLock { s in
+                for (k, t) in read where s.lastFinal[k] == nil { s.lastFinal[k] = t }
+            }
+        } catch {
+            logger.warning("could not read the newest stored bars", metadata: ["error": "\(error)"])
         }
     }
 

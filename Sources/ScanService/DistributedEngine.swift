@@ -483,6 +483,14 @@ public actor DistributedEngine: ProcessingEngine {
             let frame = chunkFrame(run, index, lease: token)
             var backoff = Duration.microseconds(200)
             while !stopped, runs[run.job.id] === run, !run.chunks[index].accepted {
+                // The lease is issued before the frame goes out: the engine is free while the send is
+                // awaited, and a node can answer (or name the lease in a heartbeat) before it returns.
+                let now = ContinuousClock.now
+                run.chunks[index].lease = Lease(
+                    token: token,
+                    deadline: now + leaseTimeout,
+                    hardDeadline: now + hardDeadline
+                )
                 let sent: Bool
                 do {
                     sent = try await transport.trySendChunk(frame)
@@ -493,15 +501,11 @@ public actor DistributedEngine: ProcessingEngine {
                 if sent {
                     metrics.chunksDispatched.increment()
                     if run.chunks[index].dispatches > 0 { metrics.chunksRedispatched.increment() }
-                    let now = ContinuousClock.now
                     run.chunks[index].dispatches += 1
-                    run.chunks[index].lease = Lease(
-                        token: token,
-                        deadline: now + leaseTimeout,
-                        hardDeadline: now + hardDeadline
-                    )
                     break
                 }
+                // Not sent: no node can hold it (the frame never left).
+                if run.chunks[index].lease?.token == token { run.chunks[index].lease = nil }
                 try? await Task.sleep(for: backoff)
                 if Task.isCancelled { return }
                 backoff = min(backoff * 2, .milliseconds(20))

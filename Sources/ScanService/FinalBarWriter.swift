@@ -49,6 +49,14 @@ final class FinalBarWriter: Sendable {
     func enqueue(_ bars: [(key: BarFeed.Key, bars: [FeedBar])], startWriting: Bool = true) {
         guard !bars.isEmpty else { return }
         queue.enqueue(startWriting: startWriting) { pending in
+            if pending == nil {
+                // Nothing queued (the usual case: one message a round): one insert per key.
+                let byKey = Dictionary(bars.map { ($0.key, $0.bars) }, uniquingKeysWith: { a, b in a + b })
+                if byKey.count == bars.count {
+                    pending = Pending(bars: byKey, order: bars.map(\.key))
+                    return
+                }
+            }
             var p = pending ?? Pending()
             pending = nil  // so `p` is the only reference and grows in place
             for (key, list) in bars {

@@ -1,9 +1,14 @@
+import ScanCore
 import Synchronization
 
 /// Runs writes one at a time, in the order they were queued, off the caller's path (issue 14 part 5):
 /// ``enqueue(startWriting:_:)`` folds what is to be written into the pending batch and returns at
 /// once; one write at a time takes the whole pending batch (everything queued since the last write
 /// began), so a writer that falls behind catches up in fewer, larger writes.
+///
+/// The writes run in a task on ``Blocking/executor`` (the shared blocking threads), so what they do
+/// between suspension points — encoding rows, the store's blocking calls — never takes a thread of
+/// the cooperative pool from the event path (feed, evaluation round, publishing, replies).
 ///
 /// A batch queued with `startWriting: false` waits for ``startWriting()`` (or ``flush()``, or a later
 /// enqueue that starts writing): the live watches queue the feed's bars that way and let the store
@@ -34,12 +39,12 @@ final class QueuedWriter<Batch: Sendable>: Sendable {
             s.queued += 1
             return startWriting && Self.claim(&s)
         }
-        if start { Task { await self.drain() } }
+        if start { Task(executorPreference: Blocking.executor) { await self.drain() } }
     }
 
     /// Starts writing what is pending (nothing when a write is already running: it takes it next).
     func startWriting() {
-        if state.withLock({ Self.claim(&$0) }) { Task { await self.drain() } }
+        if state.withLock({ Self.claim(&$0) }) { Task(executorPreference: Blocking.executor) { await self.drain() } }
     }
 
     /// Waits until everything queued before the call is written (starting the writes if held).

@@ -58,10 +58,23 @@ struct WatchEvaluator: Sendable {
         }
     }
 
-    /// What a round gave: each symbol's outcome, and the series read from the store (to keep).
-    struct Evaluation: Sendable {
-        var outcomes: [String: Outcome] = [:]
-        var loaded: [String: BarSeries] = [:]
+    /// One symbol of a watch between rounds: its series in memory (`nil` until read from the store)
+    /// and what its last evaluation gave. A reference, so that the evaluation thread that takes the
+    /// symbol appends the round's fed bars to the series in place (nothing else holds the series'
+    /// storage between rounds, so an append never copies it) and leaves the outcome there.
+    ///
+    /// Not locked: in a round each symbol is taken by one evaluation thread, rounds run one after
+    /// another (``WatchManager``'s owning task), and the round's end (the executor's `onEnd` resuming
+    /// the round) orders the threads' writes before the owner reads them.
+    final class Kept: @unchecked Sendable {
+        /// What the store's `loadBars` returned once, with the fed final bars appended.
+        var series: BarSeries?
+        /// The last round's outcome for this symbol.
+        var outcome = Outcome()
+        /// Whether the last round read the series from the store.
+        var readFromStore = false
+
+        init() {}
     }
 
     let bars: any BarRepository
@@ -69,44 +82,52 @@ struct WatchEvaluator: Sendable {
 
     /// Evaluates `symbols` with `setup` (the watch's plan over the default range of a latest scan),
     /// ``FormulaEvaluator/laneWidth`` symbols at a time in SIMD lanes where the executor hands out
-    /// groups (the same values as one by one: ``SymbolScanner/scan(_:)-([(series:symbol:)])``).
+    /// groups (the same values as one by one: ``SymbolScanner/scan(_:)-([(series:symbol:)])``). Each
+    /// symbol's outcome is left in its ``Kept``.
     ///
     /// - Parameters:
-    ///   - series: the symbols' series already in memory; the others are read from the store.
-    ///   - forming: forming bars (tick watches), appended to their symbol's series when newer than its
-    ///     last bar.
+    ///   - kept: a ``Kept`` for every symbol of `symbols`; a symbol whose series is in memory gets its
+    ///     `fed` bars newer than its last bar appended, the others are read from the store (and kept).
+    ///   - forming: forming bars (tick watches), appended to a copy of their symbol's series when newer
+    ///     than its last bar.
     func evaluate(
         _ setup: ScanSetup,
         symbols: [String],
-        series: [String: BarSeries],
+        kept: [String: Kept],
+        fed: [String: [FeedBar]],
         forming: [String: FeedBar] = [:]
-    ) async -> Evaluation {
-        guard !symbols.isEmpty else { return Evaluation() }
+    ) async {
+        guard !symbols.isEmpty else { return }
         let bars = self.bars
-        let collected = Mutex(Evaluation())
-        /// The symbol's series as evaluated (the forming bar appended), read from the store when not in
-        /// memory (kept in `collected.loaded`).
+        /// The symbol's series as evaluated (the fed bars appended, the forming bar too), read from the
+        /// store when not in memory.
         @Sendable func load(_ symbol: String, _ scanner: SymbolScanner) -> Loaded {
-            var s: BarSeries
-            if let kept = series[symbol] {
-                s = kept
+            guard let box = kept[symbol] else { return .notKept }
+            box.readFromStore = false
+            if box.series != nil {
+                // In place: the box holds the only reference to the series' storage.
+                for bar in fed[symbol] ?? [] where bar.timestamp.epochSeconds > (box.series?.times.last ?? .min) {
+                    box.series?.append(bar)
+                }
             } else {
                 do {
-                    s = try bars.loadBars(scanner.query(for: symbol))
+                    var read = try bars.loadBars(scanner.query(for: symbol))
+                    read.reserveAppends()
+                    box.series = read
+                    box.readFromStore = true
                 } catch {
-                    return .failed(Outcome(error: "cannot read bars: \(error)"))
+                    return .failed(box, Outcome(error: "cannot read bars: \(error)"))
                 }
-                let loaded = s
-                collected.withLock { $0.loaded[symbol] = loaded }
             }
+            guard var s = box.series else { return .failed(box, Outcome(error: "no series")) }
             if let f = forming[symbol], f.timestamp.epochSeconds > (s.times.last ?? Int64.min) {
-                s.append(f)
-                return .series(s, forming: true)
+                s.append(f)  // a copy: forming bars are never kept
+                return .series(box, s, forming: true)
             }
-            return .series(s, forming: false)
+            return .series(box, s, forming: false)
         }
-        @Sendable func record(_ symbol: String, _ outcome: Outcome) -> SymbolResult {
-            collected.withLock { $0.outcomes[symbol] = outcome }
+        @Sendable func record(_ symbol: String, _ box: Kept, _ outcome: Outcome) -> SymbolResult {
+            box.outcome = outcome
             return SymbolResult(symbol: symbol, error: outcome.error)
         }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -118,26 +139,30 @@ struct WatchEvaluator: Sendable {
                     prepare: { .success(setup) },
                     scan: { scanner, symbol in
                         switch load(symbol, scanner) {
-                        case .failed(let outcome): return record(symbol, outcome)
-                        case .series(let s, let isForming):
-                            return record(symbol, Self.outcome(scanner.scan(s, as: symbol), forming: isForming))
+                        case .notKept: return SymbolResult(symbol: symbol, error: "not kept")
+                        case .failed(let box, let outcome): return record(symbol, box, outcome)
+                        case .series(let box, let s, let isForming):
+                            return record(symbol, box, Self.outcome(scanner.scan(s, as: symbol), forming: isForming))
                         }
                     },
                     scanGroup: { scanner, group in
                         var items: [(series: BarSeries, symbol: String)] = []
-                        var formingFlags: [Bool] = []
+                        var itemBoxes: [(box: Kept, forming: Bool)] = []
                         var results: [SymbolResult] = []
                         for symbol in group {
                             switch load(symbol, scanner) {
-                            case .failed(let outcome): results.append(record(symbol, outcome))
-                            case .series(let s, let isForming):
+                            case .notKept: results.append(SymbolResult(symbol: symbol, error: "not kept"))
+                            case .failed(let box, let outcome): results.append(record(symbol, box, outcome))
+                            case .series(let box, let s, let isForming):
                                 items.append((s, symbol))
-                                formingFlags.append(isForming)
+                                itemBoxes.append((box, isForming))
                             }
                         }
                         for (i, result) in scanner.scan(items).enumerated() {
-                            results.append(record(items[i].symbol, Self.outcome(result, forming: formingFlags[i])))
+                            let (box, isForming) = itemBoxes[i]
+                            results.append(record(items[i].symbol, box, Self.outcome(result, forming: isForming)))
                         }
+                        if items.count == group.count { return results }  // in the group's order already
                         // One result per symbol, in the group's order.
                         let bySymbol = Dictionary(results.map { ($0.symbol, $0) }, uniquingKeysWith: { a, _ in a })
                         return group.map { bySymbol[$0] ?? SymbolResult(symbol: $0, error: "not scanned") }
@@ -146,13 +171,14 @@ struct WatchEvaluator: Sendable {
                 )
             )
         }
-        return collected.withLock { $0 }
     }
 
     /// A symbol's series as it is evaluated, or why it cannot be.
     private enum Loaded {
-        case series(BarSeries, forming: Bool)
-        case failed(Outcome)
+        case series(Kept, BarSeries, forming: Bool)
+        case failed(Kept, Outcome)
+        /// No ``Kept`` was given for the symbol (the caller's mistake).
+        case notKept
     }
 
     /// The entries (and the newest bar) of one symbol's latest-mode result.
@@ -174,25 +200,29 @@ struct WatchEvaluator: Sendable {
 extension BarSeries {
     /// Makes room for the bars a watch appends, so that the minutes that follow a read append in place
     /// (a series read from the store has no spare capacity: the first append would copy every column).
+    /// Columns the store left out (a formula that does not read them) stay empty.
     mutating func reserveAppends() {
-        let room = times.count + 400 + times.count / 8
+        let n = times.count
+        let room = n + 400 + n / 8
         times.reserveCapacity(room)
         if timeframe.isIntraday { utcOffsets.reserveCapacity(room) }
-        columns.open.reserveCapacity(room)
-        columns.high.reserveCapacity(room)
-        columns.low.reserveCapacity(room)
+        if columns.open.count == n { columns.open.reserveCapacity(room) }
+        if columns.high.count == n { columns.high.reserveCapacity(room) }
+        if columns.low.count == n { columns.low.reserveCapacity(room) }
         columns.close.reserveCapacity(room)
-        columns.volume.reserveCapacity(room)
+        if columns.volume.count == n { columns.volume.reserveCapacity(room) }
     }
 
-    /// Appends one fed bar (the caller checked it is newer than the last).
+    /// Appends one fed bar (the caller checked it is newer than the last) to the series' whole columns
+    /// (a column the store left out stays empty, as a read of the store would leave it).
     mutating func append(_ bar: FeedBar) {
+        let n = times.count
         times.append(bar.timestamp.epochSeconds)
         if timeframe.isIntraday { utcOffsets.append(bar.timestamp.utcOffsetSeconds) }
-        columns.open.append(bar.open)
-        columns.high.append(bar.high)
-        columns.low.append(bar.low)
+        if columns.open.count == n { columns.open.append(bar.open) }
+        if columns.high.count == n { columns.high.append(bar.high) }
+        if columns.low.count == n { columns.low.append(bar.low) }
         columns.close.append(bar.close)
-        columns.volume.append(bar.volume)
+        if columns.volume.count == n { columns.volume.append(bar.volume) }
     }
 }

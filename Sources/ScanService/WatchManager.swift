@@ -67,8 +67,9 @@ final class WatchManager: Sendable {
     private let logger: Logger
     private let publish: @Sendable ([LiveEventDocument]) -> Void
     private let state = Mutex(State())
-    /// Each watch's series in memory, by watch id and symbol; only the owning task changes it.
-    private let series = Mutex<[String: [String: BarSeries]]>([:])
+    /// Each watch's symbols (their series in memory and last outcomes), by watch id and symbol; only
+    /// the owning task changes the dictionaries (the evaluation threads append to the series in a round).
+    private let series = Mutex<[String: [String: WatchEvaluator.Kept]]>([:])
     private let commands: AsyncStream<Command>
     private let continuation: AsyncStream<Command>.Continuation
 
@@ -148,10 +149,19 @@ final class WatchManager: Sendable {
     /// Marks the symbols `applied` changed as dirty and queues an evaluation round.
     func barsChanged(_ applied: BarFeed.Applied) {
         let queue = state.withLock { s -> Bool in
-            for (tf, set) in applied.finals { s.dirtyFinal[tf, default: []].formUnion(set) }
-            for (tf, set) in applied.forming { s.dirtyForming[tf, default: []].formUnion(set) }
+            // Taken whole when nothing is pending (a round per message): no work per symbol.
+            for (tf, set) in applied.finals {
+                if s.dirtyFinal[tf] == nil { s.dirtyFinal[tf] = set } else { s.dirtyFinal[tf]?.formUnion(set) }
+            }
+            for (tf, set) in applied.forming {
+                if s.dirtyForming[tf] == nil { s.dirtyForming[tf] = set } else { s.dirtyForming[tf]?.formUnion(set) }
+            }
             for (tf, bySymbol) in applied.finalBars {
-                for (symbol, bars) in bySymbol { s.pendingBars[tf, default: [:]][symbol, default: []] += bars }
+                guard s.pendingBars[tf] != nil else {
+                    s.pendingBars[tf] = bySymbol
+                    continue
+                }
+                for (symbol, bars) in bySymbol { s.pendingBars[tf]?[symbol, default: []] += bars }
             }
             s.pendingApplied = max(s.pendingApplied, applied.acceptedTotal)
             guard !s.evaluationQueued, !s.stopping else { return false }
@@ -360,24 +370,34 @@ final class WatchManager: Sendable {
         if full {
             live.setup = ScanSetup(plan: live.plans.evaluated, timeframe: tf, dateRange: range, mode: .latest)
         }
-        var outcomes: [String: WatchEvaluator.Outcome] = [:]
+        var fresh: [WatchEntry] = []
+        var newest: [String: WatchEntry] = [:]
         if !symbols.isEmpty, let setup = live.setup {
             let id = live.id
-            let inMemory = series.withLock { c -> [String: BarSeries] in
+            // Every symbol of the round gets a box (new ones are read from the store); one lookup each.
+            let (kept, boxes, missing) = series.withLock {
+                c -> ([String: WatchEvaluator.Kept], [WatchEvaluator.Kept], Bool) in
                 if full { c[id] = [:] }
-                var mine: [String: BarSeries] = [:]
+                var mine = c.removeValue(forKey: id) ?? [:]
+                var boxes: [WatchEvaluator.Kept] = []
+                boxes.reserveCapacity(symbols.count)
+                var missing = false
                 for symbol in symbols {
-                    guard let last = c[id]?[symbol].map({ $0.times.last ?? .min }) else { continue }
-                    // Bars the series read from the store already holds are not appended twice.
-                    for bar in fedBars[symbol] ?? [] where bar.timestamp.epochSeconds > last {
-                        c[id]?[symbol]?.append(bar)
+                    if let box = mine[symbol] {
+                        if box.series == nil { missing = true }
+                        boxes.append(box)
+                    } else {
+                        let box = WatchEvaluator.Kept()
+                        mine[symbol] = box
+                        boxes.append(box)
+                        missing = true
                     }
-                    mine[symbol] = c[id]?[symbol]
                 }
-                return mine
+                c[id] = mine
+                return (mine, boxes, missing)
             }
             // A series read from the store must hold every bar the feed accepted so far.
-            if inMemory.count < symbols.count { await feed.flushWrites() }
+            if missing { await feed.flushWrites() }
             let forming = live.request.confirm == .tick ? feed.formingBars(tf, symbols) : [:]
             // A forming bar of a newer day extends the range to it (nothing final is stored after the
             // range's end, so the series in memory are those of the extended range too).
@@ -390,30 +410,27 @@ final class WatchManager: Sendable {
                     mode: .latest
                 )
             }
-            let evaluation = await evaluator.evaluate(used, symbols: symbols, series: inMemory, forming: forming)
-            outcomes = evaluation.outcomes
-            if !evaluation.loaded.isEmpty {
-                // Kept with room for the bars the feed appends (a minute of bars then copies nothing).
-                let kept = evaluation.loaded.mapValues { loaded in
-                    var s = loaded
-                    s.reserveAppends()
-                    return s
+            await evaluator.evaluate(used, symbols: symbols, kept: kept, fed: fedBars, forming: forming)
+            newest.reserveCapacity(symbols.count)
+            var read: [String: Int64] = [:]
+            for (s, box) in zip(symbols, boxes) {
+                let o = box.outcome
+                fresh += o.entries
+                if let n = o.newest { newest[s] = n }
+                if let e = o.error {
+                    live.errors[s] = e
+                } else if !live.errors.isEmpty {
+                    live.errors[s] = nil
                 }
-                series.withLock { c in c[id, default: [:]].merge(kept) { _, new in new } }
-                feed.knowNewest(tf, kept.compactMapValues { $0.times.last })
+                if box.readFromStore, let last = box.series?.times.last { read[s] = last }
             }
-        }
-        var fresh: [WatchEntry] = []
-        var newest: [String: WatchEntry] = [:]
-        for s in symbols {
-            guard let o = outcomes[s] else { continue }
-            fresh += o.entries
-            if let n = o.newest { newest[s] = n }
-            live.errors[s] = o.error
+            // The last bar of a series just read is the symbol's newest stored bar (the feed's order check).
+            feed.knowNewest(tf, read)
         }
         let (set, events) = WatchDiff.apply(
             current: live.set,
-            evaluated: Set(symbols),
+            // Every symbol of the watch (a full round, or every symbol's bar changed): no set to build.
+            evaluated: symbols.count == live.symbols.count ? nil : Set(symbols),
             fresh: fresh,
             seq: live.seq,
             exitEntries: newest

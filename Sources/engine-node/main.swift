@@ -35,6 +35,9 @@ struct EngineNodeCommand: AsyncParsableCommand {
     @Option(help: "Name shown in the service's PING (default HOST-PID).")
     var name: String?
 
+    @Option(help: "Memory for bar series kept between scans, in MB (default 256; 0 keeps none).")
+    var cacheMb: Int = 256
+
     @Option(help: ArgumentHelp("Pause after each symbol, in ms (fault injection: a slow node).", visibility: .hidden))
     var paceMs: Int = 0
 
@@ -48,6 +51,7 @@ struct EngineNodeCommand: AsyncParsableCommand {
     var metrics: String?
 
     func validate() throws {
+        guard cacheMb >= 0 else { throw ValidationError("--cache-mb must be 0 or more (got \(cacheMb))") }
         if let metrics {
             do { _ = try MetricsEndpoint.parse(metrics) } catch { throw ValidationError("--metrics: \(error)") }
         }
@@ -89,6 +93,7 @@ struct EngineNodeCommand: AsyncParsableCommand {
         let store = try await Blocking.run { try location.openMarketData(logger: logger) }
         var configuration = EngineNodeConfiguration(serviceHost: host, portBase: portBase, threads: threads, name: name)
         configuration.paceMsPerSymbol = paceMs
+        configuration.seriesCacheMaxBytes = min(cacheMb, Int.max >> 21) << 20
         configuration.storeDescription = location.description
         if let curveCertificate, let curveServer {
             let certificate = try CurveCertificate.load(path: curveCertificate)

@@ -212,8 +212,13 @@ func sameValues(_ a: [Double], _ b: [Double]) -> Bool {
         let plan = try FormulaPlan.compile(source: "close > 1\n", name: "f")
         let empty = FormulaEvaluator(plan: plan).evaluate(bars(close: []), reportingIn: 0..<10)
         #expect(empty == FormulaOutput(signals: [SignalHits()]))
+        // The common prefix of the columns the formula reads (and close): the others do not count.
         let ragged = PriceColumns(open: [2, 2], high: [2], low: [2, 2, 2], close: [2, 2, 2], volume: [1, 1, 1])
-        #expect(FormulaEvaluator(plan: plan).evaluate(ragged, reportingIn: 0..<3).signals[0].indices == [0])
+        #expect(FormulaEvaluator(plan: plan).evaluate(ragged, reportingIn: 0..<3).signals[0].indices == [0, 1, 2])
+        let readsHigh = try FormulaPlan.compile(source: "close > 1 and high > 1\n", name: "f")
+        #expect(FormulaEvaluator(plan: readsHigh).evaluate(ragged, reportingIn: 0..<3).signals[0].indices == [0])
+        let readsOpen = try FormulaPlan.compile(source: "open > 1\n", name: "f")
+        #expect(FormulaEvaluator(plan: readsOpen).evaluate(ragged, reportingIn: 0..<3).signals[0].indices == [0, 1])
     }
 
     @Test func bareExpressionIsNamedAfterTheFormula() throws {

@@ -124,3 +124,75 @@ struct SeriesCacheTests {
         #expect(cache.count == 2)
     }
 }
+
+/// A store that loads only the price columns asked for, as the SQLite store does for daily bars.
+private final class ColumnBars: BarRepository {
+    let asked = Mutex<[PriceFields]>([])
+    func dataVersion() throws -> Int64 { 1 }
+    func latestDay(for timeframe: Timeframe) throws -> CalendarDay? { nil }
+    func loadBars(_ query: BarQuery) throws -> BarSeries {
+        asked.withLock { $0.append(query.fields) }
+        let x = [Double](repeating: 1, count: 10)
+        func column(_ f: PriceFields) -> [Double] { query.fields.contains(f) ? x : [] }
+        return BarSeries(
+            symbol: query.symbol,
+            timeframe: query.timeframe,
+            times: (0..<10).map { Int64($0) * 86_400 },
+            columns: PriceColumns(
+                open: column(.open),
+                high: column(.high),
+                low: column(.low),
+                close: column(.close),
+                volume: column(.volume)
+            )
+        )
+    }
+}
+
+@Suite("Engine node series cache: price columns")
+struct SeriesCacheColumnTests {
+    @Test func anEntryServesOnlyQueriesForColumnsItHolds() throws {
+        let range = DateRange(
+            from: CalendarDay(year: 2020, month: 1, day: 1)!,
+            to: CalendarDay(year: 2020, month: 12, day: 31)!
+        )
+        func query(_ fields: PriceFields) -> BarQuery {
+            BarQuery(symbol: "A", timeframe: .daily, range: range, lookbackBars: 0, fields: fields)
+        }
+        let store = ColumnBars()
+        let cache = SeriesCache(maxBars: 1_000)
+        cache.validate(version: 1)
+        let first = try cache.series(query([.volume]), from: store)
+        #expect(first.columns.high.isEmpty)
+        _ = try cache.series(query([.close]), from: store)
+        #expect(store.asked.withLock { $0 } == [[.close, .volume]], "a query for fewer columns is served")
+        // More columns: loaded again, with the columns already held, and served from then on.
+        let second = try cache.series(query([.high, .low]), from: store)
+        #expect(second.columns.high.count == 10 && second.columns.volume.count == 10)
+        _ = try cache.series(query([.volume]), from: store)
+        _ = try cache.series(query([.high]), from: store)
+        #expect(store.asked.withLock { $0 } == [[.close, .volume], [.high, .low, .close, .volume]])
+    }
+
+    @Test func theBudgetCountsTheColumnsLoaded() throws {
+        let range = DateRange(
+            from: CalendarDay(year: 2020, month: 1, day: 1)!,
+            to: CalendarDay(year: 2020, month: 12, day: 31)!
+        )
+        func query(_ symbol: String, _ fields: PriceFields) -> BarQuery {
+            BarQuery(symbol: symbol, timeframe: .daily, range: range, lookbackBars: 0, fields: fields)
+        }
+        let store = ColumnBars()
+        // 10 bars of times and close: 160 bytes; with every column: 480.
+        let cache = SeriesCache(maxBytes: 400)
+        cache.validate(version: 1)
+        for s in ["A", "B"] { _ = try cache.series(query(s, [.close]), from: store) }
+        #expect(cache.count == 2 && cache.byteCount == 320 && cache.barCount == 20)
+        _ = try cache.series(query("C", .all), from: store)
+        #expect(cache.count == 2, "a whole series does not fit beside them")
+        let small = SeriesCache(maxBars: 10)
+        small.validate(version: 1)
+        _ = try small.series(query("A", .all), from: store)
+        #expect(small.byteCount == 480, "maxBars: 10 holds 10 daily bars of every column")
+    }
+}

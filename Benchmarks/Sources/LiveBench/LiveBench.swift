@@ -153,7 +153,10 @@ struct LiveBench {
         let stopped = Array(".stopped".utf8)
         let arrivals = Mutex<[(at: ContinuousClock.Instant, body: [UInt8])]>([])
         let others = Mutex<Set<String>>([])
-        let reader = Task {
+        // The reader runs on a thread of its own (as a subscriber in another process would), so the
+        // arrival times are not those of a task waiting behind the service's work on the shared pool.
+        let readerThread = DedicatedThreadExecutor(name: "livebench-sub-reader")
+        let reader = Task(executorPreference: readerThread) {
             do {
                 for try await m in sub.messages {
                     let now = ContinuousClock.now
@@ -321,4 +324,36 @@ struct LiveBench {
     static func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 
     static func log(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+}
+
+/// A task executor with one thread of its own: the jobs of the tasks that prefer it run there, in
+/// the order they were enqueued. Its thread lives as long as the process (one per benchmark run).
+final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []  // guarded by `condition`
+
+    init(name: String) {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+    }
 }

@@ -54,6 +54,21 @@ extension Indicators {
         }
     }
 
+    /// The highest (`maximum`) or lowest value of `x[i - period + 1 ... i]` (no NaN), scanned oldest to newest.
+    /// Among values that compare equal (+0 and -0) it keeps the newest, as ``slidingExtreme`` does: there the
+    /// later part of a window (the running prefix, the suffix accumulated from the right) wins every tie.
+    @inline(__always)
+    static func windowExtreme(_ x: UnsafePointer<Double>, _ i: Int, _ period: Int, maximum: Bool) -> Double {
+        var best = x[i - period + 1]
+        var j = i - period + 2
+        while j <= i {
+            let v = x[j]
+            best = maximum ? (best > v ? best : v) : (best < v ? best : v)
+            j += 1
+        }
+        return best
+    }
+
     /// TA_MAX / TA_MIN over one run.
     static func extremeKernel(
         _ x: UnsafePointer<Double>,
@@ -81,19 +96,33 @@ extension Indicators {
         _ close: UnsafePointer<Double>,
         _ n: Int,
         _ period: Int,
-        _ out: UnsafeMutablePointer<Double>
+        _ out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
     ) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
+        @inline(__always) func value(_ highest: Pair, _ lowest: Pair, _ close: Pair) -> Pair {
+            let diff = (highest - lowest) / Pair(repeating: 0 - 100.0)
+            return ((highest - close) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
+        }
+        if let chosen {
+            // Only the chosen bars' windows, scanned (two bars at a time) instead of sliding over every bar.
+            return eachPair(at: chosen, from: lookback) { i, j in
+                let v = value(
+                    Pair(windowExtreme(high, i, period, maximum: true), windowExtreme(high, j, period, maximum: true)),
+                    Pair(windowExtreme(low, i, period, maximum: false), windowExtreme(low, j, period, maximum: false)),
+                    Pair(close[i], close[j])
+                )
+                out[i] = v[0]
+                out[j] = v[1]
+            }
+        }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
             let lowest = buffer.baseAddress!
             slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
             slidingExtreme(low, n, period, maximum: false) { i, v in lowest[i] = v }
-            eachPair(from: lookback, n, out, lowest, close, into: out) { highest, lowest, close in
-                let diff = (highest - lowest) / Pair(repeating: 0 - 100.0)
-                return ((highest - close) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
-            }
+            eachPair(from: lookback, n, out, lowest, close, into: out, at: chosen, value)
         }
     }
 
@@ -111,13 +140,14 @@ extension Indicators {
         slowK: Int,
         slowD: Int,
         _ kOut: UnsafeMutablePointer<Double>,
-        _ dOut: UnsafeMutablePointer<Double>
+        _ dOut: UnsafeMutablePointer<Double>?,
+        at chosen: Bars? = nil
     ) {
         let lookbackK = fastK - 1
         let lookback = lookbackK + (slowK - 1) + (slowD - 1)
         guard n > lookback else {
             fillNaN(kOut, 0..<n)
-            fillNaN(dOut, 0..<n)
+            if let dOut { fillNaN(dOut, 0..<n) }
             return
         }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
@@ -128,11 +158,11 @@ extension Indicators {
                 let diff = (highest - lowest) / Pair(repeating: 100)
                 return ((close - lowest) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
             }
-            movingAverage(fast, from: lookbackK, n, slowK, into: kOut)
-            movingAverage(kOut, from: lookbackK + slowK - 1, n, slowD, into: dOut)
+            movingAverage(fast, from: lookbackK, n, slowK, into: kOut, at: chosen)
+            if let dOut { movingAverage(kOut, from: lookbackK + slowK - 1, n, slowD, into: dOut) }
         }
         fillNaN(kOut, 0..<lookback)
-        fillNaN(dOut, 0..<lookback)
+        if let dOut { fillNaN(dOut, 0..<lookback) }
     }
 
     /// The SMA of `x[start ..< n]` over `period` values, into `out[start + period - 1 ..< n]`, in TA-Lib's
@@ -144,7 +174,8 @@ extension Indicators {
         from start: Int,
         _ n: Int,
         _ period: Int,
-        into out: UnsafeMutablePointer<Double>
+        into out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
     ) {
         var total = 0.0
         var i = start
@@ -160,6 +191,15 @@ extension Indicators {
         }
         // Two bars' totals divided with one `divpd`.
         let divisor = Pair(repeating: Double(period))
+        if let chosen {
+            // Every bar's total, then the chosen bars' averages.
+            while i < n {
+                out[i] = step(i)
+                i += 1
+            }
+            let first = start + period - 1
+            return eachPair(from: first, n, out, out, out, into: out, at: chosen) { total, _, _ in total / divisor }
+        }
         while i + 2 <= n {
             let first = step(i)
             storePair(Pair(first, step(i + 1)) / divisor, out, i)

@@ -19,20 +19,13 @@ extension Indicators {
     )
         -> Bool
     {
-        let lookback = period - 1
-        guard n > lookback else {
-            fillNaN(out, 0..<n)
-            return true
-        }
-        fillNaN(out, 0..<lookback)
         if period == 1 {
             out.update(from: x, count: n)
             return true
         }
+        guard var total = smaStart(x, n, period, out) else { return true }
         let p = Double(period)
-        var total = 0.0
-        for i in 0...lookback { total += x[i] }
-        out[lookback] = total / p
+        out[period - 1] = total / p
         var i = period
         #if MARKETSCAN_HOST_SIMD
         // Built for the host CPU (scripts/build-release.sh): blocks of running totals, each divided in
@@ -70,6 +63,28 @@ extension Indicators {
         }
         #endif
         return !total.isNaN
+    }
+
+    /// The SMA's warm-up: NaN before bar `period - 1` and the total of the first `period` values, or nil
+    /// (every bar NaN) when the series is shorter.
+    @inline(__always)
+    static func smaStart(
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>
+    )
+        -> Double?
+    {
+        let lookback = period - 1
+        guard n > lookback else {
+            fillNaN(out, 0..<n)
+            return nil
+        }
+        fillNaN(out, 0..<lookback)
+        var total = 0.0
+        for i in 0...lookback { total += x[i] }
+        return total
     }
 
     /// TA_SUM over one run (the SMA's running total, not scaled).
@@ -131,7 +146,13 @@ extension Indicators {
 
     /// TA_WMA over one run: weights 1...period (newest heaviest) kept as a running weighted sum and a running
     /// plain sum, so each bar costs O(1).
-    static func wmaKernel(_ x: UnsafePointer<Double>, _ n: Int, _ period: Int, _ out: UnsafeMutablePointer<Double>) {
+    static func wmaKernel(
+        _ x: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
+    ) {
         let lookback = period - 1
         guard n > lookback else { return fillNaN(out, 0..<n) }
         fillNaN(out, 0..<lookback)
@@ -161,6 +182,14 @@ extension Indicators {
         // Two bars' sums divided with one `divpd`.
         let divisors = Pair(repeating: divider)
         var i = lookback
+        if let chosen {
+            // Every bar's sum, then the chosen bars' averages.
+            while i < n {
+                out[i] = step(i)
+                i += 1
+            }
+            return eachPair(from: lookback, n, out, out, out, into: out, at: chosen) { sum, _, _ in sum / divisors }
+        }
         while i + 2 <= n {
             let first = step(i)
             storePair(Pair(first, step(i + 1)) / divisors, out, i)

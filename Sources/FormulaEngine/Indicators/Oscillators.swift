@@ -82,7 +82,8 @@ extension Indicators {
         _ volume: UnsafePointer<Double>,
         _ n: Int,
         _ period: Int,
-        _ out: UnsafeMutablePointer<Double>
+        _ out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
     ) {
         let lookback = period
         guard n > lookback else { return fillNaN(out, 0..<n) }
@@ -154,12 +155,9 @@ extension Indicators {
                 let clamped = up.replacing(with: total, where: up .> total).replacing(with: zero, where: up .< zero)
                 return (Pair(repeating: 100) * (clamped / total)).replacing(with: zero, where: total .<= zero)
             }
-            i = period
-            while i + 2 <= n {
-                storePair(ratio(loadPair(out, i), loadPair(negativeSums, i)), out, i)
-                i += 2
+            eachPair(from: period, n, out, negativeSums, negativeSums, into: out, at: chosen) { up, down, _ in
+                ratio(up, down)
             }
-            if i < n { out[i] = ratio(Pair(repeating: out[i]), Pair(repeating: negativeSums[i]))[0] }
         }
     }
 

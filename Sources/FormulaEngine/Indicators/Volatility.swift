@@ -47,7 +47,8 @@ extension Indicators {
         _ k: Double,
         _ upper: UnsafeMutablePointer<Double>,
         _ middle: UnsafeMutablePointer<Double>,
-        _ lower: UnsafeMutablePointer<Double>
+        _ lower: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil
     ) {
         let lookback = period - 1
         guard n > lookback else {
@@ -91,6 +92,16 @@ extension Indicators {
             if k == 1.0 { return (sma + sd, sma, sma - sd) }
             let w = sd * width
             return (sma + w, sma, sma - w)
+        }
+        if let chosen {
+            // Only the chosen bars' bands, two bars at a time.
+            eachPair(at: chosen, from: lookback) { i, j in
+                let b = bands(Pair(middle[i], middle[j]), Pair(upper[i], upper[j]), Pair(x[i], x[j]))
+                (upper[i], upper[j]) = (b.upper[0], b.upper[1])
+                (middle[i], middle[j]) = (b.middle[0], b.middle[1])
+                (lower[i], lower[j]) = (b.lower[0], b.lower[1])
+            }
+            return
         }
         i = lookback
         while i + 2 <= n {

@@ -19,8 +19,8 @@ extension Indicators {
         UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: Pair.self)
     }
 
-    /// `out[i] = f(a[i], b[i], c[i])` for `i` in `start ..< n`, two bars at a time (the last bar of an odd
-    /// count alone, in both lanes). `out` may be one of the inputs.
+    /// `out[i] = f(a[i], b[i], c[i])` for `i` in `start ..< n` (or only the `chosen` ones), two bars at a
+    /// time (the last bar of an odd count alone, in both lanes). `out` may be one of the inputs.
     @inline(__always)
     static func eachPair(
         from start: Int,
@@ -29,14 +29,36 @@ extension Indicators {
         _ b: UnsafePointer<Double>,
         _ c: UnsafePointer<Double>,
         into out: UnsafeMutablePointer<Double>,
+        at chosen: Bars? = nil,
         _ f: (Pair, Pair, Pair) -> Pair
     ) {
+        if let chosen {
+            return eachPair(at: chosen, from: start) { i, j in
+                let v = f(Pair(a[i], a[j]), Pair(b[i], b[j]), Pair(c[i], c[j]))
+                out[i] = v[0]
+                out[j] = v[1]
+            }
+        }
         var i = start
         while i + 2 <= n {
             storePair(f(loadPair(a, i), loadPair(b, i), loadPair(c, i)), out, i)
             i += 2
         }
         if i < n { out[i] = f(Pair(repeating: a[i]), Pair(repeating: b[i]), Pair(repeating: c[i]))[0] }
+    }
+
+    /// Calls `body(i, j)` for the chosen bars at or after `start`, two at a time; the last one of an odd
+    /// count as `body(i, i)` (both lanes the same bar, as ``eachPair(from:_:_:_:_:into:at:_:)`` does).
+    @inline(__always)
+    static func eachPair(at chosen: Bars, from start: Int, _ body: (Int, Int) -> Void) {
+        let m = chosen.count
+        var k = 0
+        while k < m, Int(chosen[k]) < start { k += 1 }
+        while k + 2 <= m {
+            body(Int(chosen[k]), Int(chosen[k + 1]))
+            k += 2
+        }
+        if k < m { body(Int(chosen[k]), Int(chosen[k])) }
     }
 
     /// `abs` of each lane (the sign bit cleared, as `Swift.abs` of a `Double`).
@@ -113,14 +135,8 @@ extension Indicators {
                 deviation[b] = total
                 b += 1
             }
-            // fromMean / (0.015 * (deviation / period)), 0 where either is zero; two bars at a time.
             @inline(__always) func value(_ price: Pair, _ mean: Pair, _ total: Pair) -> Pair {
-                let fromMean = price - mean
-                let epsilon = Pair(repeating: Indicators.epsilon)
-                let zero =
-                    ((-epsilon .< fromMean) .& (fromMean .< epsilon)) .| ((-epsilon .< total) .& (total .< epsilon))
-                let v = fromMean / (Pair(repeating: 0.015) * (total / Pair(repeating: p)))
-                return v.replacing(with: 0, where: zero)
+                cciValue(price, mean, total, p)
             }
             b = lookback
             while b + 2 <= n {
@@ -130,6 +146,17 @@ extension Indicators {
             }
             if b < n { out[b] = value(typical[b], Pair(repeating: out[b]), Pair(repeating: deviation[b]))[0] }
         }
+    }
+
+    /// CCI from two bars' typical prices, window means and mean-deviation sums:
+    /// `fromMean / (0.015 * (deviation / period))`, 0 where either is zero.
+    @inline(__always)
+    static func cciValue(_ price: Pair, _ mean: Pair, _ total: Pair, _ p: Double) -> Pair {
+        let fromMean = price - mean
+        let epsilon = Pair(repeating: Indicators.epsilon)
+        let zero = ((-epsilon .< fromMean) .& (fromMean .< epsilon)) .| ((-epsilon .< total) .& (total .< epsilon))
+        let v = fromMean / (Pair(repeating: 0.015) * (total / Pair(repeating: p)))
+        return v.replacing(with: 0, where: zero)
     }
 
     /// The means and mean-deviation sums of bars `b ..< b + 8` (`period >= 8`), lane `d` of the four pairs

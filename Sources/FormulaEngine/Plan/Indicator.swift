@@ -94,11 +94,18 @@ enum Indicator: Hashable, Sendable {
     var lookback: Int { talibLookback + unstablePeriod }
 
     /// Runs the kernel: `x` in the order of ``inputs``, `y` one buffer per output, all of one length.
-    func run(_ x: [Indicators.In], into y: [Indicators.Out]) {
+    ///
+    /// With `chosen` bars (ascending; only for indicators that ``runsAtChosenBars(outputs:)``) the outputs are
+    /// needed only there: the values there are the whole kernel's bit for bit; elsewhere the outputs hold
+    /// intermediate state (running sums) or nothing written (stoch's %D is not computed at all). The state
+    /// that depends on earlier bars (running sums in TA-Lib's order) still runs over every bar; what a bar's
+    /// output costs beyond it (divisions, square roots, CCI's whole window) runs only at the chosen bars.
+    /// Series with a NaN run the whole kernel; `free` says the inputs are known to have none.
+    func run(_ x: [Indicators.In], into y: [Indicators.Out], at chosen: Indicators.Bars? = nil, free: Bool = false) {
         switch self {
-        case .sma(let p): Indicators.sma(x[0], period: p, into: y[0])
+        case .sma(let p): Indicators.sma(x[0], period: p, into: y[0], at: chosen, free: free)
         case .ema(let p): Indicators.ema(x[0], period: p, into: y[0])
-        case .wma(let p): Indicators.wma(x[0], period: p, into: y[0])
+        case .wma(let p): Indicators.wma(x[0], period: p, into: y[0], at: chosen, free: free)
         case .rma(let p): Indicators.rma(x[0], period: p, into: y[0])
         case .rsi(let p): Indicators.rsi(x[0], period: p, into: y[0])
         case .stdev(let p): Indicators.stddev(x[0], period: p, into: y[0])
@@ -124,13 +131,27 @@ enum Indicator: Hashable, Sendable {
                 k: Double(bitPattern: k),
                 upper: y[BollingerBand.upper.rawValue],
                 middle: y[BollingerBand.middle.rawValue],
-                lower: y[BollingerBand.lower.rawValue]
+                lower: y[BollingerBand.lower.rawValue],
+                at: chosen,
+                free: free
             )
         case .atr(let p): Indicators.atr(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
         case .adx(let p): Indicators.adx(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
-        case .cci(let p): Indicators.cci(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
-        case .willr(let p): Indicators.willr(high: x[0], low: x[1], close: x[2], period: p, into: y[0])
-        case .mfi(let p): Indicators.mfi(high: x[0], low: x[1], close: x[2], volume: x[3], period: p, into: y[0])
+        case .cci(let p):
+            Indicators.cci(high: x[0], low: x[1], close: x[2], period: p, into: y[0], at: chosen, free: free)
+        case .willr(let p):
+            Indicators.willr(high: x[0], low: x[1], close: x[2], period: p, into: y[0], at: chosen, free: free)
+        case .mfi(let p):
+            Indicators.mfi(
+                high: x[0],
+                low: x[1],
+                close: x[2],
+                volume: x[3],
+                period: p,
+                into: y[0],
+                at: chosen,
+                free: free
+            )
         case .obv: Indicators.obv(close: x[0], volume: x[1], into: y[0])
         case .stoch(let k, let slowK, let slowD):
             Indicators.stoch(
@@ -141,7 +162,9 @@ enum Indicator: Hashable, Sendable {
                 slowK: slowK,
                 slowD: slowD,
                 k: y[StochasticLine.k.rawValue],
-                d: y[StochasticLine.d.rawValue]
+                d: y[StochasticLine.d.rawValue],
+                at: chosen,
+                free: free
             )
         }
     }
@@ -188,6 +211,38 @@ extension Indicator {
             preconditionFailure("\(self) has no lane kernel (laneMinimumLength is nil)")
         }
     }
+}
+
+extension Indicator {
+    /// Roughly the work (nanoseconds on the development VM) saved per bar where the outputs are not
+    /// needed when the kernel computes them at chosen bars only (``run(_:into:at:)``); 0 for the
+    /// indicators that compute every bar (the recursive ones: their state at a bar needs every earlier one).
+    /// Orders a conjunction's clauses: those that save least run first, over every bar.
+    var chosenBarsSaving: Int {
+        switch self {
+        // Their running sums are chains of dependent additions that take longer than the divisions beside
+        // them: dividing at chosen bars only saves nothing measurable, and choosing the bars costs.
+        case .sma, .wma: 0
+        // Stoch at chosen bars saves its %D line (and %K's division), which the formulas seldom read.
+        case .stoch: 1
+        case .willr: 3
+        case .mfi: 4
+        case .bbands: 6
+        case .cci: 10
+        case .ema, .rma, .rsi, .stdev, .highest, .lowest, .sum, .roc, .change, .macd, .atr, .adx, .obv: 0
+        }
+    }
+
+    /// Whether ``run(_:into:at:)`` computes this indicator at chosen bars when only `outputs` (indices of
+    /// its output series) are read: stoch's %D is an average of %K at every bar, so it must not be among them.
+    func runsAtChosenBars(outputs: Set<Int>) -> Bool {
+        switch self {
+        case .stoch: !outputs.contains(StochasticLine.d.rawValue)
+        case .sma, .wma, .bbands, .cci, .willr, .mfi: chosenBarsSaving > 0
+        case .ema, .rma, .rsi, .stdev, .highest, .lowest, .sum, .roc, .change, .macd, .atr, .adx, .obv: false
+        }
+    }
+
 }
 
 /// The outputs of ``Indicator/macd(fast:slow:signal:)``.

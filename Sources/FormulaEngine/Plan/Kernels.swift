@@ -196,6 +196,79 @@ enum Kernels {
         }
     }
 
+    // MARK: Chosen bars
+
+    /// The bars `i` where every term's flags hold at `i + shift` (false past the end), ascending, into
+    /// `out`; returns how many. `scratch` holds `n` bytes.
+    static func choose(
+        _ terms: [(flags: Flags, shift: Int)],
+        _ n: Int,
+        scratch: FlagsOut,
+        into out: UnsafeMutablePointer<Int32>
+    ) -> Int {
+        guard let first = terms.first else {
+            for i in 0..<n { out[i] = Int32(truncatingIfNeeded: i) }
+            return n
+        }
+        if terms.count == 1, first.shift == 0 { return indices(first.flags, n, into: out) }
+        func head(_ shift: Int) -> Int { max(0, n - shift) }
+        let h = head(first.shift)
+        scratch.update(from: first.flags + min(first.shift, n), count: h)
+        (scratch + h).update(repeating: 0, count: n - h)
+        for term in terms.dropFirst() {
+            let f = term.flags + min(term.shift, n)
+            let m = head(term.shift)
+            for i in 0..<m { scratch[i] &= f[i] }
+            (scratch + m).update(repeating: 0, count: n - m)
+        }
+        return indices(UnsafePointer(scratch), n, into: out)
+    }
+
+    /// The bars of `within` where every term's flags hold at `i + shift` (false past the end), in order, into
+    /// `out`; returns how many. Costs per bar of `within`, not per bar of the series.
+    static func choose(
+        _ terms: [(flags: Flags, shift: Int)],
+        _ n: Int,
+        within: UnsafeBufferPointer<Int32>,
+        into out: UnsafeMutablePointer<Int32>
+    ) -> Int {
+        var written = 0
+        for index in within {
+            let i = Int(index)
+            var all: UInt8 = 1
+            for term in terms {
+                let j = i + term.shift
+                all &= j < n ? term.flags[j] : 0
+            }
+            out[written] = index
+            written &+= Int(all)
+        }
+        return written
+    }
+
+    /// The indices of the set flags of `flags[0 ..< n]`, ascending, into `out`; returns how many. Eight flags
+    /// per load; each set one found from the word's trailing zeros.
+    static func indices(_ flags: Flags, _ n: Int, into out: UnsafeMutablePointer<Int32>) -> Int {
+        let raw = UnsafeRawPointer(flags)
+        var written = 0
+        var i = 0
+        while i + 8 <= n {
+            var word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            while word != 0 {
+                out[written] = Int32(truncatingIfNeeded: i + word.trailingZeroBitCount >> 3)
+                written += 1
+                word &= word &- 1
+            }
+            i += 8
+        }
+        while i < n {
+            out[written] = Int32(truncatingIfNeeded: i)
+            written &+= Int(flags[i])
+            i += 1
+        }
+        return written
+    }
+
     // MARK: Hits
 
     /// The indices in `range` whose flag is set, in order: counted first (a vectorised sum of the bytes),

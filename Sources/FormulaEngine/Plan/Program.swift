@@ -4,6 +4,12 @@ enum NumericSeries: Sendable, Hashable {
     case register(Int)
 }
 
+/// A term of a ``Operation/choose(_:into:within:)``: boolean register `register` holds `shift` bars later.
+struct ChosenTerm: Sendable, Hashable {
+    var register: Int
+    var shift: Int
+}
+
 /// A numeric operand of the elementwise kernels that take constants directly.
 enum NumericOperand: Sendable, Hashable {
     case series(NumericSeries)
@@ -30,6 +36,13 @@ enum Operation: Sendable {
     case selectBoolean(Int, Int, Int, into: Int)
     /// Reads `inputs` (in the order of ``Indicator/inputs``), writes one register per output.
     case indicator(Indicator, inputs: [NumericSeries], into: [Int])
+    /// The bars where every term holds (boolean register `register` at the bar `shift` later), as a list
+    /// of indices into chosen-bars list `into`; with `within`, only bars of that earlier list are tested
+    /// (its terms are left out of `terms`).
+    case choose([ChosenTerm], into: Int, within: Int?)
+    /// ``indicator(_:inputs:into:)`` whose outputs are needed only at the bars of chosen-bars list `at`
+    /// (elsewhere they hold whatever the kernel left there).
+    case chosenIndicator(Indicator, inputs: [NumericSeries], into: [Int], at: Int)
 
     /// Registers read and written, as (numeric reads, boolean reads, numeric writes, boolean writes).
     var registers: (numericReads: [Int], booleanReads: [Int], numericWrites: [Int], booleanWrites: [Int]) {
@@ -50,7 +63,9 @@ enum Operation: Sendable {
         case .rising(_, let a, _, let o): return (r(a), [], [], [o])
         case .selectNumber(let c, let a, let b, let o): return (r(a) + r(b), [c], [o], [])
         case .selectBoolean(let c, let a, let b, let o): return ([], [c, a, b], [], [o])
-        case .indicator(_, let inputs, let o): return (inputs.flatMap(r), [], o, [])
+        case .indicator(_, let inputs, let o), .chosenIndicator(_, let inputs, let o, _):
+            return (inputs.flatMap(r), [], o, [])
+        case .choose(let terms, _, _): return ([], terms.map(\.register), [], [])
         }
     }
 }
@@ -71,8 +86,12 @@ struct Program: Sendable {
     var columns: [NumericOperand] = []
     /// Whether a kernel needs the integer scratch buffer (monotonic deques).
     var needsScratch = false
+    /// How many chosen-bars lists ``Operation/choose(_:into:within:)`` writes.
+    var chosenListCount = 0
 
-    /// Lowers the nodes reachable from the roots, in dependency order (node ids are topological).
+    /// Lowers the nodes reachable from the roots in the order of ``Needs/schedule``; indicators that can
+    /// compute their outputs at chosen bars only and are needed at fewer than every bar get a
+    /// ``Operation/choose(_:into:within:)`` of those bars before them.
     init(graph: Graph, signals signalRefs: [Ref], columns columnRefs: [Ref]) {
         var graph = graph
         let signalIDs = signalRefs.map { graph.series($0) }
@@ -81,8 +100,14 @@ struct Program: Sendable {
         for id in signalIDs { reachable[id] = true }
         for ref in columnRefs { if case .node(let id) = ref { reachable[id] = true } }
         for id in nodes.indices.reversed() where reachable[id] {
-            for child in Self.children(of: nodes[id]) { reachable[child] = true }
+            for child in Needs.children(of: nodes[id]) { reachable[child] = true }
         }
+        let columnIDs = columnRefs.compactMap { if case .node(let id) = $0 { id } else { nil } }
+        let needs = Needs(nodes: nodes, reachable: reachable, signals: signalIDs, columns: columnIDs) { node in
+            if case .indicator(let indicator, _) = node { indicator.chosenBarsSaving } else { 0 }
+        }
+        var lowered = [Bool](repeating: false, count: nodes.count)
+        var chosenLists: [[ChosenTerm]: Int] = [:]
 
         var numericRegisters = 0
         var booleanRegisters = 0
@@ -105,7 +130,7 @@ struct Program: Sendable {
         }
         func flag(_ id: Int) -> Int { register[id] }
 
-        for id in nodes.indices where reachable[id] {
+        for id in needs.schedule {
             let node = nodes[id]
             let isBoolean = graph.types[id] == .boolean
             if node.outputCount > 0 {
@@ -147,9 +172,32 @@ struct Program: Sendable {
                     ? .selectBoolean(flag(c), flag(a), flag(b), into: o)
                     : .selectNumber(flag(c), series(a), series(b), into: o)
             case .indicator(let indicator, let inputs):
-                operation = .indicator(indicator, inputs: inputs.map(series), into: outputs)
+                // Terms on nodes not yet computed are left out: fewer terms, more bars (never fewer).
+                let known: [NeedTerm] = (needs.need[id] ?? []).filter { lowered[$0.node] }
+                let terms: [ChosenTerm] = known.map { ChosenTerm(register: flag($0.node), shift: $0.shift) }
+                    .sorted { a, b in a.register != b.register ? a.register < b.register : a.shift < b.shift }
+                if !terms.isEmpty, indicator.runsAtChosenBars(outputs: needs.usedOutputs[id] ?? []) {
+                    let list: Int
+                    if let existing = chosenLists[terms] {
+                        list = existing
+                    } else {
+                        list = chosenListCount
+                        chosenListCount += 1
+                        // The earlier list with the most of these terms and no others: only its bars are tested.
+                        let wanted = Set(terms)
+                        let within = chosenLists.filter { Set($0.key).isSubset(of: wanted) }
+                            .max { a, b in a.key.count != b.key.count ? a.key.count < b.key.count : a.value > b.value }
+                        let extra = terms.filter { !(within?.key.contains($0) ?? false) }
+                        operations.append(.choose(extra, into: list, within: within?.value))
+                        chosenLists[terms] = list
+                    }
+                    operation = .chosenIndicator(indicator, inputs: inputs.map(series), into: outputs, at: list)
+                } else {
+                    operation = .indicator(indicator, inputs: inputs.map(series), into: outputs)
+                }
             }
             if let operation { operations.append(operation) }
+            lowered[id] = true
         }
         signals = signalIDs.map(flag)
         columns = columnRefs.map(operand)
@@ -198,20 +246,6 @@ struct Program: Sendable {
             for x in Set(r.booleanReads + r.booleanWrites) where booleanLastUse[x] <= index {
                 freeBoolean.append(booleanBuffer[x])
             }
-        }
-    }
-
-    private static func children(of node: Node) -> [Int] {
-        func ids(_ refs: Ref...) -> [Int] { refs.compactMap { if case .node(let id) = $0 { id } else { nil } } }
-        switch node {
-        case .price, .fillNumber, .fillBoolean: return []
-        case .indicator(_, let inputs): return inputs
-        case .arithmetic(_, let a, let b), .compare(_, let a, let b): return ids(a, b)
-        case .unary(_, let a), .not(let a), .history(let a, _), .barssince(let a), .rising(_, let a, _),
-            .output(let a, _):
-            return [a]
-        case .booleanEqual(_, let a, let b), .logic(_, let a, let b), .cross(_, let a, let b): return [a, b]
-        case .select(let c, let a, let b): return [c, a, b]
         }
     }
 }

@@ -173,14 +173,27 @@ final class Processes: @unchecked Sendable {
 
 /// Ports on 127.0.0.1.
 enum Ports {
-    /// A base port with `count` consecutive ports free right now.
+    /// A base port with `count` consecutive ports free right now, below the kernel's ephemeral range:
+    /// a port in that range can be taken by any outgoing connection (a node's, a client's) between this
+    /// check and the service's bind, which then fails with "address in use".
     static func freeBase(count: Int = 6) throws -> Int {
+        let ephemeralStart = ephemeralRange.lowerBound
+        let candidates = ephemeralStart - count > 10_000 ? 10_000...(ephemeralStart - count) : 61_000...(65_535 - count)
         for _ in 0..<200 {
-            let base = Int.random(in: 20_000...59_000)
+            let base = Int.random(in: candidates)
             if (base..<(base + count)).allSatisfy(isFree) { return base }
         }
         throw SetupError("no \(count) consecutive free ports found on 127.0.0.1")
     }
+
+    /// The kernel's ephemeral port range (`/proc/sys/net/ipv4/ip_local_port_range`; Linux's default when
+    /// it cannot be read).
+    static let ephemeralRange: ClosedRange<Int> = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { return 32_768...60_999 }
+        return bounds[0]...bounds[1]
+    }()
 
     static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
