@@ -21,7 +21,7 @@ public final class FormulaEvaluator {
 
     /// An indicator needed at chosen bars only runs its chosen-bars kernel when they are at most this
     /// fraction of the series (a denser list costs more than the whole kernel). Tests set 1 (always) and
-    /// 0 (never: only an empty list).
+    /// -1 (never).
     var chosenDensityLimit = 0.5
 
     public init(plan: FormulaPlan) {
