@@ -37,24 +37,53 @@ public struct SessionTracker: Sendable, Hashable {
         )
     }
 
-    /// Applies `event` (of this session) and returns `false` when events were missed before it.
+    /// Applies `event` (of this session) and returns `false` when events were missed before it. An
+    /// event that does not come after the last one applied (delivered late, or the first events of a
+    /// restarted service, which numbers them from 1 again) is not applied: it returns `false`, so the
+    /// caller re-reads the session, and later events follow on from it.
     @discardableResult
     public mutating func apply(_ event: EventDocument) -> Bool {
+        guard event.seq > lastSeq else {
+            lastSeq = event.seq
+            return false
+        }
         let followed = event.seq == lastSeq + 1
         lastSeq = event.seq
+        // A re-read (``replace(with:)``) can be ahead of the events still on their way: an event of the
+        // same status and total that is behind it does not take the progress back.
+        let behind =
+            event.status == session.status && event.total == session.progress.total
+            && event.completed < session.progress.completed
         session.status = event.status
-        session.progress = ProgressDocument(
-            completed: event.completed,
-            total: event.total,
-            matchesSoFar: event.matchesSoFar
-        )
+        if !behind {
+            session.progress = ProgressDocument(
+                completed: event.completed,
+                total: event.total,
+                matchesSoFar: event.matchesSoFar
+            )
+        }
         session.error = event.error
         return followed
     }
 
-    /// Takes a freshly read session (after a gap, a quiet spell or a reply).
-    public mutating func replace(with session: SessionDocument) {
-        self.session = session
+    /// Takes a freshly read session (after a gap, a quiet spell or a reply), except where the events
+    /// already said more: a read answered just before an event was published can be older than the
+    /// event. So a session the events ended stays ended, and a running session's progress never goes
+    /// back while the read is of the same status and total (the read's request and times are taken).
+    public mutating func replace(with fresh: SessionDocument) {
+        let known = session
+        session = fresh
+        if fresh.scanStatus?.isFinal == true { return }
+        if known.scanStatus?.isFinal == true {
+            session.status = known.status
+            session.progress = known.progress
+            session.error = known.error
+            session.finishedAt = known.finishedAt ?? fresh.finishedAt
+        } else if known.status == fresh.status, known.progress.total == fresh.progress.total,
+            known.progress.completed > fresh.progress.completed
+        {
+            session.progress = known.progress
+        }
     }
 
     /// Whether the session has ended (`completed`, `failed` or `cancelled`).

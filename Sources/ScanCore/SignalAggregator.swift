@@ -42,16 +42,19 @@ public enum SignalAggregator {
         case symbol
     }
 
-    public static func aggregate(_ results: [SymbolResult], sortBy order: SortOrder = .timestamp) -> AggregatedSignals {
-        // Sorts small keys rather than the matches themselves (each a struct of strings and a
-        // dictionary, costly to move), then gathers the matches in key order: one copy each. The last
-        // key is the match's position in the input, so equal matches keep their order (a stable sort).
+    public static func aggregate(
+        _ results: [SymbolResult],
+        sortBy sortOrder: SortOrder = .timestamp
+    ) -> AggregatedSignals {
+        // Sorts positions of small keys rather than the matches themselves (each a struct of strings,
+        // column values and a forward outcome, costly to move), then gathers the matches in that
+        // order: one copy each.
         struct Key {
             var epoch: Int64
             var symbolRank: Int32
+            var signalRank: Int32
             var result: Int32
             var match: Int32
-            var position: Int32
         }
         // Each result's symbol as its rank among the symbols (equal symbols, equal ranks).
         let bySymbol = results.indices.sorted { results[$0].symbol < results[$1].symbol }
@@ -61,43 +64,70 @@ public enum SignalAggregator {
             if k == 0 || results[bySymbol[k - 1]].symbol != results[i].symbol { current += 1 }
             rank[i] = current
         }
-        var keys: [Key] = []
-        keys.reserveCapacity(results.reduce(0) { $0 + $1.matches.count })
+        // Each match's signal as its rank among the signal names (a formula has a few): the sort
+        // compares integers only. The key's place in `keys` (its input position) breaks ties, so equal
+        // matches keep their order (a stable sort).
+        var signalNames: [String] = []
+        var signalIds: [Int32] = []
         var withMatches = 0
-        for (r, result) in results.enumerated() {
+        var count = 0
+        for result in results {
             if !result.matches.isEmpty { withMatches += 1 }
-            for (m, match) in result.matches.enumerated() {
-                keys.append(
-                    Key(
-                        epoch: match.timestamp.epochSeconds,
-                        symbolRank: rank[r],
-                        result: Int32(r),
-                        match: Int32(m),
-                        position: Int32(keys.count)
+            count += result.matches.count
+            result.matches.withUnsafeBufferPointer { all in
+                for i in all.indices {
+                    if let id = signalNames.firstIndex(of: all[i].signal) {
+                        signalIds.append(Int32(id))
+                    } else {
+                        signalIds.append(Int32(signalNames.count))
+                        signalNames.append(all[i].signal)
+                    }
+                }
+            }
+        }
+        let byName = signalNames.indices.sorted { signalNames[$0] < signalNames[$1] }
+        var signalRank = [Int32](repeating: 0, count: signalNames.count)
+        for (k, i) in byName.enumerated() {
+            signalRank[i] = Int32(k)  // the names are distinct
+        }
+        var keys: [Key] = []
+        keys.reserveCapacity(count)
+        for (r, result) in results.enumerated() {
+            result.matches.withUnsafeBufferPointer { all in
+                for i in all.indices {
+                    keys.append(
+                        Key(
+                            epoch: all[i].timestamp.epochSeconds,
+                            symbolRank: rank[r],
+                            signalRank: signalRank[Int(signalIds[keys.count])],
+                            result: Int32(r),
+                            match: Int32(i)
+                        )
                     )
-                )
+                }
             }
         }
-        func signal(_ k: Key) -> String { results[Int(k.result)].matches[Int(k.match)].signal }
-        switch order {
-        case .timestamp:
-            keys.sort { a, b in
-                if a.epoch != b.epoch { return a.epoch < b.epoch }
-                if a.symbolRank != b.symbolRank { return a.symbolRank < b.symbolRank }
-                let (x, y) = (signal(a), signal(b))
-                if x != y { return x < y }
-                return a.position < b.position
-            }
-        case .symbol:
-            keys.sort { a, b in
-                if a.symbolRank != b.symbolRank { return a.symbolRank < b.symbolRank }
-                if a.epoch != b.epoch { return a.epoch < b.epoch }
-                let (x, y) = (signal(a), signal(b))
-                if x != y { return x < y }
-                return a.position < b.position
+        // Positions in `keys` sorted by key: a total order (the position last), so an unstable sort
+        // of integers gives the stable order.
+        var order = Array(0..<Int32(keys.count))
+        keys.withUnsafeBufferPointer { k in
+            switch sortOrder {
+            case .timestamp:
+                order.sort { a, b in
+                    let (x, y) = (k[Int(a)], k[Int(b)])
+                    return (x.epoch, x.symbolRank, x.signalRank, a) < (y.epoch, y.symbolRank, y.signalRank, b)
+                }
+            case .symbol:
+                order.sort { a, b in
+                    let (x, y) = (k[Int(a)], k[Int(b)])
+                    return (x.symbolRank, x.epoch, x.signalRank, a) < (y.symbolRank, y.epoch, y.signalRank, b)
+                }
             }
         }
-        let matches = keys.map { results[Int($0.result)].matches[Int($0.match)] }
+        let matches = order.map { i in
+            let k = keys[Int(i)]
+            return results[Int(k.result)].matches[Int(k.match)]
+        }
         return AggregatedSignals(
             totalSymbols: results.count,
             symbolsWithMatches: withMatches,

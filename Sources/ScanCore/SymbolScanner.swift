@@ -218,13 +218,19 @@ public final class SymbolScanner {
                         barsScanned: reporting.count
                     )
                 }
-                var values: [String: Double] = [:]
-                // Not for a formula without columns: reserving 0 allocates a storage per match, where the
-                // empty dictionary is a shared singleton that costs nothing to create, copy and free.
-                if !columnNames.isEmpty { values.reserveCapacity(columnNames.count) }
-                for (c, name) in columnNames.enumerated() {
+                func value(_ c: Int) -> Double {
                     let column = c < hits.columns.count ? hits.columns[c] : []
-                    values[name] = k < column.count ? column[k] : .nan
+                    return k < column.count ? column[k] : .nan
+                }
+                // No dictionary (a heap object per match) for no column or one.
+                var columns = MatchColumns.none
+                if columnNames.count == 1 {
+                    columns = .one(name: columnNames[0], value: value(0))
+                } else if columnNames.count > 1 {
+                    var values: [String: Double] = [:]
+                    values.reserveCapacity(columnNames.count)
+                    for (c, name) in columnNames.enumerated() { values[name] = value(c) }
+                    columns = MatchColumns(values)
                 }
                 matches.append(
                     SignalMatch(
@@ -232,7 +238,7 @@ public final class SymbolScanner {
                         timestamp: series.timestamp(at: index),
                         signal: signal,
                         close: cols.close[index],
-                        values: values,
+                        columns: columns,
                         forward: study.map { EventStudy.outcome(cols, at: index, $0) }
                     )
                 )

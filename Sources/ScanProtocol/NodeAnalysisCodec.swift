@@ -100,6 +100,7 @@ extension BinaryReader {
         let n = Int(try u8("forward return count"))
         guard n > 0 else { return nil }
         var returns: [Double] = []
+        returns.reserveCapacity(n)  // one allocation, not one per doubling
         for _ in 0..<n { returns.append(try f64("forward return")) }
         return ForwardOutcome(
             returns: returns,

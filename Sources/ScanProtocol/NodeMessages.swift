@@ -599,15 +599,29 @@ struct MatchNames {
     init() {}
 
     /// Adds the names `m` uses.
-    mutating func add(_ m: SignalMatch) {
-        if signalIndex[m.signal] == nil {
+    mutating func add(_ m: borrowing SignalMatch) {
+        if signalId(m.signal) == nil {
             signalIndex[m.signal] = signals.count
             signals.append(m.signal)
         }
-        for k in m.values.keys where columnIndex[k] == nil {
-            columnIndex[k] = columns.count
-            columns.append(k)
+        m.columns.forEachColumn { k, _ in
+            if columnId(k) == nil {
+                columnIndex[k] = columns.count
+                columns.append(k)
+            }
         }
+    }
+
+    /// The index of signal `name`: a formula has a few, so most lookups compare with a short list
+    /// instead of hashing the name.
+    private func signalId(_ name: String) -> Int? {
+        if signals.count <= 8 { return signals.firstIndex(of: name) }
+        return signalIndex[name]
+    }
+
+    private func columnId(_ name: String) -> Int? {
+        if columns.count <= 8 { return columns.firstIndex(of: name) }
+        return columnIndex[name]
     }
 
     /// `u32 signal_count, string × signal_count, u32 column_count, string × column_count`.
@@ -628,15 +642,15 @@ struct MatchNames {
     }
 
     /// The body of `m`, whose names were ``add(_:)``ed.
-    func write(_ m: SignalMatch, to w: inout BinaryWriter) {
-        w.u16(UInt16(truncatingIfNeeded: signalIndex[m.signal] ?? 0))
+    func write(_ m: borrowing SignalMatch, to w: inout BinaryWriter) {
+        w.u16(UInt16(truncatingIfNeeded: signalId(m.signal) ?? 0))
         w.i64(m.timestamp.epochSeconds)
         w.i32(m.timestamp.utcOffsetSeconds)
         w.bool(m.timestamp.isIntraday)
         w.f64(m.close)
-        w.u16(UInt16(truncatingIfNeeded: m.values.count))
-        for (k, v) in m.values {
-            w.u16(UInt16(truncatingIfNeeded: columnIndex[k] ?? 0))
+        w.u16(UInt16(truncatingIfNeeded: m.columns.count))
+        m.columns.forEachColumn { k, v in
+            w.u16(UInt16(truncatingIfNeeded: columnId(k) ?? 0))
             w.f64(v)
         }
         w.forward(m.forward)
@@ -659,21 +673,34 @@ struct MatchNames {
         let intraday = try r.bool("intraday flag")
         let close = try r.f64("close")
         let vc = Int(try r.u16("value count"))
-        var values: [String: Double] = [:]
-        if vc > 0 { values.reserveCapacity(vc) }  // reserving 0 would allocate a storage per match
-        for _ in 0..<vc {
-            let ci = Int(try r.u16("column index"))
-            guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
-            values[columns[ci]] = try r.f64("column value")
+        // One column (the usual case) without a dictionary: no heap object per match.
+        var values = MatchColumns.none
+        if vc == 1 {
+            let name = try column(from: &r)
+            values = .one(name: name, value: try r.f64("column value"))
+        } else if vc > 1 {
+            var d: [String: Double] = [:]
+            d.reserveCapacity(vc)
+            for _ in 0..<vc {
+                let name = try column(from: &r)
+                d[name] = try r.f64("column value")
+            }
+            values = MatchColumns(d)
         }
         return SignalMatch(
             symbol: symbol,
             timestamp: BarTimestamp(epochSeconds: epoch, utcOffsetSeconds: offset, isIntraday: intraday),
             signal: signals[si],
             close: close,
-            values: values,
+            columns: values,
             forward: try r.forward()
         )
+    }
+
+    private func column(from r: inout BinaryReader) throws(WireFormatError) -> String {
+        let ci = Int(try r.u16("column index"))
+        guard ci < columns.count else { throw WireFormatError("column index \(ci) out of range") }
+        return columns[ci]
     }
 }
 
@@ -683,22 +710,9 @@ struct MatchNames {
 package enum MatchListCodec {
     package static func write(_ matches: [SignalMatch], to w: inout BinaryWriter) {
         var names = MatchNames()
-        var symbolIndex: [String: UInt32] = [:]
-        var symbols: [String] = []
-        var ids: [UInt32] = []
-        ids.reserveCapacity(matches.count)
+        let (symbols, ids) = symbolIds(matches)
         matches.withUnsafeBufferPointer { all in
-            for i in all.indices {
-                names.add(all[i])
-                if let id = symbolIndex[all[i].symbol] {
-                    ids.append(id)
-                } else {
-                    let id = UInt32(symbols.count)
-                    symbolIndex[all[i].symbol] = id
-                    symbols.append(all[i].symbol)
-                    ids.append(id)
-                }
-            }
+            for i in all.indices { names.add(all[i]) }
         }
         names.write(to: &w)
         w.count(symbols.count)
@@ -710,6 +724,38 @@ package enum MatchListCodec {
                 names.write(all[i], to: &w)
             }
         }
+    }
+
+    /// The distinct symbols of `matches` in the order they first occur, and each match's index
+    /// among them. ASCII symbols (all of them in practice) are found in an ``ASCIINameTable``; one
+    /// that is not sends the whole list through a `Dictionary` (String equality is Unicode's, which
+    /// bytes alone do not decide).
+    static func symbolIds(_ matches: [SignalMatch]) -> (symbols: [String], ids: [UInt32]) {
+        var table = ASCIINameTable()
+        var ids: [UInt32] = []
+        ids.reserveCapacity(matches.count)
+        let allASCII = matches.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                guard let id = table.id(all[i].symbol) else { return false }
+                ids.append(id)
+            }
+            return true
+        }
+        if allASCII { return (table.names, ids) }
+        var symbolIndex: [String: UInt32] = [:]
+        var symbols: [String] = []
+        ids.removeAll(keepingCapacity: true)
+        for m in matches {
+            if let id = symbolIndex[m.symbol] {
+                ids.append(id)
+            } else {
+                let id = UInt32(symbols.count)
+                symbolIndex[m.symbol] = id
+                symbols.append(m.symbol)
+                ids.append(id)
+            }
+        }
+        return (symbols, ids)
     }
 
     package static func read(from r: inout BinaryReader) throws(WireFormatError) -> [SignalMatch] {
@@ -749,5 +795,49 @@ package enum SymbolResultsCodec {
             throw WireFormatError("\(bytes.count - r.position) bytes after the chunk's results")
         }
         return results
+    }
+}
+
+/// Ids of ASCII names in the order they were first seen, found by an FNV-1a hash of their bytes
+/// in an open-addressed table: a lookup costs a few multiplications, where `Dictionary`'s SipHash
+/// (seeded and finalized per lookup) dominated storing a result of tens of thousands of matches.
+struct ASCIINameTable {
+    private(set) var names: [String] = []
+    private var hashes: [UInt64] = []
+    /// `id + 1` per slot, 0 when empty; a power of two, at most half full.
+    private var slots = [UInt32](repeating: 0, count: 64)
+
+    /// The id of `name`, a new one when it was not seen; `nil` when it is not ASCII.
+    mutating func id(_ name: String) -> UInt32? {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var ascii = true
+        for b in name.utf8 {
+            ascii = ascii && b < 0x80
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3
+        }
+        guard ascii else { return nil }
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        while slots[i] != 0 {
+            let id = Int(slots[i] - 1)
+            if hashes[id] == h && names[id] == name { return UInt32(id) }
+            i = (i + 1) & mask
+        }
+        let id = UInt32(names.count)
+        names.append(name)
+        hashes.append(h)
+        slots[i] = id + 1
+        if names.count * 2 > slots.count { grow() }
+        return id
+    }
+
+    private mutating func grow() {
+        slots = [UInt32](repeating: 0, count: slots.count * 2)
+        let mask = slots.count - 1
+        for (id, h) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = UInt32(id + 1)
+        }
     }
 }

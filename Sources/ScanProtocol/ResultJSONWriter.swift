@@ -86,7 +86,7 @@ enum ResultJSONWriter {
     /// tens of thousands of matches is written into one buffer instead of one reallocated as it grows.
     static func estimatedBytes(_ matches: some Collection<SignalMatch>) -> Int {
         let forward = matches.first?.forward.map { 60 + 24 * ($0.returns.count + 2) } ?? 0
-        let columns = 24 * (matches.first?.values.count ?? 0)
+        let columns = 24 * (matches.first?.columns.count ?? 0)
         return 4_096 + matches.count * (100 + forward + columns)
     }
 
@@ -217,41 +217,41 @@ enum ResultJSONWriter {
         var key: BarTimestamp?
         var bytes: [UInt8] = []
 
-        mutating func quoted(_ t: BarTimestamp) -> [UInt8] {
+        /// Appends the quoted `t` to `out`.
+        mutating func append(_ t: BarTimestamp, to out: inout [UInt8]) {
             if t != key {
                 key = t
                 bytes.removeAll(keepingCapacity: true)
                 appendString(t.description, to: &bytes)
             }
-            return bytes
+            out += bytes
         }
     }
 
     /// ``appendMatch(_:to:)`` of the match's document (``ResultDocument/Match/init(_:)``), written
-    /// from the match itself: the same bytes.
-    static func appendMatch(_ m: SignalMatch, timestamp: inout TimestampCache, to out: inout [UInt8]) {
-        let quoted = timestamp.quoted(m.timestamp)
+    /// from the match itself: the same bytes. Reads the match in place (its fields, not a copy).
+    static func appendMatch(_ m: borrowing SignalMatch, timestamp: inout TimestampCache, to out: inout [UInt8]) {
+        let time = m.timestamp
+        let columns = m.columns
         appendMatch(
             close: m.close,
             forward: m.forward.map { f in (f.maxAdverse, f.maxFavorable, f.returns.lazy.map { Optional($0) }) },
             signal: m.signal,
             symbol: m.symbol,
-            timestamp: { $0 += quoted },
+            timestamp: { timestamp.append(time, to: &$0) },
             values: { out in
-                switch m.values.count {
-                case 0: break
-                case 1:
-                    for (key, value) in m.values {
-                        appendString(key, to: &out)
-                        out.append(UInt8(ascii: ":"))
-                        appendNumber(value, to: &out)
-                    }
-                default:
-                    for (i, key) in m.values.keys.sorted().enumerated() {
+                switch columns {
+                case .none: break
+                case .one(let key, let value):
+                    appendString(key, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    appendNumber(value, to: &out)
+                case .many(let values):
+                    for (i, key) in values.keys.sorted().enumerated() {
                         if i > 0 { out.append(UInt8(ascii: ",")) }
                         appendString(key, to: &out)
                         out.append(UInt8(ascii: ":"))
-                        appendNumber(m.values[key], to: &out)
+                        appendNumber(values[key], to: &out)
                     }
                 }
             },
@@ -302,8 +302,19 @@ enum ResultJSONWriter {
     private static let hex = Array("0123456789abcdef".utf8)
 
     static func appendString(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { appendString(utf8: $0, to: &out) }
+    }
+
+    private static func appendString(utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
+        // Most strings (symbols, signal names, timestamps) need no escape: one copy.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        for b in utf8 {
             let escaped: UInt8
             switch b {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): escaped = b

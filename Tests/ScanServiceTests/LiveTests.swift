@@ -66,7 +66,9 @@ final class LiveService: Sendable {
         )
         self.service = service
         task = Task { try await service.run() }
-        endpoints = try await within(10, "service bound") { try await service.boundEndpoints() }
+        // A setup deadline, as in TestSupport's cluster: binding waits for the cooperative pool, which
+        // every test running at once shares (a loaded machine took more than 10 s).
+        endpoints = try await within(30, "service bound") { try await service.boundEndpoints() }
     }
 
     func stop() async {

@@ -71,7 +71,7 @@ func sample(_ text: String, _ series: String) -> Double? {
             metrics: serviceFactory
         )
         let serviceTask = Task { try await service.run() }
-        let endpoints = try await within(10, "service bound") { try await service.boundEndpoints() }
+        let endpoints = try await within(30, "service bound") { try await service.boundEndpoints() }
         let node = EngineNode(
             configuration: EngineNodeConfiguration(
                 jobsEndpoint: endpoints.jobs,

@@ -178,8 +178,43 @@ struct ScanClientTests {
         #expect(tracker.session.progress == ProgressDocument(completed: 8, total: 10, matchesSoFar: 16))
         #expect(tracker.session.request.formula.name == "f", "events keep what only the session holds")
         #expect(!tracker.isFinal)
-        let last = tracker.apply(event(5, "completed", 10))
+        // An older event delivered late is not applied (and asks for a re-read).
+        var late = tracker
+        let lateFollowed = late.apply(event(3, "running", 6))
+        #expect(!lateFollowed)
+        #expect(late.session.progress.completed == 8)
+        let nextFollowed = late.apply(event(4, "running", 9))
+        #expect(nextFollowed, "the next event follows on from it")
+        // A read answered before events 4 arrived is older than them: progress does not go back.
+        var stale = start
+        stale.status = "running"
+        stale.progress = ProgressDocument(completed: 4, total: 10, matchesSoFar: 8)
+        tracker.replace(with: stale)
+        #expect(tracker.session.progress == ProgressDocument(completed: 8, total: 10, matchesSoFar: 16))
+        // A read that is ahead is taken, and the events still on their way behind it do not take it back.
+        var ahead = stale
+        ahead.progress = ProgressDocument(completed: 9, total: 10, matchesSoFar: 17)
+        tracker.replace(with: ahead)
+        #expect(tracker.session.progress.completed == 9)
+        tracker.apply(event(5, "running", 8))
+        #expect(tracker.session.progress.completed == 9)
+        tracker.apply(event(6, "running", 9))
+        #expect(tracker.session.progress.completed == 9)
+        let last = tracker.apply(event(7, "completed", 10))
         #expect(last)
         #expect(tracker.isFinal)
+        // The events ended it: a stale read of it running does not bring it back.
+        tracker.replace(with: ahead)
+        #expect(tracker.isFinal && tracker.session.progress.completed == 10)
+        // A read of another total (the job ran again whole after an import) is taken as it is.
+        var rerun = tracker
+        var restarted = stale
+        restarted.status = "running"
+        restarted.progress = ProgressDocument(completed: 1, total: 12, matchesSoFar: 0)
+        rerun.replace(with: restarted)
+        #expect(rerun.isFinal, "still ended by the events")
+        var running = SessionTracker(ahead)
+        running.replace(with: restarted)
+        #expect(running.session.progress.total == 12 && running.session.progress.completed == 1)
     }
 }
