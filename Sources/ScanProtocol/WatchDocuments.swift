@@ -136,12 +136,15 @@ public struct WatchEntryDocument: Sendable, Hashable, Codable {
         self.forming = forming
     }
 
-    public init(_ e: WatchEntry) {
+    public init(_ e: WatchEntry) { self.init(e, timestamp: e.match.timestamp.description) }
+
+    /// With the entry's bar time already formatted (`e.match.timestamp.description`).
+    init(_ e: WatchEntry, timestamp: String) {
         func number(_ x: Double) -> Double? { x.isFinite ? x : nil }
         self.init(
             symbol: e.match.symbol,
             signal: e.match.signal,
-            timestamp: e.match.timestamp.description,
+            timestamp: timestamp,
             close: number(e.match.close),
             values: e.match.values.mapValues(number),
             forming: e.forming
@@ -261,18 +264,49 @@ public struct LiveEventDocument: Sendable, Hashable, Codable {
     }
 
     public init(watchId: String, event: WatchEvent, confirm: ConfirmMode) {
-        let e = WatchEntryDocument(event.entry)
+        self.init(
+            watchId: watchId,
+            event: event,
+            confirm: confirm,
+            time: WireTime.format(event.time),
+            timestamp: event.entry.match.timestamp.description
+        )
+    }
+
+    /// An event's document with its publishing time and bar time already formatted.
+    private init(watchId: String, event: WatchEvent, confirm: ConfirmMode, time: String, timestamp: String) {
+        let e = WatchEntryDocument(event.entry, timestamp: timestamp)
         self.watchId = watchId
         self.event = event.kind.rawValue
         self.seq = event.seq
         self.confirm = confirm.rawValue
-        self.time = WireTime.format(event.time)
+        self.time = time
         self.symbol = e.symbol
         self.signal = e.signal
         self.timestamp = e.timestamp
         self.close = e.close
         self.values = e.values
         self.forming = e.forming
+    }
+
+    /// The documents of a round's events, the same as ``init(watchId:event:confirm:)`` makes one by
+    /// one, with each run of equal publishing times and bar times formatted once (a round's events
+    /// share one publishing time, and most of them the minute's bar time).
+    public static func documents(watchId: String, events: [WatchEvent], confirm: ConfirmMode) -> [LiveEventDocument] {
+        var time: (date: Date, text: String)?
+        var bar: (timestamp: BarTimestamp, text: String)?
+        return events.map { event in
+            if time?.date != event.time { time = (event.time, WireTime.format(event.time)) }
+            let t = event.entry.match.timestamp
+            if bar?.timestamp != t { bar = (t, t.description) }
+            return LiveEventDocument(
+                watchId: watchId,
+                event: event,
+                confirm: confirm,
+                time: time?.text ?? WireTime.format(event.time),
+                timestamp: bar?.text ?? t.description
+            )
+        }
     }
 
     /// The `stopped` event that ends a watch's stream.

@@ -112,6 +112,7 @@ struct WatchEvaluator: Sendable {
             } else {
                 do {
                     var read = try bars.loadBars(scanner.query(for: symbol))
+                    read.keepOnly(scanner.fields)
                     read.reserveAppends()
                     box.series = read
                     box.readFromStore = true
@@ -198,6 +199,16 @@ struct WatchEvaluator: Sendable {
 }
 
 extension BarSeries {
+    /// Empties the price columns a scan with these `fields` does not read (a store may load them all):
+    /// a kept series then holds, and each minute appends to, only what the evaluation reads.
+    mutating func keepOnly(_ fields: PriceFields) {
+        if !fields.contains(.open) { columns.open = [] }
+        if !fields.contains(.high) { columns.high = [] }
+        if !fields.contains(.low) { columns.low = [] }
+        if !fields.contains(.close) { columns.close = [] }
+        if !fields.contains(.volume) { columns.volume = [] }
+    }
+
     /// Makes room for the bars a watch appends, so that the minutes that follow a read append in place
     /// (a series read from the store has no spare capacity: the first append would copy every column).
     /// Columns the store left out (a formula that does not read them) stay empty.
@@ -209,7 +220,7 @@ extension BarSeries {
         if columns.open.count == n { columns.open.reserveCapacity(room) }
         if columns.high.count == n { columns.high.reserveCapacity(room) }
         if columns.low.count == n { columns.low.reserveCapacity(room) }
-        columns.close.reserveCapacity(room)
+        if columns.close.count == n { columns.close.reserveCapacity(room) }
         if columns.volume.count == n { columns.volume.reserveCapacity(room) }
     }
 
@@ -222,7 +233,7 @@ extension BarSeries {
         if columns.open.count == n { columns.open.append(bar.open) }
         if columns.high.count == n { columns.high.append(bar.high) }
         if columns.low.count == n { columns.low.append(bar.low) }
-        columns.close.append(bar.close)
+        if columns.close.count == n { columns.close.append(bar.close) }
         if columns.volume.count == n { columns.volume.append(bar.volume) }
     }
 }

@@ -455,7 +455,7 @@ final class WatchManager: Sendable {
         }
         if stillThere, !events.isEmpty {
             // Published first, persisted off the publish path (in order, batched: ``WatchEventLog``).
-            publish(events.map { LiveEventDocument(watchId: live.id, event: $0, confirm: live.request.confirm) })
+            publish(LiveEventDocument.documents(watchId: live.id, events: events, confirm: live.request.confirm))
             eventLog.append(
                 WatchEventLog.Record(
                     watchId: live.id,

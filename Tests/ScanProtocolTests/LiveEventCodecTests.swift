@@ -73,4 +73,29 @@ import Testing
         #expect((object["values"] as? [String: Any])?["rsi14"] is NSNull)
         #expect(try LiveEventCodec.decode(LiveEventCodec.encode(doc)) == doc)
     }
+
+    /// A round's documents made together (times formatted once per run) are those made one by one.
+    @Test func documentsOfARoundEqualTheOneByOneDocuments() {
+        var events: [WatchEvent] = []
+        for (i, (bar, published)) in [(0, 0.0), (0, 0.0), (60, 0.0), (60, 0.5), (0, 0.5), (-86_400, 1.0)].enumerated() {
+            var e = Self.event(
+                i % 2 == 0 ? .enter : .exit,
+                close: 10 + Double(i),
+                values: ["v": Double(i)],
+                forming: i == 3
+            )
+            e.seq = i + 1
+            e.entry.match.timestamp = BarTimestamp(
+                epochSeconds: 1_750_167_000 + Int64(bar),
+                utcOffsetSeconds: i == 5 ? 32_400 : -14_400,
+                isIntraday: true
+            )
+            e.time = Date(timeIntervalSince1970: 1_750_167_061 + published)
+            events.append(e)
+        }
+        let together = LiveEventDocument.documents(watchId: "w", events: events, confirm: .bar)
+        #expect(together == events.map { LiveEventDocument(watchId: "w", event: $0, confirm: .bar) })
+        #expect(Set(together.map(\.timestamp)).count == 3)
+        #expect(LiveEventDocument.documents(watchId: "w", events: [], confirm: .tick).isEmpty)
+    }
 }

@@ -49,8 +49,9 @@ final class LiveService: Sendable {
     let endpoints: ScanServiceConfiguration.Endpoints
 
     init(database: String, configure: (inout ScanServiceConfiguration) -> Void = { _ in }) async throws {
-        store = try MarketDataStore.open(path: database)
-        sessions = try SessionStore(path: database)
+        // Opening (and migrating) the SQLite files blocks: not on the cooperative pool.
+        store = try await Blocking.run { try MarketDataStore.open(path: database) }
+        sessions = try await Blocking.run { try SessionStore(path: database) }
         var config = ScanServiceConfiguration(endpoints: .ephemeral(), lingerMs: 0)
         configure(&config)
         let service = ScanService(
@@ -75,8 +76,14 @@ final class LiveService: Sendable {
         _ = try? await within(15, "service stopped") { try await self.task.value }
     }
 
-    /// Loads the sample's symbols and its bars before `day` into `database`.
-    static func seed(_ database: String, before day: String) throws -> [FeedBar] {
+    /// Loads the sample's symbols and its bars before `day` into `database` (on a blocking thread: the
+    /// CSV and SQLite work would hold one of the cooperative pool's threads, which the other suites'
+    /// services need meanwhile).
+    static func seed(_ database: String, before day: String) async throws -> [FeedBar] {
+        try await Blocking.run { try seedNow(database, before: day) }
+    }
+
+    private static func seedNow(_ database: String, before day: String) throws -> [FeedBar] {
         let store = try MarketDataStore.open(path: database)
         let all = try IntradaySample.bars()
         try store.upsertSymbols(["DBB", "FXY", "INDA"].map { SymbolInfo(symbol: $0, market: "NYSEARCA") })
@@ -254,7 +261,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
     /// equals a latest-mode scan over the same stored bars, and its events rebuild the set.
     @Test func replayedDayKeepsTheWatchEqualToALatestScan() async throws {
         let dir = try LiveTempDir()
-        let day = try LiveService.seed(dir.database, before: "2025-06-17")
+        let day = try await LiveService.seed(dir.database, before: "2025-06-17")
         #expect(day.count == 603)
         let live = try await LiveService(database: dir.database)
         let collector = try await Collector(live.endpoints.events, prefix: "live.")
@@ -361,7 +368,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
     /// `feed.refused`; nothing of it reaches the store, and the feed goes on working.
     @Test func feedRefusesBadInputCountsItAndKeepsWorking() async throws {
         let dir = try LiveTempDir()
-        let day = try LiveService.seed(dir.database, before: "2025-06-17")
+        let day = try await LiveService.seed(dir.database, before: "2025-06-17")
         let live = try await LiveService(database: dir.database) { $0.maxFeedBars = 4 }
         let collector = try await Collector(live.endpoints.events, prefix: "feed.")
         let feeder = try await Feeder(try #require(live.endpoints.feed))
@@ -462,7 +469,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
     /// rebuilds the set. Also: the watch limit, bad requests, and WATCH_STOP.
     @Test func watchesResumeAfterARestartWithTheirSetRecomputed() async throws {
         let dir = try LiveTempDir()
-        let day = try LiveService.seed(dir.database, before: "2025-06-17")
+        let day = try await LiveService.seed(dir.database, before: "2025-06-17")
         var first = try await LiveService(database: dir.database) { $0.maxWatches = 1 }
         var id = ""
         var seqBefore = 0
@@ -553,7 +560,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
     /// `confirm: "tick"` evaluates forming bars and says so; `confirm: "bar"` ignores them.
     @Test func tickWatchesSeeFormingBarsAndBarWatchesDoNot() async throws {
         let dir = try LiveTempDir()
-        let day = try LiveService.seed(dir.database, before: "2025-06-17")
+        let day = try await LiveService.seed(dir.database, before: "2025-06-17")
         let live = try await LiveService(database: dir.database)
         let feeder = try await Feeder(try #require(live.endpoints.feed))
         do {

@@ -189,6 +189,7 @@ struct LiveBench {
         }
         guard subscribed else { throw Failure("no live event reached the SUB socket") }
 
+        let loadBefore = loadAverage()
         var random = SystemRandomNumberGenerator()
         var latencies: [Double] = []
         var appliedLatencies: [Double] = []
@@ -287,9 +288,7 @@ struct LiveBench {
             }
         }
         let worst = latencies.max() ?? .nan
-        let load =
-            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
-            .joined(separator: " ") ?? "?"
+        let load = loadAverage()
         print(
             "live watch, \(symbols) symbols, \(minutes) minutes, \(mode), 2 nodes, \(liveThreads) live threads: "
                 + "\(eventCounts.reduce(0, +)) events (\(seen) seen on the SUB, \(eventCounts.reduce(0, +) / max(1, minutes)) a minute); "
@@ -297,7 +296,7 @@ struct LiveBench {
                 + "p90 \(round1(pct(latencies, 0.9))) ms, max \(round1(worst)) ms over \(latencies.count) minutes; "
                 + "50 ms target \(worst <= 50 ? "met" : "NOT met") (every minute's last event within 50 ms); "
                 + "the minute's bars stored after median \(round1(pct(appends, 0.5))) ms, max \(round1(appends.max() ?? .nan)) ms; "
-                + "load average \(load)"
+                + "load average \(loadBefore) at the first minute, \(load) at the end"
         )
 
         reader.cancel()
@@ -322,6 +321,12 @@ struct LiveBench {
     }
 
     static func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+
+    /// The 1, 5 and 15 minute load averages (`/proc/loadavg`), "?" where there is none.
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+            .joined(separator: " ") ?? "?"
+    }
 
     static func log(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 }

@@ -6,9 +6,7 @@
 
 extension Indicators {
     /// Calls `body(i, extreme)` for every `i` in `period - 1 ..< n`, with the highest (`maximum`) or lowest
-    /// value of `x[i - period + 1 ... i]`. Bars go in blocks of `period`: a window ending in a block is the
-    /// suffix of the previous block (extremes kept in a ring of `period` slots) plus the block's prefix so
-    /// far (a running extreme), about three comparisons per bar.
+    /// value of `x[i - period + 1 ... i]` (``slidingHighLow`` over `x` twice).
     @inline(__always)
     static func slidingExtreme(
         _ x: UnsafePointer<Double>,
@@ -17,35 +15,59 @@ extension Indicators {
         maximum: Bool,
         _ body: (Int, Double) -> Void
     ) {
-        @inline(__always) func pick(_ a: Double, _ b: Double) -> Double {
-            maximum ? (a > b ? a : b) : (a < b ? a : b)
-        }
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: period) { buffer in
-            let suffix = buffer.baseAddress!
+        slidingHighLow(x, x, n, period) { i, highest, lowest in body(i, maximum ? highest : lowest) }
+    }
+
+    /// Calls `body(i, highest, lowest)` for every `i` in `period - 1 ..< n`, with the highest value of
+    /// `high[i - period + 1 ... i]` and the lowest of `low[…]`, both in one pass (two independent chains of
+    /// comparisons side by side). Bars go in blocks of `period`: a window ending in a block is the suffix of
+    /// the previous block (extremes kept in a ring of `period` slots) plus the block's prefix so far (a
+    /// running extreme), about three comparisons per bar and series. Among equal values (+0 and -0) the
+    /// newest wins: the prefix, and the suffix accumulated from the right, keep the later one of a tie.
+    @inline(__always)
+    static func slidingHighLow(
+        _ high: UnsafePointer<Double>,
+        _ low: UnsafePointer<Double>,
+        _ n: Int,
+        _ period: Int,
+        _ body: (Int, Double, Double) -> Void
+    ) {
+        @inline(__always) func most(_ a: Double, _ b: Double) -> Double { a > b ? a : b }
+        @inline(__always) func least(_ a: Double, _ b: Double) -> Double { a < b ? a : b }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * period) { buffer in
+            let highSuffix = buffer.baseAddress!
+            let lowSuffix = highSuffix + period
             var blockStart = 0
             while blockStart < n {
                 let blockEnd = min(blockStart + period, n)
                 if blockStart > 0 {
                     // suffix[j] = extreme of x[previousStart + j ..< blockStart]
                     let previousStart = blockStart - period
-                    var m = x[blockStart - 1]
-                    suffix[period - 1] = m
+                    var h = high[blockStart - 1]
+                    var l = low[blockStart - 1]
+                    highSuffix[period - 1] = h
+                    lowSuffix[period - 1] = l
                     var j = period - 2
                     while j >= 0 {
-                        m = pick(x[previousStart + j], m)
-                        suffix[j] = m
+                        h = most(high[previousStart + j], h)
+                        l = least(low[previousStart + j], l)
+                        highSuffix[j] = h
+                        lowSuffix[j] = l
                         j -= 1
                     }
                 }
-                var prefix = x[blockStart]
+                var highPrefix = high[blockStart]
+                var lowPrefix = low[blockStart]
                 var i = blockStart
                 let last = blockStart + period - 1  // the window ending here is this block alone
                 while i < blockEnd {
-                    prefix = pick(prefix, x[i])
+                    highPrefix = most(highPrefix, high[i])
+                    lowPrefix = least(lowPrefix, low[i])
                     if i == last {
-                        body(i, prefix)
+                        body(i, highPrefix, lowPrefix)
                     } else if blockStart > 0 {
-                        body(i, pick(suffix[i + 1 - blockStart], prefix))
+                        let k = i + 1 - blockStart
+                        body(i, most(highSuffix[k], highPrefix), least(lowSuffix[k], lowPrefix))
                     }
                     i += 1
                 }
@@ -55,7 +77,7 @@ extension Indicators {
     }
 
     /// The highest (`maximum`) or lowest value of `x[i - period + 1 ... i]` (no NaN), scanned oldest to newest.
-    /// Among values that compare equal (+0 and -0) it keeps the newest, as ``slidingExtreme`` does: there the
+    /// Among values that compare equal (+0 and -0) it keeps the newest, as ``slidingHighLow`` does: there the
     /// later part of a window (the running prefix, the suffix accumulated from the right) wins every tie.
     @inline(__always)
     static func windowExtreme(_ x: UnsafePointer<Double>, _ i: Int, _ period: Int, maximum: Bool) -> Double {
@@ -120,8 +142,10 @@ extension Indicators {
         }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
             let lowest = buffer.baseAddress!
-            slidingExtreme(high, n, period, maximum: true) { i, v in out[i] = v }
-            slidingExtreme(low, n, period, maximum: false) { i, v in lowest[i] = v }
+            slidingHighLow(high, low, n, period) { i, highest, low in
+                out[i] = highest
+                lowest[i] = low
+            }
             eachPair(from: lookback, n, out, lowest, close, into: out, at: chosen, value)
         }
     }
@@ -152,8 +176,10 @@ extension Indicators {
         }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { buffer in
             let fast = buffer.baseAddress!
-            slidingExtreme(high, n, fastK, maximum: true) { i, v in fast[i] = v }
-            slidingExtreme(low, n, fastK, maximum: false) { i, v in kOut[i] = v }
+            slidingHighLow(high, low, n, fastK) { i, highest, lowest in
+                fast[i] = highest
+                kOut[i] = lowest
+            }
             eachPair(from: lookbackK, n, fast, kOut, close, into: fast) { highest, lowest, close in
                 let diff = (highest - lowest) / Pair(repeating: 100)
                 return ((close - lowest) / diff).replacing(with: 0, where: diff .== Pair(repeating: 0))
