@@ -63,17 +63,25 @@ public func within<T: Sendable>(
     }
 }
 
-/// Polls `check` every `interval` until it returns a value; throws ``TimedOut`` after `seconds`.
+/// Polls `check` every `interval` until it returns a value; throws ``TimedOut`` once `seconds` have
+/// passed and a check after that still gave none.
+///
+/// The deadline is the poll's own, checked after each check: with every test of the process sharing
+/// the cooperative pool, a poll (or a timer) can be woken long after its time, and a condition that
+/// held by then must not be reported as timed out because a timer happened to run first. The outer
+/// ``within(_:_:_:)`` only ends a check that never returns.
 public func eventually<T: Sendable>(
     _ seconds: Double = 10,
     _ what: String,
     interval: Duration = .milliseconds(20),
     _ check: @escaping @Sendable () async throws -> T?
 ) async throws -> T {
-    try await within(seconds, what) {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    return try await within(seconds + 60, what) {
         while true {
             try Task.checkCancellation()
             if let value = try await check() { return value }
+            if ContinuousClock.now >= deadline { throw TimedOut(what: what) }
             try await Task.sleep(for: interval)
         }
     }
