@@ -43,9 +43,23 @@ def pytest_runtest_call(item):
         signal.signal(signal.SIGALRM, previous)
 
 
+def ephemeral_range() -> range:
+    """The kernel's ephemeral ports (Linux's default when the file cannot be read)."""
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return range(low, high + 1)
+    except (OSError, ValueError):
+        return range(32_768, 61_000)
+
+
 def free_base(count: int = 6) -> int:
+    """A base of ``count`` consecutive ports free now, below the ephemeral range: a port inside it can
+    be taken by any outgoing connection (a node's, a client's) between this check and the service's
+    bind, or be connected to by a node's own socket before the service binds it (a self-connection)."""
+    start = ephemeral_range().start
+    low, high = (10_000, start - count) if start - count > 10_000 else (61_000, 65_535 - count)
     for _ in range(200):
-        base = random.randint(20_000, 59_000)
+        base = random.randint(low, high)
         ok = True
         for port in range(base, base + count):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
