@@ -33,7 +33,9 @@ struct DataCommandTests {
         let table = try await ScanBinary.run(["data", "symbols", "--db", db])
         #expect(table.stdout.contains("SK하이닉스"))
         #expect(table.stdout.contains("4 symbols; markets: KOSDAQ, KOSPI"))
-        let bad = try await ScanBinary.run(["data", "import-bars", Self.fixtures.path, "--tz", "Mars/Olympus", "--db", db])
+        let bad = try await ScanBinary.run([
+            "data", "import-bars", Self.fixtures.path, "--tz", "Mars/Olympus", "--db", db,
+        ])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--tz 'Mars/Olympus' is not a time zone"))
         // A KRX portal download, named by the portal and not by its stock: --symbol names it.

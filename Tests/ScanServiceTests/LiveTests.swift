@@ -214,7 +214,10 @@ final class SchemaCheck: Sendable {
         for _ in 0..<3 { root.deleteLastPathComponent() }
         let run = try await runChild(
             URL(fileURLWithPath: "/usr/bin/env"),
-            ["python3", root.appendingPathComponent("protocol/tests/validate.py").path, "--strict", "--lines", file.path]
+            [
+                "python3", root.appendingPathComponent("protocol/tests/validate.py").path, "--strict", "--lines",
+                file.path,
+            ]
         )
         let report = run.stdout + run.stderr
         let expected = "\(lines.count) bodies checked, 0 problems"
