@@ -130,7 +130,8 @@ let package = Package(
         ),
 
         // MARK: Tests
-        // Waits with a deadline (`within`, `eventually`), shared by the test targets.
+        // Waits with a deadline (`within`, `eventually`) and child processes waited for off the cooperative
+        // pool (`runChild`), shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ZeroMQTests",
@@ -168,7 +169,7 @@ let package = Package(
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
         .testTarget(
             name: "ScanOutputTests",
-            dependencies: ["FormulaEngine", "MarketData", "ScanCore", "ScanOutput", "ScanProtocol"],
+            dependencies: ["FormulaEngine", "MarketData", "ScanCore", "ScanOutput", "ScanProtocol", "TestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(

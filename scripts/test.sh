@@ -7,13 +7,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check-imports.py   # Package.swift's dependencies are exactly the imports
 swift build
-swift test "$@"
+# Liveness bounds, not timings (the suites take ~2 and ~0.5 minutes; building the tests is inside the
+# first): a hang ends the run with a message instead of holding CI until its own limit.
+timeout -k 30 2700 swift test "$@" || { rc=$?; [ "$rc" -eq 124 ] && echo "test.sh: swift test still running after 45 minutes: stopped" >&2; exit "$rc"; }
 # The Python client's tests (against the built executables) and the schema checks; the client is
 # imported from the source tree. pytest exits 5 when it collects no test: a broken setup, so a failure.
 set +e
-PYTHONPATH="$PWD/clients/python/src${PYTHONPATH:+:$PYTHONPATH}" python3 -m pytest -q -p no:cacheprovider \
-  clients/python/tests protocol/tests
+PYTHONPATH="$PWD/clients/python/src${PYTHONPATH:+:$PYTHONPATH}" timeout -k 30 1200 python3 -m pytest -q \
+  -p no:cacheprovider clients/python/tests protocol/tests
 rc=$?
+[ "$rc" -eq 124 ] && echo "test.sh: pytest still running after 20 minutes: stopped" >&2
 set -e
 if [ "$rc" -eq 5 ]; then
   echo "test.sh: pytest collected no tests in clients/python/tests and protocol/tests" >&2

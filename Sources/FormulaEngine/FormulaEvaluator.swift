@@ -60,6 +60,8 @@ public final class FormulaEvaluator {
         chosenFlags.deallocate()
         numbers = .allocate(capacity: max(1, lanes * program.numericBufferCount * n))
         flags = .allocate(capacity: max(1, lanes * program.booleanBufferCount * n))
+        // Flags are bytes 0 or 1 everywhere, also where an operation at chosen bars leaves them unwritten.
+        flags.initialize(repeating: 0, count: max(1, lanes * program.booleanBufferCount * n))
         scratch = .allocate(capacity: program.needsScratch ? n : 1)
         chosen = .allocate(capacity: max(1, lanes * program.chosenListCount * n))
         chosenFlags = .allocate(capacity: program.chosenListCount > 0 ? n : 1)
@@ -297,6 +299,38 @@ public final class FormulaEvaluator {
                     } else {
                         Kernels.choose(flags, n, scratch: chosenFlags, into: chosenList(list))
                     }
+            case .smas(let jobs):
+                withUnsafeTemporaryAllocation(of: SMARun.self, capacity: jobs.count) { runs in
+                    for (k, job) in jobs.enumerated() {
+                        let x = series(.price(job.field))
+                        runs.initializeElement(
+                            at: k,
+                            to: SMARun(x: x, period: job.period, out: out(job.register), divide: job.divide)
+                        )
+                    }
+                    Indicators.smas(runs, n)
+                }
+            case .smaAtChosen(let period, let o, let list):
+                let count = chosenCounts[lane * chosenLists + list]
+                let chosen = Indicators.Bars(start: chosenList(list), count: count)
+                let dense = Double(count) > densityLimit * Double(n)
+                Indicators.smaFromTotals(out(o), n, period: period, at: dense ? nil : chosen)
+            case .atChosen(let operation, let list):
+                let count = chosenCounts[lane * chosenLists + list]
+                let bars = Indicators.Bars(start: chosenList(list), count: count)
+                func value(_ x: NumericOperand) -> Kernels.Value {
+                    switch x {
+                    case .series(let s): .series(series(s))
+                    case .constant(let c): .constant(c)
+                    }
+                }
+                switch operation {
+                case .arithmetic(let op, let a, let b, let o) where Double(count) <= densityLimit * Double(n):
+                    Kernels.arithmetic(op, value(a), value(b), out(o), at: bars)
+                case .compare(let op, let a, let b, let o) where Double(count) <= densityLimit * Double(n):
+                    Kernels.compare(op, value(a), value(b), flagsOut(o), at: bars)
+                default: execute(operation, count: n, lane)
+                }
             case .chosenIndicator(let indicator, let inputs, let o, let list):
                 let count = chosenCounts[lane * chosenLists + list]
                 if Double(count) > densityLimit * Double(n) {

@@ -71,8 +71,15 @@ public struct FormulaPlan: Sendable {
         )
     }
 
-    /// Number of array operations run per symbol (after sharing and folding).
+    /// Number of array operations run per symbol (after sharing and folding): each SMA of a fused pass
+    /// counts as one, the lists of chosen bars and the divisions at them as none.
     public var operationCount: Int {
-        program.operations.count { if case .choose = $0 { false } else { true } }
+        program.operations.reduce(0) { count, operation in
+            switch operation {
+            case .choose, .smaAtChosen: count
+            case .smas(let jobs): count + jobs.count
+            default: count + 1
+            }
+        }
     }
 }

@@ -156,6 +156,12 @@ import Testing
           cci(14) > 0) and willr(14) > -90 and close > wma(close, 5)[2]
         column x = sma(volume, 20)
         """,
+        // SMAs of price columns in one pass, some divided only at chosen bars (one of them also a column).
+        """
+        signal s = crossover(sma(close, 10), sma(high, 50)) and volume > sma(volume, 20) and close > sma(low, 3)[2]
+        column v = sma(volume, 20)
+        column h = sma(high, 7)
+        """,
     ]
 
     /// Every signal's hits and every column with the chosen-bars kernels always (density limit 1) against
@@ -219,9 +225,9 @@ import Testing
             lists += 1
         }
         #expect(lists == chosen.count)
-        // F1 has nothing to choose bars for (its volume clause's SMA is such a running sum).
+        // F1's three SMAs run in one pass (FusedSMATests), its volume clause's divided only where the crossover holds.
         let f1 = try FormulaPlan.compile(source: Self.formulas[2], name: "f1")
-        #expect(!f1.program.operations.contains { if case .choose = $0 { true } else { false } })
+        #expect(f1.program.operations.count { if case .choose = $0 { true } else { false } } == 1)
         #expect(f1.operationCount == 7)
     }
 

@@ -1,5 +1,6 @@
 import FormulaEngine
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `scan` binary (next to the test bundle in `.build/debug/`).
@@ -16,24 +17,15 @@ struct ScanBinary {
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `scan` with `arguments` (off the cooperative pool; see `runChild`) on a throwaway
+    /// default database.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
         let url = try #require(url, "the scan binary is not built: run `swift build --product scan`")
-        let p = Process()
-        p.executableURL = url
-        p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["MARKETSCAN_DB"] =
             FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).sqlite").path
-        p.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try await runChild(url, arguments, environment: env)
+        return (r.status, r.stdout, r.stderr)
     }
 }
 
@@ -59,16 +51,16 @@ struct CLIErrorExitTests {
         (["run", "--formula", "close > 1", "--local", "--endpoint", "tcp://127.0.0.1:5555"], "not both"),
         (["run", "--formula", "close > 1", "--endpoint", "http://x"], "tcp://HOST:PORT"),
     ])
-    func argumentErrorsExitNonZeroWithTheMessageOnStderrOnly(arguments: [String], message: String) throws {
-        let r = try ScanBinary.run(arguments)
+    func argumentErrorsExitNonZeroWithTheMessageOnStderrOnly(arguments: [String], message: String) async throws {
+        let r = try await ScanBinary.run(arguments)
         #expect(r.status != 0)
         #expect(r.stderr.contains(message))
         #expect(r.stdout.isEmpty)
     }
 
     @Test(.enabled(if: formulaEngineIsReal, "needs the real FormulaEngine"))
-    func formulaErrorsPrintTheLocatedMessageOnly() throws {
-        let r = try ScanBinary.run(["run", "--formula", "smaa(close, 5) > 1", "--symbols", "005930"])
+    func formulaErrorsPrintTheLocatedMessageOnly() async throws {
+        let r = try await ScanBinary.run(["run", "--formula", "smaa(close, 5) > 1", "--symbols", "005930"])
         #expect(r.status == 65)
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.hasPrefix("line 1, column 1:"))

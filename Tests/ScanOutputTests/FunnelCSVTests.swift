@@ -22,8 +22,8 @@ struct FunnelCSVTests {
         _ db: String,
         mode: String,
         _ extra: [String]
-    ) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ScanBinary.run(
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await ScanBinary.run(
             [
                 "run", "--local", "--db", db, "--name", "demo", "--formula", formula, "--from", "2021-09-20", "--to",
                 "2022-09-19", "--mode", mode, "--explain",
@@ -31,18 +31,18 @@ struct FunnelCSVTests {
         )
     }
 
-    @Test func theFunnelAndItsNearMissesGoBesideTheMatchesWithTheJSONNumbers() throws {
+    @Test func theFunnelAndItsNearMissesGoBesideTheMatchesWithTheJSONNumbers() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-csv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("m.sqlite").path
-        #expect(try ScanBinary.run(["data", "sample", "--db", db]).status == 0)
+        #expect(try await ScanBinary.run(["data", "sample", "--db", db]).status == 0)
 
         for mode in ["range", "latest"] {
             let csv = dir.appendingPathComponent("\(mode).csv").path
-            let written = try Self.scan(db, mode: mode, ["--format", "csv", "--output", csv])
+            let written = try await Self.scan(db, mode: mode, ["--format", "csv", "--output", csv])
             #expect(written.status == 0, "\(written.stderr)")
-            let json = try Self.scan(db, mode: mode, ["--format", "json"])
+            let json = try await Self.scan(db, mode: mode, ["--format", "json"])
             #expect(json.status == 0, "\(json.stderr)")
             let doc = try ResultDocument.decode(Data(json.stdout.utf8))
             let funnel = try #require(doc.funnel)
@@ -78,8 +78,8 @@ struct FunnelCSVTests {
         }
     }
 
-    @Test func csvOnStdoutWithExplainIsRefusedNamingTheWayOut() throws {
-        let r = try Self.scan("unused.sqlite", mode: "range", ["--format", "csv"])
+    @Test func csvOnStdoutWithExplainIsRefusedNamingTheWayOut() async throws {
+        let r = try await Self.scan("unused.sqlite", mode: "range", ["--format", "csv"])
         #expect(r.status == 64)
         #expect(r.stderr.contains("--explain with --format csv needs --output FILE"), "\(r.stderr)")
     }

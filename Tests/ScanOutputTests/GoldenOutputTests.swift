@@ -30,8 +30,8 @@ struct GoldenOutputTests {
         return path
     }
 
-    func scanRun(format: String, extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ScanBinary.run(
+    func scanRun(format: String, extra: [String] = []) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await ScanBinary.run(
             [
                 "run", "--local", "--db", try Self.sampleDatabase.get(),
                 "--formula-file", Self.goldenDirectory.appendingPathComponent("f1_rsi.formula").path,
@@ -57,25 +57,25 @@ struct GoldenOutputTests {
         #expect(actual == golden, "differs from Golden/\(name); if intended, regenerate with UPDATE_GOLDEN=1")
     }
 
-    @Test func jsonOutputEqualsTheGolden() throws {
-        let r = try scanRun(format: "json")
+    @Test func jsonOutputEqualsTheGolden() async throws {
+        let r = try await scanRun(format: "json")
         #expect(r.status == 0)
         #expect(r.stderr.isEmpty)
         #expect(r.stdout.contains(#""processing_time_ms":"#) && r.stdout.contains(#""job_id":""#))
         try expectGolden(Self.normalised(json: r.stdout), "f1_rsi.json")
     }
 
-    @Test func csvOutputEqualsTheGolden() throws {
-        let r = try scanRun(format: "csv")
+    @Test func csvOutputEqualsTheGolden() async throws {
+        let r = try await scanRun(format: "csv")
         #expect(r.status == 0)
         #expect(r.stderr.isEmpty)
         try expectGolden(r.stdout, "f1_rsi.csv")
     }
 
-    @Test func csvWrittenToAFileEqualsTheGolden() throws {
+    @Test func csvWrittenToAFileEqualsTheGolden() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString).csv").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let r = try scanRun(format: "csv", extra: ["--output", path])
+        let r = try await scanRun(format: "csv", extra: ["--output", path])
         #expect(r.status == 0)
         #expect(r.stdout.isEmpty)
         let written = try String(contentsOfFile: path, encoding: .utf8)

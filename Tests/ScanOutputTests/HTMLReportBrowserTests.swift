@@ -1,5 +1,6 @@
 import Foundation
 import ScanProtocol
+import TestSupport
 import Testing
 
 /// The HTML report of the demo's scan (`--study 1,5,20 --explain`), opened in a real headless browser
@@ -25,26 +26,6 @@ struct HTMLReportBrowserTests {
             }
         }
         return nil
-    }
-
-    /// Runs `executable` and waits for it, killing it after `seconds`.
-    static func run(_ executable: String, _ args: [String], seconds: Double) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let deadline = DispatchTime.now() + seconds
-        let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: deadline, execute: killer)
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        killer.cancel()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
     /// Every `data-key="K" data-value="V"` of the page.
@@ -112,7 +93,7 @@ struct HTMLReportBrowserTests {
         return e
     }
 
-    @Test func theDemoReportLoadsDrawsEveryChartAndShowsTheJSONNumbers() throws {
+    @Test func theDemoReportLoadsDrawsEveryChartAndShowsTheJSONNumbers() async throws {
         let browser = try #require(
             Self.chromium,
             "a headless browser is needed: apt-get install chromium (scripts/setup.sh installs it)"
@@ -122,14 +103,14 @@ struct HTMLReportBrowserTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("m.sqlite").path
         let html = dir.appendingPathComponent("report.html").path
-        #expect(try ScanBinary.run(["data", "sample", "--db", db]).status == 0)
+        #expect(try await ScanBinary.run(["data", "sample", "--db", db]).status == 0)
         let scan = [
             "run", "--local", "--db", db, "--name", "demo", "--formula", Self.formula, "--from", "2021-09-20",
             "--to", "2022-09-19", "--study", "1,5,20", "--explain",
         ]
-        let written = try ScanBinary.run(scan + ["--format", "html", "--output", html])
+        let written = try await ScanBinary.run(scan + ["--format", "html", "--output", html])
         #expect(written.status == 0, "\(written.stderr)")
-        let json = try ScanBinary.run(scan + ["--format", "json"])
+        let json = try await ScanBinary.run(scan + ["--format", "json"])
         #expect(json.status == 0, "\(json.stderr)")
         let doc = try ResultDocument.decode(Data(json.stdout.utf8))
         #expect(doc.signals.totalMatches > 50)
@@ -139,14 +120,15 @@ struct HTMLReportBrowserTests {
         #expect(!page.contains("<link") && !page.contains("src=\""), "everything inline")
 
         let profile = dir.appendingPathComponent("profile").path
-        let (status, dom, log) = try Self.run(
-            browser,
+        let browsed = try await runChild(
+            URL(fileURLWithPath: browser),
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
                 "--enable-logging=stderr", "--v=0", "--dump-dom", URL(fileURLWithPath: html).absoluteString,
             ],
             seconds: 90
         )
+        let (status, dom, log) = (browsed.status, browsed.stdout, browsed.stderr)
         #expect(status == 0, "chromium exited \(status): \(log.suffix(2000))")
         let console = log.split(separator: "\n").filter { $0.contains(":CONSOLE") }
         #expect(console.isEmpty, "console messages: \(console)")

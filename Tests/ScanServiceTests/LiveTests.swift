@@ -199,7 +199,7 @@ final class SchemaCheck: Sendable {
     func add(_ schema: String, _ body: [UInt8]) { bodies.withLock { $0.append((schema, body)) } }
 
     /// Runs the validator on every body; returns its report (empty when all hold).
-    func violations(in dir: LiveTempDir) throws -> String {
+    func violations(in dir: LiveTempDir) async throws -> String {
         let lines = try bodies.withLock { $0 }.map { item -> String in
             let body = try JSONSerialization.jsonObject(with: Data(item.body))
             let line = try JSONSerialization.data(
@@ -212,19 +212,16 @@ final class SchemaCheck: Sendable {
         try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
         var root = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { root.deleteLastPathComponent() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", root.appendingPathComponent("protocol/tests/validate.py").path, "--strict", "--lines", file.path,
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let run = try await runChild(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", root.appendingPathComponent("protocol/tests/validate.py").path, "--strict", "--lines",
+                file.path,
+            ]
+        )
+        let report = run.stdout + run.stderr
         let expected = "\(lines.count) bodies checked, 0 problems"
-        return process.terminationStatus == 0 && report.contains(expected) ? "" : report
+        return run.status == 0 && report.contains(expected) ? "" : report
     }
 }
 
@@ -352,7 +349,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
                 schemas.add("live-event.json", last[1])
                 #expect(try LiveEventCodec.decode(last).seq == final.watch.seq + 1)
             }
-            #expect(try schemas.violations(in: dir) == "")
+            #expect(try await schemas.violations(in: dir) == "")
         } catch {
             await feeder.close()
             await collector.close()
@@ -451,7 +448,7 @@ func fold(_ events: [LiveEventDocument]) -> Set<String> {
                 let schemas = SchemaCheck()
                 schemas.add("ping-reply.json", pingReply.body)
                 for frames in collector.received.withLock({ $0 }) { schemas.add("feed-refused-event.json", frames[1]) }
-                #expect(try schemas.violations(in: dir) == "")
+                #expect(try await schemas.violations(in: dir) == "")
             }
         } catch {
             await feeder.close()

@@ -13,8 +13,7 @@ extension Indicators {
         guard let chosen, period > 1, out.count == x.count, let xs = x.baseAddress, let os = out.baseAddress,
             smaTotals(xs, x.count, period, os)
         else { return sma(x, period: period, into: out) }
-        let p = Pair(repeating: Double(period))
-        eachPair(from: period - 1, x.count, os, os, os, into: os, at: chosen) { total, _, _ in total / p }
+        smaFromTotals(os, x.count, period: period, at: chosen)
     }
 
     /// ``smaKernel``'s running totals (the same additions in the same order) into `out` from bar

@@ -198,6 +198,37 @@ enum Kernels {
 
     // MARK: Chosen bars
 
+    /// An operand of the elementwise kernels at chosen bars.
+    enum Value {
+        case series(Numbers)
+        case constant(Double)
+
+        @inline(__always)
+        subscript(i: Int) -> Double {
+            switch self {
+            case .series(let x): x[i]
+            case .constant(let c): c
+            }
+        }
+    }
+
+    /// ``arithmetic(_:_:_:_:_:)`` at the chosen bars only (the same operation: `ArithmeticOperator.apply`).
+    static func arithmetic(_ op: ArithmeticOperator, _ a: Value, _ b: Value, _ o: NumbersOut, at bars: Indicators.Bars)
+    {
+        for bar in bars {
+            let i = Int(bar)
+            o[i] = op.apply(a[i], b[i])
+        }
+    }
+
+    /// ``compare(_:_:_:_:_:)`` at the chosen bars only (the same comparison: `ComparisonOperator.apply`).
+    static func compare(_ op: ComparisonOperator, _ a: Value, _ b: Value, _ o: FlagsOut, at bars: Indicators.Bars) {
+        for bar in bars {
+            let i = Int(bar)
+            o[i] = bit(op.apply(a[i], b[i]))
+        }
+    }
+
     /// The bars `i` where every term's flags hold at `i + shift` (false past the end), ascending, into
     /// `out`; returns how many. `scratch` holds `n` bytes.
     static func choose(
@@ -271,11 +302,34 @@ enum Kernels {
 
     // MARK: Hits
 
+    /// How many flags of `range` are set: eight flags (bytes, 0 or 1) per 64-bit addition, the eight byte
+    /// sums added up every 255 words, before one could overflow.
+    static func setCount(_ flags: Flags, in range: Range<Int>) -> Int {
+        let raw = UnsafeRawPointer(flags)
+        var i = range.lowerBound
+        let end = range.upperBound
+        var count = 0
+        while end - i >= 8 {
+            let blockEnd = min(end, i + 8 * 255)
+            var bytes: UInt64 = 0
+            while blockEnd - i >= 8 {
+                bytes &+= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            let pairs = (bytes & 0x00FF_00FF_00FF_00FF) &+ ((bytes >> 8) & 0x00FF_00FF_00FF_00FF)
+            count += Int(truncatingIfNeeded: (pairs &* 0x0001_0001_0001_0001) >> 48)
+        }
+        while i < end {
+            count &+= Int(flags[i])
+            i += 1
+        }
+        return count
+    }
+
     /// The indices in `range` whose flag is set, in order: counted first (a vectorised sum of the bytes),
     /// then written into an array of exactly that size, skipping eight clear flags at a time.
     static func hits(_ flags: Flags, in range: Range<Int>) -> [Int] {
-        var count = 0
-        for i in range { count &+= Int(flags[i]) }
+        let count = setCount(flags, in: range)
         guard count > 0 else { return [] }
         let raw = UnsafeRawPointer(flags)
         return [Int](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -5,8 +5,10 @@ extension Operation {
         func p(_ o: NumericOperand) -> [PriceField] { if case .series(let s) = o { p(s) } else { [] } }
         switch self {
         case .fillNumber, .fillBoolean, .booleanEqual, .logic, .not, .historyBoolean, .barssince, .selectBoolean,
-            .choose:
+            .choose, .smaAtChosen:
             return []
+        case .smas(let jobs): return jobs.map(\.field)
+        case .atChosen(let operation, _): return operation.priceReads
         case .arithmetic(_, let a, let b, _), .compare(_, let a, let b, _): return p(a) + p(b)
         case .unary(_, let a, _), .historyNumber(let a, _, _), .rising(_, let a, _, _): return p(a)
         case .cross(_, let a, let b, _), .selectNumber(_, let a, let b, _): return p(a) + p(b)

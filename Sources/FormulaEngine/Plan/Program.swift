@@ -10,6 +10,16 @@ struct ChosenTerm: Sendable, Hashable {
     var shift: Int
 }
 
+/// One SMA of ``Operation/smas(_:)``: `sma(field, period)` into numeric register `register`; with `divide`
+/// false only its running totals (TA_SUM's), which a later ``Operation/smaAtChosen(period:register:at:)``
+/// divides at the bars where they are needed.
+struct SMAJob: Sendable, Hashable {
+    var field: PriceField
+    var period: Int
+    var register: Int
+    var divide: Bool
+}
+
 /// A numeric operand of the elementwise kernels that take constants directly.
 enum NumericOperand: Sendable, Hashable {
     case series(NumericSeries)
@@ -18,7 +28,7 @@ enum NumericOperand: Sendable, Hashable {
 
 /// One array operation of a compiled formula. Numeric and boolean registers are numbered separately;
 /// ``Program`` maps them onto reusable buffers.
-enum Operation: Sendable {
+indirect enum Operation: Sendable {
     case fillNumber(Double, into: Int)
     case fillBoolean(Bool, into: Int)
     case arithmetic(ArithmeticOperator, NumericOperand, NumericOperand, into: Int)
@@ -43,6 +53,15 @@ enum Operation: Sendable {
     /// ``indicator(_:inputs:into:)`` whose outputs are needed only at the bars of chosen-bars list `at`
     /// (elsewhere they hold whatever the kernel left there).
     case chosenIndicator(Indicator, inputs: [NumericSeries], into: [Int], at: Int)
+    /// Several SMAs of price columns in one pass (``Indicators/smas(_:_:)``: their running totals are
+    /// independent chains of additions, side by side instead of one after the other).
+    case smas([SMAJob])
+    /// An SMA of ``smas(_:)`` needed only at the bars of chosen-bars list `at`: its running totals in
+    /// `register` divided there, in place (every bar when the list is dense).
+    case smaAtChosen(period: Int, register: Int, at: Int)
+    /// An elementwise ``arithmetic(_:_:_:into:)`` or ``compare(_:_:_:into:)`` needed only at the bars of
+    /// chosen-bars list `at` (elsewhere its output holds whatever the buffer held).
+    case atChosen(Operation, at: Int)
 
     /// Registers read and written, as (numeric reads, boolean reads, numeric writes, boolean writes).
     var registers: (numericReads: [Int], booleanReads: [Int], numericWrites: [Int], booleanWrites: [Int]) {
@@ -66,6 +85,10 @@ enum Operation: Sendable {
         case .indicator(_, let inputs, let o), .chosenIndicator(_, let inputs, let o, _):
             return (inputs.flatMap(r), [], o, [])
         case .choose(let terms, _, _): return ([], terms.map(\.register), [], [])
+        case .smas(let jobs): return ([], [], jobs.map(\.register), [])
+        // Reads the totals and writes the averages over them: the same buffer, so a read.
+        case .smaAtChosen(_, let register, _): return ([register], [], [], [])
+        case .atChosen(let operation, _): return operation.registers
         }
     }
 }
@@ -129,6 +152,31 @@ struct Program: Sendable {
             }
         }
         func flag(_ id: Int) -> Int { register[id] }
+        /// The chosen-bars list of `terms`, its ``Operation/choose(_:into:within:)`` appended when new.
+        func chosenList(_ terms: [ChosenTerm]) -> Int {
+            if let existing = chosenLists[terms] { return existing }
+            let list = chosenListCount
+            chosenListCount += 1
+            // The earlier list with the most of these terms and no others: only its bars are tested.
+            let wanted = Set(terms)
+            let within = chosenLists.filter { Set($0.key).isSubset(of: wanted) }
+                .max { a, b in a.key.count != b.key.count ? a.key.count < b.key.count : a.value > b.value }
+            let extra = terms.filter { !(within?.key.contains($0) ?? false) }
+            operations.append(.choose(extra, into: list, within: within?.value))
+            chosenLists[terms] = list
+            return list
+        }
+        /// The price column an SMA of ``Operation/smas(_:)`` reads, or nil when it is not one.
+        func fusableSMA(_ node: Node) -> (field: PriceField, period: Int)? {
+            guard case .indicator(.sma(let period), let inputs) = node, period > 1, inputs.count == 1,
+                case .price(let field) = nodes[inputs[0]]
+            else { return nil }
+            return (field, period)
+        }
+        // Two or more SMAs of price columns run in one pass; then those needed at some bars only are divided
+        // only there (in a pass of its own an SMA's additions take longer than its divisions: nothing to save).
+        let fuseSMAs = needs.schedule.count { fusableSMA(nodes[$0]) != nil } >= 2
+        var smaJobs: [SMAJob] = []
 
         for id in needs.schedule {
             let node = nodes[id]
@@ -145,13 +193,23 @@ struct Program: Sendable {
             let o = register[id]
             let outputs = Array(o..<(o + max(node.outputCount, 0)))
             let operation: Operation?
+            // Terms on nodes not yet computed are left out: fewer terms, more bars (never fewer).
+            let known: [NeedTerm] = (needs.need[id] ?? []).filter { lowered[$0.node] }
+            let terms: [ChosenTerm] = known.map { ChosenTerm(register: flag($0.node), shift: $0.shift) }
+                .sorted { a, b in a.register != b.register ? a.register < b.register : a.shift < b.shift }
+            /// An elementwise operation at the chosen bars of an indicator before it (never a list of its own).
+            func elementwise(_ operation: Operation) -> Operation {
+                guard !terms.isEmpty, let list = chosenLists[terms] else { return operation }
+                return .atChosen(operation, at: list)
+            }
             switch node {
             case .price, .output: operation = nil
             case .fillNumber(let bits): operation = .fillNumber(Double(bitPattern: bits), into: o)
             case .fillBoolean(let b): operation = .fillBoolean(b, into: o)
-            case .arithmetic(let op, let a, let b): operation = .arithmetic(op, operand(a), operand(b), into: o)
+            case .arithmetic(let op, let a, let b):
+                operation = elementwise(.arithmetic(op, operand(a), operand(b), into: o))
             case .unary(let f, let a): operation = .unary(f, series(a), into: o)
-            case .compare(let op, let a, let b): operation = .compare(op, operand(a), operand(b), into: o)
+            case .compare(let op, let a, let b): operation = elementwise(.compare(op, operand(a), operand(b), into: o))
             case .booleanEqual(let equal, let a, let b):
                 operation = .booleanEqual(equal: equal, flag(a), flag(b), into: o)
             case .logic(let and, let a, let b): operation = .logic(and: and, flag(a), flag(b), into: o)
@@ -172,25 +230,12 @@ struct Program: Sendable {
                     ? .selectBoolean(flag(c), flag(a), flag(b), into: o)
                     : .selectNumber(flag(c), series(a), series(b), into: o)
             case .indicator(let indicator, let inputs):
-                // Terms on nodes not yet computed are left out: fewer terms, more bars (never fewer).
-                let known: [NeedTerm] = (needs.need[id] ?? []).filter { lowered[$0.node] }
-                let terms: [ChosenTerm] = known.map { ChosenTerm(register: flag($0.node), shift: $0.shift) }
-                    .sorted { a, b in a.register != b.register ? a.register < b.register : a.shift < b.shift }
-                if !terms.isEmpty, indicator.runsAtChosenBars(outputs: needs.usedOutputs[id] ?? []) {
-                    let list: Int
-                    if let existing = chosenLists[terms] {
-                        list = existing
-                    } else {
-                        list = chosenListCount
-                        chosenListCount += 1
-                        // The earlier list with the most of these terms and no others: only its bars are tested.
-                        let wanted = Set(terms)
-                        let within = chosenLists.filter { Set($0.key).isSubset(of: wanted) }
-                            .max { a, b in a.key.count != b.key.count ? a.key.count < b.key.count : a.value > b.value }
-                        let extra = terms.filter { !(within?.key.contains($0) ?? false) }
-                        operations.append(.choose(extra, into: list, within: within?.value))
-                        chosenLists[terms] = list
-                    }
+                if fuseSMAs, let sma = fusableSMA(node) {
+                    let list = terms.isEmpty ? nil : chosenList(terms)
+                    smaJobs.append(SMAJob(field: sma.field, period: sma.period, register: o, divide: list == nil))
+                    operation = list.map { .smaAtChosen(period: sma.period, register: o, at: $0) }
+                } else if !terms.isEmpty, indicator.runsAtChosenBars(outputs: needs.usedOutputs[id] ?? []) {
+                    let list = chosenList(terms)
                     operation = .chosenIndicator(indicator, inputs: inputs.map(series), into: outputs, at: list)
                 } else {
                     operation = .indicator(indicator, inputs: inputs.map(series), into: outputs)
@@ -199,6 +244,8 @@ struct Program: Sendable {
             if let operation { operations.append(operation) }
             lowered[id] = true
         }
+        // Price columns only: the pass can run first.
+        if !smaJobs.isEmpty { operations.insert(.smas(smaJobs), at: 0) }
         signals = signalIDs.map(flag)
         columns = columnRefs.map(operand)
         allocate(numericRegisters: numericRegisters, booleanRegisters: booleanRegisters)

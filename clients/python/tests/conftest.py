@@ -2,9 +2,11 @@
 (``$MARKETSCAN_BIN``, else ``<repo>/.build/debug``) on a copy of the bundled sample."""
 from __future__ import annotations
 
+import faulthandler
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -16,11 +18,48 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(os.environ.get("MARKETSCAN_BIN", REPO / ".build" / "debug"))
+# A liveness bound, not a timing: a test still running after this fails with every thread's stack
+# (faulthandler) instead of holding the run until CI's own limit. The slowest test takes ~20 s.
+TEST_LIMIT_S = int(os.environ.get("MARKETSCAN_PY_TEST_LIMIT_S", "300"))
+# The same for one command a test runs (`scan data sample`, `scan keygen`, ...).
+COMMAND_LIMIT_S = 120
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Fails a test that runs past ``TEST_LIMIT_S`` (SIGALRM raises in the main thread, where pyzmq's
+    blocking calls and subprocess waits let it through), after dumping every thread's stack."""
+    def expired(signum, frame):
+        raise TimeoutError(f"{item.nodeid} still running after {TEST_LIMIT_S} s (a hang: stacks above)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    faulthandler.dump_traceback_later(TEST_LIMIT_S - 2, exit=False)
+    signal.alarm(TEST_LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGALRM, previous)
+
+
+def ephemeral_range() -> range:
+    """The kernel's ephemeral ports (Linux's default when the file cannot be read)."""
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return range(low, high + 1)
+    except (OSError, ValueError):
+        return range(32_768, 61_000)
 
 
 def free_base(count: int = 6) -> int:
+    """A base of ``count`` consecutive ports free now, below the ephemeral range: a port inside it can
+    be taken by any outgoing connection (a node's, a client's) between this check and the service's
+    bind, or be connected to by a node's own socket before the service binds it (a self-connection)."""
+    start = ephemeral_range().start
+    low, high = (10_000, start - count) if start - count > 10_000 else (61_000, 65_535 - count)
     for _ in range(200):
-        base = random.randint(20_000, 59_000)
+        base = random.randint(low, high)
         ok = True
         for port in range(base, base + count):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -79,12 +118,13 @@ def start_cluster(directory: Path, nodes: int = 1, pace_ms: int = 0, service_ext
     """The bundled sample (and the symbols of ``symbols_csv``, a native listing) in a fresh store,
     the service on free ports and ``nodes`` engine nodes."""
     c = Cluster(directory, service_extra, node_extra)
-    subprocess.run([c.binary("scan"), "data", "sample", "--db", c.db], check=True, capture_output=True)
+    subprocess.run([c.binary("scan"), "data", "sample", "--db", c.db], check=True, capture_output=True,
+                   timeout=COMMAND_LIMIT_S)
     if symbols_csv is not None:
         listing = directory / "symbols.csv"
         listing.write_text(symbols_csv, encoding="utf-8")
         subprocess.run([c.binary("scan"), "data", "import-symbols", str(listing), "--db", c.db], check=True,
-                       capture_output=True)
+                       capture_output=True, timeout=COMMAND_LIMIT_S)
     c.start("scan-service", ["scan-service", "--db", c.db, "--port-base", str(c.base)] + c.extra)
     for i in range(nodes):
         c.start(f"node-{i}", ["engine-node", "--service", f"127.0.0.1:{c.base}", "--db", c.db, "--threads", "2",

@@ -13,7 +13,7 @@ import pytest
 from marketscan import (BadRequest, Client, CurveKeys, InvalidFormula, NotFound, RequestTimeout, Result,
                         ServiceError, Session)
 
-from conftest import start_cluster, wait_ready
+from conftest import COMMAND_LIMIT_S, start_cluster, wait_ready
 
 FORMULA = "crossover(sma(close, 5), sma(close, 20))"
 SYMBOLS = ["005930", "000660", "035720"]
@@ -30,7 +30,7 @@ def local_result(cluster) -> dict:
     out = subprocess.run(
         [cluster.binary("scan"), "run", "--local", "--db", cluster.db, "--formula", FORMULA, "--name", "golden",
          "--symbols", ",".join(SYMBOLS), "--from", "2022-01-03", "--to", "2022-09-19", "--format", "json"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, timeout=COMMAND_LIMIT_S,
     )
     return json.loads(out.stdout)
 
@@ -125,7 +125,8 @@ def test_curve(tmp_path):
         from conftest import BIN
 
         for name in ("service", "node", "client"):
-            subprocess.run([str(BIN / "scan"), "keygen", str(directory / name)], check=True, capture_output=True)
+            subprocess.run([str(BIN / "scan"), "keygen", str(directory / name)], check=True, capture_output=True,
+                           timeout=COMMAND_LIMIT_S)
         c = start_cluster(
             directory,
             nodes=1,
@@ -139,11 +140,17 @@ def test_curve(tmp_path):
             keys = CurveKeys.load(directory / "client.key_secret", directory / "service.key")
             with Client(c.api, timeout=30, curve=keys) as secure:
                 wait_ready(secure, nodes=1)
-                result = secure.run_scan("close > open", symbols=["005930"], date_from="2022-09-01", date_to="2022-09-19")
+                # A one-symbol scan: a minute is a liveness bound (the run_scan default waits an hour).
+                result = secure.run_scan("close > open", symbols=["005930"], date_from="2022-09-01",
+                                         date_to="2022-09-19", timeout=60)
                 assert result.total_matches > 0
             with Client(c.api, timeout=0.5) as plain:
                 with pytest.raises(RequestTimeout):
                     plain.ping()
+        except BaseException:
+            # What the service and the node said is what tells a hang from a refusal.
+            print(c.logs())
+            raise
         finally:
             c.stop()
     finally:
