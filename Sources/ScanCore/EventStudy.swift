@@ -88,26 +88,121 @@ public enum StudySpecError: Error, Sendable, Hashable, CustomStringConvertible {
 /// horizon runs past the data: incomplete), and the maximum favourable / adverse excursion over the
 /// longest horizon (NaN when incomplete).
 public struct ForwardOutcome: Sendable, Hashable, Codable {
-    /// `returns[k]` is the return at `horizons[k]`, as a fraction (0.05 = +5 %).
-    public var returns: [Double]
+    /// The returns, held without a heap object for up to four horizons (``ForwardReturns``): a study's
+    /// tens of thousands of outcomes are built, sent, copied and written without allocating, retaining
+    /// or releasing an array each.
+    package var stored: ForwardReturns
     /// Highest high over the horizon divided by the entry price, minus 1 (≥ a loss never).
     public var maxFavorable: Double
     /// Lowest low over the horizon divided by the entry price, minus 1.
     public var maxAdverse: Double
 
+    /// `returns[k]` is the return at `horizons[k]`, as a fraction (0.05 = +5 %). Built on each read:
+    /// code that reads many outcomes uses ``returnCount`` and ``forwardReturn(_:)``.
+    public var returns: [Double] {
+        get { stored.array }
+        set { stored = ForwardReturns(newValue) }
+    }
+
+    /// How many returns (one per horizon of the study).
+    public var returnCount: Int { stored.count }
+
+    /// The return at the study's `k`-th horizon, `k < returnCount`.
+    public func forwardReturn(_ k: Int) -> Double { stored[k] }
+
     public init(returns: [Double], maxFavorable: Double, maxAdverse: Double) {
-        self.returns = returns
+        self.init(stored: ForwardReturns(returns), maxFavorable: maxFavorable, maxAdverse: maxAdverse)
+    }
+
+    package init(stored: ForwardReturns, maxFavorable: Double, maxAdverse: Double) {
+        self.stored = stored
         self.maxFavorable = maxFavorable
         self.maxAdverse = maxAdverse
     }
 
-    public static func == (a: ForwardOutcome, b: ForwardOutcome) -> Bool {
-        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
-        return a.returns.count == b.returns.count && zip(a.returns, b.returns).allSatisfy(same)
-            && same(a.maxFavorable, b.maxFavorable) && same(a.maxAdverse, b.maxAdverse)
+    enum CodingKeys: String, CodingKey { case returns, maxFavorable, maxAdverse }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            returns: try c.decode([Double].self, forKey: .returns),
+            maxFavorable: try c.decode(Double.self, forKey: .maxFavorable),
+            maxAdverse: try c.decode(Double.self, forKey: .maxAdverse)
+        )
     }
 
-    public func hash(into h: inout Hasher) { h.combine(returns.count) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(returns, forKey: .returns)
+        try c.encode(maxFavorable, forKey: .maxFavorable)
+        try c.encode(maxAdverse, forKey: .maxAdverse)
+    }
+
+    public static func == (a: ForwardOutcome, b: ForwardOutcome) -> Bool {
+        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
+        guard a.returnCount == b.returnCount else { return false }
+        for k in 0..<a.returnCount where !same(a.stored[k], b.stored[k]) { return false }
+        return same(a.maxFavorable, b.maxFavorable) && same(a.maxAdverse, b.maxAdverse)
+    }
+
+    public func hash(into h: inout Hasher) { h.combine(returnCount) }
+}
+
+/// A match's forward returns: up to four inline (no heap object), more in an array. Always the
+/// smallest case that holds them.
+package enum ForwardReturns: Sendable {
+    /// `count` (0…4) returns, the first `count` of the four (the others NaN).
+    case inline((Double, Double, Double, Double), count: UInt8)
+    /// More than four.
+    case array([Double])
+
+    package init(_ values: [Double]) {
+        self.init(count: values.count) { values[$0] }
+    }
+
+    /// `count` returns, the `k`-th `value(k)`, called in order of `k` (a decoder reads them in turn).
+    @inline(__always)
+    package init<E: Error>(count: Int, _ value: (Int) throws(E) -> Double) throws(E) {
+        guard count <= 4 else {
+            self = .array(try (0..<count).map(value))
+            return
+        }
+        var t = (Double.nan, Double.nan, Double.nan, Double.nan)
+        if count > 0 { t.0 = try value(0) }
+        if count > 1 { t.1 = try value(1) }
+        if count > 2 { t.2 = try value(2) }
+        if count > 3 { t.3 = try value(3) }
+        self = .inline(t, count: UInt8(count))
+    }
+
+    package var count: Int {
+        switch self {
+        case .inline(_, let n): Int(n)
+        case .array(let a): a.count
+        }
+    }
+
+    /// The `k`-th return, `k < count`.
+    package subscript(k: Int) -> Double {
+        switch self {
+        case .inline(let t, _):
+            switch k {
+            case 0: t.0
+            case 1: t.1
+            case 2: t.2
+            default: t.3
+            }
+        case .array(let a): a[k]
+        }
+    }
+
+    /// The returns as an array.
+    package var array: [Double] {
+        switch self {
+        case .inline(_, let n): (0..<Int(n)).map { self[$0] }
+        case .array(let a): a
+        }
+    }
 }
 
 /// Mergeable sums of a sample: how many values, their sum, sum of squares and how many were > 0,
@@ -185,11 +280,10 @@ public enum EventStudy {
         let entryIndex = spec.entry == .close ? index : index + 1
         let entry = entryIndex < n ? (spec.entry == .close ? c.close[entryIndex] : c.open[entryIndex]) : .nan
         let valid = entry.isFinite && entry > 0
-        var returns = [Double](repeating: .nan, count: spec.horizons.count)
-        if valid {
-            for (k, h) in spec.horizons.enumerated() where index + h < n {
-                returns[k] = c.close[index + h] / entry - 1
-            }
+        let horizons = spec.horizons
+        let returns = ForwardReturns(count: horizons.count) { k in
+            let h = horizons[k]
+            return valid && index + h < n ? c.close[index + h] / entry - 1 : .nan
         }
         var favorable = Double.nan
         var adverse = Double.nan
@@ -206,7 +300,7 @@ public enum EventStudy {
                 adverse = lo / entry - 1
             }
         }
-        return ForwardOutcome(returns: returns, maxFavorable: favorable, maxAdverse: adverse)
+        return ForwardOutcome(stored: returns, maxFavorable: favorable, maxAdverse: adverse)
     }
 
     /// The baseline part of one symbol: the outcome of every bar in `bars`, summed in bar order (the

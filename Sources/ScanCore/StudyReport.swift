@@ -291,7 +291,8 @@ public struct StudyReport: Sendable, Hashable, Codable {
                 }
                 last = (name, s)
                 if let f = all[i].forward {
-                    for k in 0..<h { figures[s][k].append(k < f.returns.count ? f.returns[k] : .nan) }
+                    let n = f.returnCount
+                    for k in 0..<h { figures[s][k].append(k < n ? f.forwardReturn(k) : .nan) }
                     figures[s][h].append(f.maxFavorable)
                     figures[s][h + 1].append(f.maxAdverse)
                 } else {

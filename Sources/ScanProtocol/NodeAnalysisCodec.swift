@@ -20,12 +20,12 @@ extension BinaryWriter {
 
     /// `u8 count` (0 without a study), then `f64 × count` returns, `f64` favourable, `f64` adverse.
     mutating func forward(_ f: ForwardOutcome?) {
-        guard let f, !f.returns.isEmpty else {
+        guard let f, f.returnCount > 0 else {
             u8(0)
             return
         }
-        u8(UInt8(truncatingIfNeeded: f.returns.count))
-        for r in f.returns { self.f64(r) }
+        u8(UInt8(truncatingIfNeeded: f.returnCount))
+        for k in 0..<f.returnCount { self.f64(f.forwardReturn(k)) }
         self.f64(f.maxFavorable)
         self.f64(f.maxAdverse)
     }
@@ -99,11 +99,10 @@ extension BinaryReader {
     mutating func forward() throws(WireFormatError) -> ForwardOutcome? {
         let n = Int(try u8("forward return count"))
         guard n > 0 else { return nil }
-        var returns: [Double] = []
-        returns.reserveCapacity(n)  // one allocation, not one per doubling
-        for _ in 0..<n { returns.append(try f64("forward return")) }
+        // Up to four returns inline: no array per match.
+        let returns = try ForwardReturns(count: n) { _ throws(WireFormatError) in try f64("forward return") }
         return ForwardOutcome(
-            returns: returns,
+            stored: returns,
             maxFavorable: try f64("max favorable excursion"),
             maxAdverse: try f64("max adverse excursion")
         )

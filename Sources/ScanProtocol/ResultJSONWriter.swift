@@ -85,7 +85,7 @@ enum ResultJSONWriter {
     /// About the bytes `matches` take as JSON (a match ~100, each forward figure ~24 more), so a reply of
     /// tens of thousands of matches is written into one buffer instead of one reallocated as it grows.
     static func estimatedBytes(_ matches: some Collection<SignalMatch>) -> Int {
-        let forward = matches.first?.forward.map { 60 + 24 * ($0.returns.count + 2) } ?? 0
+        let forward = matches.first?.forward.map { 60 + 24 * ($0.returnCount + 2) } ?? 0
         let columns = 24 * (matches.first?.columns.count ?? 0)
         return 4_096 + matches.count * (100 + forward + columns)
     }
@@ -235,7 +235,9 @@ enum ResultJSONWriter {
         let columns = m.columns
         appendMatch(
             close: m.close,
-            forward: m.forward.map { f in (f.maxAdverse, f.maxFavorable, f.returns.lazy.map { Optional($0) }) },
+            forward: m.forward.map { f in
+                (f.maxAdverse, f.maxFavorable, (0..<f.returnCount).lazy.map { Optional(f.forwardReturn($0)) })
+            },
             signal: m.signal,
             symbol: m.symbol,
             timestamp: { timestamp.append(time, to: &$0) },

@@ -24,14 +24,14 @@ struct PackedMatches: Codable, Sendable {
     var forward: [Double] = []
 
     init(_ matches: [SignalMatch]) {
-        if let first = matches.first?.forward, !first.returns.isEmpty,
-            matches.allSatisfy({ $0.forward?.returns.count == first.returns.count })
+        if let first = matches.first?.forward, first.returnCount > 0,
+            matches.allSatisfy({ $0.forward?.returnCount == first.returnCount })
         {
-            forwardWidth = first.returns.count + 2
+            forwardWidth = first.returnCount + 2
             forward.reserveCapacity(forwardWidth * matches.count)
             for m in matches {
                 guard let f = m.forward else { continue }
-                forward += f.returns
+                for k in 0..<f.returnCount { forward.append(f.forwardReturn(k)) }
                 forward.append(f.maxFavorable)
                 forward.append(f.maxAdverse)
             }
@@ -172,7 +172,7 @@ struct PackedMatches: Codable, Sendable {
                 forward: forwardWidth == 0
                     ? nil
                     : ForwardOutcome(
-                        returns: Array(forward[(k * forwardWidth)..<(k * forwardWidth + forwardWidth - 2)]),
+                        stored: ForwardReturns(count: forwardWidth - 2) { forward[k * forwardWidth + $0] },
                         maxFavorable: forward[k * forwardWidth + forwardWidth - 2],
                         maxAdverse: forward[k * forwardWidth + forwardWidth - 1]
                     )

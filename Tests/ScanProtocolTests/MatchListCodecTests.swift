@@ -84,4 +84,43 @@ import Testing
         var r = BinaryReader(bytes)
         #expect(throws: WireFormatError.self) { try MatchListCodec.read(from: &r) }
     }
+    /// Forward outcomes of 0…16 returns (four or fewer held inline, more in an array) come back from
+    /// the stored form and from a RESULT's results block bit for bit (NaN, signed zeros and
+    /// infinities included), and read back as the arrays they were built from.
+    @Test func forwardOutcomesOfEveryWidthRoundTripBitForBit() throws {
+        var g = SplitMix64(state: 13)
+        let special: [Double] = [.nan, -0.0, 0, .infinity, -.infinity, 1e-310]
+        func value() -> Double {
+            Int.random(in: 0..<4, using: &g) == 0 ? special.randomElement(using: &g)! : g.double() - 0.5
+        }
+        func bits(_ f: ForwardOutcome?) -> [UInt64] {
+            guard let f else { return [] }
+            return f.returns.map(\.bitPattern) + [f.maxFavorable.bitPattern, f.maxAdverse.bitPattern]
+        }
+        for width in 0...16 {
+            var matches = Self.matches(symbols: ["A", "B", "C"], count: 40, columns: 1, seed: UInt64(width))
+            var built: [[Double]] = []
+            for k in matches.indices {
+                let returns = (0..<width).map { _ in value() }
+                built.append(returns)
+                matches[k].forward = ForwardOutcome(returns: returns, maxFavorable: value(), maxAdverse: value())
+            }
+            for (m, returns) in zip(matches, built) {
+                let f = try #require(m.forward)
+                #expect(f.returnCount == width)
+                #expect(f.returns.map(\.bitPattern) == returns.map(\.bitPattern))
+                #expect((0..<width).map { f.forwardReturn($0).bitPattern } == returns.map(\.bitPattern))
+            }
+            var w = BinaryWriter()
+            MatchListCodec.write(matches, to: &w)
+            var r = BinaryReader(w.bytes)
+            let stored = try MatchListCodec.read(from: &r)
+            let results = [SymbolResult(symbol: "A", matches: matches, barsScanned: 40)]
+            let sent = try SymbolResultsCodec.decode(SymbolResultsCodec.encode(results))
+            // A forward outcome without returns is written as none.
+            let expected = width == 0 ? matches.map { _ in [UInt64]() } : matches.map { bits($0.forward) }
+            #expect(stored.map { bits($0.forward) } == expected, "width \(width)")
+            #expect(sent.flatMap(\.matches).map { bits($0.forward) } == expected, "width \(width)")
+        }
+    }
 }
