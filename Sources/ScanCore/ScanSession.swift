@@ -92,6 +92,14 @@ public protocol ScanSessionRepository: Sendable {
     /// (a store that is also the ``JobRepository`` removes both in one transaction). Returns how many
     /// sessions were deleted. Pending and running sessions are never deleted.
     func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int
+    /// Whether ``save(_:)`` of a final state (completed, failed, cancelled) also removes the job and the
+    /// chunk results of the same id in that transaction (a store that is also the ``JobRepository``):
+    /// the service then has no clean-up of its own to write. `false` unless a store says so.
+    var finalStateDropsJob: Bool { get }
+}
+
+extension ScanSessionRepository {
+    public var finalStateDropsJob: Bool { false }
 }
 
 /// Persists what a distributed scan needs to resume after a restart: the job as dispatched and every
@@ -118,9 +126,35 @@ public protocol JobRepository: Sendable {
     func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]]
     /// Removes a job and its chunk results, once its session's final result is stored.
     func deleteJob(id: String) async throws
+    /// Starts a job or finds it stored: when the store holds this very job (equal to `job`), returns how
+    /// it was chunked and its stored chunk results (a restarted service resumes it); otherwise stores
+    /// `job` with `chunkSize` as ``saveJob(_:chunkSize:)`` does and returns `nil`. A store may do it all
+    /// in one transaction.
+    func resumeOrSaveJob(_ job: ProcessingJob, chunkSize: Int) async throws -> StoredJob?
+}
+
+/// A job found stored by ``JobRepository/resumeOrSaveJob(_:chunkSize:)``: its chunk size and the
+/// results of its finished chunks, by chunk index.
+public struct StoredJob: Sendable, Equatable {
+    public var chunkSize: Int
+    public var chunks: [Int: [SymbolResult]]
+
+    public init(chunkSize: Int, chunks: [Int: [SymbolResult]]) {
+        self.chunkSize = chunkSize
+        self.chunks = chunks
+    }
 }
 
 extension JobRepository {
+    /// ``job(id:)``, then ``chunkResults(jobId:)`` or ``saveJob(_:chunkSize:)``.
+    public func resumeOrSaveJob(_ job: ProcessingJob, chunkSize: Int) async throws -> StoredJob? {
+        if let saved = try await self.job(id: job.id), saved.job == job {
+            return StoredJob(chunkSize: saved.chunkSize, chunks: try await chunkResults(jobId: job.id))
+        }
+        try await saveJob(job, chunkSize: chunkSize)
+        return nil
+    }
+
     /// Stores `results` (the block is not needed by a store that encodes its own records).
     public func saveChunkResult(
         jobId: String,

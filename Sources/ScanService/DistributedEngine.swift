@@ -114,6 +114,8 @@ public actor DistributedEngine: ProcessingEngine {
     private let maxAttempts: Int
     /// Chunks per live node a job is split into (see ``processBatch(_:plan:progress:cancellation:)``).
     private let chunksPerNode: Int
+    /// A job of at most this many symbols per live node is split into one chunk per node.
+    private let smallJobSymbolsPerNode: Int
     private let logger: Logger
     private let metrics: ServiceMetrics
     private var runs: [String: Run] = [:]
@@ -130,12 +132,14 @@ public actor DistributedEngine: ProcessingEngine {
         hardDeadline: Duration? = nil,
         maxAttempts: Int,
         chunksPerNode: Int = 2,
+        smallJobSymbolsPerNode: Int = 0,
         logger: Logger,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.metrics = ServiceMetrics(factory: metrics)
         self.hardDeadline = max(leaseTimeout, hardDeadline ?? leaseTimeout * 20)
         self.chunksPerNode = max(1, chunksPerNode)
+        self.smallJobSymbolsPerNode = max(0, smallJobSymbolsPerNode)
         self.transport = transport
         self.jobs = jobs
         self.nodes = nodes
@@ -156,23 +160,24 @@ public actor DistributedEngine: ProcessingEngine {
         // A node spreads even one chunk over all its threads, so chunks are counted per node: two each
         // (one being evaluated, one queued behind it), enough to even out the work and to re-lease a
         // dead node's share, few enough that per-chunk costs (a message, a persisted result) stay small.
+        // A small job (a few hundred symbols a node: milliseconds of evaluation) gets one chunk a node,
+        // as those per-chunk costs are then most of its time.
+        let workers = max(1, nodes.workerCount())
         var chunkSize = ProcessingJob.chunkSize(
             symbolCount: job.symbols.count,
-            workers: max(1, nodes.workerCount()),
-            chunksPerWorker: chunksPerNode
+            workers: workers,
+            chunksPerWorker: job.symbols.count <= workers * smallJobSymbolsPerNode ? 1 : chunksPerNode
         )
         var stored: [Int: [SymbolResult]] = [:]
         // Only the very same job resumes: a request without a date range resolves it from the newest stored
         // bar, so after an import the job differs and runs whole (its old chunks are discarded).
-        if let saved = try await jobs.job(id: job.id), saved.job == job {
+        if let saved = try await jobs.resumeOrSaveJob(job, chunkSize: chunkSize) {
             chunkSize = saved.chunkSize
-            stored = try await jobs.chunkResults(jobId: job.id)
+            stored = saved.chunks
             logger.info(
                 "resuming job",
                 metadata: ["job": "\(job.id)", "chunks.stored": "\(stored.count)"]
             )
-        } else {
-            try await jobs.saveJob(job, chunkSize: chunkSize)
         }
         guard !stopped else { throw EngineStopped() }
         let parts = job.chunks(size: chunkSize)

@@ -78,6 +78,8 @@ final class DurableSessions: ScanSessionRepository {
             .prefix(limit).map { $0 }
     }
 
+    var finalStateDropsJob: Bool { inner.finalStateDropsJob }
+
     /// Prunes the store (a session whose final state still waits is `running` there, so it stays).
     func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int { try await inner.prune(policy, now: now) }
 

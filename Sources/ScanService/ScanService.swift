@@ -101,6 +101,7 @@ public final class ScanService: Service, Sendable {
             leaseTimeout: .milliseconds(config.chunkLeaseTimeoutMs),
             hardDeadline: .milliseconds(config.chunkDeadlineMs),
             maxAttempts: config.maxChunkAttempts,
+            smallJobSymbolsPerNode: config.smallJobSymbolsPerNode,
             logger: logger,
             metrics: metricsFactory
         )
@@ -299,29 +300,14 @@ public final class ScanService: Service, Sendable {
                 }
                 switch decoded {
                 case .result(let r):
-                    // Stored as received: the chunk record is the message's results block.
+                    // Stored as received: the chunk record is the message's results block. Accepted in a
+                    // task of its own, so results arriving while one is stored are read meanwhile and go
+                    // into the store's next transaction together (a group commit), not one after another.
                     let block = try? ChunkResultMessage.resultsBlock(of: message.frames[0])
-                    let outcome = await engine.accept(r, sender: message.userId, resultsBlock: block)
-                    switch outcome {
-                    case .accepted:
-                        nodes.seen(r.nodeName)
-                        nodes.proven(r.nodeName)  // it answered a lease: a real node (counts for chunk sizing)
-                    case .unknownLease, .notTheHolder:
-                        logger.warning(
-                            "refused a chunk result not from the chunk's holder",
-                            metadata: [
-                                "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
-                                "node": "\(NodeRegistry.escaped(r.nodeName))",
-                            ]
-                        )
-                    case .duplicate, .unknownJob, .malformed:
-                        logger.debug(
-                            "ignored a chunk result",
-                            metadata: [
-                                "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
-                                "node": "\(NodeRegistry.escaped(r.nodeName))",
-                            ]
-                        )
+                    let sender = message.userId
+                    Task {
+                        let outcome = await engine.accept(r, sender: sender, resultsBlock: block)
+                        Self.noted(outcome, of: r, nodes: nodes, logger: logger)
                     }
                 case .heartbeat(let h):
                     guard nodes.heartbeat(h, sender: message.userId) else { continue }
@@ -341,6 +327,36 @@ public final class ScanService: Service, Sendable {
             }
         } catch {
             logger.error("results socket failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// What a result's acceptance tells: an accepted one proves its node; refusals are logged.
+    private static func noted(
+        _ outcome: DistributedEngine.Acceptance,
+        of r: ChunkResultMessage,
+        nodes: NodeRegistry,
+        logger: Logger
+    ) {
+        switch outcome {
+        case .accepted:
+            nodes.seen(r.nodeName)
+            nodes.proven(r.nodeName)  // it answered a lease: a real node (counts for chunk sizing)
+        case .unknownLease, .notTheHolder:
+            logger.warning(
+                "refused a chunk result not from the chunk's holder",
+                metadata: [
+                    "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
+                    "node": "\(NodeRegistry.escaped(r.nodeName))",
+                ]
+            )
+        case .duplicate, .unknownJob, .malformed:
+            logger.debug(
+                "ignored a chunk result",
+                metadata: [
+                    "job": "\(r.jobId)", "chunk": "\(r.chunkIndex)", "why": "\(outcome)",
+                    "node": "\(NodeRegistry.escaped(r.nodeName))",
+                ]
+            )
         }
     }
 }

@@ -92,6 +92,9 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
     /// while busy) the allocator's free memory is returned to the kernel (`malloc_trim`); 0: never (the
     /// allocator's figures are still sampled for the metrics).
     public var memoryReleaseIdleMs: Int
+    /// A scan of at most this many symbols per live node is split into one chunk per node (larger ones
+    /// into two per node); 0: always two.
+    public var smallJobSymbolsPerNode: Int
 
     public init(
         endpoints: Endpoints = Endpoints(),
@@ -115,7 +118,8 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         maxWatches: Int = 10,
         maxFeedBars: Int = 10_000,
         liveThreads: Int = 2,
-        memoryReleaseIdleMs: Int = 1_000
+        memoryReleaseIdleMs: Int = 1_000,
+        smallJobSymbolsPerNode: Int = 256
     ) {
         self.endpoints = endpoints
         self.maxRunningSessions = maxRunningSessions
@@ -139,5 +143,6 @@ public struct ScanServiceConfiguration: Sendable, Hashable {
         self.maxFeedBars = maxFeedBars
         self.liveThreads = liveThreads
         self.memoryReleaseIdleMs = max(0, memoryReleaseIdleMs)
+        self.smallJobSymbolsPerNode = max(0, smallJobSymbolsPerNode)
     }
 }

@@ -44,6 +44,8 @@ final class SessionManager: Sendable {
     private let shutdownFlag: ShutdownFlag
     /// Where transitions wait (and are retried) when the store fails.
     private let durable: DurableSessions
+    /// Whether storing a final state drops the session's job too (``ScanSessionRepository/finalStateDropsJob``).
+    private let storeDropsJobs: Bool
 
     init(
         symbols: any SymbolRepository,
@@ -59,9 +61,12 @@ final class SessionManager: Sendable {
         self.metrics = metrics
         self.jobs = jobs
         let flag = ShutdownFlag()
+        // A store that drops a job with its session's final state leaves nothing to clean up.
+        let dropsJobs = sessions.finalStateDropsJob
+        self.storeDropsJobs = dropsJobs
         // A final state stored late: its job's chunks are no longer needed (see `launch`).
         let durable = DurableSessions(inner: sessions, logger: logger, metrics: metrics) { stored in
-            guard stored.status.isFinal else { return }
+            guard stored.status.isFinal, !dropsJobs else { return }
             try? await jobs.deleteJob(id: stored.id)
         }
         self.durable = durable
@@ -227,7 +232,8 @@ final class SessionManager: Sendable {
                 // The final result is stored whole: the job's chunk results are no longer needed for a
                 // resume. (A session stopped by shutdown is not final in the store and keeps them.)
                 // (Nor is one whose final state still waits to be stored: a restart would resume it.)
-                if final.status.isFinal, self.durable.isStored(id),
+                // A store that dropped them with the final state has done it already.
+                if final.status.isFinal, !self.storeDropsJobs, self.durable.isStored(id),
                     !(self.shutdownFlag.isSet && ShutdownGuardedSessions.isShutdownFailure(final))
                 {
                     do { try await self.jobs.deleteJob(id: id) } catch {
@@ -364,4 +370,6 @@ struct ShutdownGuardedSessions: ScanSessionRepository {
     }
 
     func prune(_ policy: RetentionPolicy, now: Date) async throws -> Int { try await inner.prune(policy, now: now) }
+
+    var finalStateDropsJob: Bool { inner.finalStateDropsJob }
 }

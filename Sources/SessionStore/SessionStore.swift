@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ScanCore
+import Synchronization
 
 /// Scan sessions and resumable jobs in SQLite (GRDB), by default in the market-data database file.
 ///
@@ -12,6 +13,10 @@ import ScanCore
 /// so they read back exactly. All async methods run on GRDB's own queues, never the cooperative pool.
 public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepository, Sendable {
     public let writer: any DatabaseWriter
+    /// Each running session's request as last encoded (it is saved with every transition, unchanged).
+    private let requests = EncodedRequests()
+    /// Chunk records waiting to be written together (see ``insertChunk(jobId:chunkIndex:data:)``).
+    private let chunkQueue = Mutex(ChunkQueue())
 
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it. Blocks.
     public convenience init(path: String) throws {
@@ -89,9 +94,12 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
 
     // MARK: ScanSessionRepository
 
+    /// A final state (completed, failed, cancelled) also drops the session's job and chunk results in
+    /// the same transaction: the stored result is whole, so a restart has nothing of it to resume.
     public func save(_ session: ScanSession) async throws {
-        let request = try SessionRecords.encodeRequest(session.request)
+        let request = try requests.encoded(session)
         let result = try session.result.map(SessionRecords.encodeResult)
+        let final = session.status.isFinal
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -107,8 +115,12 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
                     session.error, request, result,
                 ]
             )
+            if final { try Self.deleteJob(session.id, in: db) }
         }
+        if final { requests.forget(session.id) }
     }
+
+    public var finalStateDropsJob: Bool { true }
 
     public func session(id: String) async throws -> ScanSession? {
         try await writer.read { db in
@@ -225,6 +237,36 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
         }
     }
 
+    /// In one write transaction: the stored job and its chunk results when it is this very job, else
+    /// the job stored (and chunk results of an earlier version of it dropped).
+    public func resumeOrSaveJob(_ job: ProcessingJob, chunkSize: Int) async throws -> StoredJob? {
+        let data = try SessionRecords.encodeJob(job)
+        let stored: (chunkSize: Int, rows: [(Int, Data)])? = try await writer.write { db in
+            if let row = try Row.fetchOne(
+                db,
+                sql: "SELECT job, chunk_size FROM scan_job WHERE id = ?",
+                arguments: [job.id]
+            ), try SessionRecords.decodeJob(row["job"]) == job {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT chunk_index, results FROM scan_job_chunk WHERE job_id = ?",
+                    arguments: [job.id]
+                ).map { ($0["chunk_index"] as Int, $0["results"] as Data) }
+                return (row["chunk_size"], rows)
+            }
+            try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [job.id])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO scan_job (id, job, chunk_size) VALUES (?, ?, ?)",
+                arguments: [job.id, data, chunkSize]
+            )
+            return nil
+        }
+        guard let stored else { return nil }
+        var chunks: [Int: [SymbolResult]] = [:]
+        for (index, data) in stored.rows { chunks[index] = try SessionRecords.decodeChunk(data) }
+        return StoredJob(chunkSize: stored.chunkSize, chunks: chunks)
+    }
+
     public func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)? {
         let stored: (Data, Int)? = try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT job, chunk_size FROM scan_job WHERE id = ?", arguments: [id])
@@ -251,12 +293,79 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
         )
     }
 
+    /// Group commit: a record is queued; the first caller while no write runs writes every queued record
+    /// in one transaction (records queued meanwhile go in the next one, written by a task). Each caller
+    /// returns once the transaction holding its record is committed (or throws its error).
     private func insertChunk(jobId: String, chunkIndex: Int, data: Data) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO scan_job_chunk (job_id, chunk_index, results) VALUES (?, ?, ?)",
-                arguments: [jobId, chunkIndex, data]
-            )
+        let leads = chunkQueue.withLock { q -> Bool in
+            guard q.writing else {
+                q.writing = true
+                return true
+            }
+            return false
+        }
+        if leads {
+            let result = await writeChunks([(jobId, chunkIndex, data)])
+            handOffQueuedChunks()
+            return try result.get()
+        }
+        let queued = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Bool, any Error>) in
+            let queued = chunkQueue.withLock { q -> Bool in
+                guard q.writing else {
+                    q.writing = true
+                    return false
+                }
+                q.rows.append((jobId, chunkIndex, data))
+                q.waiters.append(c)
+                return true
+            }
+            if !queued { c.resume(returning: false) }
+        }
+        if !queued {  // the write ended between the two looks: lead now
+            let result = await writeChunks([(jobId, chunkIndex, data)])
+            handOffQueuedChunks()
+            try result.get()
+        }
+    }
+
+    /// Writes what was queued while a write ran, batch after batch, in a task; clears `writing` when
+    /// nothing is queued.
+    private func handOffQueuedChunks() {
+        let more = chunkQueue.withLock { q -> Bool in
+            if q.rows.isEmpty { q.writing = false }
+            return q.writing
+        }
+        guard more else { return }
+        Task { await self.drainQueuedChunks() }
+    }
+
+    private func drainQueuedChunks() async {
+        while true {
+            let batch: ChunkQueue.Batch? = chunkQueue.withLock { q in q.take() }
+            guard let batch else { return }
+            let result = await writeChunks(batch.rows)
+            for w in batch.waiters {
+                switch result {
+                case .success: w.resume(returning: true)
+                case .failure(let error): w.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private func writeChunks(_ rows: [ChunkQueue.Row]) async -> Result<Void, any Error> {
+        do {
+            try await writer.write { db in
+                for row in rows {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO scan_job_chunk (job_id, chunk_index, results) VALUES (?, ?, ?)",
+                        arguments: [row.jobId, row.chunkIndex, row.data]
+                    )
+                }
+            }
+            return .success(())
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -278,9 +387,57 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
 
     /// Removes a job and its chunk results (the service calls it once the session's result is stored).
     public func deleteJob(id: String) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM scan_job WHERE id = ?", arguments: [id])
-        }
+        try await writer.write { db in try Self.deleteJob(id, in: db) }
     }
+
+    private static func deleteJob(_ id: String, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM scan_job_chunk WHERE job_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM scan_job WHERE id = ?", arguments: [id])
+    }
+}
+
+/// Chunk records queued for the next group commit, and whether a write is under way.
+private struct ChunkQueue {
+    typealias Row = (jobId: String, chunkIndex: Int, data: Data)
+    struct Batch {
+        var rows: [Row]
+        var waiters: [CheckedContinuation<Bool, any Error>]
+    }
+
+    var rows: [Row] = []
+    var waiters: [CheckedContinuation<Bool, any Error>] = []
+    var writing = false
+
+    /// Everything queued (the writer stays busy), or `nil` when nothing is (the writer is then free).
+    mutating func take() -> Batch? {
+        guard !rows.isEmpty else {
+            writing = false
+            return nil
+        }
+        defer {
+            rows = []
+            waiters = []
+        }
+        return Batch(rows: rows, waiters: waiters)
+    }
+}
+
+/// Requests as encoded for their sessions' rows: a session is saved at each transition with the same
+/// request, so it is encoded once (kept until the session's final state is saved; at most 256 kept).
+private final class EncodedRequests: Sendable {
+    private let byId = Mutex<[String: (request: BatchScanRequest, data: Data)]>([:])
+
+    func encoded(_ session: ScanSession) throws -> Data {
+        if let known = byId.withLock({ $0[session.id] }), known.request == session.request { return known.data }
+        let data = try SessionRecords.encodeRequest(session.request)
+        if !session.status.isFinal {
+            byId.withLock { all in
+                if all.count >= 256 { all = [:] }
+                all[session.id] = (session.request, data)
+            }
+        }
+        return data
+    }
+
+    func forget(_ id: String) { _ = byId.withLock { $0.removeValue(forKey: id) } }
 }

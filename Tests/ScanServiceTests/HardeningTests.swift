@@ -158,7 +158,12 @@ extension HardeningTests {
     /// for every symbol; a node that pulled a chunk answers it under another lease. The scan's result
     /// is still the true one.
     @Test func resultsWithoutTheChunksLeaseAreRefused() async throws {
-        let setup: (inout ScanServiceConfiguration) -> Void = { $0.chunkLeaseTimeoutMs = 1000 }
+        // Two chunks even for this small job (one chunk a node otherwise): the rogue pulls both, and a
+        // lease of one must not answer for the other.
+        let setup: (inout ScanServiceConfiguration) -> Void = {
+            $0.chunkLeaseTimeoutMs = 1000
+            $0.smallJobSymbolsPerNode = 0
+        }
         try await withCluster(nodes: 0, configure: setup) { cluster in
             try await withClient(cluster.endpoints.api) { client in
                 let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)

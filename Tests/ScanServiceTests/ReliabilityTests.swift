@@ -263,8 +263,11 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
     @Test func aRestartedServiceResumesFromPersistedChunks() async throws {
         let sessions = try SessionStore.inMemory()
         var sessionId = ""
+        // Two chunks even for this small job (48 symbols would be one chunk a node), so one is stored
+        // and the other must still run.
+        let twoChunks: (inout ScanServiceConfiguration) -> Void = { $0.smallJobSymbolsPerNode = 0 }
         // First service: no nodes, so the session stays running with nothing finished.
-        try await withCluster(nodes: 0, sessions: sessions) { cluster in
+        try await withCluster(nodes: 0, sessions: sessions, configure: twoChunks) { cluster in
             try await withClient(cluster.endpoints.api) { client in
                 let started = try await client.request("RUN_SCAN", runScanBody(wait: false)).decode(SessionReply.self)
                 let sid = started.session.sessionId
@@ -283,7 +286,7 @@ func answer(_ c: ChunkMessage, node: String = "fake", note: String? = nil) -> Ch
             results: chunk0.map { SymbolResult(symbol: $0, error: "persisted before restart") }
         )
 
-        try await withCluster(nodes: 2, sessions: sessions) { cluster in
+        try await withCluster(nodes: 2, sessions: sessions, configure: twoChunks) { cluster in
             try await withClient(cluster.endpoints.api) { client in
                 try await eventually(20, "resumed session completes") {
                     try await client.request("GET_SESSION", #"{"session_id": "\#(id)"}"#).decode(SessionReply.self)
