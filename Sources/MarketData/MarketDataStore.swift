@@ -239,23 +239,31 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
         }
     }
 
+    /// The symbols of `symbols` that the store knows.
+    ///
+    /// Read with a few cached statements (one per size of ``knownSymbolsBuckets``, a short list padded
+    /// with repeats of its last symbol to the next size): every load asks this, most often for one
+    /// symbol (the SQLite store reads a symbol per transaction), and compiling a new `IN (...)`
+    /// statement each time cost more than the lookup.
     static func knownSymbols(_ symbols: [String], _ db: Database) throws -> Set<String> {
         var known = Set<String>()
         let unique = Array(Set(symbols))
+        let widest = knownSymbolsBuckets[knownSymbolsBuckets.count - 1]
         var i = 0
         while i < unique.count {
-            let chunk = Array(unique[i..<min(i + 500, unique.count)])
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-            let found = try String.fetchAll(
-                db,
-                sql: "SELECT symbol FROM symbols WHERE symbol IN (\(marks))",
-                arguments: StatementArguments(chunk)
-            )
-            known.formUnion(found)
-            i += 500
+            var chunk = Array(unique[i..<min(i + widest, unique.count)])
+            let width = knownSymbolsBuckets.first { $0 >= chunk.count } ?? widest
+            chunk += repeatElement(chunk[chunk.count - 1], count: width - chunk.count)
+            let marks = Array(repeating: "?", count: width).joined(separator: ",")
+            let statement = try db.cachedStatement(sql: "SELECT symbol FROM symbols WHERE symbol IN (\(marks))")
+            known.formUnion(try String.fetchAll(statement, arguments: StatementArguments(chunk)))
+            i += widest
         }
         return known
     }
+
+    /// The statement sizes of ``knownSymbols(_:_:)``.
+    static let knownSymbolsBuckets = [1, 8, 64, 500]
 
     // MARK: - Writes
 

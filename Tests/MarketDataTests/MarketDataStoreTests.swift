@@ -53,6 +53,32 @@ struct MarketDataStoreTests {
         }
     }
 
+    @Test(
+        "loads of 1 to 1,001 symbols tell known from unknown at every statement size and its padding",
+        arguments: [1, 2, 8, 9, 63, 64, 65, 499, 500, 501, 1_001]
+    )
+    func knownSymbolsAtEverySize(count: Int) throws {
+        let dir = try TempDir()
+        let store = try dir.store()
+        // Every third symbol is known; the list ends on an unknown one, so the padding repeats an unknown.
+        let symbols = (0..<count).map { String(format: "S%04d", $0) }
+        let known = symbols.enumerated().filter { $0.offset % 3 == 1 }.map(\.element)
+        try store.upsertSymbols(known.map { SymbolInfo(symbol: $0) })
+        let queries = symbols.map { BarQuery(symbol: $0, timeframe: .daily, range: .everything, lookbackBars: 0) }
+        let results = try store.loadBars(queries)
+        #expect(results.count == count)
+        for (symbol, result) in zip(symbols, results) {
+            switch result {
+            case .success(let series):
+                #expect(known.contains(symbol), "\(symbol) loaded but is not in the store")
+                #expect(series.count == 0)
+            case .failure(let error):
+                #expect(!known.contains(symbol), "\(symbol) is in the store but failed: \(error)")
+                #expect((error as? MarketDataError)?.kind == .unknownSymbol)
+            }
+        }
+    }
+
     @Test("daily loads return the whole history up to range.to; weekly resamples it")
     func dailyRange() throws {
         let dir = try TempDir()
