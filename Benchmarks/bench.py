@@ -263,6 +263,7 @@ class Cluster:
         base = free_port_base()
         tag = f"{self.ds.name.lower()}-{self.nodes}n"
         t0 = time.perf_counter()
+        # BENCH_SERVICE_ARGS / BENCH_NODE_ARGS: extra flags for the service / each node (an A/B of an option).
         extra = os.environ.get("BENCH_SERVICE_ARGS", "").split()
         self.service = PROCS.start(
             [str(self.bin / "scan-service"), "--db", str(self.ds.db), "--bind", "127.0.0.1",
@@ -272,6 +273,7 @@ class Cluster:
                     "--name", f"bench-node-{i + 1}"]
             if self.threads:
                 args += ["--threads", str(self.threads)]
+            args += os.environ.get("BENCH_NODE_ARGS", "").split()
             self.node_procs.append(PROCS.start(args, RESULTS / f"node{i + 1}-{tag}.log"))
         self.client = Client(f"tcp://127.0.0.1:{base}")
         deadline = time.monotonic() + 60

@@ -303,199 +303,181 @@ public enum EventStudy {
         return ForwardOutcome(stored: returns, maxFavorable: favorable, maxAdverse: adverse)
     }
 
-    /// The baseline part of one symbol: the outcome of every bar in `bars`, summed in bar order (the
-    /// same sums, bit for bit, as adding ``outcome(_:at:_:)`` bar by bar).
+    /// Lanes of a baseline: bar `lo + t` of the range `lo ..< hi` adds to lane `t % baselineLanes`.
+    public static let baselineLanes = 8
+
+    /// The baseline part of one symbol: the outcome of every bar in `bars` (bit for bit the figures of
+    /// ``outcome(_:at:_:)``), summed in lanes. Bar `lo + t` adds to lane `t % 8` (``baselineLanes``),
+    /// each lane in bar order, and the lanes are then merged in lane order (``SampleSums/merge(_:)``
+    /// of lane 0 with 1, the result with 2, …). The order is fixed, so the sums do not depend on the
+    /// machine, the build or which node computed them.
     ///
-    /// Every bar of every symbol is an entry, so this is the study's bulk. Each bar's entry price is
-    /// read once (NaN when there is none or it is not positive); the horizons go four at a time in
-    /// SIMD lanes (one division for four returns, each lane summing its horizon in bar order, so the
-    /// sums are the scalar ones); the excursions' window extremes come from block prefix and suffix
-    /// extremes (van Herk / Gil-Werman) of highs and lows side by side, two passes whatever the longest
-    /// horizon (``excursionSums(high:low:entry:first:windows:width:)``).
+    /// Every bar of every symbol is an entry, so this is the study's bulk. The lanes are eight
+    /// consecutive bars, so each figure is one vector operation per eight bars: one division for eight
+    /// returns of a horizon, and the excursions' window extremes from a sparse table of highs and of
+    /// negated lows (the largest of 1, 2, 4, … bars from each bar, log₂ of the longest horizon
+    /// passes; a window's extreme is the larger of two overlapping power-of-two spans). Extremes are
+    /// exact, so this equals scanning each window.
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
+        typealias Lanes = SIMD8<Double>
+        typealias Counts = SIMD8<Int64>
         var sums = BaselineSums(horizons: spec.horizons.count)
-        let n = Swift.min(c.close.count, c.open.count, c.high.count, c.low.count)
+        let nextOpen = spec.entry == .nextOpen
+        // A scan loads `open` only for a next-open entry (``SymbolScanner/fields``).
+        let n = Swift.min(c.close.count, c.high.count, c.low.count, nextOpen ? c.open.count : .max)
         let range = bars.clamped(to: 0..<n)
         guard !range.isEmpty else { return sums }
-        let (lo, hi) = (range.lowerBound, range.upperBound)
-        let nextOpen = spec.entry == .nextOpen
-        // entries[i - lo]: the price entered at after bar i; NaN makes every figure of the bar incomplete.
-        let entries = [Double](unsafeUninitializedCapacity: range.count) { out, count in
-            c.close.withUnsafeBufferPointer { close in
-                c.open.withUnsafeBufferPointer { open in
-                    for i in range {
-                        let e = nextOpen ? (i + 1 < n ? open[i + 1] : .nan) : close[i]
-                        out.initializeElement(at: i - lo, to: e.isFinite && e > 0 ? e : .nan)
+        let lo = range.lowerBound
+        let m = range.count
+        let w = baselineLanes
+        let padded = (m + w - 1) / w * w
+        let longest = spec.longest
+        // Bars t < windows have their whole window (bars lo + t + 1 ... lo + t + longest) in the data.
+        let windows = Swift.max(0, Swift.min(m, n - longest - lo))
+        // entry[t]: the price entered at after bar lo + t (NaN: none, or not positive; and past the
+        // range). ahead[j]: close[lo + j], NaN past the data. up[j], down[j]: the high and minus the low
+        // of bar lo + 1 + j, -inf when not finite or past the data; upNext, downNext: a pass's output.
+        let span = padded + longest
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: padded + 5 * span)
+        defer { scratch.deallocate() }
+        let entry = scratch
+        let ahead = entry + padded
+        var up = ahead + span
+        var down = up + span
+        var upNext = down + span
+        var downNext = upNext + span
+        c.close.withUnsafeBufferPointer { close in
+            c.open.withUnsafeBufferPointer { open in
+                c.high.withUnsafeBufferPointer { high in
+                    c.low.withUnsafeBufferPointer { low in
+                        guard let close = close.baseAddress, let high = high.baseAddress, let low = low.baseAddress
+                        else { return }
+                        // Pointers at each loop's first element: plain indices keep the loops vector code.
+                        let source = (nextOpen ? open.baseAddress.map { $0 + 1 } ?? close : close) + lo
+                        let entries = Swift.max(0, Swift.min(m, n - lo - (nextOpen ? 1 : 0)))
+                        for t in 0..<entries {
+                            let e = source[t]
+                            entry[t] = e > 0 && e < .infinity ? e : .nan
+                        }
+                        for t in entries..<padded { entry[t] = .nan }
+                        let known = Swift.min(span, n - lo)
+                        ahead.update(from: close + lo, count: known)
+                        for j in known..<span { ahead[j] = .nan }
+                        let later = Swift.max(0, Swift.min(span, n - lo - 1))
+                        let highs = high + lo + 1
+                        let lows = low + lo + 1
+                        for j in 0..<later {
+                            let x = highs[j]
+                            up[j] = x - x == 0 ? x : -.infinity
+                        }
+                        for j in 0..<later {
+                            let x = -lows[j]
+                            down[j] = x - x == 0 ? x : -.infinity
+                        }
+                        for j in later..<span {
+                            up[j] = -.infinity
+                            down[j] = -.infinity
+                        }
                     }
                 }
             }
-            count = range.count
         }
-        entries.withUnsafeBufferPointer { entry in
-            c.close.withUnsafeBufferPointer { close in
-                var first = 0
-                while first < spec.horizons.count {
-                    let group = Array(spec.horizons[first..<Swift.min(first + 4, spec.horizons.count)])
-                    let lanes = returnSums(close, n: n, range: range, entry: entry, horizons: group)
-                    for (k, s) in lanes.enumerated() { sums.returns[first + k] = s }
-                    first += 4
-                }
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> Lanes {
+            UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
+        }
+        func merged(_ total: Lanes, _ squares: Lanes, _ count: Counts, _ positives: Counts) -> SampleSums {
+            var s = SampleSums()
+            for k in 0..<w {
+                let lane = SampleSums(
+                    count: Int(count[k]),
+                    sum: total[k],
+                    sumOfSquares: squares[k],
+                    positives: Int(positives[k])
+                )
+                s.merge(lane)
             }
+            s.incomplete = m - s.count
+            return s
         }
-        // Excursions: bars lo ..< lo + windows have their whole window [i+1, i+longest] in the data.
-        let longest = spec.longest
-        let windows = Swift.max(0, Swift.min(hi, n - longest) - lo)
-        let (total, squares, count, positives) = c.high.withUnsafeBufferPointer { high in
-            c.low.withUnsafeBufferPointer { low in
-                entries.withUnsafeBufferPointer { entry in
-                    excursionSums(high: high, low: low, entry: entry, first: lo + 1, windows: windows, width: longest)
-                }
-            }
-        }
-        func sample(_ k: Int) -> SampleSums {
-            SampleSums(
-                count: Int(count[k]),
-                sum: total[k],
-                sumOfSquares: squares[k],
-                positives: Int(positives[k]),
-                incomplete: range.count - Int(count[k])
-            )
-        }
-        sums.maxFavorable = sample(0)
-        sums.maxAdverse = sample(1)
-        return sums
-    }
-
-    /// Lanes where `x` is finite (not NaN, not infinite).
-    @inline(__always)
-    private static func finite<V: SIMD>(_ x: V) -> SIMDMask<V.MaskStorage> where V.Scalar == Double {
-        (x .== x) .& (x .< V(repeating: .infinity)) .& (x .> V(repeating: -.infinity))
-    }
-
-    /// The sums of the forward returns at up to four `horizons` over the bars of `range`, one SIMD lane
-    /// per horizon, each lane adding its returns in bar order. A lane adds 0 for an incomplete return,
-    /// which leaves its sums as they were (they start at +0 and a return is never -0: x / e - 1 is +0
-    /// when it is zero).
-    private static func returnSums(
-        _ close: UnsafeBufferPointer<Double>,
-        n: Int,
-        range: Range<Int>,
-        entry: UnsafeBufferPointer<Double>,
-        horizons: [Int]
-    ) -> [SampleSums] {
-        let h = SIMD4<Int>(
-            horizons[0],
-            horizons.count > 1 ? horizons[1] : horizons[0],
-            horizons.count > 2 ? horizons[2] : horizons[0],
-            horizons.count > 3 ? horizons[3] : horizons[0]
-        )
-        let lo = range.lowerBound
-        var total = SIMD4<Double>()
-        var squares = SIMD4<Double>()
-        var count = SIMD4<Int64>()
-        var positives = SIMD4<Int64>()
-        @inline(__always) func add(_ r: SIMD4<Double>) {
-            let ok = finite(r)
-            total += r.replacing(with: 0, where: .!ok)
-            squares += (r * r).replacing(with: 0, where: .!ok)
-            count &+= SIMD4(repeating: 0).replacing(with: 1, where: ok)
-            positives &+= SIMD4(repeating: 0).replacing(with: 1, where: ok .& (r .> 0))
-        }
-        // Bars whose every horizon is inside the data, then the last ones (a lane past the end is NaN).
-        let full = Swift.max(lo, Swift.min(range.upperBound, n - h.max()))
-        for i in lo..<full {
-            let ahead = SIMD4(close[i + h[0]], close[i + h[1]], close[i + h[2]], close[i + h[3]])
-            add(ahead / SIMD4(repeating: entry[i - lo]) - 1)
-        }
-        for i in full..<range.upperBound {
-            var ahead = SIMD4<Double>(repeating: .nan)
-            for k in 0..<4 where i + h[k] < n { ahead[k] = close[i + h[k]] }
-            add(ahead / SIMD4(repeating: entry[i - lo]) - 1)
-        }
-        return horizons.indices.map { k in
-            SampleSums(
-                count: Int(count[k]),
-                sum: total[k],
-                sumOfSquares: squares[k],
-                positives: Int(positives[k]),
-                incomplete: range.count - Int(count[k])
-            )
-        }
-    }
-
-    /// The sums of the excursions after each window `t` in `0 ..< windows` (bars `first + t ..< first + t +
-    /// width`), against `entry[t]`: lane 0 the favourable (highest finite high / entry − 1), lane 1 the
-    /// adverse (lowest finite low / entry − 1), each lane adding in window order and skipping what is
-    /// not finite (no high or low in the window, no entry).
-    ///
-    /// The window extremes are van Herk / Gil-Werman's: over blocks of `width` bars, the running extreme
-    /// from each bar to its block's end (stored) and from its block's start (carried along); a window
-    /// spans at most two blocks, so its extreme is the one at its start against the one at its end.
-    /// Highs and negated lows go side by side in a `SIMD2`, so one larger-of picks both (negating is
-    /// exact: the lowest low is minus the largest negated low). Extremes are exact, so this equals
-    /// scanning each window.
-    static func excursionSums(
-        high: UnsafeBufferPointer<Double>,
-        low: UnsafeBufferPointer<Double>,
-        entry: UnsafeBufferPointer<Double>,
-        first: Int,
-        windows: Int,
-        width: Int
-    ) -> (sum: SIMD2<Double>, squares: SIMD2<Double>, count: SIMD2<Int64>, positives: SIMD2<Int64>) {
-        var total = SIMD2<Double>()
-        var squares = SIMD2<Double>()
-        var count = SIMD2<Int64>()
-        var positives = SIMD2<Int64>()
-        let span = windows + width - 1
-        guard windows > 0, width > 0, first >= 0, first + span <= Swift.min(high.count, low.count),
-            windows <= entry.count
-        else { return (total, squares, count, positives) }
-        let none = SIMD2<Double>(repeating: -.infinity)
-        @inline(__always) func value(_ j: Int) -> SIMD2<Double> {
-            let v = SIMD2(high[first + j], -low[first + j])
-            return v.replacing(with: none, where: .!finite(v))
-        }
-        // `a >= b ? a : b` lane by lane (the values are never NaN).
-        @inline(__always) func larger(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> SIMD2<Double> {
-            a.replacing(with: b, where: a .< b)
-        }
-        // toBlockEnd[j]: the extremes of j ... the last bar of j's block (blocks of `width` from 0).
-        let toBlockEnd = [SIMD2<Double>](unsafeUninitializedCapacity: span) { out, initialized in
-            var end = span
-            var start = ((span - 1) / width) * width
-            while end > 0 {
-                var run = none
-                var j = end - 1
-                while j >= start {
-                    run = larger(run, value(j))
-                    out.initializeElement(at: j, to: run)
-                    j -= 1
-                }
-                end = start
-                start -= width
-            }
-            initialized = span
-        }
-        toBlockEnd.withUnsafeBufferPointer { toEnd in
-            var fromStart = none
-            var nextBlock = 0
-            for j in 0..<span {
-                if j == nextBlock {
-                    fromStart = none
-                    nextBlock += width
-                }
-                fromStart = larger(fromStart, value(j))
-                let t = j - width + 1
-                guard t >= 0 else { continue }
-                let m = larger(toEnd[t], fromStart)
-                let x = SIMD2(m[0], -m[1]) / SIMD2(repeating: entry[t]) - 1
-                let ok = finite(x)
+        let blocks = padded / w
+        // Forward returns, one horizon at a time. A figure that is not finite (no entry, a horizon
+        // past the data or a hole in it) is incomplete; its lane adds 0, which leaves the lane as it
+        // was (lanes start at +0, and a return is never -0: x / e - 1 is +0 when it is zero).
+        for (k, h) in spec.horizons.enumerated() {
+            var total = Lanes()
+            var squares = Lanes()
+            var count = Counts()
+            var positives = Counts()
+            let later = ahead + h
+            for b in 0..<blocks {
+                let t = b &* w
+                let x = load(later + t) / load(entry + t) - 1
+                let ok = (x - x) .== 0
                 total += x.replacing(with: 0, where: .!ok)
                 squares += (x * x).replacing(with: 0, where: .!ok)
-                count &+= SIMD2(repeating: 0).replacing(with: 1, where: ok)
-                positives &+= SIMD2(repeating: 0).replacing(with: 1, where: ok .& (x .> 0))
+                count &+= Counts(repeating: 0).replacing(with: 1, where: ok)
+                positives &+= Counts(repeating: 0).replacing(with: 1, where: ok .& (x .> 0))
             }
+            sums.returns[k] = merged(total, squares, count, positives)
         }
-        return (total, squares, count, positives)
+        // Window extremes: after the pass of step s, up[j] is the largest of up[j ..< j + 2s].
+        var step = 1
+        var valid = span
+        while 2 * step <= longest {
+            valid -= step
+            let upAhead = up + step
+            let downAhead = down + step
+            for j in 0..<valid {
+                let a = up[j]
+                let b = upAhead[j]
+                upNext[j] = a < b ? b : a
+            }
+            for j in 0..<valid {
+                let a = down[j]
+                let b = downAhead[j]
+                downNext[j] = a < b ? b : a
+            }
+            swap(&up, &upNext)
+            swap(&down, &downNext)
+            step *= 2
+        }
+        // The window of bar lo + t, [t, t + longest) of up/down, is [t, t + step) ∪ [t + tail, t + longest).
+        let upTail = up + (longest - step)
+        let downTail = down + (longest - step)
+        var fTotal = Lanes()
+        var fSquares = Lanes()
+        var fCount = Counts()
+        var fPositives = Counts()
+        var aTotal = Lanes()
+        var aSquares = Lanes()
+        var aCount = Counts()
+        var aPositives = Counts()
+        let lane = Counts(0, 1, 2, 3, 4, 5, 6, 7)
+        for b in 0..<blocks {
+            let t = b &* w
+            let inWindow = (lane &+ Int64(t)) .< Int64(windows)
+            let e = load(entry + t)
+            let hi = load(up + t)
+            let hi2 = load(upTail + t)
+            let dn = load(down + t)
+            let dn2 = load(downTail + t)
+            // `a < b ? b : a` lane by lane (the values are never NaN); a window without a finite high
+            // (or low) is -inf here, so its figure is not finite and counts as incomplete.
+            let f = hi.replacing(with: hi2, where: hi .< hi2) / e - 1
+            let a = (Lanes() - dn.replacing(with: dn2, where: dn .< dn2)) / e - 1
+            let fOK = inWindow .& ((f - f) .== 0)
+            let aOK = inWindow .& ((a - a) .== 0)
+            fTotal += f.replacing(with: 0, where: .!fOK)
+            fSquares += (f * f).replacing(with: 0, where: .!fOK)
+            fCount &+= Counts(repeating: 0).replacing(with: 1, where: fOK)
+            fPositives &+= Counts(repeating: 0).replacing(with: 1, where: fOK .& (f .> 0))
+            aTotal += a.replacing(with: 0, where: .!aOK)
+            aSquares += (a * a).replacing(with: 0, where: .!aOK)
+            aCount &+= Counts(repeating: 0).replacing(with: 1, where: aOK)
+            aPositives &+= Counts(repeating: 0).replacing(with: 1, where: aOK .& (a .> 0))
+        }
+        sums.maxFavorable = merged(fTotal, fSquares, fCount, fPositives)
+        sums.maxAdverse = merged(aTotal, aSquares, aCount, aPositives)
+        return sums
     }
 }

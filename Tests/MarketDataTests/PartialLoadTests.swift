@@ -76,4 +76,34 @@ struct PartialLoadTests {
         #expect(lacking.error?.contains("volume") == true)
         #expect(lacking.matches.isEmpty)
     }
+
+    @Test(
+        "an event study loads high and low, and open only for a next-open entry; its figures equal a study of whole series",
+        arguments: [StudyEntry.close, .nextOpen]
+    )
+    func studyLoadsItsColumns(entry: StudyEntry) throws {
+        let dir = try TempDir()
+        let store = try dir.store()
+        _ = try SampleData.load(into: store)
+        let symbols = try store.allSymbols().map(\.symbol)
+        let range = DateRange(from: day("2019-01-01"), to: day("2024-12-31"))
+        let plan = try FormulaPlan.compile(source: "crossover(sma(close,5), sma(close,20))", name: "t")
+        let study = try StudySpec(horizons: [1, 5, 20], entry: entry)
+        let scanner = SymbolScanner(plan: plan, timeframe: .daily, dateRange: range, mode: .range, study: study)
+        let expected: PriceFields = entry == .close ? [.high, .low, .close] : [.open, .high, .low, .close]
+        #expect(scanner.fields == expected)
+        var events = 0
+        for symbol in symbols.prefix(12) {
+            let partial = scanner.scan(symbol: symbol, bars: store)
+            var all = scanner.query(for: symbol)
+            all.fields = .all
+            let whole = scanner.scan(try store.loadBars(all), as: symbol)
+            #expect(partial == whole, "\(symbol) \(entry)")
+            #expect(partial.error == nil)
+            let baseline = try #require(partial.baseline)
+            #expect(baseline.maxFavorable.count > 500, "\(symbol): every bar of the range is a baseline entry")
+            events += partial.matches.filter { $0.forward?.maxFavorable.isFinite == true }.count
+        }
+        #expect(events > 0)
+    }
 }

@@ -121,8 +121,9 @@ struct EventStudyTests {
     }
 
     /// The baseline every bar: bit for bit the sums of adding each bar's own ``EventStudy/outcome(_:at:_:)``
-    /// in bar order, on the sample's real bars and on a short series with holes (NaN prices, a zero
-    /// close), for both entries, horizons shorter and longer than the series, and ranges cut at both ends.
+    /// in the documented order (bar `lo + t` to lane `t % 8` in bar order, the lanes merged in lane order),
+    /// on the sample's real bars and on a short series with holes (NaN prices, a zero close), for both
+    /// entries, horizons shorter and longer than the series, and ranges cut at both ends.
     @Test func baselineEqualsEveryBarsOutcomeAddedInOrder() throws {
         let store = try SampleStore.store()
         let all = DateRange(from: try #require(CalendarDay("2000-01-01")), to: try #require(CalendarDay("2030-12-31")))
@@ -140,13 +141,17 @@ struct EventStudyTests {
             )
         )
         func reference(_ c: PriceColumns, _ bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
-            var sums = BaselineSums(horizons: spec.horizons.count)
-            for i in bars.clamped(to: 0..<c.count) {
+            let lanes = EventStudy.baselineLanes
+            #expect(lanes == 8)
+            var lane = Array(repeating: BaselineSums(horizons: spec.horizons.count), count: lanes)
+            for (t, i) in bars.clamped(to: 0..<c.count).enumerated() {
                 let o = EventStudy.outcome(c, at: i, spec)
-                for k in o.returns.indices { sums.returns[k].add(o.returns[k]) }
-                sums.maxFavorable.add(o.maxFavorable)
-                sums.maxAdverse.add(o.maxAdverse)
+                for k in o.returns.indices { lane[t % lanes].returns[k].add(o.returns[k]) }
+                lane[t % lanes].maxFavorable.add(o.maxFavorable)
+                lane[t % lanes].maxAdverse.add(o.maxAdverse)
             }
+            var sums = BaselineSums(horizons: spec.horizons.count)
+            for l in lane { sums.merge(l) }
             return sums
         }
         var compared = 0
