@@ -1,5 +1,6 @@
 import Foundation
 import ScanCore
+import Synchronization
 
 /// Writes the replies that carry a RESULT (`RUN_SCAN` with `"wait": true`, `GET_RESULT`) with the
 /// matches serialized by hand: Foundation's `JSONEncoder` builds a tree of boxed values for every
@@ -27,16 +28,7 @@ enum ResultJSONWriter {
             out.reserveCapacity(Self.estimatedBytes(reply.matches))
             try openObject(&out, requestId: requestId)
             out.append(contentsOf: "\"result\":".utf8)
-            try appendResult(reply.document, to: &out) { out in
-                var day = TimestampCache()
-                // Read in place: no copy (retain and release) of each match.
-                reply.matches.withUnsafeBufferPointer { all in
-                    for i in all.indices {
-                        if i > 0 { out.append(UInt8(ascii: ",")) }
-                        appendMatch(all[i], timestamp: &day, to: &out)
-                    }
-                }
-            }
+            try appendResult(reply.document, to: &out) { out in appendMatches(reply.matches, to: &out) }
             if let session = reply.session {
                 out.append(contentsOf: ",\"session\":".utf8)
                 out += try plain(session)
@@ -59,6 +51,55 @@ enum ResultJSONWriter {
             return out
         }
         return nil
+    }
+
+    /// Matches from which ``appendMatches(_:to:)`` writes parts on several cores.
+    static let parallelMatches = 8_192
+
+    /// The comma-separated match objects of `matches`. A large result is written in parts, on as
+    /// many cores as there are (`DispatchQueue.concurrentPerform`: the calling thread writes parts
+    /// too, so it waits only for the CPU work of parts already begun), each part into its own buffer,
+    /// then joined in order: the same bytes as one pass. Matches are read in place (no copy, retain or
+    /// release of each).
+    static func appendMatches(_ matches: ArraySlice<SignalMatch>, to out: inout [UInt8]) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard matches.count >= parallelMatches, cores > 1 else {
+            var day = TimestampCache()
+            matches.withUnsafeBufferPointer { all in
+                for i in all.indices {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    appendMatch(all[i], timestamp: &day, to: &out)
+                }
+            }
+            return
+        }
+        // Several parts a core, so a core that is busy elsewhere leaves its share to the others.
+        let count = Swift.min(4 * cores, matches.count / 1_024)
+        let per = (matches.count + count - 1) / count
+        let parts = Mutex([[UInt8]](repeating: [], count: count))
+        matches.withUnsafeBufferPointer { buffer in
+            let shared = ReadOnly(buffer)
+            DispatchQueue.concurrentPerform(iterations: count) { p in
+                let all = shared.buffer
+                let slice = all[Swift.min(all.count, p * per)..<Swift.min(all.count, (p + 1) * per)]
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(estimatedBytes(slice))
+                var day = TimestampCache()
+                for i in slice.indices {
+                    if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                    appendMatch(all[i], timestamp: &day, to: &bytes)
+                }
+                parts.withLock { $0[p] = bytes }
+            }
+        }
+        parts.withLock { for part in $0 { out += part } }
+    }
+
+    /// The matches' buffer, read by the parts' threads: it is only read, and `concurrentPerform`
+    /// returns (every part written) before the buffer's lifetime ends.
+    private struct ReadOnly: @unchecked Sendable {
+        let buffer: UnsafeBufferPointer<SignalMatch>
+        init(_ buffer: UnsafeBufferPointer<SignalMatch>) { self.buffer = buffer }
     }
 
     private static func openObject(_ out: inout [UInt8], requestId: JSONScalar?) throws {

@@ -129,8 +129,9 @@ import Testing
     }
 
     /// The replies the service writes straight from the matches are byte for byte those of the
-    /// documents they replace (``SessionReply``/``ResultReply`` of ``ResultDocument/of(session:)``).
-    @Test(arguments: [0, 1, 2, 40])
+    /// documents they replace (``SessionReply``/``ResultReply`` of ``ResultDocument/of(session:)``),
+    /// also when they are written in parts on several cores (9,000 matches).
+    @Test(arguments: [0, 1, 2, 40, 9_000])
     func repliesFromTheMatchesEqualTheDocumentsReplies(matches: Int) throws {
         let s = Self.sessionWithResult(matches: matches)
         let doc = try #require(ResultDocument.of(session: s))
