@@ -315,8 +315,8 @@ public enum EventStudy {
     /// Every bar of every symbol is an entry, so this is the study's bulk. The lanes are eight
     /// consecutive bars, so each figure is one vector operation per eight bars: one division for eight
     /// returns of a horizon, and the excursions' window extremes from a sparse table of highs and of
-    /// negated lows (the largest of 1, 2, 4, … bars from each bar, log₂ of the longest horizon
-    /// passes; a window's extreme is the larger of two overlapping power-of-two spans). Extremes are
+    /// negated lows (the largest of 1, 4, 16, … bars from each bar, a pass taking the largest of four
+    /// spans, or of two for the last; a window's extreme is the larger of two overlapping spans). Extremes are
     /// exact, so this equals scanning each window.
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
         typealias Lanes = SIMD8<Double>
@@ -420,26 +420,27 @@ public enum EventStudy {
             }
             sums.returns[k] = merged(total, squares, count, positives)
         }
-        // Window extremes: after the pass of step s, up[j] is the largest of up[j ..< j + 2s].
+        // Window extremes: after the passes so far, up[j] is the largest of up[j ..< j + step]. A pass
+        // takes the largest of four spans (step × 4) while that fits in the longest horizon, else of two.
         var step = 1
         var valid = span
+        @inline(__always) func larger(_ a: Double, _ b: Double) -> Double { a < b ? b : a }
         while 2 * step <= longest {
-            valid -= step
-            let upAhead = up + step
-            let downAhead = down + step
-            for j in 0..<valid {
-                let a = up[j]
-                let b = upAhead[j]
-                upNext[j] = a < b ? b : a
-            }
-            for j in 0..<valid {
-                let a = down[j]
-                let b = downAhead[j]
-                downNext[j] = a < b ? b : a
+            let ways = 4 * step <= longest ? 4 : 2
+            valid -= (ways - 1) * step
+            for (from, to) in [(up, upNext), (down, downNext)] {
+                let b = from + step
+                if ways == 4 {
+                    let c = b + step
+                    let d = c + step
+                    for j in 0..<valid { to[j] = larger(larger(from[j], b[j]), larger(c[j], d[j])) }
+                } else {
+                    for j in 0..<valid { to[j] = larger(from[j], b[j]) }
+                }
             }
             swap(&up, &upNext)
             swap(&down, &downNext)
-            step *= 2
+            step *= ways
         }
         // The window of bar lo + t, [t, t + longest) of up/down, is [t, t + step) ∪ [t + tail, t + longest).
         let upTail = up + (longest - step)
