@@ -388,13 +388,13 @@ public enum EventStudy {
         func merged(_ total: Lanes, _ squares: Lanes, _ count: Counts, _ positives: Counts) -> SampleSums {
             var s = SampleSums()
             for k in 0..<w {
-                let lane = SampleSums(
+                let part = SampleSums(
                     count: Int(count[k]),
                     sum: total[k],
                     sumOfSquares: squares[k],
                     positives: Int(positives[k])
                 )
-                s.merge(lane)
+                s.merge(part)
             }
             s.incomplete = m - s.count
             return s
@@ -442,7 +442,7 @@ public enum EventStudy {
             swap(&down, &downNext)
             step *= ways
         }
-        // The window of bar lo + t, [t, t + longest) of up/down, is [t, t + step) ∪ [t + tail, t + longest).
+        // The window of bar lo + t, [t, t + longest) of up/down, is [t, t + step) ∪ [t + longest - step, t + longest).
         let upTail = up + (longest - step)
         let downTail = down + (longest - step)
         var fTotal = Lanes()
