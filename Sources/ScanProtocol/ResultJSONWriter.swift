@@ -62,15 +62,17 @@ enum ResultJSONWriter {
     /// then joined in order: the same bytes as one pass. Matches are read in place (no copy, retain or
     /// release of each).
     static func appendMatches(_ matches: ArraySlice<SignalMatch>, to out: inout [UInt8]) {
+        // Matches `all[range]`, each after a comma but the very first of `all`.
+        @Sendable func write(_ all: UnsafeBufferPointer<SignalMatch>, _ range: Range<Int>, to bytes: inout [UInt8]) {
+            var day = TimestampCache()
+            for i in range {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                appendMatch(all[i], timestamp: &day, to: &bytes)
+            }
+        }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         guard matches.count >= parallelMatches, cores > 1 else {
-            var day = TimestampCache()
-            matches.withUnsafeBufferPointer { all in
-                for i in all.indices {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    appendMatch(all[i], timestamp: &day, to: &out)
-                }
-            }
+            matches.withUnsafeBufferPointer { write($0, $0.indices, to: &out) }
             return
         }
         // Several parts a core, so a core that is busy elsewhere leaves its share to the others.
@@ -81,14 +83,10 @@ enum ResultJSONWriter {
             let shared = ReadOnly(buffer)
             DispatchQueue.concurrentPerform(iterations: count) { p in
                 let all = shared.buffer
-                let slice = all[Swift.min(all.count, p * per)..<Swift.min(all.count, (p + 1) * per)]
+                let range = Swift.min(all.count, p * per)..<Swift.min(all.count, (p + 1) * per)
                 var bytes: [UInt8] = []
-                bytes.reserveCapacity(estimatedBytes(slice))
-                var day = TimestampCache()
-                for i in slice.indices {
-                    if i > 0 { bytes.append(UInt8(ascii: ",")) }
-                    appendMatch(all[i], timestamp: &day, to: &bytes)
-                }
+                bytes.reserveCapacity(estimatedBytes(all[range]))
+                write(all, range, to: &bytes)
                 parts.withLock { $0[p] = bytes }
             }
         }
