@@ -403,6 +403,8 @@ public enum EventStudy {
         // Forward returns, one horizon at a time. A figure that is not finite (no entry, a horizon
         // past the data or a hole in it) is incomplete; its lane adds 0, which leaves the lane as it
         // was (lanes start at +0, and a return is never -0: x / e - 1 is +0 when it is zero).
+        // The four sums are written out here and below: a struct with a mutating `add` (tried on
+        // 2026-12-02) was not inlined, despite `@inline(__always)`, and made the kernel 1.7× slower.
         for (k, h) in spec.horizons.enumerated() {
             var total = Lanes()
             var squares = Lanes()
