@@ -243,6 +243,21 @@ def scan_body(ds: DataSet, symbols: list[str] | None = None, workload: str = "F1
     }
 
 
+def analyse_scans(horizons) -> None:
+    """From now on every `scan_body` asks for an event study and the funnel (`--study ... --explain`): the
+    horizons `horizons()` returns, called once a scan (a new longest horizon each time makes every scan a
+    first study of its bars). For the scripts that measure the study's cost."""
+    plain = scan_body
+
+    def analysed(ds: DataSet, symbols: list[str] | None = None, workload: str = "F1") -> dict:
+        b = plain(ds, symbols, workload)
+        b["study"] = {"horizons": horizons()}
+        b["explain"] = True
+        return b
+
+    globals()["scan_body"] = analysed
+
+
 # ---------------------------------------------------------------------------------------------- the cluster
 
 @dataclass

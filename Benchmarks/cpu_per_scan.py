@@ -14,15 +14,7 @@ binp, setname, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 workload = sys.argv[4] if len(sys.argv) > 4 else "F1"
 ds = bench.DATASETS[setname]
 if workload == "study":
-    orig = bench.scan_body
-
-    def scan_body(ds, symbols=None, workload="F1"):
-        b = orig(ds, symbols, workload)
-        b["study"] = {"horizons": [1, 5, 10, 20]}
-        b["explain"] = True
-        return b
-
-    bench.scan_body = scan_body
+    bench.analyse_scans(lambda: [1, 5, 10, 20])
 bench.fresh_copy(ds)
 with bench.Cluster(binp, ds, 2, None) as c:
     pids = [c.service.pid] + [p.pid for p in c.node_procs]

@@ -1,11 +1,11 @@
 """Service + 2 engine nodes on a bench data set: N warm scans, their median wall time and the CPU per scan of
 the service and of each node (from /proc). Workload F1, twelve, study (F1 with --study 1,5,10,20
 --explain) or fresh (the same with a longest horizon no scan used before, 21, 22, ...: no node remembers
-those baselines, a first study of the bars). PERF=FILE records `perf record -g` of the service (PERFPID=1 or 2: a node) over the N scans.
+those baselines, a first study of the bars). PERF=FILE records `perf record -g` of the service (PERFPID=1
+or 2: a node) over the N scans.
 
     python3 Benchmarks/service_profile.py .build/release T2 10 twelve
-
-(The lead's /work/prof/drive.py with a study workload.)"""
+"""
 import sys, time, subprocess, os
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -14,18 +14,11 @@ binp = Path(sys.argv[1]); setname = sys.argv[2]; n = int(sys.argv[3]); workload 
 perf = os.environ.get("PERF")
 ds = bench.DATASETS[setname]
 bench.fresh_copy(ds)
-study = workload in ("study", "fresh")
-if study:
-    fresh = workload == "fresh"
-    workload = "F1"
-    orig = bench.scan_body
+if workload in ("study", "fresh"):
     scans = iter(range(10**6))
-    def sb(ds, symbols=None, workload="F1"):
-        b = orig(ds, symbols, workload)
-        b["study"] = {"horizons": [1, 5, 10, 21 + next(scans) if fresh else 20]}
-        b["explain"] = True
-        return b
-    bench.scan_body = sb
+    fresh = workload == "fresh"
+    bench.analyse_scans(lambda: [1, 5, 10, 21 + next(scans) if fresh else 20])
+    workload = "F1"
 with bench.Cluster(binp, ds, 2, None) as c:
     for _ in range(3): c.scan(workload=workload)
     pids = [c.service.pid] + [p.pid for p in c.node_procs]
