@@ -77,8 +77,8 @@ public final class SymbolScanner {
 
     /// The price columns a scan reads: the evaluated formula's and `close`; with an event study also
     /// `high low` (its excursions) and `open` when it enters at the next bar's open. Loading only these
-    /// keeps a node's cache from holding columns nothing reads (a daily bar costs 40 bytes instead of
-    /// 48 with every column, so T2's 5 M bars fit one node's default budget with room to spare).
+    /// keeps a node's cache from holding columns nothing reads (a study of F1, which reads `close` and
+    /// `volume`, holds 40 bytes a daily bar instead of 48: T2's 5 M bars fit one node's default budget).
     public var fields: PriceFields {
         var fields = evaluator.plan.fields.union(.close)
         if let study {
