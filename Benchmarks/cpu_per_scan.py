@@ -1,9 +1,11 @@
 """N warm scans in a row through scan-service + 2 engine-nodes on a bench data set, each scan's wall time and
 the CPU each process spent on it (service, node 1, node 2), one line a scan: shows a scan that reloads bars
-(a node's CPU jumps) where a median would hide it. Workload F1, or study (F1 with --study 1,5,10,20 --explain).
+(a node's CPU jumps) where a median would hide it. Workload F1, study (F1 with --study 1,5,10,20 --explain), or
+fresh (the same with a longest horizon no scan used before, 21, 22, ...: each scan a first study of its bars).
 BENCH_NODE_ARGS passes flags to the nodes (e.g. "--cache-mb 1024").
 
-    python3 Benchmarks/cpu_per_scan.py .build/release T2 16 study"""
+    python3 Benchmarks/cpu_per_scan.py .build/release T2 16 study|fresh"""
+import itertools
 import sys
 from pathlib import Path
 
@@ -15,6 +17,9 @@ workload = sys.argv[4] if len(sys.argv) > 4 else "F1"
 ds = bench.DATASETS[setname]
 if workload == "study":
     bench.analyse_scans(lambda: [1, 5, 10, 20])
+elif workload == "fresh":
+    longest = itertools.count(21)
+    bench.analyse_scans(lambda: [1, 5, 10, next(longest)])
 bench.fresh_copy(ds)
 with bench.Cluster(binp, ds, 2, None) as c:
     pids = [c.service.pid] + [p.pid for p in c.node_procs]

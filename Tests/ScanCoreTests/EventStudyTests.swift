@@ -175,6 +175,51 @@ struct EventStudyTests {
         #expect(compared == series.count * 2 * 5 * 4)
     }
 
+    /// A match's window extremes (eight bars per vector step) against folding `Swift.max` / `Swift.min`
+    /// over the bars in order, on random prices with NaN, infinities and signed zeros, every window
+    /// length from 1 to 40 at every start.
+    @Test func windowExtremesAreTheFoldedMaxAndMin() {
+        var state: UInt64 = 5
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        func price() -> Double {
+            switch next() % 20 {
+            case 0: .nan
+            case 1: 0.0
+            case 2: -0.0
+            case 3: .infinity
+            case 4: -.infinity
+            default: Double(next() % 1_000) / 8
+            }
+        }
+        let n = 90
+        let c = PriceColumns(
+            open: [],
+            high: (0..<n).map { _ in price() },
+            low: (0..<n).map { _ in price() },
+            close: [Double](repeating: 1, count: n),
+            volume: []
+        )
+        var compared = 0
+        for length in 1...40 {
+            for start in 0...(n - length) {
+                let window = start...(start + length - 1)
+                var hi = -Double.infinity
+                var lo = Double.infinity
+                for i in window {
+                    hi = Swift.max(hi, c.high[i])
+                    lo = Swift.min(lo, c.low[i])
+                }
+                let got = EventStudy.windowExtremes(c, window)
+                #expect(got.high == hi && got.low == lo, "\(window): \(got) against \(hi), \(lo)")
+                compared += 1
+            }
+        }
+        #expect(compared == (1...40).reduce(0) { $0 + n - $1 + 1 })
+    }
+
     /// A node's remembered baselines: the same sums as computing them, reused only for the same bars,
     /// horizons and entry, and dropped when the store's version changes.
     @Test func rememberedBaselinesEqualComputedOnesAndAreKeyedByTheirBars() throws {

@@ -327,7 +327,9 @@ enum Kernels {
     }
 
     /// The indices in `range` whose flag is set, in order: counted first (a vectorised sum of the bytes),
-    /// then written into an array of exactly that size, skipping eight clear flags at a time.
+    /// then written into an array of exactly that size, eight flags per load: a clear word is skipped,
+    /// and each set flag of a word is found from its trailing zeros (flags are bytes, 0 or 1; the word is
+    /// little-endian), so a dense clause costs one step per set flag, not one branch per flag.
     static func hits(_ flags: Flags, in range: Range<Int>) -> [Int] {
         let count = setCount(flags, in: range)
         guard count > 0 else { return [] }
@@ -336,16 +338,21 @@ enum Kernels {
             var i = range.lowerBound
             let end = range.upperBound
             var written = 0
-            while i < end, written < count {
-                if end - i >= 8, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 {
-                    i += 8
-                    continue
+            while end - i >= 8, written < count {
+                var word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                while word != 0 {
+                    buffer[written] = i &+ word.trailingZeroBitCount >> 3
+                    written &+= 1
+                    word &= word &- 1
                 }
+                i &+= 8
+            }
+            while i < end, written < count {
                 if flags[i] != 0 {
                     buffer[written] = i
-                    written += 1
+                    written &+= 1
                 }
-                i += 1
+                i &+= 1
             }
             initialized = written
         }
