@@ -127,10 +127,16 @@ public struct FunnelReport: Sendable, Hashable, Codable {
             var surviving: [Int] = []
             var survivors: [Int]? = nil
             var held: [Bool] = []
-            for k in clauseSignals {
+            for (position, k) in clauseSignals.enumerated() {
                 let idx = k < hits.count ? hits[k].indices : []
                 alone.append(idx.count)
-                survivors = survivors.map { Self.intersect($0, idx) } ?? idx
+                if position > 0, position == clauseSignals.count - 1, s < hits.count {
+                    // What survives every clause of `a and b and …` is where the signal itself holds:
+                    // its own hits, no intersection.
+                    survivors = hits[s].indices
+                } else {
+                    survivors = survivors.map { Self.intersect($0, idx) } ?? idx
+                }
                 surviving.append(survivors?.count ?? 0)
                 if let last = lastBar { held.append(idx.last == last.index) }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Summary figures of one sample of returns (fractions: 0.05 = +5 %). Undefined figures are `nil`:
 /// everything without events, the standard deviation and interval below two events, and the
@@ -267,13 +268,16 @@ public struct StudyReport: Sendable, Hashable, Codable {
             maxFavorable: SampleStats(baselineSums.maxFavorable),
             maxAdverse: SampleStats(baselineSums.maxAdverse)
         )
-        // Each signal's figures, in the result's order, gathered in one pass over the matches (read in
-        // place: no copy of a match). `figures[s][k]`: horizon `k`'s returns, then the favourable and
-        // adverse excursions (NaN: the match has none).
+        // Each signal's figures, in the result's order. One pass finds each match's signal (`slots`,
+        // read in place: no copy of a match); then each (signal, figure) gathers its values and takes
+        // its statistics on its own, on as many cores as there are (`concurrentPerform`): the same
+        // values in the same order as one pass, so the same figures. Figure `k < h` is horizon `k`'s
+        // return, `h` the favourable and `h + 1` the adverse excursion (NaN: the match has none).
         let width = h + 2
         var slot: [String: Int] = [:]
         var order: [String] = []
-        var figures: [[[Double]]] = []
+        var slots = [Int32](repeating: 0, count: matches.count)
+        var counts: [Int] = []
         matches.withUnsafeBufferPointer { all in
             var last: (name: String, slot: Int)?
             for i in all.indices {
@@ -284,22 +288,17 @@ public struct StudyReport: Sendable, Hashable, Codable {
                 } else if let known = slot[name] {
                     s = known
                 } else {
-                    s = figures.count
+                    s = order.count
                     slot[name] = s
                     order.append(name)
-                    figures.append(Array(repeating: [], count: width))
+                    counts.append(0)
                 }
                 last = (name, s)
-                if let f = all[i].forward {
-                    let n = f.returnCount
-                    for k in 0..<h { figures[s][k].append(k < n ? f.forwardReturn(k) : .nan) }
-                    figures[s][h].append(f.maxFavorable)
-                    figures[s][h + 1].append(f.maxAdverse)
-                } else {
-                    for k in 0..<width { figures[s][k].append(.nan) }
-                }
+                slots[i] = Int32(s)
+                counts[s] += 1
             }
         }
+        let figureStats = Self.figureStats(matches, slots: slots, counts: counts, horizons: h)
         var names = signalNames
         for s in order.sorted() where !names.contains(s) { names.append(s) }
         var warnings: [String] = []
@@ -310,9 +309,9 @@ public struct StudyReport: Sendable, Hashable, Codable {
             )
         }
         let signals = names.map { name -> SignalStudy in
-            let values = slot[name].map { figures[$0] } ?? Array(repeating: [], count: width)
+            let stats = slot[name].map { figureStats[$0] } ?? Array(repeating: SampleStats(values: []), count: width)
             let horizons = spec.horizons.enumerated().map { k, hz in
-                let stats = SampleStats(values: values[k])
+                let stats = stats[k]
                 let base = baseline.horizons[k].returns
                 return HorizonStudy(
                     horizon: hz,
@@ -330,8 +329,8 @@ public struct StudyReport: Sendable, Hashable, Codable {
             return SignalStudy(
                 signal: name,
                 horizons: horizons,
-                maxFavorable: SampleStats(values: values[h]),
-                maxAdverse: SampleStats(values: values[h + 1]),
+                maxFavorable: stats[h],
+                maxAdverse: stats[h + 1],
                 warning: warning
             )
         }
@@ -342,6 +341,59 @@ public struct StudyReport: Sendable, Hashable, Codable {
             baseline: baseline,
             warnings: warnings
         )
+    }
+
+    /// `result[s][k]`: the statistics of figure `k` (see ``aggregate(spec:mode:signalNames:matches:results:)``)
+    /// over the matches of signal slot `s` (`slots[i]` for `matches[i]`, `counts[s]` of them), in
+    /// match order. Each (signal, figure) is a task of `concurrentPerform`.
+    private static func figureStats(
+        _ matches: [SignalMatch],
+        slots: [Int32],
+        counts: [Int],
+        horizons h: Int
+    ) -> [[SampleStats]] {
+        let width = h + 2
+        let tasks = counts.count * width
+        let out = Mutex([[SampleStats]](repeating: [], count: counts.count))
+        for s in counts.indices { out.withLock { $0[s] = Array(repeating: SampleStats(values: []), count: width) } }
+        matches.withUnsafeBufferPointer { all in
+            slots.withUnsafeBufferPointer { slotOf in
+                let shared = ReadOnlyMatches(all: all, slots: slotOf)
+                DispatchQueue.concurrentPerform(iterations: tasks) { task in
+                    let s = task / width
+                    let k = task % width
+                    let all = shared.all
+                    let slotOf = shared.slots
+                    let values = [Double](unsafeUninitializedCapacity: counts[s]) { buffer, initialized in
+                        var n = 0
+                        for i in all.indices where slotOf[i] == Int32(s) && n < buffer.count {
+                            buffer[n] = figure(all[i], k, horizons: h)
+                            n += 1
+                        }
+                        initialized = n
+                    }
+                    let stats = SampleStats(values: values)
+                    out.withLock { $0[s][k] = stats }
+                }
+            }
+        }
+        return out.withLock { $0 }
+    }
+
+    /// Figure `k` of a match: horizon `k`'s return (`k < h`), the favourable (`h`) or adverse (`h + 1`)
+    /// excursion; NaN when the match has none.
+    @inline(__always)
+    private static func figure(_ m: borrowing SignalMatch, _ k: Int, horizons h: Int) -> Double {
+        guard let f = m.forward else { return .nan }
+        if k < h { return k < f.returnCount ? f.forwardReturn(k) : .nan }
+        return k == h ? f.maxFavorable : f.maxAdverse
+    }
+
+    /// The matches and their slots, read by `concurrentPerform`'s tasks: only read, and
+    /// `concurrentPerform` returns (every task done) before the buffers' lifetimes end.
+    private struct ReadOnlyMatches: @unchecked Sendable {
+        let all: UnsafeBufferPointer<SignalMatch>
+        let slots: UnsafeBufferPointer<Int32>
     }
 
     private static func difference(_ a: Double?, _ b: Double?) -> Double? {
