@@ -40,6 +40,40 @@ package struct BinaryWriter: Sendable {
     private mutating func append<T: FixedWidthInteger>(_ v: T) {
         withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
     }
+
+    /// Several fixed-width fields in one append: `fill` writes exactly `size` bytes through a
+    /// ``Fields`` (the same bytes as the fields one by one, which cost an append each: a match's
+    /// dozen fields are most of what writing it costs).
+    @inline(__always)
+    package mutating func fields(_ size: Int, _ fill: (inout Fields) -> Void) {
+        withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
+            var f = Fields(base: buffer)
+            fill(&f)
+            precondition(f.offset == size, "fields wrote \(f.offset) bytes, not \(size)")
+            bytes.append(contentsOf: UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// Little-endian fields written one after another into ``fields(_:_:)``'s scratch bytes; valid
+    /// only inside `fill` (it points at them).
+    package struct Fields {
+        let base: UnsafeMutableRawBufferPointer
+        private(set) var offset = 0
+
+        init(base: UnsafeMutableRawBufferPointer) { self.base = base }
+
+        @inline(__always) package mutating func u8(_ v: UInt8) { store(v) }
+        @inline(__always) package mutating func u16(_ v: UInt16) { store(v.littleEndian) }
+        @inline(__always) package mutating func i32(_ v: Int32) { store(v.littleEndian) }
+        @inline(__always) package mutating func i64(_ v: Int64) { store(v.littleEndian) }
+        @inline(__always) package mutating func f64(_ v: Double) { store(v.bitPattern.littleEndian) }
+        @inline(__always) package mutating func bool(_ v: Bool) { store(UInt8(v ? 1 : 0)) }
+
+        @inline(__always) private mutating func store<T: FixedWidthInteger>(_ v: T) {
+            base.storeBytes(of: v, toByteOffset: offset, as: T.self)
+            offset += MemoryLayout<T>.size
+        }
+    }
 }
 
 /// Reads little-endian values with bounds checks: every read of malformed input throws

@@ -24,10 +24,13 @@ extension BinaryWriter {
             u8(0)
             return
         }
-        u8(UInt8(truncatingIfNeeded: f.returnCount))
-        for k in 0..<f.returnCount { self.f64(f.forwardReturn(k)) }
-        self.f64(f.maxFavorable)
-        self.f64(f.maxAdverse)
+        let n = f.returnCount
+        fields(1 + 8 * (n + 2)) { w in
+            w.u8(UInt8(truncatingIfNeeded: n))
+            for k in 0..<n { w.f64(f.forwardReturn(k)) }
+            w.f64(f.maxFavorable)
+            w.f64(f.maxAdverse)
+        }
     }
 
     /// `u64 count, f64 sum, f64 sum_of_squares, u64 positives, u64 incomplete`.

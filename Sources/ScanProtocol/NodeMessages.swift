@@ -643,12 +643,18 @@ struct MatchNames {
 
     /// The body of `m`, whose names were ``add(_:)``ed.
     func write(_ m: borrowing SignalMatch, to w: inout BinaryWriter) {
-        w.u16(UInt16(truncatingIfNeeded: signalId(m.signal) ?? 0))
-        w.i64(m.timestamp.epochSeconds)
-        w.i32(m.timestamp.utcOffsetSeconds)
-        w.bool(m.timestamp.isIntraday)
-        w.f64(m.close)
-        w.u16(UInt16(truncatingIfNeeded: m.columns.count))
+        let signal = UInt16(truncatingIfNeeded: signalId(m.signal) ?? 0)
+        let t = m.timestamp
+        let close = m.close
+        let columns = UInt16(truncatingIfNeeded: m.columns.count)
+        w.fields(2 + 8 + 4 + 1 + 8 + 2) { f in
+            f.u16(signal)
+            f.i64(t.epochSeconds)
+            f.i32(t.utcOffsetSeconds)
+            f.bool(t.isIntraday)
+            f.f64(close)
+            f.u16(columns)
+        }
         m.columns.forEachColumn { k, v in
             w.u16(UInt16(truncatingIfNeeded: columnId(k) ?? 0))
             w.f64(v)
