@@ -354,8 +354,8 @@ public struct StudyReport: Sendable, Hashable, Codable {
     ) -> [[SampleStats]] {
         let width = h + 2
         let tasks = counts.count * width
-        let out = Mutex([[SampleStats]](repeating: [], count: counts.count))
-        for s in counts.indices { out.withLock { $0[s] = Array(repeating: SampleStats(values: []), count: width) } }
+        let none = SampleStats(values: [])
+        let out = Mutex([[SampleStats]](repeating: Array(repeating: none, count: width), count: counts.count))
         matches.withUnsafeBufferPointer { all in
             slots.withUnsafeBufferPointer { slotOf in
                 let shared = ReadOnlyMatches(all: all, slots: slotOf)
