@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -256,6 +257,20 @@ def analyse_scans(horizons) -> None:
         return b
 
     globals()["scan_body"] = analysed
+
+
+def analyse_workload(workload: str) -> bool:
+    """For the scripts' `study` and `fresh` workloads: from now on every scan asks for `--study 1,5,10,20
+    --explain` (study), or the same with a longest horizon no scan used before, 21, 22, ... (fresh: no node
+    remembers those baselines, each scan a first study of its bars). False (nothing changed) otherwise."""
+    if workload == "study":
+        analyse_scans(lambda: [1, 5, 10, 20])
+    elif workload == "fresh":
+        longest = itertools.count(21)
+        analyse_scans(lambda: [1, 5, 10, next(longest)])
+    else:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- the cluster

@@ -5,7 +5,6 @@ fresh (the same with a longest horizon no scan used before, 21, 22, ...: each sc
 BENCH_NODE_ARGS passes flags to the nodes (e.g. "--cache-mb 1024").
 
     python3 Benchmarks/cpu_per_scan.py .build/release T2 16 study|fresh"""
-import itertools
 import sys
 from pathlib import Path
 
@@ -15,11 +14,7 @@ import bench  # noqa: E402
 binp, setname, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 workload = sys.argv[4] if len(sys.argv) > 4 else "F1"
 ds = bench.DATASETS[setname]
-if workload == "study":
-    bench.analyse_scans(lambda: [1, 5, 10, 20])
-elif workload == "fresh":
-    longest = itertools.count(21)
-    bench.analyse_scans(lambda: [1, 5, 10, next(longest)])
+bench.analyse_workload(workload)
 bench.fresh_copy(ds)
 with bench.Cluster(binp, ds, 2, None) as c:
     pids = [c.service.pid] + [p.pid for p in c.node_procs]

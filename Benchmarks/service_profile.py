@@ -14,10 +14,7 @@ binp = Path(sys.argv[1]); setname = sys.argv[2]; n = int(sys.argv[3]); workload 
 perf = os.environ.get("PERF")
 ds = bench.DATASETS[setname]
 bench.fresh_copy(ds)
-if workload in ("study", "fresh"):
-    scans = iter(range(10**6))
-    fresh = workload == "fresh"
-    bench.analyse_scans(lambda: [1, 5, 10, 21 + next(scans) if fresh else 20])
+if bench.analyse_workload(workload):
     workload = "F1"
 with bench.Cluster(binp, ds, 2, None) as c:
     for _ in range(3): c.scan(workload=workload)
