@@ -413,10 +413,11 @@ public enum EventStudy {
                 }
             }
         }
+        let zero = Lanes()
         @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> Lanes {
             UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
         }
-        func merged(_ total: Lanes, _ squares: Lanes, _ count: Counts, _ positives: Counts) -> SampleSums {
+        func merged(_ total: Lanes, _ squares: Lanes, _ count: Lanes, _ positives: Lanes) -> SampleSums {
             var s = SampleSums()
             for k in 0..<w {
                 let part = SampleSums(
@@ -439,17 +440,21 @@ public enum EventStudy {
         for (k, h) in spec.horizons.enumerated() {
             var total = Lanes()
             var squares = Lanes()
-            var count = Counts()
-            var positives = Counts()
+            var count = Lanes()
+            var positives = Lanes()
             let later = ahead + h
             for b in 0..<blocks {
                 let t = b &* w
                 let x = load(later + t) / load(entry + t) - 1
+                // Kept: the finite figures, the others 0 (adding +0 leaves a lane as it was, and a
+                // kept 0 is not > 0). Counts are whole numbers in Double lanes (exact below 2^53): a
+                // Double comparison's mask then never becomes Int64 lanes (packs and widenings).
                 let ok = (x - x) .== 0
-                total += x.replacing(with: 0, where: .!ok)
-                squares += (x * x).replacing(with: 0, where: .!ok)
-                count &+= Counts(repeating: 0).replacing(with: 1, where: ok)
-                positives &+= Counts(repeating: 0).replacing(with: 1, where: ok .& (x .> 0))
+                let kept = x.replacing(with: 0, where: .!ok)
+                total += kept
+                squares += kept * kept
+                count += zero.replacing(with: 1, where: ok)
+                positives += zero.replacing(with: 1, where: kept .> 0)
             }
             sums.returns[k] = merged(total, squares, count, positives)
         }
@@ -478,14 +483,6 @@ public enum EventStudy {
         // The window of bar lo + t, [t, t + longest) of up/down, is [t, t + step) ∪ [t + longest - step, t + longest).
         let upTail = up + (longest - step)
         let downTail = down + (longest - step)
-        var fTotal = Lanes()
-        var fSquares = Lanes()
-        var fCount = Counts()
-        var fPositives = Counts()
-        var aTotal = Lanes()
-        var aSquares = Lanes()
-        var aCount = Counts()
-        var aPositives = Counts()
         // Bars t < windows have their window: whole blocks, then the first `windows % 8` lanes of one
         // more; later blocks have none and add nothing (their bars count as incomplete in `merged`).
         // The mask is chosen per block, not computed: a comparison of Int64 lanes per block was
@@ -495,31 +492,41 @@ public enum EventStudy {
         let whole = SIMDMask<Counts>(repeating: true)
         var partial = SIMDMask<Counts>(repeating: false)
         for k in 0..<(windows - wholeBlocks * w) { partial[k] = true }
-        for b in 0..<windowBlocks {
-            let t = b &* w
-            let inWindow = b < wholeBlocks ? whole : partial
-            let e = load(entry + t)
-            let hi = load(up + t)
-            let hi2 = load(upTail + t)
-            let dn = load(down + t)
-            let dn2 = load(downTail + t)
-            // `a < b ? b : a` lane by lane (the values are never NaN); a window without a finite high
-            // (or low) is -inf here, so its figure is not finite and counts as incomplete.
-            let f = hi.replacing(with: hi2, where: hi .< hi2) / e - 1
-            let a = (Lanes() - dn.replacing(with: dn2, where: dn .< dn2)) / e - 1
-            let fOK = inWindow .& ((f - f) .== 0)
-            let aOK = inWindow .& ((a - a) .== 0)
-            fTotal += f.replacing(with: 0, where: .!fOK)
-            fSquares += (f * f).replacing(with: 0, where: .!fOK)
-            fCount &+= Counts(repeating: 0).replacing(with: 1, where: fOK)
-            fPositives &+= Counts(repeating: 0).replacing(with: 1, where: fOK .& (f .> 0))
-            aTotal += a.replacing(with: 0, where: .!aOK)
-            aSquares += (a * a).replacing(with: 0, where: .!aOK)
-            aCount &+= Counts(repeating: 0).replacing(with: 1, where: aOK)
-            aPositives &+= Counts(repeating: 0).replacing(with: 1, where: aOK .& (a .> 0))
+        // One excursion at a time (the highs' for the favourable, the negated lows' for the adverse):
+        // both in one loop held 16 vector sums, more than the 16 AVX registers, and spilled them
+        // every block.
+        func excursion(
+            _ near: UnsafeMutablePointer<Double>,
+            _ far: UnsafeMutablePointer<Double>,
+            sign: Double
+        )
+            -> SampleSums
+        {
+            var total = Lanes()
+            var squares = Lanes()
+            var count = Lanes()
+            var positives = Lanes()
+            for b in 0..<windowBlocks {
+                let t = b &* w
+                let inWindow = b < wholeBlocks ? whole : partial
+                let x = load(near + t)
+                let y = load(far + t)
+                // `a < b ? b : a` lane by lane (the values are never NaN); a window without a finite
+                // high (or low) is -inf here, so its figure is not finite and counts as incomplete.
+                // The adverse figure is -(largest negated low) / e - 1 (`sign` -1): the lowest low's.
+                let extreme = x.replacing(with: y, where: x .< y)
+                let f = (sign < 0 ? Lanes() - extreme : extreme) / load(entry + t) - 1
+                let ok = inWindow .& ((f - f) .== 0)
+                let kept = f.replacing(with: 0, where: .!ok)
+                total += kept
+                squares += kept * kept
+                count += zero.replacing(with: 1, where: ok)
+                positives += zero.replacing(with: 1, where: kept .> 0)
+            }
+            return merged(total, squares, count, positives)
         }
-        sums.maxFavorable = merged(fTotal, fSquares, fCount, fPositives)
-        sums.maxAdverse = merged(aTotal, aSquares, aCount, aPositives)
+        sums.maxFavorable = excursion(up, upTail, sign: 1)
+        sums.maxAdverse = excursion(down, downTail, sign: -1)
         return sums
     }
 }
