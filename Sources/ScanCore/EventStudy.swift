@@ -351,7 +351,7 @@ public enum EventStudy {
     /// exact, so this equals scanning each window.
     public static func baseline(_ c: PriceColumns, bars: Range<Int>, _ spec: StudySpec) -> BaselineSums {
         typealias Lanes = SIMD8<Double>
-        typealias Counts = SIMD8<Int64>
+        typealias Mask = SIMDMask<Lanes.MaskStorage>
         var sums = BaselineSums(horizons: spec.horizons.count)
         let nextOpen = spec.entry == .nextOpen
         // A scan loads `open` only for a next-open entry (``SymbolScanner/fields``).
@@ -435,7 +435,7 @@ public enum EventStudy {
         // Forward returns, one horizon at a time. A figure that is not finite (no entry, a horizon
         // past the data or a hole in it) is incomplete; its lane adds 0, which leaves the lane as it
         // was (lanes start at +0, and a return is never -0: x / e - 1 is +0 when it is zero).
-        // The four sums are written out here and below: a struct with a mutating `add` (tried on
+        // The four sums are written out here and in `excursion` below: a struct with a mutating `add` (tried on
         // 2026-12-02) was not inlined, despite `@inline(__always)`, and made the kernel 1.7× slower.
         for (k, h) in spec.horizons.enumerated() {
             var total = Lanes()
@@ -489,8 +489,8 @@ public enum EventStudy {
         // compiled as eight scalar steps with a branch each (~12 % of the kernel's samples).
         let wholeBlocks = windows / w
         let windowBlocks = (windows + w - 1) / w
-        let whole = SIMDMask<Counts>(repeating: true)
-        var partial = SIMDMask<Counts>(repeating: false)
+        let whole = Mask(repeating: true)
+        var partial = Mask(repeating: false)
         for k in 0..<(windows - wholeBlocks * w) { partial[k] = true }
         // One excursion at a time (the highs' for the favourable, the negated lows' for the adverse):
         // both in one loop held 16 vector sums, more than the 16 AVX registers, and spilled them
@@ -498,7 +498,7 @@ public enum EventStudy {
         func excursion(
             _ near: UnsafeMutablePointer<Double>,
             _ far: UnsafeMutablePointer<Double>,
-            sign: Double
+            negated: Bool
         )
             -> SampleSums
         {
@@ -513,9 +513,9 @@ public enum EventStudy {
                 let y = load(far + t)
                 // `a < b ? b : a` lane by lane (the values are never NaN); a window without a finite
                 // high (or low) is -inf here, so its figure is not finite and counts as incomplete.
-                // The adverse figure is -(largest negated low) / e - 1 (`sign` -1): the lowest low's.
+                // The adverse figure is -(largest negated low) / e - 1 (`negated`): the lowest low's.
                 let extreme = x.replacing(with: y, where: x .< y)
-                let f = (sign < 0 ? Lanes() - extreme : extreme) / load(entry + t) - 1
+                let f = (negated ? Lanes() - extreme : extreme) / load(entry + t) - 1
                 let ok = inWindow .& ((f - f) .== 0)
                 let kept = f.replacing(with: 0, where: .!ok)
                 total += kept
@@ -525,8 +525,8 @@ public enum EventStudy {
             }
             return merged(total, squares, count, positives)
         }
-        sums.maxFavorable = excursion(up, upTail, sign: 1)
-        sums.maxAdverse = excursion(down, downTail, sign: -1)
+        sums.maxFavorable = excursion(up, upTail, negated: false)
+        sums.maxAdverse = excursion(down, downTail, negated: true)
         return sums
     }
 }
