@@ -32,6 +32,31 @@ public enum Allocator {
         #endif
     }
 
+    /// glibc's largest mmap threshold (`HEAP_MAX_SIZE / 2` on 64-bit): blocks above it are always
+    /// mapped on their own.
+    public static let largestMmapThreshold = 32 << 20
+
+    /// Keeps freed memory in the arenas for reuse instead of handing it back to the kernel at once
+    /// (glibc `mallopt(M_MMAP_THRESHOLD)` and `mallopt(M_TRIM_THRESHOLD)`): blocks up to
+    /// `mmapThreshold` bytes come from the arenas rather than from a mapping of their own, and an
+    /// arena gives its free top back only above `trimThreshold` bytes.
+    ///
+    /// For a process that allocates and frees the same large buffers request after request: each one
+    /// otherwise costs fresh zeroed pages, one page fault per 4 KiB. Fixing the thresholds also turns
+    /// off glibc's own adjustment of them, which makes that cost depend on the order of past
+    /// allocations. Pair it with ``releaseFreeMemory()`` when idle, which gives the kept memory back.
+    /// Call first thing in `main`. `false` when the allocator refused or is not glibc's.
+    @discardableResult
+    public static func keepFreedMemory(trimThreshold: Int, mmapThreshold: Int = largestMmapThreshold) -> Bool {
+        #if canImport(CMalloc) && os(Linux)
+        let mmap = Int32(clamping: min(max(0, mmapThreshold), largestMmapThreshold))
+        let trim = Int32(clamping: max(0, trimThreshold))
+        return mallopt(M_MMAP_THRESHOLD, mmap) == 1 && mallopt(M_TRIM_THRESHOLD, trim) == 1
+        #else
+        return false
+        #endif
+    }
+
     /// Returns the free memory of every arena to the kernel (glibc `malloc_trim(0)`). Blocking: it takes
     /// each arena's lock in turn. `true` when some memory was released.
     @discardableResult

@@ -31,7 +31,12 @@ public enum NodeMessage: Sendable, Hashable {
     public static let cancelTopic = "ctl.cancel"
 
     public func encode() -> [UInt8] {
-        var w = BinaryWriter()
+        var w: BinaryWriter
+        if case .result(let m) = self {
+            w = BinaryWriter(capacity: ChunkResultMessage.estimatedBytes(m.results))
+        } else {
+            w = BinaryWriter()
+        }
         w.u8(Self.magic[0])
         w.u8(Self.magic[1])
         w.u8(Self.magic[2])
@@ -246,6 +251,21 @@ public struct ChunkResultMessage: Sendable, Hashable {
         w.dispatch(jobId: jobId, chunkIndex: chunkIndex, attempt: attempt, lease: lease)
         w.string(nodeName)
         Self.writeResults(results, to: &w)
+    }
+
+    /// At least the bytes ``writeResults(_:to:)`` writes for `results` (a match is 25 bytes, 10 a
+    /// column, 8 a forward figure; a symbol's study and funnel sums a few hundred), so a chunk's
+    /// message is written into one buffer instead of one copied each time it grows.
+    static func estimatedBytes(_ results: [SymbolResult]) -> Int {
+        var bytes = 1_024
+        for r in results {
+            bytes += 64 + r.symbol.utf8.count + (r.error?.utf8.count ?? 0)
+            if r.baseline != nil || r.funnel != nil { bytes += 512 }
+            guard let first = r.matches.first else { continue }
+            let forward = first.forward.map { 1 + 8 * ($0.returnCount + 2) } ?? 1
+            bytes += r.matches.count * (32 + 10 * first.columns.count + forward)
+        }
+        return bytes
     }
 
     /// Writes the results block of a chunk result (name tables, then each symbol's result and

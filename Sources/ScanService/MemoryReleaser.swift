@@ -8,7 +8,9 @@ import Synchronization
 /// what the process holds.
 ///
 /// A burst (a flood of requests, large results read back, many chunks at once) grows glibc's arenas;
-/// freed, that memory stays resident until something trims it. The service notes each request and
+/// freed, that memory stays resident until something trims it (and `--malloc-keep-mb` keeps up to that
+/// much free on purpose, ``Allocator/keepFreedMemory(trimThreshold:mmapThreshold:)``, so each scan's
+/// large buffers are reused instead of faulted in afresh). The service notes each request and
 /// node message (``noteActivity()``); once it has been idle for `idle`, or at the latest `maxInterval`
 /// after the last trim while it stays busy, ``run()`` calls `malloc_trim(0)` (on a blocking thread:
 /// it takes every arena's lock). With no activity since the last trim it does nothing.
@@ -42,7 +44,9 @@ final class MemoryReleaser: Sendable {
     /// Trims and samples until cancelled.
     func run() async {
         let clock = ContinuousClock()
-        let tick = min(idle, .milliseconds(500))
+        // Without trims, `idle` means nothing: sample at the slow pace (`--memory-release-idle-ms 0`
+        // gives an idle of 1 ms, which would sample 1,000 times a second).
+        let tick = trims ? min(idle, .milliseconds(500)) : .milliseconds(500)
         var seen = activity.load(ordering: .relaxed)
         var lastActivity = clock.now
         var lastTrim = clock.now

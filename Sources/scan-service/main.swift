@@ -101,6 +101,18 @@ struct ScanServiceCommand: AsyncParsableCommand {
     @Option(help: "Return free heap memory to the kernel after this many idle milliseconds (malloc_trim); 0: never.")
     var memoryReleaseIdleMs: Int = 1_000
 
+    @Option(
+        help: ArgumentHelp(
+            "Free heap memory each malloc arena keeps for reuse while busy, in MB (M_TRIM_THRESHOLD); 0: glibc's default.",
+            discussion: """
+                Blocks up to 32 MB then come from the arenas too (M_MMAP_THRESHOLD), so the large buffers of \
+                each scan's result are reused instead of faulted in afresh. What is kept goes back after \
+                --memory-release-idle-ms; with that 0, glibc's defaults apply.
+                """
+        )
+    )
+    var mallocKeepMb: Int = 64
+
     func validate() throws {
         if let metrics {
             do { _ = try MetricsEndpoint.parse(metrics) } catch { throw ValidationError("--metrics: \(error)") }
@@ -118,6 +130,9 @@ struct ScanServiceCommand: AsyncParsableCommand {
             throw ValidationError("--chunk-deadline-ms must be at least --lease-ms (\(leaseMs))")
         }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
+        guard (0...2_047).contains(mallocKeepMb) else {
+            throw ValidationError("--malloc-keep-mb must be from 0 to 2047")
+        }
         guard memoryReleaseIdleMs >= 0 else { throw ValidationError("--memory-release-idle-ms must be 0 or more") }
         guard keepSessions >= 1 else { throw ValidationError("--keep-sessions must be at least 1") }
         if let keepDays, !(keepDays > 0 && keepDays <= 36_500) {
@@ -136,6 +151,7 @@ struct ScanServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         if mallocArenas > 0 { Allocator.limitArenas(mallocArenas) }
+        if mallocKeepMb > 0, memoryReleaseIdleMs > 0 { Allocator.keepFreedMemory(trimThreshold: mallocKeepMb << 20) }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let metricsEndpoint = try metrics.map { try MetricsEndpoint.bootstrapAndServe($0) }
         defer { metricsEndpoint?.stop() }

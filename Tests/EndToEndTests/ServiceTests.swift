@@ -194,6 +194,27 @@ extension EndToEndTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func allocatorOptionsOutOfRangeAreRefusedByName() async throws {
+        let cluster = try Cluster(store: try await Fixtures.shared.sample())
+        defer { cluster.stop() }
+        for value in ["-1", "4096", "many"] {
+            let run = try await cluster.processes.run(
+                "scan-service-bad",
+                "scan-service",
+                ["--db", cluster.db, "--port-base", String(cluster.base), "--malloc-keep-mb", value],
+                within: 20
+            )
+            #expect(run.status != 0, "--malloc-keep-mb \(value) was accepted")
+            #expect(run.stderr.contains("--malloc-keep-mb"), "\(run.stderr)")
+        }
+        // Keeping nothing and never releasing is a valid setup: the service still answers.
+        let client = try await RawClient.connect(cluster.api)
+        try await cluster.startService(["--malloc-keep-mb", "0", "--memory-release-idle-ms", "0"], client: client)
+        let pong = try await client.request("PING", within: 5)
+        #expect(pong.status == "OK")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func everyBadInputIsAnsweredWithItsCodeAndTheServiceKeepsServing() async throws {
         let cluster = try Cluster(store: try await Fixtures.shared.sample())
         defer { cluster.stop() }
