@@ -21,6 +21,7 @@ public final class EngineNode: Service, Sendable {
     private let bars: any BarRepository
     private let logger: Logger
     private let metrics: NodeMetrics
+    private let metricsFactory: any MetricsFactory
     private let stopRequested = AsyncStopSignal()
     private let chunksDone = ChunkCounter()
     private let incarnation = UInt64.random(in: 1...UInt64.max)
@@ -32,6 +33,7 @@ public final class EngineNode: Service, Sendable {
         metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.metrics = NodeMetrics(factory: metrics)
+        metricsFactory = metrics
         self.configuration = configuration
         self.bars = bars
         self.logger = logger
@@ -107,7 +109,7 @@ public final class EngineNode: Service, Sendable {
         let metrics = self.metrics
         let executor = ChunkExecutor(
             bars: bars,
-            cache: SeriesCache(maxBytes: config.seriesCacheMaxBytes),
+            cache: SeriesCache(maxBytes: config.seriesCacheMaxBytes, metrics: metricsFactory),
             threads: config.threads,
             maxQueued: config.queuedChunks,
             paceMsPerSymbol: config.paceMsPerSymbol,

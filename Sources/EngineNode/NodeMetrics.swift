@@ -9,6 +9,8 @@ import Synchronization
 /// - `marketscan_node_symbols_total{outcome}`: symbols evaluated (`ok`) or reported as errors (`error`)
 /// - `marketscan_node_chunks_in_flight`: chunks received and not finished
 /// - `marketscan_node_ignored_messages_total`: malformed or unexpected frames on the jobs socket
+/// - `marketscan_node_series_cache_lookups_total{outcome}` (`hit`, `miss`) and
+///   `marketscan_node_series_cache_bytes`: the bar series cache (``SeriesCache``)
 final class NodeMetrics: Sendable {
     let received: Counter
     let completed: Counter

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FormulaEngine
 import ScanCore
 import Synchronization
@@ -11,6 +12,11 @@ import Synchronization
 /// than the budget would evict every entry just before it is needed again). So when the budget is
 /// full a new series is simply not kept, and what is cached keeps serving; only entries not used for
 /// a long while (4 × the entries held, in lookups: the universe has moved on) make room again.
+///
+/// Metrics: `marketscan_node_series_cache_lookups_total{outcome="hit"|"miss"}` and
+/// `marketscan_node_series_cache_bytes`. Misses that go on scan after scan on a warm node mean the
+/// cache is too small for what the node is handed (the service has no chunk-to-node affinity, so over
+/// time each node is handed every symbol of a universe it scans again).
 public final class SeriesCache: Sendable {
     struct Key: Hashable {
         var symbol: String
@@ -36,13 +42,24 @@ public final class SeriesCache: Sendable {
         var tick = 0
         /// The tick of the last sweep for stale entries.
         var lastSweep = 0
+        var hits = 0
+        var misses = 0
     }
 
     private let state = Mutex(State())
     private let maxBytes: Int
+    private let hitCounter: Counter
+    private let missCounter: Counter
+    private let bytesGauge: Gauge
 
-    /// A cache holding at most `maxBytes` of series.
-    public init(maxBytes: Int) { self.maxBytes = max(0, maxBytes) }
+    /// A cache holding at most `maxBytes` of series, its metrics recorded through `factory`.
+    public init(maxBytes: Int, metrics factory: any MetricsFactory = MetricsSystem.factory) {
+        self.maxBytes = max(0, maxBytes)
+        let lookups = "marketscan_node_series_cache_lookups_total"
+        hitCounter = Counter(label: lookups, dimensions: [("outcome", "hit")], factory: factory)
+        missCounter = Counter(label: lookups, dimensions: [("outcome", "miss")], factory: factory)
+        bytesGauge = Gauge(label: "marketscan_node_series_cache_bytes", factory: factory)
+    }
 
     /// A cache holding at most `maxBars` bars of daily series with every column (48 bytes a bar).
     public convenience init(maxBars: Int) { self.init(maxBytes: min(max(0, maxBars), Int.max / 64) * 48) }
@@ -56,14 +73,15 @@ public final class SeriesCache: Sendable {
 
     /// Drops every entry when `version` differs from the one the entries were loaded at.
     public func validate(version: Int64) {
-        state.withLock { s in
-            if s.version != version {
-                s.entries = [:]
-                s.bars = 0
-                s.bytes = 0
-                s.version = version
-            }
+        let dropped = state.withLock { s -> Bool in
+            guard s.version != version else { return false }
+            s.entries = [:]
+            s.bars = 0
+            s.bytes = 0
+            s.version = version
+            return true
         }
+        if dropped { bytesGauge.record(0) }
     }
 
     /// The series for `query`, from the cache when a cached load covers it, else loaded from `bars`.
@@ -141,19 +159,21 @@ public final class SeriesCache: Sendable {
     /// The cached series covering `query`, counted as used.
     private func lookup(_ query: BarQuery) -> BarSeries? {
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
-        return state.withLock { s -> BarSeries? in
+        let found = state.withLock { s -> BarSeries? in
             s.tick += 1
             guard let e = s.entries[key], e.range.to >= query.range.to, e.lookahead >= query.lookaheadBars,
-                e.fields.isSuperset(of: query.fields)
+                e.fields.isSuperset(of: query.fields),
+                !query.timeframe.isIntraday || (e.range.from <= query.range.from && e.lookback >= query.lookbackBars)
             else {
+                s.misses += 1
                 return nil
             }
-            if query.timeframe.isIntraday, e.range.from > query.range.from || e.lookback < query.lookbackBars {
-                return nil
-            }
+            s.hits += 1
             s.entries[key]?.lastUsed = s.tick
             return e.series
         }
+        (found == nil ? missCounter : hitCounter).increment()
+        return found
     }
 
     /// Keeps `series`, loaded for `query`, unless the budget is full.
@@ -161,13 +181,13 @@ public final class SeriesCache: Sendable {
         let size = Self.bytes(of: series)
         guard maxBytes > 0, size <= maxBytes else { return }
         let key = Key(symbol: query.symbol, timeframe: query.timeframe)
-        state.withLock { s in
+        let held = state.withLock { s -> Int in
             if let old = s.entries.removeValue(forKey: key) {
                 s.bars -= old.series.count
                 s.bytes -= Self.bytes(of: old.series)
             }
             if s.bytes + size > maxBytes { Self.sweepStale(&s) }
-            guard s.bytes + size <= maxBytes else { return }  // full: keep what is cached
+            guard s.bytes + size <= maxBytes else { return s.bytes }  // full: keep what is cached
             s.entries[key] = Entry(
                 series: series,
                 range: query.range,
@@ -178,7 +198,9 @@ public final class SeriesCache: Sendable {
             )
             s.bars += series.count
             s.bytes += size
+            return s.bytes
         }
+        bytesGauge.record(held)
     }
 
     /// Drops entries unused for 4 × the entries held (in lookups); runs at most once per that many
@@ -202,4 +224,10 @@ public final class SeriesCache: Sendable {
 
     /// Series held now.
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Lookups a cached series answered, so far.
+    public var hits: Int { state.withLock { $0.hits } }
+
+    /// Lookups that had to load, so far.
+    public var misses: Int { state.withLock { $0.misses } }
 }

@@ -136,6 +136,10 @@ func sample(_ text: String, _ series: String) -> Double? {
         #expect(sample(nodeText, #"marketscan_node_symbols_total{outcome="ok"}"#) == 48)
         #expect(sample(nodeText, "marketscan_node_chunk_duration_seconds_count") == dispatched)
         #expect(sample(nodeText, "marketscan_node_chunks_in_flight") == 0)
+        // A first scan: every symbol's series loaded, none from the cache, and kept.
+        #expect(sample(nodeText, #"marketscan_node_series_cache_lookups_total{outcome="miss"}"#) == 48)
+        #expect(sample(nodeText, #"marketscan_node_series_cache_lookups_total{outcome="hit"}"#) == 0)
+        #expect((sample(nodeText, "marketscan_node_series_cache_bytes") ?? 0) > 0)
 
         // Only GET/HEAD /metrics.
         let notFound = try await Blocking.run { try httpGet(port: servicePort, path: "/") }

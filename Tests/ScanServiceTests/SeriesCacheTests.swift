@@ -69,6 +69,20 @@ struct SeriesCacheTests {
         #expect(cache.barCount == 300)
     }
 
+    @Test func hitsAndMissesAreCountedPerLookup() throws {
+        let store = CountingBars(bars: 100)
+        let cache = SeriesCache(maxBars: 300)  // room for 3 of the 5 symbols
+        let universe = ["A", "B", "C", "D", "E"]
+        for _ in 0..<2 { for s in universe { _ = try cache.series(query(s), from: store) } }
+        // Two passes: 5 misses, then 3 hits and the 2 that did not fit missed again.
+        #expect(cache.misses == 7)
+        #expect(cache.hits == 3)
+        #expect(cache.misses == store.loads.withLock { $0.count }, "every miss is a load")
+        _ = cache.series(universe.map(query), from: store)
+        #expect(cache.hits == 6)
+        #expect(cache.misses == 9)
+    }
+
     @Test func aPlainLoadServesALaterStudyWhenTheDataEndsByTheRangeEnd() throws {
         // The range ends after the last bar: the plain scan's load has every bar there is.
         let store = EndingBars(bars: 100)
