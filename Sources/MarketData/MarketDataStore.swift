@@ -46,6 +46,9 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
         }
     }
 
+    /// The size the WAL file is cut back to once its frames are checkpointed (`journal_size_limit`).
+    public static let walSizeLimitBytes = 64 << 20
+
     /// Opens (creating when missing) the store in the SQLite file at `path`, migrating its schema.
     public static func open(path: String) throws -> MarketDataStore {
         var config = Configuration()
@@ -55,6 +58,9 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
             try db.execute(sql: "PRAGMA page_size = 65536")
             // WAL + NORMAL: durable against a killed process; an import is one transaction either way.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // An import is one transaction: its WAL is the size of what it wrote, and SQLite would keep a
+            // file that size for good. Cut it back to 64 MB when the log restarts after a checkpoint.
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimitBytes)")
         }
         do {
             return try MarketDataStore(writer: DatabasePool(path: path, configuration: config), path: path)

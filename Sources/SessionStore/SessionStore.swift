@@ -18,6 +18,9 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
     /// Chunk records waiting to be written together (see ``insertChunk(jobId:chunkIndex:data:)``).
     private let chunkQueue = Mutex(ChunkQueue())
 
+    /// The size the WAL file is cut back to once its frames are checkpointed (`journal_size_limit`).
+    public static let walSizeLimitBytes = 64 << 20
+
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it. Blocks.
     public convenience init(path: String) throws {
         var config = Configuration()
@@ -27,6 +30,9 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             // an OS crash or power loss can lose the last commits. FULL would fsync every session
             // transition and chunk result, which is most of a small scan's time.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // SQLite keeps the WAL file at its largest size and reuses it; a burst of large results
+            // would leave that much on disk for good. Cut it back to 64 MB when it restarts.
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimitBytes)")
         }
         try self.init(writer: DatabasePool(path: path, configuration: config))
     }

@@ -150,11 +150,43 @@ struct SessionStoreTests {
         #expect(try await store.chunkResults(jobId: "job-1").isEmpty)
     }
 
-    @Test func sharesTheDatabaseFileWithAnotherMigratorInWALMode() async throws {
+    /// `body` with the path of a database file in a directory of its own, removed afterwards.
+    private func withDatabaseFile(_ name: String, _ body: (String) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sessionstore-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("market.sqlite").path
+        try await body(dir.appendingPathComponent(name).path)
+    }
+
+    @Test func theWALIsCutBackAfterALargeTransaction() async throws {
+        try await withDatabaseFile("s.sqlite") { path in try await walIsCutBack(path) }
+    }
+
+    private func walIsCutBack(_ path: String) async throws {
+        let store = try SessionStore(path: path)
+        let limit = SessionStore.walSizeLimitBytes
+        // One transaction larger than the limit (as a burst of large results would be), checkpointed.
+        let blob = Data(repeating: 0x5a, count: 1 << 20)
+        try await store.writer.write { db in
+            try db.execute(sql: "CREATE TABLE filler (b BLOB)")
+            for _ in 0..<(limit >> 20) + 16 { try db.execute(sql: "INSERT INTO filler VALUES (?)", arguments: [blob]) }
+        }
+        func walBytes() throws -> Int {
+            try (FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+        }
+        #expect(try walBytes() > limit)
+        _ = try await store.writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        // The next write restarts the log from its start: the file is cut back then.
+        try await store.save(Self.session("after", status: .pending, created: 1))
+        #expect(try walBytes() <= limit)
+        #expect(try await store.session(id: "after")?.status == .pending)
+    }
+
+    @Test func sharesTheDatabaseFileWithAnotherMigratorInWALMode() async throws {
+        try await withDatabaseFile("market.sqlite") { path in try await sharesTheFile(path) }
+    }
+
+    private func sharesTheFile(_ path: String) async throws {
         // Another module's migrator on the same file, before and after ours.
         let other = try DatabasePool(path: path)
         var migrator = DatabaseMigrator()
