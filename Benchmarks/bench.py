@@ -146,6 +146,14 @@ def run(args: list[str], **kw) -> subprocess.CompletedProcess:
     return r
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of a live process so far (fresh pages the kernel mapped for it)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+    except FileNotFoundError:
+        return 0
+
+
 def cpu_ms(pid: int) -> float:
     """User + system CPU time a live process has used, in ms."""
     try:
@@ -337,6 +345,26 @@ class Cluster:
             raise RuntimeError(f"scan ended {status}: {reply.get('session', {}).get('error')}")
         return ms, reply["result"]
 
+    def settle(self, scan=None, quiet_faults: int = 1500, max_scans: int = 20) -> int:
+        """Repeats `scan()` (default: `self.scan()`) until the nodes' caches hold what it reads, and returns
+        how many scans that took. The service's PUSH hands each chunk to whichever node's turn it is (no
+        chunk-to-node affinity), so which node gets which symbols can shift from scan to scan, and for
+        the first few scans a node still loads symbols the other one had: scans that are not warm,
+        whatever their number (3 warm-ups left some runs loading ~200 symbols a scan per node). Settled:
+        two scans in a row in which the nodes together faulted in fewer than `quiet_faults` fresh pages
+        (a loaded symbol of T2 takes ~15; a settled T2 scan 200-700 in all). A settled start, not a
+        guarantee: the order can shift again later, and then the nodes load again until each holds the
+        whole universe."""
+        scan = scan or self.scan
+        quiet = 0
+        for n in range(1, max_scans + 1):
+            before = sum(minor_faults(p.pid) for p in self.node_procs)
+            scan()
+            quiet = quiet + 1 if sum(minor_faults(p.pid) for p in self.node_procs) - before < quiet_faults else 0
+            if quiet == 2:
+                return n
+        return max_scans
+
     def cpu(self) -> list[float]:
         """CPU ms used so far by the service and each node."""
         return [cpu_ms(p.pid) for p in [self.service, *self.node_procs]]
@@ -499,10 +527,12 @@ def warm_series(c: Cluster, workload: str, runs: int) -> tuple[list[float], list
 
 def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int | None,
                workloads: list[str]) -> dict:
-    """F1 on a fresh service (the first scan), then its warm runs; then each other workload: one scan to
-    warm it (its columns may differ), then its warm runs. Memory is read after all of them."""
+    """F1 on a fresh service (the first scan), then its warm runs; then each other workload: scans to
+    warm it (its columns may differ), then its warm runs. Warm: after ``Cluster.settle`` (the nodes load
+    nothing more). Memory is read after all of them."""
     with Cluster(bin, ds, nodes, threads) as c:
         fresh_ms, result = c.scan()
+        settled = {"F1": c.settle()}
         warm, per_scan, _ = warm_series(c, "F1", warm_runs)
         parse_ms = median(c.parse_ms[1:])
         doc = {"nodes": nodes, "startup_ms": c.startup_ms, "fresh_ms": fresh_ms, "warm_ms": median(warm),
@@ -516,6 +546,7 @@ def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int 
             if workload == "F1":
                 continue
             first_ms, _ = c.scan(workload=workload)
+            settled[workload] = c.settle(lambda: c.scan(workload=workload))
             w, cpu, res = warm_series(c, workload, warm_runs)
             doc["workloads"][workload] = {
                 "first_ms": first_ms, "warm_ms": median(w), "warm_min_ms": min(w), "warm_max_ms": max(w),
@@ -523,6 +554,7 @@ def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int 
                 "errors": res.get("errors_count", 0),
                 "cpu_ms_per_scan": {"service": cpu[0], "nodes": cpu[1:]}}
         doc["memory"] = c.memory()
+        doc["settle_scans"] = settled
         return doc
 
 

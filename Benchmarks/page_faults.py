@@ -14,10 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
 
 
-def minor_faults(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
-
-
 def peak_mb(pid: int) -> int:
     line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM"))
     return int(line.split()[1]) // 1024
@@ -30,15 +26,14 @@ def main() -> None:
     if bench.analyse_workload(workload):
         workload = "F1"
     with bench.Cluster(binp, ds, 2, None) as c:
-        for _ in range(3):
-            c.scan(workload=workload)
+        settled = c.settle(lambda: c.scan(workload=workload))
         pids = [c.service.pid] + [p.pid for p in c.node_procs]
-        f0, c0 = [minor_faults(p) for p in pids], [bench.cpu_ms(p) for p in pids]
+        f0, c0 = [bench.minor_faults(p) for p in pids], [bench.cpu_ms(p) for p in pids]
         ts = sorted(c.scan(workload=workload)[0] for _ in range(n))
-        f1, c1 = [minor_faults(p) for p in pids], [bench.cpu_ms(p) for p in pids]
+        f1, c1 = [bench.minor_faults(p) for p in pids], [bench.cpu_ms(p) for p in pids]
         hwm = [peak_mb(p) for p in pids]
     per = lambda a, b: [round((y - x) / n) for x, y in zip(a, b)]  # noqa: E731
-    print(f"T2 {name} {os.environ.get('BENCH_SERVICE_ARGS', '')!r} n={n}: median {ts[n // 2]:.1f} ms; "
+    print(f"T2 {name} {os.environ.get('BENCH_SERVICE_ARGS', '')!r} n={n} after {settled} warm-ups: median {ts[n // 2]:.1f} ms; "
           f"per scan (service, node 1, node 2) faults {per(f0, f1)} cpu ms {per(c0, c1)}; peak RSS MB {hwm}")
 
 

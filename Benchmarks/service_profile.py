@@ -17,7 +17,7 @@ bench.fresh_copy(ds)
 if bench.analyse_workload(workload):
     workload = "F1"
 with bench.Cluster(binp, ds, 2, None) as c:
-    for _ in range(3): c.scan(workload=workload)
+    c.settle(lambda: c.scan(workload=workload))
     pids = [c.service.pid] + [p.pid for p in c.node_procs]
     cpu0 = [bench.cpu_ms(p) for p in pids]
     pp = None

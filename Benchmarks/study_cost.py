@@ -6,7 +6,8 @@ without `--study 1,5,10,20 --explain`, paired side by side in one run, so load a
 
 Uses bench.py's data set T2 (2,000 symbols x 2,520 daily bars, generated once into
 Benchmarks/results/t2.base.sqlite) and its cluster (scan-service + 2 engine-nodes on 127.0.0.1).
-After two warm-ups of each, `--runs` pairs, each a plain run then an analysed one:
+After warm-up pairs until the nodes load nothing more (`bench.Cluster.settle`), `--runs` pairs, each a
+plain run then an analysed one:
 
   * in process, `scan run --local --format json --output FILE`: the result's processing_time_ms (the
     scan), the process's wall time (opening the store, the scan, the analysis, writing the JSON) and
@@ -53,8 +54,11 @@ def service_runs(binary: Path, ds, runs: int) -> dict:
     kinds = ("plain", "analysed", "fresh")
     out: dict = {k: {"wall_ms": [], "cpu_ms": []} for k in kinds}
     with bench.Cluster(binary, ds, nodes=2, threads=None) as cluster:
-        for analysed in (False, True, False, True):  # warm-ups: the nodes' caches, both code paths
-            cluster.client.request("RUN_SCAN", body(ds, analysed), 600)
+        def pair() -> None:  # warm-ups: the nodes' caches, both code paths
+            for analysed in (False, True):
+                cluster.client.request("RUN_SCAN", body(ds, analysed), 600)
+
+        out["settle_pairs"] = cluster.settle(pair)
         for run in range(runs):
             for kind in kinds:
                 fresh = {"horizons": [1, 5, 10, 21 + run]} if kind == "fresh" else None
@@ -132,7 +136,8 @@ def main() -> None:
     finally:
         bench.PROCS.stop_all()
     load1 = os.getloadavg()
-    print(f"T2 F1 (plain) against T2 F1 --study 1,5,10,20 --explain (analysed): {args.runs} pairs each; "
+    settled = f" after {figures['service']['settle_pairs']} warm-up pairs" if "service" in figures else ""
+    print(f"T2 F1 (plain) against T2 F1 --study 1,5,10,20 --explain (analysed): {args.runs} pairs each{settled}; "
           f"load average {load0[0]:.2f} at the start, {load1[0]:.2f} at the end")
     rows = []
     if "local" in figures:

@@ -253,9 +253,9 @@ public struct ChunkResultMessage: Sendable, Hashable {
         Self.writeResults(results, to: &w)
     }
 
-    /// At least the bytes ``writeResults(_:to:)`` writes for `results` (a match is 25 bytes, 10 a
-    /// column, 8 a forward figure; a symbol's study and funnel sums a few hundred), so a chunk's
-    /// message is written into one buffer instead of one copied each time it grows.
+    /// About the bytes ``writeResults(_:to:)`` writes for `results` (a match 25 and a little room, a
+    /// column 10, a forward figure 8, a symbol's study and funnel sums a few hundred), so a chunk's
+    /// message is usually written into one buffer instead of one copied each time it grows.
     static func estimatedBytes(_ results: [SymbolResult]) -> Int {
         var bytes = 1_024
         for r in results {
