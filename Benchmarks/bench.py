@@ -636,7 +636,21 @@ def machine() -> dict:
             break
     mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
     return {"nproc": os.cpu_count(), "cpu": cpu, "mem_gb": round(mem_kb / 1e6, 1), "kernel": platform.release(),
-            "load_before": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+            "load_before": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+            "python": platform.python_version(), "peer_packages": peer_packages()}
+
+
+def peer_packages() -> dict:
+    """The versions of what the peers run on (the peers run with this interpreter): their speed moves with
+    them (the lean peer took twice as long with pandas 3.1.1 / TA-Lib 0.8.2 as in the runs before)."""
+    from importlib import metadata
+    out = {}
+    for name in ("pandas", "numpy", "TA-Lib", "vectorbt", "numba"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def fmt_ms(x) -> str:
