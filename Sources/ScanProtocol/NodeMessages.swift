@@ -808,7 +808,7 @@ package enum MatchListCodec {
 package enum SymbolResultsCodec {
     /// The bytes of `results`.
     package static func encode(_ results: [SymbolResult]) -> [UInt8] {
-        var w = BinaryWriter(capacity: 64 + results.count * 48)
+        var w = BinaryWriter(capacity: ChunkResultMessage.estimatedBytes(results))
         ChunkResultMessage.writeResults(results, to: &w)
         return w.bytes
     }
