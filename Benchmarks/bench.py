@@ -346,8 +346,8 @@ class Cluster:
         return ms, reply["result"]
 
     def settle(self, scan=None, quiet_faults: int = 1500, max_scans: int = 20) -> int:
-        """Repeats `scan()` (default: `self.scan()`) until the nodes' caches hold what it reads, and returns
-        how many scans that took. The service's PUSH hands each chunk to whichever node's turn it is (no
+        """Repeats `scan()` (default: `self.scan()`) until two scans in a row load (almost) nothing on the
+        nodes, and returns how many scans that took. The service's PUSH hands each chunk to whichever node's turn it is (no
         chunk-to-node affinity), so which node gets which symbols can shift from scan to scan, and for
         the first few scans a node still loads symbols the other one had: scans that are not warm,
         whatever their number (3 warm-ups left some runs loading ~200 symbols a scan per node). Settled:
