@@ -528,8 +528,8 @@ def warm_series(c: Cluster, workload: str, runs: int) -> tuple[list[float], list
 def end_to_end(bin: Path, ds: DataSet, nodes: int, warm_runs: int, threads: int | None,
                workloads: list[str]) -> dict:
     """F1 on a fresh service (the first scan), then its warm runs; then each other workload: scans to
-    warm it (its columns may differ), then its warm runs. Warm: after ``Cluster.settle`` (the nodes load
-    nothing more). Memory is read after all of them."""
+    warm it (its columns may differ), then its warm runs. Warm: after ``Cluster.settle`` (two scans in a
+    row that loaded almost nothing on the nodes). Memory is read after all of them."""
     with Cluster(bin, ds, nodes, threads) as c:
         fresh_ms, result = c.scan()
         settled = {"F1": c.settle()}

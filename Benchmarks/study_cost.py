@@ -6,7 +6,7 @@ without `--study 1,5,10,20 --explain`, paired side by side in one run, so load a
 
 Uses bench.py's data set T2 (2,000 symbols x 2,520 daily bars, generated once into
 Benchmarks/results/t2.base.sqlite) and its cluster (scan-service + 2 engine-nodes on 127.0.0.1).
-After warm-up pairs until the nodes load nothing more (`bench.Cluster.settle`), `--runs` pairs, each a
+After warm-up pairs until two in a row load (almost) nothing on the nodes (`bench.Cluster.settle`), `--runs` pairs, each a
 plain run then an analysed one:
 
   * in process, `scan run --local --format json --output FILE`: the result's processing_time_ms (the
