@@ -8,8 +8,14 @@ scripts/setup.sh
 scripts/check-imports.py   # Package.swift's dependencies are exactly the imports
 swift build
 # Liveness bounds, not timings (the suites take ~2 and ~0.5 minutes; building the tests is inside the
-# first): a hang ends the run with a message instead of holding CI until its own limit.
-timeout -k 30 2700 swift test "$@" || { rc=$?; [ "$rc" -eq 124 ] && echo "test.sh: swift test still running after 45 minutes: stopped" >&2; exit "$rc"; }
+# first): a hang ends the run with a message instead of holding CI until its own limit. For swift
+# test the message says what was stuck — the tests that had started and not ended (from swift-testing's
+# event stream), the live processes, and a backtrace of every thread of the test process
+# (scripts/bounded-run.py) — and the output is line-buffered, so the log's last lines are the real ones.
+events="$(mktemp -t marketscan-test-events.XXXXXX)"
+trap 'rm -f "$events"' EXIT
+MARKETSCAN_INSTALL_GDB="${CI:+1}" scripts/bounded-run.py --limit 2400 --what "swift test" --events "$events" -- \
+  stdbuf -oL -eL swift test --event-stream-output-path "$events" --event-stream-version 0 "$@"
 # The Python client's tests (against the built executables) and the schema checks; the client is
 # imported from the source tree. pytest exits 5 when it collects no test: a broken setup, so a failure.
 set +e
