@@ -164,7 +164,7 @@ let package = Package(
         // Starts a throwaway PostgreSQL cluster (scripts/pg-scratch.sh) for its suite.
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["FormulaEngine", "MarketData", "PostgresStore", "ScanCore"]
+            dependencies: ["FormulaEngine", "MarketData", "PostgresStore", "ScanCore", "TestSupport"]
         ),
         // Golden/ holds the golden outputs, read from the source tree (see GoldenOutputTests).
         .testTarget(

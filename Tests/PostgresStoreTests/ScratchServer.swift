@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -61,34 +62,29 @@ final class ScratchServer: Sendable {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("pg-scratch-\(UUID().uuidString)")
         let outURL = base.appendingPathExtension("out")
         let errURL = base.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: outURL)
             try? FileManager.default.removeItem(at: errURL)
         }
-        // posix_spawn + waitpid: Foundation's Process can miss the exit of a child whose grandchild
-        // (the server) lives on, leaving waitUntilExit hanging.
-        let argv =
-            [
-                "/bin/bash", "-c",
-                "out=$1; err=$2; shift 2; exec /bin/bash \"$0\" \"$@\" <\"/dev/null\" >\"$out\" 2>\"$err\"",
-                script, outURL.path, errURL.path,
-            ] + arguments
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/bash", nil, nil, &cArgs, environ) == 0 else {
-            throw Failure(description: "cannot start \(script)")
+        // A SpawnedProcess, not Foundation's Process: the server the script starts outlives it (see
+        // SpawnedProcess for why that matters), and it inherits none of the test process's descriptors.
+        let child = try SpawnedProcess(
+            executable: "/bin/bash",
+            arguments: [Self.script] + arguments,
+            stdout: outURL.path,
+            stderr: errURL.path
+        )
+        guard let end = child.wait(seconds: 120) else {
+            child.kill()
+            throw Failure(
+                description: "pg-scratch.sh \(arguments.joined(separator: " ")) still running after 120 s: stopped"
+            )
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitCode = (status >> 8) & 0xff
         let output = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        guard status & 0x7f == 0, exitCode == 0 else {
+        guard end == .exited(0) else {
             let errors = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
             throw Failure(
-                description: "pg-scratch.sh \(arguments.joined(separator: " ")) failed (status \(status)): \(errors)"
+                description: "pg-scratch.sh \(arguments.joined(separator: " ")) failed (\(end)): \(errors)"
             )
         }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)

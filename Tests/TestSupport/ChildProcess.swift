@@ -13,10 +13,10 @@ public struct ChildProcessError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Runs `executable` with `arguments` to its end and returns what it printed.
+/// Runs `executable` with `arguments` to its end and returns what it printed (a ``SpawnedProcess``).
 ///
 /// The wait happens on a thread of its own, never on the cooperative pool: every suite of a test
-/// process shares that pool (two threads on a 2-core machine), so a test blocked in `waitUntilExit`
+/// process shares that pool (two threads on a 2-core machine), so a test blocked waiting for a child
 /// there starves the other suites' waits and timers. Output goes to temporary files, so a child
 /// filling one stream while the other is read cannot block. A child still running after `seconds` is
 /// terminated, then killed, and the call throws (a liveness bound, not a timing).
@@ -49,33 +49,20 @@ private func runChildBlocking(
     defer { try? files.removeItem(at: directory) }
     let outURL = directory.appendingPathComponent("stdout")
     let errURL = directory.appendingPathComponent("stderr")
-    guard files.createFile(atPath: outURL.path, contents: nil), files.createFile(atPath: errURL.path, contents: nil)
-    else { throw ChildProcessError(description: "could not create the output files in \(directory.path)") }
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    let p = Process()
-    p.executableURL = executable
-    p.arguments = arguments
-    if let environment { p.environment = environment }
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    let ended = DispatchSemaphore(value: 0)
-    p.terminationHandler = { _ in ended.signal() }
-    do { try p.run() } catch {
-        try? out.close()
-        try? err.close()
-        throw ChildProcessError(description: "could not start \(executable.path): \(error)")
+    let child = try SpawnedProcess(
+        executable: executable.path,
+        arguments: arguments,
+        environment: environment,
+        stdout: outURL.path,
+        stderr: errURL.path
+    )
+    var end = child.wait(seconds: seconds)
+    let timedOut = end == nil
+    if timedOut {
+        child.signal(SIGTERM)
+        end = child.wait(seconds: 5)
+        if end == nil { child.kill() }
     }
-    var timedOut = false
-    if ended.wait(timeout: .now() + seconds) == .timedOut {
-        timedOut = true
-        p.terminate()
-        if ended.wait(timeout: .now() + 5) == .timedOut { kill(p.processIdentifier, SIGKILL) }
-    }
-    p.waitUntilExit()
-    try? out.close()
-    try? err.close()
     let stdout = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
     let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
     if timedOut {
@@ -84,5 +71,5 @@ private func runChildBlocking(
                 + "\(seconds) s: stopped; stderr: \(stderr.suffix(2_000))"
         )
     }
-    return ChildOutput(status: p.terminationStatus, stdout: stdout, stderr: stderr)
+    return ChildOutput(status: end?.status ?? -1, stdout: stdout, stderr: stderr)
 }

@@ -26,15 +26,30 @@ final class NetnsCluster: @unchecked Sendable {
         return ok ? nil : "the cluster tests need iproute2's `ip netns` (scripts/setup.sh)"
     }()
 
-    /// Runs `argv` to its end (posix_spawn + waitpid); its exit status (128 + signal when killed).
-    static func spawn(_ argv: [String]) -> Int32 {
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], nil, nil, &cArgs, environ) == 0 else { return 127 }
-        var raw: Int32 = 0
-        while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
-        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    /// Runs `argv` to its end (a ``SpawnedProcess``, output discarded); its exit status (128 + signal
+    /// when killed, 124 when still running after `seconds`: then killed).
+    static func spawn(_ argv: [String], seconds: Double = 60) -> Int32 {
+        spawn(argv, stdout: "/dev/null", stderr: "/dev/null", seconds: seconds)
+    }
+
+    static func spawn(_ argv: [String], stdout: String, stderr: String, seconds: Double) -> Int32 {
+        guard
+            let child = try? SpawnedProcess(
+                executable: argv[0],
+                arguments: Array(argv.dropFirst()),
+                stdout: stdout,
+                stderr: stderr
+            )
+        else { return 127 }
+        guard let end = child.wait(seconds: seconds) else {
+            child.kill()
+            return 124
+        }
+        switch end {
+        case .exited(let code): return code
+        case .signalled(let signal): return 128 + signal
+        case .lost: return 127
+        }
     }
 
     init() async throws {
@@ -89,23 +104,21 @@ final class NetnsCluster: @unchecked Sendable {
         }
     }
 
-    /// Runs the harness script to its end, blocking (posix_spawn + waitpid: the PostgreSQL server
-    /// it starts outlives it, which Foundation's Process does not always notice).
+    /// Runs the harness script to its end, blocking (a ``SpawnedProcess``: the PostgreSQL server it
+    /// starts outlives it and inherits none of the test process's descriptors). Bounded: `up` builds a
+    /// database cluster, the slowest step; 124 after 5 minutes.
     static func scriptBlocking(
         _ arguments: [String],
         logs: URL
     ) throws -> (status: Int32, stdout: String, stderr: String) {
         let out = logs.appendingPathComponent("netns-\(UUID().uuidString.prefix(8)).out")
         let err = out.deletingPathExtension().appendingPathExtension("err")
-        let argv =
-            [
-                "/bin/bash", "-c",
-                "out=$1; err=$2; shift 2; exec /bin/bash \"$0\" \"$@\" </dev/null >\"$out\" 2>\"$err\"",
-                script, out.path, err.path,
-            ] + arguments
-        let status = spawn(argv)
+        let status = spawn(["/bin/bash", script] + arguments, stdout: out.path, stderr: err.path, seconds: 300)
         let stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        var stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        if status == 124 {
+            stderr += "\nnetns-cluster.sh \(arguments.joined(separator: " ")) still running after 5 minutes: killed"
+        }
         return (status, stdout, stderr)
     }
 

@@ -33,10 +33,11 @@ struct SetupError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A child process with its stdout and stderr in files. `kill` and `stop` never block for long.
-final class Child: @unchecked Sendable {
+/// A child process with its stdout and stderr in files (a ``SpawnedProcess``). `kill` and `stop` never
+/// block for long.
+final class Child: Sendable {
     let name: String
-    let process = Process()
+    let process: SpawnedProcess
     let stdoutURL: URL
     let stderrURL: URL
 
@@ -50,39 +51,31 @@ final class Child: @unchecked Sendable {
         self.name = name
         stdoutURL = directory.appendingPathComponent("\(name).out")
         stderrURL = directory.appendingPathComponent("\(name).err")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env["MARKETSCAN_DB"] = nil
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedProcess(
+            executable: executable.path,
+            arguments: arguments,
+            environment: env,
+            directory: directory.path,
+            stdout: stdoutURL.path,
+            stderr: stderrURL.path
+        )
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
 
-    func signal(_ sig: Int32) {
-        if process.isRunning { _ = Glibc.kill(pid, sig) }
-    }
+    func signal(_ sig: Int32) { process.signal(sig) }
 
     /// SIGKILL, then reaps it (bounded).
-    func kill() {
-        signal(SIGKILL)
-        for _ in 0..<250 where process.isRunning { usleep(20_000) }
-    }
+    func kill() { process.kill() }
 
-    /// Waits for the exit (bounded); its status.
+    /// Waits for the exit (bounded); its status (the exit code, or the signal that ended it).
     func exitStatus(within seconds: Double) async throws -> Int32 {
         let p = process
-        let name = name
-        return try await eventually(seconds, "\(name) to exit") { p.isRunning ? nil : p.terminationStatus }
+        return try await eventually(seconds, "\(name) to exit") { p.ended?.status }
     }
 
     var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
