@@ -47,14 +47,12 @@ public enum SignalAggregator {
         sortBy sortOrder: SortOrder = .timestamp
     ) -> AggregatedSignals {
         // Sorts positions of small keys rather than the matches themselves (each a struct of strings,
-        // column values and a forward outcome, costly to move), then gathers the matches in that
-        // order: one copy each.
+        // column values and a forward outcome, costly to move), then copies each match to its place
+        // once.
         struct Key {
             var epoch: Int64
             var symbolRank: Int32
             var signalRank: Int32
-            var result: Int32
-            var match: Int32
         }
         // Each result's symbol as its rank among the symbols (equal symbols, equal ranks).
         let bySymbol = results.indices.sorted { results[$0].symbol < results[$1].symbol }
@@ -99,9 +97,7 @@ public enum SignalAggregator {
                         Key(
                             epoch: all[i].timestamp.epochSeconds,
                             symbolRank: rank[r],
-                            signalRank: signalRank[Int(signalIds[keys.count])],
-                            result: Int32(r),
-                            match: Int32(i)
+                            signalRank: signalRank[Int(signalIds[keys.count])]
                         )
                     )
                 }
@@ -124,9 +120,23 @@ public enum SignalAggregator {
                 }
             }
         }
-        let matches = order.map { i in
-            let k = keys[Int(i)]
-            return results[Int(k.result)].matches[Int(k.match)]
+        // Each match's place in the sorted list, then every match copied to its place in input order
+        // (each result's array read front to back). Gathered in sorted order, the reads jumped from
+        // symbol to symbol, a cache miss or more a match: most of this function's time in a profile.
+        var place = [Int32](repeating: 0, count: order.count)
+        for (k, i) in order.enumerated() { place[Int(i)] = Int32(k) }
+        let matches = [SignalMatch](unsafeUninitializedCapacity: order.count) { buffer, initialized in
+            var i = 0
+            for result in results {
+                result.matches.withUnsafeBufferPointer { all in
+                    for m in all {
+                        buffer.initializeElement(at: Int(place[i]), to: m)
+                        i += 1
+                    }
+                }
+            }
+            // `order` is a permutation of the positions, so every element was written once.
+            initialized = i
         }
         return AggregatedSignals(
             totalSymbols: results.count,
