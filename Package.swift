@@ -48,14 +48,16 @@ let package = Package(
         // MARK: Storage, wire protocol, presentation
         .target(
             name: "MarketData",
-            dependencies: ["ScanCore", "FormulaEngine", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ScanCore", "FormulaEngine", "GRDBReads", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Resources")]
         ),
         .target(name: "ScanProtocol", dependencies: ["ScanCore", "FormulaEngine"]),
         .target(
             name: "SessionStore",
-            dependencies: ["ScanCore", "ScanProtocol", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ScanCore", "ScanProtocol", "GRDBReads", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Async reads of a GRDB database that give the reader back on GRDB's queue (MarketData, SessionStore).
+        .target(name: "GRDBReads", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ScanOutput", dependencies: ["ScanCore", "ScanProtocol"]),
         // The shared PostgreSQL store (market data, sessions, chunk results) for nodes on many hosts.
         .target(
@@ -158,7 +160,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionStoreTests",
-            dependencies: ["ScanCore", "ScanProtocol", "SessionStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "GRDBReads", "ScanCore", "ScanProtocol", "SessionStore", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "ScanProtocolTests", dependencies: ["FormulaEngine", "ScanCore", "ScanProtocol"]),
         // Starts a throwaway PostgreSQL cluster (scripts/pg-scratch.sh) for its suite.

@@ -1,6 +1,7 @@
 import FormulaEngine
 import Foundation
 import GRDB
+import GRDBReads
 import ScanCore
 import Synchronization
 
@@ -77,7 +78,7 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     // MARK: - SymbolRepository
 
     public func resolve(_ criteria: SymbolCriteria) async throws -> ResolvedUniverse {
-        let all = try await writer.read { db in try self.cachedSymbols(db) }
+        let all = try await writer.readReturningReader { db in try self.cachedSymbols(db) }
         return UniverseResolver.resolve(criteria, among: all)
     }
 
@@ -94,13 +95,13 @@ public final class MarketDataStore: MarketDataBackend, SymbolCatalog, Sendable {
     }
 
     public func listSymbols(_ query: SymbolQuery) async throws -> SymbolListing {
-        let all = try await writer.read { db in try Self.fetchListed(db) }
+        let all = try await writer.readReturningReader { db in try Self.fetchListed(db) }
         return query.apply(to: all)
     }
 
     public func symbols(_ symbols: [String]) async throws -> [SymbolInfo] {
         let wanted = Set(symbols)
-        let all = try await writer.read { db in try Self.fetchSymbols(db) }
+        let all = try await writer.readReturningReader { db in try Self.fetchSymbols(db) }
         return all.filter { wanted.contains($0.symbol) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBReads
 import ScanCore
 import Synchronization
 
@@ -129,7 +130,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
     public var finalStateDropsJob: Bool { true }
 
     public func session(id: String) async throws -> ScanSession? {
-        try await writer.read { db in
+        try await writer.readReturningReader { db in
             try Row.fetchOne(db, sql: "SELECT * FROM scan_session WHERE id = ?", arguments: [id]).map(
                 Self.session(from:)
             )
@@ -144,7 +145,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
 
     public func list(status: ScanStatus?, limit: Int) async throws -> [ScanSession] {
         let limit = max(0, limit)
-        return try await writer.read { db in
+        return try await writer.readReturningReader { db in
             let rows: [Row]
             if let status {
                 rows = try Row.fetchAll(
@@ -274,7 +275,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
     }
 
     public func job(id: String) async throws -> (job: ProcessingJob, chunkSize: Int)? {
-        let stored: (Data, Int)? = try await writer.read { db in
+        let stored: (Data, Int)? = try await writer.readReturningReader { db in
             try Row.fetchOne(db, sql: "SELECT job, chunk_size FROM scan_job WHERE id = ?", arguments: [id])
                 .map { ($0["job"], $0["chunk_size"]) }
         }
@@ -376,7 +377,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
     }
 
     public func chunkResults(jobId: String) async throws -> [Int: [SymbolResult]] {
-        let rows: [(Int, Data)] = try await writer.read { db in
+        let rows: [(Int, Data)] = try await writer.readReturningReader { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT chunk_index, results FROM scan_job_chunk WHERE job_id = ?",

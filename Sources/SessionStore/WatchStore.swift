@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBReads
 import ScanCore
 
 /// The live watches' tables (migration `sessions-watches-v1`):
@@ -73,7 +74,7 @@ extension SessionStore {
     }
 
     public func watches() async throws -> [StoredWatch] {
-        let rows: [(String, Double, Int, Data, Data)] = try await writer.read { db in
+        let rows: [(String, Double, Int, Data, Data)] = try await writer.readReturningReader { db in
             try Row.fetchAll(db, sql: "SELECT * FROM live_watch ORDER BY created_at, id").map {
                 ($0["id"], $0["created_at"], $0["seq"], $0["request"], $0["entries"])
             }
@@ -96,7 +97,7 @@ extension SessionStore {
     }
 
     public func events(watchId: String, after: Int, limit: Int) async throws -> [WatchEvent] {
-        let blobs: [Data] = try await writer.read { db in
+        let blobs: [Data] = try await writer.readReturningReader { db in
             try Data.fetchAll(
                 db,
                 sql: "SELECT event FROM live_watch_event WHERE watch_id = ? AND seq > ? ORDER BY seq LIMIT ?",
