@@ -15,6 +15,11 @@ to stderr, before stopping anything:
 
 then stops the group and its session (SIGTERM, SIGKILL 30 s later) and exits 124, as timeout(1) does.
 
+The command's environment carries a marker (``MARKETSCAN_BOUNDED_RUN``) that every process it starts
+inherits, daemons too: a scratch PostgreSQL server that left the session still has it. Such processes
+count as the command's in the list above and are stopped with it; and when the command ends by itself,
+any of them still running are named and stopped (the exit status stays the command's).
+
 A bound, not a timing: it ends a hang with the evidence to fix it instead of a run that says only
 "still running".
 """
@@ -77,8 +82,16 @@ def unfinished_tests(events: Path) -> tuple[list[str], int]:
     ], ended
 
 
-def group_processes(pgid: int) -> list[dict[str, str]]:
-    """Every live process whose process group or session is the command's."""
+def carries(entry: Path, marker: bytes) -> bool:
+    """Whether the process's environment holds `marker` (a whole `NAME=value` entry)."""
+    try:
+        return marker in (entry / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+def group_processes(pgid: int, marker: bytes) -> list[dict[str, str]]:
+    """Every live process whose process group or session is the command's, or that carries its marker."""
     found = []
     ticks = os.sysconf("SC_CLK_TCK")
     uptime = float(Path("/proc/uptime").read_text().split()[0])
@@ -90,7 +103,7 @@ def group_processes(pgid: int) -> list[dict[str, str]]:
             # The command name is in parentheses and may hold spaces: split after the last ")".
             fields = stat[stat.rindex(")") + 2 :].split()
             state, ppid, group, session = fields[0], fields[1], int(fields[2]), int(fields[3])
-            if pgid not in (group, session):
+            if pgid not in (group, session) and not carries(entry, marker):
                 continue
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
             wchan = (entry / "wchan").read_text().strip() or "-"
@@ -145,13 +158,13 @@ def backtraces(pid: str, gdb: str) -> None:
         say(f"gdb on {pid} did not finish: {error}")
 
 
-def diagnose(pgid: int, events: Path | None, what: str) -> None:
+def diagnose(pgid: int, marker: bytes, events: Path | None, what: str) -> None:
     if events is not None:
         running, ended = unfinished_tests(events)
         say(f"{ended} tests ended; still running ({len(running)}):")
         for line in running:
             say(f"  {line}")
-    processes = group_processes(pgid)
+    processes = group_processes(pgid, marker)
     say(f"processes of {what} ({len(processes)}):")
     for p in processes:
         say(f"  {p['pid']} (parent {p['ppid']}) {p['state']} wchan={p['wchan']} up {p['elapsed']}: {p['cmdline']}")
@@ -166,15 +179,15 @@ def diagnose(pgid: int, events: Path | None, what: str) -> None:
         backtraces(p["pid"], gdb)
 
 
-def stop(pgid: int, child: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL, to the command's process group and to every process of its session
-    (a child may have moved to a group of its own)."""
+def stop(pgid: int, marker: bytes, child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL, to the command's process group and to every process of its session or
+    with its marker (a child may have moved to a group or session of its own)."""
     for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
             pass
-        for p in group_processes(pgid):
+        for p in group_processes(pgid, marker):
             try:
                 os.kill(int(p["pid"]), sig)
             except (ProcessLookupError, PermissionError):
@@ -184,6 +197,28 @@ def stop(pgid: int, child: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             continue
         # The command ended; its children may not have: they get the next signal too.
+
+
+def stop_leftovers(pgid: int, marker: bytes, what: str) -> None:
+    """After the command ended by itself: names and stops whatever it started and left running."""
+    left = group_processes(pgid, marker)
+    if not left:
+        return
+    say(f"{what} ended and left {len(left)} processes running; stopping them:")
+    for p in left:
+        say(f"  {p['pid']} (parent {p['ppid']}) up {p['elapsed']}: {p['cmdline']}")
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in left:
+            try:
+                os.kill(int(p["pid"]), sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and group_processes(pgid, marker):
+            time.sleep(0.1)  # polls for the processes' ends; there is nothing to wait on
+        left = group_processes(pgid, marker)
+        if not left:
+            return
 
 
 def main() -> int:
@@ -196,22 +231,25 @@ def main() -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given")
-    child = subprocess.Popen(command, start_new_session=True)
+    token = f"{os.getpid()}-{time.time_ns()}"
+    marker = f"MARKETSCAN_BOUNDED_RUN={token}".encode()
+    child = subprocess.Popen(command, start_new_session=True, env={**os.environ, "MARKETSCAN_BOUNDED_RUN": token})
     pgid = child.pid
     forward = lambda signum, _frame: os.killpg(pgid, signum)  # noqa: E731 - Ctrl-C and CI stops reach the group
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     try:
         status = child.wait(timeout=args.limit)
+        stop_leftovers(pgid, marker, args.what)
         return status if status >= 0 else 128 - status  # ended by a signal: as a shell reports it
     except subprocess.TimeoutExpired:
         pass
     bound = f"{args.limit / 60:.0f} minutes" if args.limit >= 120 else f"{args.limit:.0f} s"
     say(f"{args.what} still running after {bound}: what was running, then stopping it")
     try:
-        diagnose(pgid, args.events, args.what)
+        diagnose(pgid, marker, args.events, args.what)
     finally:
-        stop(pgid, child)
+        stop(pgid, marker, child)
     return 124
 
 

@@ -12,6 +12,8 @@ swift build
 # test the message says what was stuck — the tests that had started and not ended (from swift-testing's
 # event stream), the live processes, and a backtrace of every thread of the test process
 # (scripts/bounded-run.py) — and the output is line-buffered, so the log's last lines are the real ones.
+# Whatever the tests start and leave running (a scratch PostgreSQL server of a killed run) is named and
+# stopped when swift test ends.
 events="$(mktemp -t marketscan-test-events.XXXXXX)"
 trap 'rm -f "$events"' EXIT
 MARKETSCAN_INSTALL_GDB="${CI:+1}" scripts/bounded-run.py --limit 2400 --what "swift test" --events "$events" -- \
