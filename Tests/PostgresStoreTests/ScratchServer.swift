@@ -2,10 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A throwaway PostgreSQL cluster (scripts/pg-scratch.sh) in a temporary directory on a free port,
 /// started once for a suite by the ``ScratchServer/Trait`` and stopped (and its directory removed)
 /// when the suite ends, whether its tests passed or not.
@@ -74,8 +70,7 @@ final class ScratchServer: Sendable {
             stdout: outURL.path,
             stderr: errURL.path
         )
-        guard let end = child.wait(seconds: 120) else {
-            child.kill()
+        guard let end = child.waitOrStop(seconds: 120) else {
             throw Failure(
                 description: "pg-scratch.sh \(arguments.joined(separator: " ")) still running after 120 s: stopped"
             )

@@ -56,20 +56,14 @@ private func runChildBlocking(
         stdout: outURL.path,
         stderr: errURL.path
     )
-    var end = child.wait(seconds: seconds)
-    let timedOut = end == nil
-    if timedOut {
-        child.signal(SIGTERM)
-        end = child.wait(seconds: 5)
-        if end == nil { child.kill() }
-    }
+    let end = child.waitOrStop(seconds: seconds)
     let stdout = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
     let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-    if timedOut {
+    guard let end else {
         throw ChildProcessError(
             description: "\(executable.lastPathComponent) \(arguments.joined(separator: " ")) still running after "
                 + "\(seconds) s: stopped; stderr: \(stderr.suffix(2_000))"
         )
     }
-    return ChildOutput(status: end?.status ?? -1, stdout: stdout, stderr: stderr)
+    return ChildOutput(status: end.status, stdout: stdout, stderr: stderr)
 }

@@ -22,6 +22,15 @@ public enum ProcessEnd: Sendable, Equatable {
         case .lost: -1
         }
     }
+
+    /// As a shell reports it: the exit code, 128 + the signal's number, 127 when not known.
+    public var shellStatus: Int32 {
+        switch self {
+        case .exited(let code): code
+        case .signalled(let signal): 128 + signal
+        case .lost: 127
+        }
+    }
 }
 
 /// A child process started with `posix_spawn`, whose end is learnt from `waitpid`.
@@ -132,6 +141,15 @@ public final class SpawnedProcess: Sendable {
             if ContinuousClock.now >= deadline { return nil }
             usleep(5_000)  // polls the condition; waitpid has no timeout
         }
+    }
+
+    /// Blocks until it ends, at most `seconds`; when it is still running then, SIGTERM, 5 s more, then
+    /// ``kill()``. Its end, or `nil` when it had to be stopped (a liveness bound, not a timing).
+    public func waitOrStop(seconds: Double) -> ProcessEnd? {
+        if let end = wait(seconds: seconds) { return end }
+        signal(SIGTERM)
+        if wait(seconds: 5) == nil { kill() }
+        return nil
     }
 
     /// SIGKILL, then waits (at most 5 s) to reap it.

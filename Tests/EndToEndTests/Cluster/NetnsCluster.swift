@@ -27,7 +27,7 @@ final class NetnsCluster: @unchecked Sendable {
     }()
 
     /// Runs `argv` to its end (a ``SpawnedProcess``, output discarded); its exit status (128 + signal
-    /// when killed, 124 when still running after `seconds`: then killed).
+    /// when killed, 124 when still running after `seconds`: then stopped).
     static func spawn(_ argv: [String], seconds: Double = 60) -> Int32 {
         spawn(argv, stdout: "/dev/null", stderr: "/dev/null", seconds: seconds)
     }
@@ -41,15 +41,7 @@ final class NetnsCluster: @unchecked Sendable {
                 stderr: stderr
             )
         else { return 127 }
-        guard let end = child.wait(seconds: seconds) else {
-            child.kill()
-            return 124
-        }
-        switch end {
-        case .exited(let code): return code
-        case .signalled(let signal): return 128 + signal
-        case .lost: return 127
-        }
+        return child.waitOrStop(seconds: seconds)?.shellStatus ?? 124
     }
 
     init() async throws {
