@@ -1,5 +1,6 @@
 import FormulaEngine
 import Foundation
+import Synchronization
 
 /// Runs one batch scan: resolve the universe, apply exclusions, check the formula (before any bar is
 /// read), build the job, run it on the engine with progress and cancellation, aggregate.
@@ -136,13 +137,20 @@ public struct BatchScanUseCase: Sendable {
 
     /// Aggregates per-symbol results into a ``BatchScanResult`` (matches sorted by timestamp, symbol,
     /// signal; errors sorted by symbol).
+    ///
+    /// The sorted matches and the statistics are both read from `results` alone, so they are built at
+    /// once, on two cores when there are two (on T2's 2,000 symbols, the statistics took a quarter of
+    /// this step's 12 ms on the service, after the sort).
     public static func result(
         jobId: String,
         results: [SymbolResult],
         processingTime: Duration,
         cancelled: Bool
     ) -> BatchScanResult {
-        let signals = SignalAggregator.aggregate(results, sortBy: .timestamp)
+        let (signals, statistics) = concurrently(
+            { SignalAggregator.aggregate(results, sortBy: .timestamp) },
+            { SignalAggregator.statistics(of: results) }
+        )
         let errors = results.compactMap { r in r.error.map { SymbolError(symbol: r.symbol, message: $0) } }
             .sorted { $0.symbol < $1.symbol }
         let (seconds, attoseconds) = processingTime.components
@@ -150,11 +158,32 @@ public struct BatchScanUseCase: Sendable {
         return BatchScanResult(
             jobId: jobId,
             signals: signals,
-            statistics: SignalAggregator.statistics(of: results),
+            statistics: statistics,
             processingTimeMs: ms,
             errors: errors,
             cancelled: cancelled
         )
+    }
+
+    /// `first()` and `second()`, run at the same time (`DispatchQueue.concurrentPerform`: the calling
+    /// thread runs one of them, so on one core they simply run in turn). CPU work only, no waiting.
+    static func concurrently<A: Sendable, B: Sendable>(
+        _ first: @Sendable () -> A,
+        _ second: @Sendable () -> B
+    ) -> (A, B) {
+        let out = Mutex<(A?, B?)>((nil, nil))
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            if i == 0 {
+                let a = first()
+                out.withLock { $0.0 = a }
+            } else {
+                let b = second()
+                out.withLock { $0.1 = b }
+            }
+        }
+        let (a, b) = out.withLock { $0 }
+        guard let a, let b else { preconditionFailure("concurrentPerform returned before both iterations ran") }
+        return (a, b)
     }
 }
 
