@@ -18,6 +18,9 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
     private let requests = EncodedRequests()
     /// Chunk records waiting to be written together (see ``insertChunk(jobId:chunkIndex:data:)``).
     private let chunkQueue = Mutex(ChunkQueue())
+    /// Checkpoints the file's WAL after the writes that end a piece of work (``WALCheckpointer``);
+    /// `nil` for a database opened elsewhere (``init(writer:)``).
+    let checkpointer: WALCheckpointer?
 
     /// The size the WAL file is cut back to once its frames are checkpointed (`journal_size_limit`).
     public static let walSizeLimitBytes = 64 << 20
@@ -34,14 +37,25 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             // SQLite keeps the WAL file at its largest size and reuses it; a burst of large results
             // would leave that much on disk for good. Cut it back to 64 MB when it restarts.
             try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimitBytes)")
+            // Checkpoints run after a session ends, off the writers' path (``WALCheckpointer``); the
+            // automatic one, inside whichever commit fills the WAL, stays only as a safety net.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.safetyNetFrames)")
         }
-        try self.init(writer: DatabasePool(path: path, configuration: config))
+        try self.init(
+            writer: DatabasePool(path: path, configuration: config),
+            checkpointer: WALCheckpointer(path: path)
+        )
     }
 
     /// Uses an open database (for example the market-data store's pool, or an in-memory
     /// `DatabaseQueue` in tests) and migrates it. Blocks.
-    public init(writer: any DatabaseWriter) throws {
+    public convenience init(writer: any DatabaseWriter) throws {
+        try self.init(writer: writer, checkpointer: nil)
+    }
+
+    private init(writer: any DatabaseWriter, checkpointer: WALCheckpointer?) throws {
         self.writer = writer
+        self.checkpointer = checkpointer
         // Two processes opening a new file at once may both see a migration missing; the loser's
         // CREATE fails. Migrating again then finds it applied, so retry a few times.
         var attempt = 0
@@ -124,7 +138,10 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             )
             if final { try Self.deleteJob(session.id, in: db) }
         }
-        if final { requests.forget(session.id) }
+        if final {
+            requests.forget(session.id)
+            checkpointer?.request()
+        }
     }
 
     public var finalStateDropsJob: Bool { true }
@@ -172,7 +189,7 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
         let final = ScanStatus.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
         let cutoff = policy.cutoff(now: now)?.timeIntervalSinceReferenceDate
         let keep = policy.keepSessions
-        return try await writer.write { db in
+        let pruned = try await writer.write { db in
             var doomed = Set<String>()
             if let keep {
                 // Everything after the newest `keep` finished sessions.
@@ -204,6 +221,8 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             }
             return doomed.count
         }
+        if pruned > 0 { checkpointer?.request() }
+        return pruned
     }
 
     private static func session(from row: Row) throws -> ScanSession {

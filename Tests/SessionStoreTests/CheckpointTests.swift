@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import ScanCore
+import Testing
+
+@testable import SessionStore
+
+@Suite("SessionStore WAL checkpoints")
+struct CheckpointTests {
+    /// Each final state is followed by a passive checkpoint on the checkpointer's own connection, so the
+    /// WAL restarts from its start at the next write and stays about one session's size. Without it the
+    /// log would grow by every session until the automatic checkpoint, 128 MB away on this file's 64 KB
+    /// pages.
+    @Test func finalStatesAreCheckpointedOffTheWritersPath() async throws {
+        try await withStoreFile { path in try await finalStatesAreCheckpointed(path) }
+    }
+
+    private func finalStatesAreCheckpointed(_ path: String) async throws {
+        // The service's file: created by the market-data store with 64 KB pages, in WAL mode.
+        do {
+            let creator = try DatabaseQueue(path: path)
+            try await creator.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA page_size = 65536")
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "CREATE TABLE marketdata_placeholder (x INTEGER)")
+            }
+        }
+        let store = try SessionStore(path: path)
+        let checkpointer = try #require(store.checkpointer)
+        func walBytes() throws -> Int {
+            try (FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+        }
+        // Final states of 2 MB each (a failure message stands in for a large result).
+        let large = String(repeating: "x", count: 2 << 20)
+        let sessions = 20
+        var largestWAL = 0
+        for i in 0..<sessions {
+            var s = SessionStoreTests.session("s\(i)", status: .failed, created: Double(i))
+            s.error = large
+            try await store.save(s)
+            await checkpointer.idle()
+            largestWAL = max(largestWAL, try walBytes())
+        }
+        #expect(checkpointer.completed >= sessions)
+        #expect(checkpointer.failures == 0)
+        // One session's pages and the small writes around it; 40 MB and more without the checkpoints.
+        #expect(largestWAL < 8 << 20, "the WAL reached \(largestWAL) bytes")
+        let stored = try await store.list(status: .failed, limit: 100)
+        #expect(stored.count == sessions)
+        #expect(try await store.session(id: "s7")?.error == large)
+    }
+
+    /// A session that is not final asks for no checkpoint (its job is still running).
+    @Test func runningSessionsDoNotCheckpoint() async throws {
+        try await withStoreFile { path in try await onlyFinalStatesCheckpoint(path) }
+    }
+
+    private func onlyFinalStatesCheckpoint(_ path: String) async throws {
+        let store = try SessionStore(path: path)
+        let checkpointer = try #require(store.checkpointer)
+        try await store.save(SessionStoreTests.session("a", status: .pending, created: 1))
+        try await store.save(SessionStoreTests.session("a", status: .running, created: 1))
+        await checkpointer.idle()
+        #expect(checkpointer.completed == 0)
+        try await store.save(SessionStoreTests.session("a", status: .completed, created: 1))
+        await checkpointer.idle()
+        #expect(checkpointer.completed == 1)
+    }
+
+    /// `body` with the path of a store file in a directory of its own, removed afterwards.
+    private func withStoreFile(_ body: (String) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await body(dir.appendingPathComponent("store.sqlite").path)
+    }
+
+    /// A store over a database opened elsewhere (an in-memory queue) has no checkpointer.
+    @Test func aStoreOverAnOpenDatabaseHasNone() throws {
+        #expect(try SessionStore.inMemory().checkpointer == nil)
+    }
+}
