@@ -9,7 +9,7 @@ import Synchronization
 /// save: the slowest T2 scans (a study's 320 ms against a median of 110, BENCHMARKS.md "A T2 scan on
 /// the service's clock"). The session store's connections keep the automatic checkpoint only as a
 /// safety net (``safetyNetFrames``), and the store asks this type for a checkpoint after the writes
-/// that end a piece of work (a session's final state, a prune, a watch's events). It runs a
+/// that end a piece of work (a session's final state, a prune). It runs a
 /// *passive* checkpoint — one that neither waits for nor blocks the writer and the readers — on a
 /// connection of its own, on a thread of its own. One runs at a time; requests made while one runs
 /// fold into one more run after it.

@@ -64,7 +64,6 @@ extension SessionStore {
                 try db.execute(sql: "UPDATE live_watch SET seq = ? WHERE id = ?", arguments: [seq, watchId])
             }
         }
-        checkpointer?.request()
     }
 
     public func deleteWatch(id: String) async throws {
