@@ -6,13 +6,13 @@ import Synchronization
 ///
 /// SQLite checkpoints inside whichever commit takes the WAL past `wal_autocheckpoint` frames. With the
 /// store's 64 KB pages that is a copy of 64 MB and an fsync inside some scan's chunk save or final
-/// save: the slowest T2 scans (a study's 320 ms against a median of 110, BENCHMARKS.md "A T2 scan on
-/// the service's clock"). The session store's connections keep the automatic checkpoint only as a
-/// safety net (``safetyNetFrames``), and the store asks this type for a checkpoint after the writes
-/// that end a piece of work (a session's final state, a prune). It runs a
-/// *passive* checkpoint — one that neither waits for nor blocks the writer and the readers — on a
-/// connection of its own, on a thread of its own. One runs at a time; requests made while one runs
-/// fold into one more run after it.
+/// save: the slow tail of the T2 scans (a study's p99 of 203–221 ms against a median of 119 before this
+/// type, 147–167 ms after; BENCHMARKS.md "WAL checkpoints off the scan's path"). The session store's
+/// connections keep the automatic checkpoint only as a safety net (``safetyNetFrames``), and the store
+/// asks this type for a checkpoint after the writes that end a piece of work (a session's final state,
+/// a prune). It runs a *passive* checkpoint — one that neither waits for nor blocks the writer and the
+/// readers — on a connection of its own, on a thread of its own. One runs at a time; requests made
+/// while one runs fold into one more run after it.
 ///
 /// A checkpoint that fails (the file cannot be opened, an I/O error) is counted and otherwise left to
 /// the next request and to the safety net: nothing written depends on it.
