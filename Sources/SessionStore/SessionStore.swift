@@ -40,6 +40,11 @@ public final class SessionStore: ScanSessionRepository, JobRepository, WatchRepo
             // Checkpoints run after a session ends, off the writers' path (``WALCheckpointer``); the
             // automatic one, inside whichever commit fills the WAL, stays only as a safety net.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.safetyNetFrames)")
+            // Debian's SQLite is built with SECURE_DELETE, which overwrites every freed page with zeros:
+            // each scan's chunk records, freed when its result is stored, were written to the WAL a
+            // second time as zeros and then checkpointed (BENCHMARKS.md, "A study's writes"). FAST
+            // zeroes deleted content only in pages written anyway.
+            try db.execute(sql: "PRAGMA secure_delete = FAST")
         }
         try self.init(
             writer: DatabasePool(path: path, configuration: config),

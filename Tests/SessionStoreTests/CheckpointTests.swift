@@ -12,42 +12,47 @@ struct CheckpointTests {
     /// log would grow by every session until the automatic checkpoint, 128 MB away on this file's 64 KB
     /// pages.
     @Test func finalStatesAreCheckpointedOffTheWritersPath() async throws {
-        try await withStoreFile { path in try await finalStatesAreCheckpointed(path) }
+        try await withServiceStore { path, store, checkpointer in
+            // Final states of 2 MB each (a failure message stands in for a large result).
+            let large = String(repeating: "x", count: 2 << 20)
+            let sessions = 20
+            var largestWAL = 0
+            for i in 0..<sessions {
+                var s = SessionStoreTests.session("s\(i)", status: .failed, created: Double(i))
+                s.error = large
+                try await store.save(s)
+                await checkpointer.idle()
+                largestWAL = max(largestWAL, try Self.walBytes(path))
+            }
+            #expect(checkpointer.completed >= sessions)
+            #expect(checkpointer.failures == 0)
+            // One session's pages and the small writes around it; 40 MB and more without the checkpoints.
+            #expect(largestWAL < 8 << 20, "the WAL reached \(largestWAL) bytes")
+            let stored = try await store.list(status: .failed, limit: 100)
+            #expect(stored.count == sessions)
+            #expect(try await store.session(id: "s7")?.error == large)
+        }
     }
 
-    private func finalStatesAreCheckpointed(_ path: String) async throws {
-        // The service's file: created by the market-data store with 64 KB pages, in WAL mode.
-        do {
-            let creator = try DatabaseQueue(path: path)
-            try await creator.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA page_size = 65536")
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: "CREATE TABLE marketdata_placeholder (x INTEGER)")
-            }
-        }
-        let store = try SessionStore(path: path)
-        let checkpointer = try #require(store.checkpointer)
-        func walBytes() throws -> Int {
-            try (FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
-        }
-        // Final states of 2 MB each (a failure message stands in for a large result).
-        let large = String(repeating: "x", count: 2 << 20)
-        let sessions = 20
-        var largestWAL = 0
-        for i in 0..<sessions {
-            var s = SessionStoreTests.session("s\(i)", status: .failed, created: Double(i))
-            s.error = large
-            try await store.save(s)
+    /// A final state deletes the session's chunk records; their freed pages are not written again as
+    /// zeros (Debian's SQLite deletes securely by default: that wrote every chunk record to the WAL a
+    /// second time, and checkpointed it).
+    @Test func freedChunkRecordsAreNotRewritten() async throws {
+        try await withServiceStore { path, store, checkpointer in
+            try await store.save(SessionStoreTests.session("j", status: .running, created: 1))
+            try await store.saveJob(FewerTransactionsTests.job("j"), chunkSize: 1)
+            // A chunk record of 4 MB (an error message stands in for a chunk's matches).
+            let chunk = SymbolResult(symbol: "005930", error: String(repeating: "x", count: 4 << 20))
+            try await store.saveChunkResult(jobId: "j", chunkIndex: 0, results: [chunk])
+            let before = try Self.walBytes(path)
+            #expect(before > 4 << 20)
+            try await store.save(SessionStoreTests.session("j", status: .completed, created: 1))
             await checkpointer.idle()
-            largestWAL = max(largestWAL, try walBytes())
+            let added = try Self.walBytes(path) - before
+            #expect(try await store.chunkResults(jobId: "j").isEmpty)
+            // The final state's few pages; 4 MB more when the freed record is zeroed.
+            #expect(added < 1 << 20, "the final state added \(added) bytes to the WAL")
         }
-        #expect(checkpointer.completed >= sessions)
-        #expect(checkpointer.failures == 0)
-        // One session's pages and the small writes around it; 40 MB and more without the checkpoints.
-        #expect(largestWAL < 8 << 20, "the WAL reached \(largestWAL) bytes")
-        let stored = try await store.list(status: .failed, limit: 100)
-        #expect(stored.count == sessions)
-        #expect(try await store.session(id: "s7")?.error == large)
     }
 
     /// A session that is not final asks for no checkpoint (its job is still running).
@@ -65,6 +70,30 @@ struct CheckpointTests {
         try await store.save(SessionStoreTests.session("a", status: .completed, created: 1))
         await checkpointer.idle()
         #expect(checkpointer.completed == 1)
+    }
+
+    /// The size of the WAL file of the store at `path`.
+    private static func walBytes(_ path: String) throws -> Int {
+        try (FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    /// `body` with a session store on the service's file, created by the market-data store with 64 KB
+    /// pages in WAL mode, and its checkpointer.
+    private func withServiceStore(
+        _ body: (String, SessionStore, WALCheckpointer) async throws -> Void
+    ) async throws {
+        try await withStoreFile { path in
+            do {
+                let creator = try DatabaseQueue(path: path)
+                try await creator.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA page_size = 65536")
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    try db.execute(sql: "CREATE TABLE marketdata_placeholder (x INTEGER)")
+                }
+            }
+            let store = try SessionStore(path: path)
+            try await body(path, store, try #require(store.checkpointer))
+        }
     }
 
     /// `body` with the path of a store file in a directory of its own, removed afterwards.
