@@ -102,6 +102,14 @@ extension ScanSessionRepository {
     public var finalStateDropsJob: Bool { false }
 }
 
+/// A store that checkpoints its write-ahead log on its own, and says how each checkpoint went (for the
+/// service's metrics: a failing checkpoint is otherwise silent, left to the store's safety net).
+public protocol CheckpointReporting: Sendable {
+    /// Calls `report` after each checkpoint, with whether it succeeded, from the thread that ran it.
+    /// Replaces the function given before.
+    func reportCheckpoints(to report: @escaping @Sendable (_ succeeded: Bool) -> Void)
+}
+
 /// Persists what a distributed scan needs to resume after a restart: the job as dispatched and every
 /// finished chunk's results, as they arrive. A job's id is its session's id in the service.
 public protocol JobRepository: Sendable {

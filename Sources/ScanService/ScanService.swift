@@ -106,6 +106,7 @@ public final class ScanService: Service, Sendable {
             metrics: metricsFactory
         )
         let metrics = ServiceMetrics(factory: metricsFactory)
+        (sessions as? any CheckpointReporting)?.reportCheckpoints { metrics.storeCheckpointed(succeeded: $0) }
         let releaser = MemoryReleaser(
             trims: config.memoryReleaseIdleMs > 0,
             idle: .milliseconds(max(1, config.memoryReleaseIdleMs)),

@@ -14,6 +14,8 @@ import ScanCore
 /// - `marketscan_requests_total{verb, code}`: client requests by verb (`invalid` when unreadable) and
 ///   the code answered (`ok` or an error code)
 /// - `marketscan_store_write_failures_total{operation}`: session-store writes that failed
+/// - `marketscan_store_checkpoints_total{outcome}`: the session store's WAL checkpoints, `completed` or
+///   `failed` (a store that reports them: ``CheckpointReporting``)
 struct ServiceMetrics: Sendable {
     private let factory: any MetricsFactory
     let chunksDispatched: Counter
@@ -37,6 +39,13 @@ struct ServiceMetrics: Sendable {
         for outcome in ScanStatus.allCases where outcome.isFinal {
             _ = Counter(label: "marketscan_scans_total", dimensions: [("outcome", outcome.rawValue)], factory: factory)
         }
+        for outcome in ["completed", "failed"] {
+            _ = Counter(
+                label: "marketscan_store_checkpoints_total",
+                dimensions: [("outcome", outcome)],
+                factory: factory
+            )
+        }
     }
 
     /// Metrics that go nowhere (tests and embedders that do not export them).
@@ -59,6 +68,15 @@ struct ServiceMetrics: Sendable {
     }
 
     /// A write to the session store failed (`operation`: `session`, `chunk_result`, `delete_job`, `prune`).
+    /// A checkpoint of the session store's write-ahead log ran (`succeeded`) or failed.
+    func storeCheckpointed(succeeded: Bool) {
+        Counter(
+            label: "marketscan_store_checkpoints_total",
+            dimensions: [("outcome", succeeded ? "completed" : "failed")],
+            factory: factory
+        ).increment()
+    }
+
     func storeWriteFailed(_ operation: String) {
         Counter(
             label: "marketscan_store_write_failures_total",

@@ -472,3 +472,11 @@ private final class EncodedRequests: Sendable {
 
     func forget(_ id: String) { _ = byId.withLock { $0.removeValue(forKey: id) } }
 }
+
+extension SessionStore: CheckpointReporting {
+    /// Reports the WAL checkpoints a store opened on a file runs (``WALCheckpointer``); a store over a
+    /// database opened elsewhere runs none, and never calls `report`.
+    public func reportCheckpoints(to report: @escaping @Sendable (_ succeeded: Bool) -> Void) {
+        checkpointer?.reportCheckpoints(to: report)
+    }
+}

@@ -14,8 +14,9 @@ import Synchronization
 /// readers — on a connection of its own, on a thread of its own. One runs at a time; requests made
 /// while one runs fold into one more run after it.
 ///
-/// A checkpoint that fails (the file cannot be opened, an I/O error) is counted and otherwise left to
-/// the next request and to the safety net: nothing written depends on it.
+/// A checkpoint that fails (the file cannot be opened, an I/O error) is counted, reported (the service
+/// exports `marketscan_store_checkpoints_total{outcome}`) and otherwise left to the next request and to
+/// the safety net: nothing written depends on it.
 final class WALCheckpointer: Sendable {
     /// The automatic checkpoint the store's own connections keep (`wal_autocheckpoint`, in frames of
     /// one page): 128 MB of 64 KB pages, twice the WAL that `journal_size_limit` keeps.
@@ -28,6 +29,7 @@ final class WALCheckpointer: Sendable {
         var completed = 0
         var failures = 0
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var report: (@Sendable (Bool) -> Void)?
     }
 
     private let path: String
@@ -52,6 +54,11 @@ final class WALCheckpointer: Sendable {
         if start { queue.async { self.drain() } }
     }
 
+    /// Calls `report` after each checkpoint with whether it succeeded (on the checkpointer's queue).
+    func reportCheckpoints(to report: @escaping @Sendable (Bool) -> Void) {
+        state.withLock { $0.report = report }
+    }
+
     /// Checkpoints run to completion so far.
     var completed: Int { state.withLock { $0.completed } }
 
@@ -73,6 +80,7 @@ final class WALCheckpointer: Sendable {
     private func drain() {
         while true {
             let ok = checkpoint()
+            state.withLock { $0.report }?(ok)
             let (more, waiters) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>]) in
                 if ok { s.completed += 1 } else { s.failures += 1 }
                 if s.again {

@@ -52,7 +52,11 @@ func sample(_ text: String, _ series: String) -> Double? {
 @Suite(.serialized, .timeLimit(.minutes(2))) struct MetricsTests {
     @Test func aScrapeShowsScansChunksRequestsAndNodes() async throws {
         let store = try await TestMarket.store()
-        let sessions = try SessionStore.inMemory()
+        // A store on a file: it checkpoints after each final state, and the service counts those.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sessions = try SessionStore(path: dir.appendingPathComponent("sessions.sqlite").path)
         let (serviceRegistry, serviceFactory) = MetricsEndpoint.prometheusFactory()
         let (nodeRegistry, nodeFactory) = MetricsEndpoint.prometheusFactory()
         let serviceEndpoint = try MetricsEndpoint(host: "127.0.0.1", port: 0, registry: serviceRegistry)
@@ -99,6 +103,8 @@ func sample(_ text: String, _ series: String) -> Double? {
         #expect(before.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(before.contains("Content-Type: text/plain; version=0.0.4"))
         #expect(sample(before, #"marketscan_scans_total{outcome="completed"}"#) == 0)
+        #expect(sample(before, #"marketscan_store_checkpoints_total{outcome="completed"}"#) == 0)
+        #expect(sample(before, #"marketscan_store_checkpoints_total{outcome="failed"}"#) == 0)
 
         try await withClient(endpoints.api) { client in
             try await eventually(10, "the node is live") {
@@ -112,11 +118,14 @@ func sample(_ text: String, _ series: String) -> Double? {
             _ = try await client.request("FLY", "{}")
         }
 
-        // The live-node gauge is sampled with the lease checks (every 250 ms here).
-        let text = try await eventually(10, "the live node counted") { () -> String? in
+        // The live-node gauge is sampled with the lease checks (every 250 ms here); the store checkpoints
+        // after the session's final state, off the reply's path.
+        let text = try await eventually(10, "the live node and the checkpoint counted") { () -> String? in
             let text = try await Blocking.run { try httpGet(port: servicePort) }
-            return sample(text, "marketscan_live_nodes") == 1 ? text : nil
+            let checkpoints = sample(text, #"marketscan_store_checkpoints_total{outcome="completed"}"#) ?? 0
+            return sample(text, "marketscan_live_nodes") == 1 && checkpoints >= 1 ? text : nil
         }
+        #expect(sample(text, #"marketscan_store_checkpoints_total{outcome="failed"}"#) == 0)
         #expect(sample(text, #"marketscan_scans_total{outcome="completed"}"#) == 1)
         #expect(sample(text, #"marketscan_scans_total{outcome="failed"}"#) == 0)
         #expect(sample(text, "marketscan_scan_duration_seconds_count") == 1)

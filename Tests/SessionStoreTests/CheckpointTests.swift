@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ScanCore
+import Synchronization
 import Testing
 
 @testable import SessionStore
@@ -55,7 +56,8 @@ struct CheckpointTests {
         }
     }
 
-    /// A session that is not final asks for no checkpoint (its job is still running).
+    /// A session that is not final asks for no checkpoint (its job is still running); each checkpoint is
+    /// reported (the service's metric).
     @Test func runningSessionsDoNotCheckpoint() async throws {
         try await withStoreFile { path in try await onlyFinalStatesCheckpoint(path) }
     }
@@ -63,13 +65,17 @@ struct CheckpointTests {
     private func onlyFinalStatesCheckpoint(_ path: String) async throws {
         let store = try SessionStore(path: path)
         let checkpointer = try #require(store.checkpointer)
+        let reports = Mutex<[Bool]>([])
+        store.reportCheckpoints { ok in reports.withLock { $0.append(ok) } }
         try await store.save(SessionStoreTests.session("a", status: .pending, created: 1))
         try await store.save(SessionStoreTests.session("a", status: .running, created: 1))
         await checkpointer.idle()
         #expect(checkpointer.completed == 0)
+        #expect(reports.withLock { $0 }.isEmpty)
         try await store.save(SessionStoreTests.session("a", status: .completed, created: 1))
         await checkpointer.idle()
         #expect(checkpointer.completed == 1)
+        #expect(reports.withLock { $0 } == [true])
     }
 
     /// The size of the WAL file of the store at `path`.
