@@ -67,7 +67,6 @@ struct ServiceMetrics: Sendable {
             .increment()
     }
 
-    /// A write to the session store failed (`operation`: `session`, `chunk_result`, `delete_job`, `prune`).
     /// A checkpoint of the session store's write-ahead log ran (`succeeded`) or failed.
     func storeCheckpointed(succeeded: Bool) {
         Counter(
@@ -77,6 +76,7 @@ struct ServiceMetrics: Sendable {
         ).increment()
     }
 
+    /// A write to the session store failed (`operation`: `session`, `chunk_result`, `delete_job`, `prune`).
     func storeWriteFailed(_ operation: String) {
         Counter(
             label: "marketscan_store_write_failures_total",
